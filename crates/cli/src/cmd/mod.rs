@@ -1,0 +1,65 @@
+//! One module per command family.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+use parley_log::VerifierKey;
+
+use crate::cli::{Cli, Command};
+
+mod key;
+mod note;
+mod tree;
+mod verify;
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Key(c) => key::run(c),
+        Command::Note(c) => note::run(c),
+        Command::Tree(c) => tree::run(c),
+        Command::Verify(a) => verify::run(a),
+    }
+}
+
+/// Reads all of stdin, refusing more than `limit` bytes.
+pub(crate) fn read_stdin(limit: usize) -> anyhow::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut buf)
+        .context("reading standard input")?;
+    if buf.len() > limit {
+        anyhow::bail!("standard input is larger than {limit} bytes");
+    }
+    Ok(buf)
+}
+
+/// Reads a file, or stdin for `-`.
+pub(crate) fn read_input(path: &Path, limit: usize) -> anyhow::Result<Vec<u8>> {
+    if path == Path::new("-") {
+        return read_stdin(limit);
+    }
+    let meta = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.len() > limit as u64 {
+        anyhow::bail!("{} is larger than {limit} bytes", path.display());
+    }
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// A vkey given on the command line, or the path of a file holding one.
+pub(crate) fn load_vkey(arg: &str) -> anyhow::Result<VerifierKey> {
+    match VerifierKey::parse(arg) {
+        Ok(k) => Ok(k),
+        Err(parse_err) => {
+            let path = Path::new(arg);
+            if !path.exists() {
+                anyhow::bail!("{arg:?} is neither a verifier key ({parse_err}) nor a file");
+            }
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {arg}"))?;
+            VerifierKey::parse(text.trim())
+                .with_context(|| format!("{arg} does not hold a verifier key"))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test parley has. This is the README's test command and what CI
+# runs (.ci/run), on a fresh machine: it installs what the tests need.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "formatting"
+cargo fmt --all -- --check
+
+step "build (once, before tests run in parallel)"
+cargo build --workspace --all-targets --locked
+
+step "tests"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
+cargo test --workspace --doc --locked
+
+step "fuzz targets build"
+cargo build --manifest-path fuzz/Cargo.toml --locked --bins
+
+step "all tests passed"
