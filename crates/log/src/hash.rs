@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(Hash::parse(&h.to_hex()).unwrap(), h);
         assert_eq!(Hash::parse(&h.to_hex().to_uppercase()).unwrap(), h);
         assert_eq!(Hash::parse(&h.to_base64()).unwrap(), h);
-        assert_eq!(Hash::parse("AAAA"), Err(HashParseError::Length(3)));
+        assert_eq!(Hash::parse("AAA="), Err(HashParseError::Length(2)));
         assert_eq!(Hash::parse("0000"), Err(HashParseError::HexLength(4)));
         assert_eq!(Hash::parse("zz"), Err(HashParseError::Encoding));
     }
