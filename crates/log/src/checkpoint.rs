@@ -197,12 +197,12 @@ mod tests {
         let root = "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=";
         let cases = [
             (format!("o\n1\n{root}"), "newline"),
-            (format!("o\n1\n"), "lines"),
+            ("o\n1\n".to_string(), "lines"),
             (format!("\n1\n{root}\n"), "origin"),
             (format!("o\n01\n{root}\n"), "size"),
             (format!("o\n-1\n{root}\n"), "size"),
             (format!("o\n18446744073709551616\n{root}\n"), "size"),
-            (format!("o\n1\nAAAA\n"), "root"),
+            ("o\n1\nAAAA\n".to_string(), "root"),
             (format!("o\n1\n{root}\n\n"), "extension"),
         ];
         for (text, what) in cases {

@@ -115,7 +115,8 @@ pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     h.finalize().into()
 }
 
-pub(crate) fn hex_encode(bytes: &[u8]) -> String {
+/// Lowercase hex.
+pub fn hex_encode(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
@@ -125,8 +126,9 @@ pub(crate) fn hex_encode(bytes: &[u8]) -> String {
     s
 }
 
-pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+/// Hex (either case) to bytes; `None` if not an even number of hex digits.
+pub fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| -> Option<u8> {

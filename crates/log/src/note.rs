@@ -390,7 +390,8 @@ mod tests {
         n.sign(&key);
         let good = n.to_string();
         let line = good.lines().last().unwrap().to_string();
-        let cases: Vec<(String, fn(&NoteError) -> bool)> = vec![
+        type Check = fn(&NoteError) -> bool;
+        let cases: Vec<(String, Check)> = vec![
             (good.replace('\n', "\r\n"), |e| {
                 matches!(e, NoteError::CarriageReturn(1))
             }),

@@ -301,7 +301,7 @@ mod tests {
     fn errors_name_the_line() {
         let w = key("w.example", 1).cosigner();
         let cases = [
-            (format!("quorum W\n"), 1, "not defined"),
+            ("quorum W\n".to_string(), 1, "not defined"),
             (
                 format!("witness W {w}\ngroup G 3 W\nquorum G\n"),
                 2,
@@ -319,8 +319,8 @@ mod tests {
             ),
             (format!("witness none {w}\nquorum none\n"), 1, "reserved"),
             (format!("witness W {w}\n"), 2, "no quorum"),
-            (format!("quorum none\nquorum none\n"), 2, "exactly one"),
-            (format!("lag x\nquorum none\n"), 1, "unknown keyword"),
+            ("quorum none\nquorum none\n".to_string(), 2, "exactly one"),
+            ("lag x\nquorum none\n".to_string(), 1, "unknown keyword"),
             (format!("log {w}\nquorum none\n"), 1, "Ed25519"),
         ];
         for (text, line, what) in cases {

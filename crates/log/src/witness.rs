@@ -43,7 +43,7 @@ pub struct Refusal {
     pub latest_size: Option<u64>,
     /// A validly signed checkpoint that provably conflicts with the one
     /// the witness cosigned before.
-    pub evidence: Option<Equivocation>,
+    pub evidence: Option<Box<Equivocation>>,
 }
 
 impl Refusal {
@@ -180,7 +180,7 @@ pub fn judge(
     if state.size == cp.size {
         if state.root != cp.root {
             return Err(Refusal {
-                evidence: Some(conflict(None)),
+                evidence: Some(Box::new(conflict(None))),
                 ..Refusal::new(
                     422,
                     format!("a different root for size {} was cosigned before", cp.size),
@@ -200,7 +200,7 @@ pub fn judge(
             Ok((prefix, new))
                 if !state.size.is_power_of_two() && new == cp.root && prefix != state.root =>
             {
-                Some(conflict(Some((prefix, req.proof.clone()))))
+                Some(Box::new(conflict(Some((prefix, req.proof.clone())))))
             }
             _ => None,
         };

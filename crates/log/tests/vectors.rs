@@ -292,15 +292,15 @@ fn go_sumdb_note_keys_and_notes() {
                     .map(|n| n.as_str().unwrap())
                     .collect();
                 assert_eq!(names, want, "{}", case["desc"]);
-                if let Some(text) = case["text"].as_str() {
-                    if keys.len() == 1 {
-                        let mut n = Note::new(text).unwrap();
-                        n.sign(&peter_skey);
-                        assert!(
-                            signed.starts_with(&n.to_string()),
-                            "Sign must be byte-identical"
-                        );
-                    }
+                if let Some(text) = case["text"].as_str()
+                    && keys.len() == 1
+                {
+                    let mut n = Note::new(text).unwrap();
+                    n.sign(&peter_skey);
+                    assert!(
+                        signed.starts_with(&n.to_string()),
+                        "Sign must be byte-identical"
+                    );
                 }
             }
             _ => assert!(result.is_err(), "{} should fail", case["desc"]),
@@ -382,15 +382,15 @@ fn c2sp_spec_examples() {
             assert_eq!(req.old_size, p["old_size"].as_u64().unwrap());
             assert_eq!(req.proof.len() as u64, p["proof_lines"].as_u64().unwrap());
         }
-        if let Some(body) = p["response_body"].as_str() {
-            if p["content_type"].is_null() {
-                // 200: signature lines, parseable as the signature block of a note.
-                let as_note = format!("x\n\n{body}");
-                assert_eq!(
-                    Note::parse(as_note.as_bytes()).unwrap().signatures().len(),
-                    3
-                );
-            }
+        if let Some(body) = p["response_body"].as_str()
+            && p["content_type"].is_null()
+        {
+            // 200: signature lines, parseable as the signature block of a note.
+            let as_note = format!("x\n\n{body}");
+            assert_eq!(
+                Note::parse(as_note.as_bytes()).unwrap().signatures().len(),
+                3
+            );
         }
     }
     for t in v["tile_paths"].as_array().unwrap() {

@@ -23,7 +23,7 @@ pub(crate) fn run(cmd: TreeCommand) -> anyhow::Result<()> {
             // 6962's reference tree starts with one).
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
-                let leaf = decode_hex(line).ok_or_else(|| {
+                let leaf = parley_log::hash::hex_decode(line).ok_or_else(|| {
                     output::failure(json.json, format!("line {}: leaf is not hex", i + 1))
                 })?;
                 tree.append(parley_log::leaf_hash(&leaf));
@@ -100,15 +100,5 @@ fn read_proof(as_json: bool) -> anyhow::Result<Vec<Hash>> {
             Hash::parse(l)
                 .map_err(|e| output::failure(as_json, format!("proof line {}: {e}", i + 1)))
         })
-        .collect()
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
         .collect()
 }
