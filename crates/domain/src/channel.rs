@@ -1,0 +1,347 @@
+//! Channels: the charter every member agrees to before traffic flows, and
+//! the recorded acts that suspend and resume it.
+
+use std::collections::BTreeSet;
+
+use parley_log::entry::check_identifier;
+use parley_log::{Entry, Hash, Timestamp};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::violation::{Violation, Violations};
+
+/// The level of a line of communication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Military,
+    Political,
+    Expert,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Military => "military",
+            Level::Political => "political",
+            Level::Expert => "expert",
+        }
+    }
+}
+
+/// Rules a channel's members agree to in its charter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRules {
+    /// Minutes each recipient has to acknowledge a flash message.
+    #[serde(default = "default_flash")]
+    pub flash_ack_minutes: u32,
+    /// Minutes each recipient has to acknowledge an immediate message.
+    #[serde(default = "default_immediate")]
+    pub immediate_ack_minutes: u32,
+}
+
+fn default_flash() -> u32 {
+    5
+}
+fn default_immediate() -> u32 {
+    30
+}
+
+impl Default for ChannelRules {
+    fn default() -> ChannelRules {
+        ChannelRules {
+            flash_ack_minutes: default_flash(),
+            immediate_ack_minutes: default_immediate(),
+        }
+    }
+}
+
+/// `channel_charter`: the first entry of the creator's feed in a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Charter {
+    /// A human title, e.g. "NATO–Russia military line".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Member parties, the creator included.
+    pub members: Vec<String>,
+    /// Neutral witnesses: they receive checkpoints only, never content.
+    #[serde(default)]
+    pub witnesses: Vec<String>,
+    pub level: Level,
+    /// ISO 639-1 codes of the languages messages are written in.
+    pub languages: Vec<String>,
+    #[serde(default)]
+    pub rules: ChannelRules,
+}
+
+impl Charter {
+    pub fn check(&self, author: &str, v: &mut Violations) {
+        v.check(
+            self.members.len() >= 2,
+            "members",
+            "a channel needs at least two members",
+        );
+        v.check(
+            self.members.iter().any(|m| m == author),
+            "members",
+            format!("the creator {author:?} must be a member"),
+        );
+        for (i, m) in self.members.iter().enumerate() {
+            if let Err(e) = check_identifier(m) {
+                v.push(format!("members[{i}]"), e);
+            }
+            if self.members[..i].contains(m) {
+                v.push(format!("members[{i}]"), format!("{m:?} is listed twice"));
+            }
+        }
+        for (i, w) in self.witnesses.iter().enumerate() {
+            if let Err(e) = check_identifier(w) {
+                v.push(format!("witnesses[{i}]"), e);
+            }
+            if self.members.contains(w) {
+                v.push(
+                    format!("witnesses[{i}]"),
+                    format!("{w:?} is a member; a witness must be neutral"),
+                );
+            }
+            if self.witnesses[..i].contains(w) {
+                v.push(format!("witnesses[{i}]"), format!("{w:?} is listed twice"));
+            }
+        }
+        v.check(
+            !self.languages.is_empty(),
+            "languages",
+            "at least one language is needed",
+        );
+        for (i, l) in self.languages.iter().enumerate() {
+            v.check(
+                is_language_code(l),
+                format!("languages[{i}]"),
+                format!("{l:?} is not a two-letter ISO 639-1 code such as \"en\" or \"ru\""),
+            );
+        }
+        v.check(
+            self.rules.flash_ack_minutes >= 1,
+            "rules.flash_ack_minutes",
+            "must be at least 1",
+        );
+        v.check(
+            self.rules.immediate_ack_minutes >= self.rules.flash_ack_minutes,
+            "rules.immediate_ack_minutes",
+            "must not be shorter than the flash acknowledgement time",
+        );
+    }
+
+    pub fn example() -> Value {
+        json!({
+            "title": "NATO–Russia military line",
+            "members": ["nato", "russia"],
+            "witnesses": ["osce"],
+            "level": "military",
+            "languages": ["en", "ru"],
+            "rules": {"flash_ack_minutes": 5, "immediate_ack_minutes": 30}
+        })
+    }
+}
+
+/// Two lowercase letters.
+pub fn is_language_code(s: &str) -> bool {
+    s.len() == 2 && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// `channel_suspension` and `channel_resumption`: a recorded act with a reason.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelAct {
+    pub reason: String,
+}
+
+/// What a node knows of a channel, folded from the entries it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelState {
+    pub id: String,
+    pub creator: String,
+    pub charter_hash: Hash,
+    pub charter: Charter,
+    pub created_at: Timestamp,
+    /// Members whose acceptance is known (the creator accepts by creating).
+    pub accepted: BTreeSet<String>,
+    /// The latest suspension or resumption, by stated time.
+    pub last_act: Option<Act>,
+}
+
+/// A suspension or resumption.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Act {
+    pub suspended: bool,
+    pub by: String,
+    pub time: Timestamp,
+    pub seq: u64,
+    pub reason: String,
+}
+
+/// Why this node may not append an entry to a channel now.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ChannelRefusal {
+    #[error("channel {0:?} does not exist here")]
+    Unknown(String),
+    #[error("{party:?} is not a member of channel {channel:?}")]
+    NotMember { party: String, channel: String },
+    #[error(
+        "channel {channel:?} is not yet accepted by {waiting}; only acceptances flow until every member has accepted"
+    )]
+    NotAccepted { channel: String, waiting: String },
+    #[error("{0:?} has already accepted this channel")]
+    AlreadyAccepted(String),
+    #[error(
+        "channel {channel:?} is suspended (by {by} at {time}: {reason}); only a resumption may be sent"
+    )]
+    Suspended {
+        channel: String,
+        by: String,
+        time: Timestamp,
+        reason: String,
+    },
+    #[error("channel {0:?} is not suspended")]
+    NotSuspended(String),
+}
+
+impl ChannelState {
+    /// The state right after the charter entry.
+    pub fn from_charter(entry: &Entry, charter: Charter, hash: Hash) -> ChannelState {
+        ChannelState {
+            id: entry.channel.clone(),
+            creator: entry.author.clone(),
+            charter_hash: hash,
+            created_at: entry.time,
+            accepted: BTreeSet::from([entry.author.clone()]),
+            charter,
+            last_act: None,
+        }
+    }
+
+    /// Folds one more entry of the channel into the state. Order across
+    /// feeds does not matter: acceptances only grow the set, and
+    /// suspension/resumption is decided by the latest stated time.
+    pub fn apply(&mut self, entry: &Entry) {
+        match entry.kind.as_str() {
+            "channel_acceptance" if entry.refs.first() == Some(&self.charter_hash) => {
+                self.accepted.insert(entry.author.clone());
+            }
+            "channel_suspension" | "channel_resumption" => {
+                let act = Act {
+                    suspended: entry.kind == "channel_suspension",
+                    by: entry.author.clone(),
+                    time: entry.time,
+                    seq: entry.seq,
+                    reason: entry
+                        .body
+                        .get("reason")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                };
+                let newer = self.last_act.as_ref().is_none_or(|prev| {
+                    (act.time, &act.by, act.seq) > (prev.time, &prev.by, prev.seq)
+                });
+                if newer {
+                    self.last_act = Some(act);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn is_member(&self, party: &str) -> bool {
+        self.charter.members.iter().any(|m| m == party)
+    }
+
+    pub fn is_witness(&self, party: &str) -> bool {
+        self.charter.witnesses.iter().any(|w| w == party)
+    }
+
+    /// Members whose acceptance is not yet known.
+    pub fn waiting_for(&self) -> Vec<String> {
+        self.charter
+            .members
+            .iter()
+            .filter(|m| !self.accepted.contains(*m))
+            .cloned()
+            .collect()
+    }
+
+    pub fn is_accepted(&self) -> bool {
+        self.waiting_for().is_empty()
+    }
+
+    pub fn suspension(&self) -> Option<&Act> {
+        self.last_act.as_ref().filter(|a| a.suspended)
+    }
+
+    /// Open for ordinary traffic: accepted by all and not suspended.
+    pub fn is_active(&self) -> bool {
+        self.is_accepted() && self.suspension().is_none()
+    }
+
+    /// Whether `party` may append an entry of `kind` now. This is enforced
+    /// by the author's own node; receivers check only what an entry and its
+    /// own feed prove, so that no feed is ever blocked by another's state.
+    pub fn may_append(&self, party: &str, kind: &str) -> Result<(), ChannelRefusal> {
+        if !self.is_member(party) {
+            return Err(ChannelRefusal::NotMember {
+                party: party.into(),
+                channel: self.id.clone(),
+            });
+        }
+        match kind {
+            "channel_acceptance" if self.accepted.contains(party) => {
+                Err(ChannelRefusal::AlreadyAccepted(party.into()))
+            }
+            "channel_acceptance" => Ok(()),
+            _ if !self.is_accepted() => Err(ChannelRefusal::NotAccepted {
+                channel: self.id.clone(),
+                waiting: self.waiting_for().join(", "),
+            }),
+            "channel_resumption" if self.suspension().is_none() => {
+                Err(ChannelRefusal::NotSuspended(self.id.clone()))
+            }
+            "channel_resumption" => Ok(()),
+            _ => match self.suspension() {
+                Some(s) => Err(ChannelRefusal::Suspended {
+                    channel: self.id.clone(),
+                    by: s.by.clone(),
+                    time: s.time,
+                    reason: s.reason.clone(),
+                }),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// Checks that the first entry of a member's feed is what it must be: the
+/// charter in the creator's feed, an acceptance in every other member's.
+pub fn check_feed_start(entry: &Entry, creator: &str) -> Result<(), Violation> {
+    if entry.seq != 0 {
+        return Ok(());
+    }
+    let want = if entry.author == creator {
+        "channel_charter"
+    } else {
+        "channel_acceptance"
+    };
+    if entry.kind == want {
+        Ok(())
+    } else {
+        Err(Violation::new(
+            "kind",
+            format!(
+                "the first entry of {}'s feed must be a {want}, not {}",
+                entry.author, entry.kind
+            ),
+        ))
+    }
+}

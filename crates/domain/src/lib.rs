@@ -1,0 +1,18 @@
+//! parley's domain: what parties exchange, the rules it must follow and
+//! the obligations it creates. Pure: no I/O, no clock.
+//!
+//! * [`kinds`]: the registry of entry kinds, each with a description,
+//!   a JSON Schema, an example body and its checks.
+//! * [`channel`]: the charter, acceptance, suspension and resumption, and
+//!   [`channel::ChannelState`] folded from them.
+//! * [`hotline`]: hotline messages, acknowledgements, link tests.
+//! * [`violation`]: a broken rule, named by field.
+
+pub mod channel;
+pub mod hotline;
+pub mod kinds;
+pub mod violation;
+
+pub use channel::{ChannelState, Charter, Level};
+pub use kinds::validate;
+pub use violation::Violation;

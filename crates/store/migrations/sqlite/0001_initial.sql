@@ -1,0 +1,105 @@
+-- Parties whose keys this node has pinned.
+CREATE TABLE peer (
+    party     TEXT PRIMARY KEY,
+    url       TEXT NOT NULL,
+    vkey      TEXT NOT NULL,
+    added_at  INTEGER NOT NULL
+);
+
+-- One row per feed this node holds: its own, and its copies of peers'.
+CREATE TABLE feed (
+    channel   TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    root      BLOB NOT NULL,
+    PRIMARY KEY (channel, author)
+);
+
+-- Entries, stored as the exact canonical bytes that were signed.
+CREATE TABLE entry (
+    channel      TEXT NOT NULL,
+    author       TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    hash         BLOB NOT NULL,
+    kind         TEXT NOT NULL,
+    time         INTEGER NOT NULL,
+    bytes        BLOB NOT NULL,
+    received_at  INTEGER NOT NULL,
+    PRIMARY KEY (channel, author, seq)
+);
+CREATE UNIQUE INDEX entry_by_hash ON entry (hash);
+CREATE INDEX entry_by_time ON entry (channel, time);
+CREATE INDEX entry_by_kind ON entry (kind);
+
+-- Which entries reference which (for "answered by" and back-links).
+CREATE TABLE entry_ref (
+    channel   TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    ref_hash  BLOB NOT NULL,
+    PRIMARY KEY (channel, author, seq, ref_hash)
+);
+CREATE INDEX entry_ref_by_target ON entry_ref (ref_hash);
+
+-- C2SP tlog-tiles hashes of every feed.
+CREATE TABLE tile (
+    channel  TEXT NOT NULL,
+    author   TEXT NOT NULL,
+    level    INTEGER NOT NULL,
+    idx      INTEGER NOT NULL,
+    data     BLOB NOT NULL,
+    PRIMARY KEY (channel, author, level, idx)
+);
+
+-- Every signed checkpoint of every feed, as the log-signed note.
+CREATE TABLE checkpoint (
+    channel  TEXT NOT NULL,
+    author   TEXT NOT NULL,
+    size     INTEGER NOT NULL,
+    note     TEXT NOT NULL,
+    PRIMARY KEY (channel, author, size)
+);
+
+-- Cosignatures (receipts from peers, witness signatures, and this node's
+-- own receipts of peers' checkpoints), one signature line each.
+CREATE TABLE cosignature (
+    channel   TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    cosigner  TEXT NOT NULL,
+    time      INTEGER NOT NULL,
+    line      TEXT NOT NULL,
+    PRIMARY KEY (channel, author, size, cosigner)
+);
+CREATE INDEX cosignature_by_cosigner ON cosignature (cosigner, time);
+
+-- How far each peer has acknowledged each of this node's feeds ("push"),
+-- and how far each witness has cosigned each feed ("witness").
+CREATE TABLE delivery (
+    peer      TEXT NOT NULL,
+    channel   TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    role      TEXT NOT NULL CHECK (role IN ('push', 'witness')),
+    size      INTEGER NOT NULL,
+    PRIMARY KEY (peer, channel, author, role)
+);
+
+-- This node acting as a witness: the latest checkpoint it cosigned per origin.
+CREATE TABLE witnessed (
+    origin  TEXT PRIMARY KEY,
+    size    INTEGER NOT NULL,
+    root    BLOB NOT NULL,
+    note    TEXT NOT NULL
+);
+
+-- Proofs that a feed forked, and unproven conflicts worth an alarm.
+CREATE TABLE evidence (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin       TEXT NOT NULL,
+    party        TEXT NOT NULL,
+    detected_at  INTEGER NOT NULL,
+    detected_by  TEXT NOT NULL,
+    summary      TEXT NOT NULL,
+    evidence     TEXT NOT NULL,
+    proven       INTEGER NOT NULL
+);

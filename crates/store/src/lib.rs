@@ -1,0 +1,260 @@
+//! parley's storage: the [`Store`] trait and its SQLite implementation.
+//!
+//! The trait is narrow and speaks the domain's nouns (feeds, entries,
+//! checkpoints, cosignatures, deliveries, evidence), so a PostgreSQL
+//! implementation can follow without touching the node. Every write that
+//! changes a feed is one atomic [`Append`] guarded by compare-and-swap on
+//! the feed's size: two writers can never fork a feed, and a crash leaves
+//! either the whole append or none of it.
+
+use parley_log::Hash;
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// A feed: one party's log in one channel.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FeedId {
+    pub channel: String,
+    pub author: String,
+}
+
+impl FeedId {
+    pub fn new(channel: &str, author: &str) -> FeedId {
+        FeedId {
+            channel: channel.to_string(),
+            author: author.to_string(),
+        }
+    }
+
+    pub fn origin(&self) -> String {
+        parley_log::feed_origin(&self.channel, &self.author)
+    }
+}
+
+/// A feed's size and root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FeedHead {
+    pub size: u64,
+    pub root: Hash,
+}
+
+/// A pinned peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub party: String,
+    pub url: String,
+    pub vkey: String,
+    pub added_at: i64,
+}
+
+/// An entry to store with an append.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub seq: u64,
+    pub hash: Hash,
+    pub kind: String,
+    pub time: i64,
+    pub refs: Vec<Hash>,
+    pub bytes: Vec<u8>,
+}
+
+/// A tile write produced by `TiledTree::append`.
+#[derive(Clone, Debug)]
+pub struct TileWrite {
+    pub level: u8,
+    pub index: u64,
+    pub data: Vec<u8>,
+}
+
+/// Collects tile writes in memory so they can be committed with the
+/// entries and checkpoint they belong to, in one transaction.
+#[derive(Default, Debug)]
+pub struct TileBuffer(pub Vec<TileWrite>);
+
+impl parley_log::tiles::TileStore for TileBuffer {
+    type Error = std::convert::Infallible;
+    fn read_tile(
+        &self,
+        _level: u8,
+        _index: u64,
+    ) -> std::result::Result<Option<Vec<u8>>, Self::Error> {
+        // Appending writes tiles and never reads them.
+        Ok(None)
+    }
+    fn write_tile(
+        &mut self,
+        level: u8,
+        index: u64,
+        data: &[u8],
+    ) -> std::result::Result<(), Self::Error> {
+        self.0.push(TileWrite {
+            level,
+            index,
+            data: data.to_vec(),
+        });
+        Ok(())
+    }
+}
+
+/// One atomic extension of a feed: its entries, tiles, new head and signed
+/// checkpoint, and (for a peer's feed) this node's receipt.
+#[derive(Debug)]
+pub struct Append {
+    pub feed: FeedId,
+    /// The size the feed must have for the append to apply.
+    pub old_size: u64,
+    pub entries: Vec<NewEntry>,
+    pub tiles: Vec<TileWrite>,
+    pub head: FeedHead,
+    /// The log-signed checkpoint note at `head.size` (no cosignatures).
+    pub checkpoint: String,
+    pub cosignature: Option<Cosignature>,
+    pub received_at: i64,
+}
+
+/// A cosignature line on a feed's checkpoint of some size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cosignature {
+    pub feed: FeedId,
+    pub size: u64,
+    pub cosigner: String,
+    /// POSIX seconds, from the signature itself.
+    pub time: i64,
+    /// The note signature line, `— name base64\n`.
+    pub line: String,
+}
+
+/// An entry as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredEntry {
+    pub channel: String,
+    pub author: String,
+    pub seq: u64,
+    pub hash: Hash,
+    pub kind: String,
+    pub time: i64,
+    pub bytes: Vec<u8>,
+    pub received_at: i64,
+}
+
+impl StoredEntry {
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.channel, self.author, self.seq)
+    }
+
+    pub fn feed(&self) -> FeedId {
+        FeedId::new(&self.channel, &self.author)
+    }
+}
+
+/// Which progress a delivery row tracks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeliveryRole {
+    /// Entries of this node's feed acknowledged by a member.
+    Push,
+    /// Checkpoints of a feed cosigned by a witness.
+    Witness,
+}
+
+/// Evidence that a feed forked (or an unproven conflict).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceRecord {
+    pub id: i64,
+    pub origin: String,
+    pub party: String,
+    pub detected_at: i64,
+    pub detected_by: String,
+    pub summary: String,
+    /// The evidence file (JSON, `parley-equivocation/v1`).
+    pub evidence: String,
+    /// Whether the file proves the fork on its own.
+    pub proven: bool,
+}
+
+/// The latest checkpoint this node cosigned as a witness, per origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessedRecord {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+}
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("feed {feed:?} has size {actual}, not {expected}: another append won")]
+    Conflict {
+        feed: FeedId,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("peer {0:?} is already pinned with a different key; remove it first")]
+    PeerKeyChanged(String),
+    #[error("the database schema is version {found}, newer than this build ({known})")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything parley stores. Implementations must make each method atomic
+/// and durable before it returns.
+pub trait Store: Send + Sync {
+    // Peers.
+    /// Pins a peer. Re-adding with the same key updates the URL; a
+    /// different key is refused.
+    fn add_peer(&self, peer: &Peer) -> Result<()>;
+    fn peers(&self) -> Result<Vec<Peer>>;
+
+    // Feeds.
+    fn feeds(&self) -> Result<Vec<(FeedId, FeedHead)>>;
+    fn feed_head(&self, feed: &FeedId) -> Result<Option<FeedHead>>;
+    fn read_tile(&self, feed: &FeedId, level: u8, index: u64) -> Result<Option<Vec<u8>>>;
+    /// Applies an append if the feed still has `old_size` entries.
+    fn append(&self, append: &Append) -> Result<()>;
+    /// The log-signed checkpoint of a feed at a size.
+    fn checkpoint(&self, feed: &FeedId, size: u64) -> Result<Option<String>>;
+    /// The sizes at which a feed has signed checkpoints, in `[from, to]`.
+    fn checkpoint_sizes(&self, feed: &FeedId, from: u64, to: u64) -> Result<Vec<u64>>;
+
+    // Entries.
+    fn entries(&self, feed: &FeedId, from_seq: u64, limit: u64) -> Result<Vec<StoredEntry>>;
+    fn entry(&self, feed: &FeedId, seq: u64) -> Result<Option<StoredEntry>>;
+    fn entry_by_hash(&self, hash: &Hash) -> Result<Option<StoredEntry>>;
+    /// Entries that reference `hash`.
+    fn referencing(&self, hash: &Hash) -> Result<Vec<StoredEntry>>;
+    /// Entries of a channel (or all channels), newest first by stated time.
+    fn recent(&self, channel: Option<&str>, limit: u64) -> Result<Vec<StoredEntry>>;
+    /// Every entry of the given kinds, in (channel, author, seq) order.
+    fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<StoredEntry>>;
+
+    // Cosignatures.
+    /// Stores a cosignature; false if that cosigner already cosigned that size.
+    fn add_cosignature(&self, c: &Cosignature) -> Result<bool>;
+    /// Cosignatures on a feed's checkpoints of size ≥ `min_size`.
+    fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>>;
+    /// The latest cosignature time by a cosigner on any feed.
+    fn last_cosignature_by(&self, cosigner: &str) -> Result<Option<i64>>;
+
+    // Delivery progress.
+    fn delivered(&self, peer: &str, feed: &FeedId, role: DeliveryRole) -> Result<u64>;
+    /// Records progress; never moves it backwards.
+    fn set_delivered(&self, peer: &str, feed: &FeedId, role: DeliveryRole, size: u64)
+    -> Result<()>;
+
+    // This node as a witness.
+    fn witnessed(&self, origin: &str) -> Result<Option<WitnessedRecord>>;
+    /// Replaces the record only if its size is still `expected_size`
+    /// (`None`: no record yet). Returns whether it did.
+    fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool>;
+
+    // Evidence.
+    fn add_evidence(&self, e: &EvidenceRecord) -> Result<i64>;
+    fn evidence(&self) -> Result<Vec<EvidenceRecord>>;
+}

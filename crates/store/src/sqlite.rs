@@ -1,0 +1,548 @@
+//! The SQLite store: WAL journal, `synchronous=FULL` (a commit is on disk
+//! before it returns), one writer connection and one reader connection.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use parley_log::Hash;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::{
+    Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, Peer, Result, Store,
+    StoreError, StoredEntry, WitnessedRecord,
+};
+
+/// Migrations, applied in order; the schema version is their count.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and applies migrations.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        let reader = open_connection(path)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// The schema version this build writes.
+    pub fn schema_version() -> i64 {
+        MIGRATIONS.len() as i64
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let conn = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(f(&conn)?)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut conn)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn hash_of(row: &Row<'_>, idx: usize) -> rusqlite::Result<Hash> {
+    let bytes: Vec<u8> = row.get(idx)?;
+    Hash::from_slice(&bytes).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Blob, Box::new(e))
+    })
+}
+
+const ENTRY_COLUMNS: &str = "channel, author, seq, hash, kind, time, bytes, received_at";
+
+fn entry_row(row: &Row<'_>) -> rusqlite::Result<StoredEntry> {
+    Ok(StoredEntry {
+        channel: row.get(0)?,
+        author: row.get(1)?,
+        seq: row.get::<_, i64>(2)? as u64,
+        hash: hash_of(row, 3)?,
+        kind: row.get(4)?,
+        time: row.get(5)?,
+        bytes: row.get(6)?,
+        received_at: row.get(7)?,
+    })
+}
+
+fn cosignature_row(row: &Row<'_>) -> rusqlite::Result<Cosignature> {
+    Ok(Cosignature {
+        feed: FeedId {
+            channel: row.get(0)?,
+            author: row.get(1)?,
+        },
+        size: row.get::<_, i64>(2)? as u64,
+        cosigner: row.get(3)?,
+        time: row.get(4)?,
+        line: row.get(5)?,
+    })
+}
+
+fn role_str(role: DeliveryRole) -> &'static str {
+    match role {
+        DeliveryRole::Push => "push",
+        DeliveryRole::Witness => "witness",
+    }
+}
+
+fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "INSERT INTO cosignature (channel, author, size, cosigner, time, line)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        params![
+            c.feed.channel,
+            c.feed.author,
+            c.size as i64,
+            c.cosigner,
+            c.time,
+            c.line
+        ],
+    )?;
+    Ok(n == 1)
+}
+
+impl Store for SqliteStore {
+    fn add_peer(&self, peer: &Peer) -> Result<()> {
+        self.write(|conn| {
+            let tx = conn.transaction()?;
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT vkey FROM peer WHERE party = ?1",
+                    [&peer.party],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match existing {
+                Some(vkey) if vkey != peer.vkey => {
+                    return Err(StoreError::PeerKeyChanged(peer.party.clone()));
+                }
+                Some(_) => {
+                    tx.execute(
+                        "UPDATE peer SET url = ?2 WHERE party = ?1",
+                        params![peer.party, peer.url],
+                    )?;
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO peer (party, url, vkey, added_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![peer.party, peer.url, peer.vkey, peer.added_at],
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn peers(&self) -> Result<Vec<Peer>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT party, url, vkey, added_at FROM peer ORDER BY party")?;
+            st.query_map([], |r| {
+                Ok(Peer {
+                    party: r.get(0)?,
+                    url: r.get(1)?,
+                    vkey: r.get(2)?,
+                    added_at: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn feeds(&self) -> Result<Vec<(FeedId, FeedHead)>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT channel, author, size, root FROM feed ORDER BY channel, author")?;
+            st.query_map([], |r| {
+                Ok((
+                    FeedId {
+                        channel: r.get(0)?,
+                        author: r.get(1)?,
+                    },
+                    FeedHead {
+                        size: r.get::<_, i64>(2)? as u64,
+                        root: hash_of(r, 3)?,
+                    },
+                ))
+            })?
+            .collect()
+        })
+    }
+
+    fn feed_head(&self, feed: &FeedId) -> Result<Option<FeedHead>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT size, root FROM feed WHERE channel = ?1 AND author = ?2",
+                params![feed.channel, feed.author],
+                |r| {
+                    Ok(FeedHead {
+                        size: r.get::<_, i64>(0)? as u64,
+                        root: hash_of(r, 1)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn read_tile(&self, feed: &FeedId, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT data FROM tile WHERE channel = ?1 AND author = ?2 AND level = ?3 AND idx = ?4",
+                params![feed.channel, feed.author, level, index as i64],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn append(&self, a: &Append) -> Result<()> {
+        self.write(|conn| {
+            let tx = conn.transaction()?;
+            let actual: u64 = tx
+                .query_row(
+                    "SELECT size FROM feed WHERE channel = ?1 AND author = ?2",
+                    params![a.feed.channel, a.feed.author],
+                    |r| r.get::<_, i64>(0),
+                )
+                .optional()?
+                .unwrap_or(0) as u64;
+            if actual != a.old_size {
+                return Err(StoreError::Conflict {
+                    feed: a.feed.clone(),
+                    expected: a.old_size,
+                    actual,
+                });
+            }
+            {
+                let mut ins = tx.prepare_cached(
+                    "INSERT INTO entry (channel, author, seq, hash, kind, time, bytes, received_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?;
+                let mut ins_ref = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO entry_ref (channel, author, seq, ref_hash) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for e in &a.entries {
+                    ins.execute(params![
+                        a.feed.channel,
+                        a.feed.author,
+                        e.seq as i64,
+                        e.hash.as_bytes(),
+                        e.kind,
+                        e.time,
+                        e.bytes,
+                        a.received_at
+                    ])?;
+                    for r in &e.refs {
+                        ins_ref.execute(params![a.feed.channel, a.feed.author, e.seq as i64, r.as_bytes()])?;
+                    }
+                }
+                let mut tile = tx.prepare_cached(
+                    "INSERT INTO tile (channel, author, level, idx, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (channel, author, level, idx) DO UPDATE SET data = excluded.data
+                     WHERE length(excluded.data) > length(tile.data)",
+                )?;
+                for t in &a.tiles {
+                    tile.execute(params![a.feed.channel, a.feed.author, t.level, t.index as i64, t.data])?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO feed (channel, author, size, root) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (channel, author) DO UPDATE SET size = excluded.size, root = excluded.root",
+                params![a.feed.channel, a.feed.author, a.head.size as i64, a.head.root.as_bytes()],
+            )?;
+            tx.execute(
+                "INSERT OR IGNORE INTO checkpoint (channel, author, size, note) VALUES (?1, ?2, ?3, ?4)",
+                params![a.feed.channel, a.feed.author, a.head.size as i64, a.checkpoint],
+            )?;
+            if let Some(c) = &a.cosignature {
+                insert_cosignature(&tx, c)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn checkpoint(&self, feed: &FeedId, size: u64) -> Result<Option<String>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT note FROM checkpoint WHERE channel = ?1 AND author = ?2 AND size = ?3",
+                params![feed.channel, feed.author, size as i64],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
+    fn checkpoint_sizes(&self, feed: &FeedId, from: u64, to: u64) -> Result<Vec<u64>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT size FROM checkpoint WHERE channel = ?1 AND author = ?2 AND size BETWEEN ?3 AND ?4
+                 ORDER BY size",
+            )?;
+            st.query_map(params![feed.channel, feed.author, from as i64, to as i64], |r| {
+                Ok(r.get::<_, i64>(0)? as u64)
+            })?
+            .collect()
+        })
+    }
+
+    fn entries(&self, feed: &FeedId, from_seq: u64, limit: u64) -> Result<Vec<StoredEntry>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry WHERE channel = ?1 AND author = ?2 AND seq >= ?3
+                 ORDER BY seq LIMIT ?4"
+            ))?;
+            st.query_map(
+                params![
+                    feed.channel,
+                    feed.author,
+                    from_seq as i64,
+                    limit.min(i64::MAX as u64) as i64
+                ],
+                entry_row,
+            )?
+            .collect()
+        })
+    }
+
+    fn entry(&self, feed: &FeedId, seq: u64) -> Result<Option<StoredEntry>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE channel = ?1 AND author = ?2 AND seq = ?3"),
+                params![feed.channel, feed.author, seq as i64],
+                entry_row,
+            )
+            .optional()
+        })
+    }
+
+    fn entry_by_hash(&self, hash: &Hash) -> Result<Option<StoredEntry>> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE hash = ?1"),
+                [hash.as_bytes()],
+                entry_row,
+            )
+            .optional()
+        })
+    }
+
+    fn referencing(&self, hash: &Hash) -> Result<Vec<StoredEntry>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT e.channel, e.author, e.seq, e.hash, e.kind, e.time, e.bytes, e.received_at
+                 FROM entry_ref r JOIN entry e USING (channel, author, seq)
+                 WHERE r.ref_hash = ?1 ORDER BY e.time, e.author, e.seq",
+            )?;
+            st.query_map([hash.as_bytes()], entry_row)?.collect()
+        })
+    }
+
+    fn recent(&self, channel: Option<&str>, limit: u64) -> Result<Vec<StoredEntry>> {
+        self.read(|c| {
+            let limit = limit.min(i64::MAX as u64) as i64;
+            match channel {
+                Some(ch) => {
+                    let mut st = c.prepare_cached(&format!(
+                        "SELECT {ENTRY_COLUMNS} FROM entry WHERE channel = ?1
+                         ORDER BY time DESC, received_at DESC, author, seq DESC LIMIT ?2"
+                    ))?;
+                    st.query_map(params![ch, limit], entry_row)?.collect()
+                }
+                None => {
+                    let mut st = c.prepare_cached(&format!(
+                        "SELECT {ENTRY_COLUMNS} FROM entry
+                         ORDER BY time DESC, received_at DESC, author, seq DESC LIMIT ?1"
+                    ))?;
+                    st.query_map(params![limit], entry_row)?.collect()
+                }
+            }
+        })
+    }
+
+    fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<StoredEntry>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry WHERE kind = ?1 ORDER BY channel, author, seq"
+            ))?;
+            let mut out = Vec::new();
+            for k in kinds {
+                out.extend(
+                    st.query_map([k], entry_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
+            }
+            out.sort_by(|a, b| (&a.channel, &a.author, a.seq).cmp(&(&b.channel, &b.author, b.seq)));
+            Ok(out)
+        })
+    }
+
+    fn add_cosignature(&self, c: &Cosignature) -> Result<bool> {
+        self.write(|conn| Ok(insert_cosignature(conn, c)?))
+    }
+
+    fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT channel, author, size, cosigner, time, line FROM cosignature
+                 WHERE channel = ?1 AND author = ?2 AND size >= ?3 ORDER BY size, time, cosigner",
+            )?;
+            st.query_map(
+                params![feed.channel, feed.author, min_size as i64],
+                cosignature_row,
+            )?
+            .collect()
+        })
+    }
+
+    fn last_cosignature_by(&self, cosigner: &str) -> Result<Option<i64>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT max(time) FROM cosignature WHERE cosigner = ?1",
+                [cosigner],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    fn delivered(&self, peer: &str, feed: &FeedId, role: DeliveryRole) -> Result<u64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT size FROM delivery WHERE peer = ?1 AND channel = ?2 AND author = ?3 AND role = ?4",
+                params![peer, feed.channel, feed.author, role_str(role)],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()?
+            .unwrap_or(0) as u64)
+        })
+    }
+
+    fn set_delivered(
+        &self,
+        peer: &str,
+        feed: &FeedId,
+        role: DeliveryRole,
+        size: u64,
+    ) -> Result<()> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)",
+                params![peer, feed.channel, feed.author, role_str(role), size as i64],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn witnessed(&self, origin: &str) -> Result<Option<WitnessedRecord>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT origin, size, root, note FROM witnessed WHERE origin = ?1",
+                [origin],
+                |r| {
+                    Ok(WitnessedRecord {
+                        origin: r.get(0)?,
+                        size: r.get::<_, i64>(1)? as u64,
+                        root: hash_of(r, 2)?,
+                        note: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool> {
+        self.write(|conn| {
+            let n = match expected_size {
+                None => conn.execute(
+                    "INSERT INTO witnessed (origin, size, root, note) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING",
+                    params![new.origin, new.size as i64, new.root.as_bytes(), new.note],
+                )?,
+                Some(old) => conn.execute(
+                    "UPDATE witnessed SET size = ?2, root = ?3, note = ?4 WHERE origin = ?1 AND size = ?5",
+                    params![new.origin, new.size as i64, new.root.as_bytes(), new.note, old as i64],
+                )?,
+            };
+            Ok(n == 1)
+        })
+    }
+
+    fn add_evidence(&self, e: &EvidenceRecord) -> Result<i64> {
+        self.write(|conn| {
+            // The same conflict seen twice is recorded once.
+            let existing: Option<i64> = conn
+                .query_row(
+                    "SELECT id FROM evidence WHERE origin = ?1 AND evidence = ?2",
+                    params![e.origin, e.evidence],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = existing {
+                return Ok(id);
+            }
+            conn.execute(
+                "INSERT INTO evidence (origin, party, detected_at, detected_by, summary, evidence, proven)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![e.origin, e.party, e.detected_at, e.detected_by, e.summary, e.evidence, e.proven],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn evidence(&self) -> Result<Vec<EvidenceRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, origin, party, detected_at, detected_by, summary, evidence, proven
+                 FROM evidence ORDER BY id",
+            )?;
+            st.query_map([], |r| {
+                Ok(EvidenceRecord {
+                    id: r.get(0)?,
+                    origin: r.get(1)?,
+                    party: r.get(2)?,
+                    detected_at: r.get(3)?,
+                    detected_by: r.get(4)?,
+                    summary: r.get(5)?,
+                    evidence: r.get(6)?,
+                    proven: r.get(7)?,
+                })
+            })?
+            .collect()
+        })
+    }
+}
