@@ -35,6 +35,235 @@ pub(crate) enum Command {
     Tree(TreeCommand),
     /// Verify a proof bundle offline and print what it proves.
     Verify(VerifyArgs),
+    /// Create a node directory: configuration, party key, API token, database.
+    Init(InitArgs),
+    /// Run a node: the federation API for peers and the local API.
+    Serve(ServeArgs),
+    /// Pin peers' keys and addresses.
+    #[command(subcommand)]
+    Peer(PeerCommand),
+    /// Create, accept, suspend and resume channels.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Append an entry to this party's feed in a channel and send it.
+    Send(SendArgs),
+    /// List recent entries, newest first, with their delivery state.
+    Inbox(InboxArgs),
+    /// Show one entry: its text, delivery per recipient, references.
+    Show(ShowArgs),
+    /// Show links to peers, backlogs, channels and alarms.
+    Status(NodeArgs),
+    /// Print an entry's proof bundle (verify it offline with `parley verify`).
+    Proof(ShowArgs),
+    /// List, export and verify evidence that a party forked its feed.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+/// The node directory.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct DirArg {
+    /// The node directory (created by `parley init`).
+    #[arg(long, env = "PARLEY_DIR")]
+    pub(crate) dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct NodeArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct InitArgs {
+    /// This party's name (a-z, 0-9, '.', '_', '-'), e.g. nato.
+    #[arg(long)]
+    pub(crate) party: String,
+    /// Directory to create.
+    #[arg(long)]
+    pub(crate) dir: PathBuf,
+    /// Address to listen on, e.g. 127.0.0.1:7101 or 0.0.0.0:7101.
+    #[arg(long)]
+    pub(crate) listen: std::net::SocketAddr,
+    /// URL peers use to reach this node (default http://LISTEN), e.g. https://parley.example.org.
+    #[arg(long)]
+    pub(crate) public_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+/// Run a node until SIGINT or SIGTERM.
+///
+/// Exit codes: 0 clean shutdown, 3 the directory or configuration is
+/// wrong, 4 the key is wrong, 5 the address cannot be listened on,
+/// 1 anything else. Logs go to stderr; set RUST_LOG (e.g. debug) for more.
+#[derive(Args, Debug)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// Log as JSON lines instead of text.
+    #[arg(long)]
+    pub(crate) log_json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum PeerCommand {
+    /// Pin a peer's key (its vkey, exchanged out of band) and URL.
+    Add {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The peer's party name (must be its key's name).
+        #[arg(long)]
+        party: String,
+        /// The peer node's URL, e.g. https://parley.peer.example.
+        #[arg(long)]
+        url: String,
+        /// The peer's vkey, or a file holding it.
+        #[arg(long)]
+        vkey: String,
+    },
+    /// List pinned peers.
+    List(NodeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ChannelCommand {
+    /// Write a channel charter and send it to the members.
+    Create(ChannelCreateArgs),
+    /// Accept a channel's charter.
+    Accept(ChannelActArgs),
+    /// Suspend a channel (only a resumption may follow).
+    Suspend(ChannelActArgs),
+    /// Resume a suspended channel.
+    Resume(ChannelActArgs),
+    /// List channels and their state.
+    List(NodeArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ChannelCreateArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// Channel id (a-z, 0-9, '.', '_', '-'), e.g. nrc-military.
+    #[arg(long)]
+    pub(crate) id: String,
+    /// Member parties, comma-separated, this party included.
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub(crate) members: Vec<String>,
+    /// A neutral witness (receives checkpoints only); repeat for several.
+    #[arg(long = "witness")]
+    pub(crate) witnesses: Vec<String>,
+    #[arg(long, value_parser = ["military", "political", "expert"])]
+    pub(crate) level: String,
+    /// Languages, comma-separated ISO 639-1 codes.
+    #[arg(long, value_delimiter = ',', default_value = "en")]
+    pub(crate) languages: Vec<String>,
+    /// A human title for the channel.
+    #[arg(long)]
+    pub(crate) title: Option<String>,
+    /// Minutes to acknowledge a flash message.
+    #[arg(long, default_value_t = 5)]
+    pub(crate) flash_ack_minutes: u32,
+    /// Minutes to acknowledge an immediate message.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) immediate_ack_minutes: u32,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ChannelActArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    #[arg(long)]
+    pub(crate) id: String,
+    /// The reason, for the record (suspend and resume).
+    #[arg(long)]
+    pub(crate) reason: Option<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SendArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    #[arg(long)]
+    pub(crate) channel: String,
+    /// Entry kind (`parley kinds` lists them); hotline_message with --text.
+    #[arg(long)]
+    pub(crate) kind: Option<String>,
+    /// The body as a JSON file (`-` for stdin).
+    #[arg(long, conflicts_with = "text")]
+    pub(crate) body: Option<PathBuf>,
+    /// A hotline message's text.
+    #[arg(long, required_unless_present = "body")]
+    pub(crate) text: Option<String>,
+    /// Language of --text.
+    #[arg(long, default_value = "en")]
+    pub(crate) lang: String,
+    /// Precedence of a --text message.
+    #[arg(long, default_value = "routine", value_parser = ["routine", "priority", "immediate", "flash"])]
+    pub(crate) priority: String,
+    /// Addressee among the members; repeat for several (default: all).
+    #[arg(long = "to")]
+    pub(crate) to: Vec<String>,
+    /// An entry this one refers to (channel/author/seq or hash); repeat for several.
+    #[arg(long = "refs", alias = "ref")]
+    pub(crate) refs: Vec<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct InboxArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    #[arg(long)]
+    pub(crate) channel: Option<String>,
+    /// Most entries to list.
+    #[arg(long, default_value_t = 50)]
+    pub(crate) limit: u64,
+    /// Include link tests.
+    #[arg(long)]
+    pub(crate) all: bool,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ShowArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// The entry: channel/author/seq, or its hash.
+    pub(crate) entry: String,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum EvidenceCommand {
+    /// List evidence this node recorded.
+    List(NodeArgs),
+    /// Print one evidence file (JSON) to stdout.
+    Export {
+        #[command(flatten)]
+        dir: DirArg,
+        /// Evidence number, from `parley evidence list`.
+        id: i64,
+    },
+    /// Verify an evidence file offline against the accused party's vkey.
+    Verify {
+        /// The evidence file (`-` for stdin).
+        file: PathBuf,
+        /// The accused party's vkey, or a file holding it.
+        #[arg(long)]
+        vkey: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]

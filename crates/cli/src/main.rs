@@ -12,6 +12,7 @@ mod output;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    parley_node::install_crypto();
     match cmd::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

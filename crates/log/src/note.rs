@@ -34,6 +34,17 @@ impl NoteSignature {
         format!("{SIG_PREFIX}{} {}\n", self.name, STANDARD.encode(raw))
     }
 
+    /// Parses one signature line (with or without its final newline), as
+    /// returned by a witness or sent as a receipt.
+    pub fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        if line.contains('\n') {
+            return Err(NoteError::MalformedSignatureLine(1));
+        }
+        check_text(line)?;
+        parse_signature_line(line, 1)
+    }
+
     /// The timestamp of a cosignature/v1 line (the first 8 signature bytes).
     pub fn cosignature_time(&self) -> Option<u64> {
         let t: [u8; 8] = self.sig.get(..8)?.try_into().ok()?;
@@ -170,6 +181,12 @@ impl Note {
         if !self.signatures.contains(&sig) {
             self.signatures.push(sig);
         }
+    }
+
+    /// Keeps only the signatures `keep` accepts (e.g. the log's own, to
+    /// store a checkpoint apart from its cosignatures).
+    pub fn retain_signatures(&mut self, keep: impl FnMut(&NoteSignature) -> bool) {
+        self.signatures.retain(keep);
     }
 
     /// Signs the text with an Ed25519 (0x01) signature.
@@ -381,6 +398,21 @@ mod tests {
             forged.verify(&[w.cosigner()]),
             Err(NoteError::BadSignature { .. })
         ));
+    }
+
+    #[test]
+    fn single_lines_parse() {
+        let w = SigningKey::from_seed("witness.example", [2; 32]).unwrap();
+        let line = cosignature_line(
+            &w,
+            "o\n1\nAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\n",
+            5,
+        )
+        .to_line();
+        let sig = NoteSignature::parse_line(&line).unwrap();
+        assert_eq!(sig.cosignature_time(), Some(5));
+        assert!(NoteSignature::parse_line(&format!("{line}{line}")).is_err());
+        assert!(NoteSignature::parse_line("— w\n").is_err());
     }
 
     #[test]

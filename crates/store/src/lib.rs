@@ -98,6 +98,25 @@ impl parley_log::tiles::TileStore for TileBuffer {
     }
 }
 
+/// Reads one feed's tiles from a store, for proofs and for restoring a
+/// feed's right edge. Writing goes through [`Append`] only.
+pub struct FeedTiles<'a> {
+    pub store: &'a dyn Store,
+    pub feed: &'a FeedId,
+}
+
+impl parley_log::tiles::TileStore for FeedTiles<'_> {
+    type Error = StoreError;
+    fn read_tile(&self, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
+        self.store.read_tile(self.feed, level, index)
+    }
+    fn write_tile(&mut self, _level: u8, _index: u64, _data: &[u8]) -> Result<()> {
+        Err(StoreError::Corrupt(
+            "tiles are written only by appends".into(),
+        ))
+    }
+}
+
 /// One atomic extension of a feed: its entries, tiles, new head and signed
 /// checkpoint, and (for a peer's feed) this node's receipt.
 #[derive(Debug)]
@@ -150,7 +169,7 @@ impl StoredEntry {
 }
 
 /// Which progress a delivery row tracks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeliveryRole {
     /// Entries of this node's feed acknowledged by a member.
     Push,
@@ -250,6 +269,8 @@ pub trait Store: Send + Sync {
 
     // This node as a witness.
     fn witnessed(&self, origin: &str) -> Result<Option<WitnessedRecord>>;
+    /// Every origin this node has cosigned as a witness.
+    fn witnessed_all(&self) -> Result<Vec<WitnessedRecord>>;
     /// Replaces the record only if its size is still `expected_size`
     /// (`None`: no record yet). Returns whether it did.
     fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool>;

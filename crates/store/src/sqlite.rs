@@ -485,6 +485,22 @@ impl Store for SqliteStore {
         })
     }
 
+    fn witnessed_all(&self) -> Result<Vec<WitnessedRecord>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare("SELECT origin, size, root, note FROM witnessed ORDER BY origin")?;
+            st.query_map([], |r| {
+                Ok(WitnessedRecord {
+                    origin: r.get(0)?,
+                    size: r.get::<_, i64>(1)? as u64,
+                    root: hash_of(r, 2)?,
+                    note: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
     fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool> {
         self.write(|conn| {
             let n = match expected_size {

@@ -8,7 +8,12 @@ use parley_log::VerifierKey;
 
 use crate::cli::{Cli, Command};
 
+mod api;
+mod channel;
+mod entries;
+mod evidence;
 mod key;
+mod node;
 mod note;
 mod tree;
 mod verify;
@@ -19,6 +24,16 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Note(c) => note::run(c),
         Command::Tree(c) => tree::run(c),
         Command::Verify(a) => verify::run(a),
+        Command::Init(a) => node::init(a),
+        Command::Serve(a) => node::serve(a),
+        Command::Peer(c) => node::peer(c),
+        Command::Channel(c) => channel::run(c),
+        Command::Send(a) => entries::send(a),
+        Command::Inbox(a) => entries::inbox(a),
+        Command::Show(a) => entries::show(a),
+        Command::Proof(a) => entries::proof(a),
+        Command::Status(a) => entries::status(a),
+        Command::Evidence(c) => evidence::run(c),
     }
 }
 

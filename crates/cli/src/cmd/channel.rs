@@ -1,0 +1,111 @@
+//! `parley channel …`.
+
+use serde_json::{Value, json};
+
+use super::api::{Api, report};
+use crate::cli::{ChannelActArgs, ChannelCommand, NodeArgs};
+use crate::output;
+
+pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
+    match cmd {
+        ChannelCommand::Create(a) => {
+            let api = Api::open(&a.dir.dir)?;
+            let mut charter = json!({
+                "members": a.members,
+                "witnesses": a.witnesses,
+                "level": a.level,
+                "languages": a.languages,
+                "rules": {"flash_ack_minutes": a.flash_ack_minutes, "immediate_ack_minutes": a.immediate_ack_minutes},
+            });
+            if let Some(t) = &a.title {
+                charter["title"] = json!(t);
+            }
+            let r = api
+                .post("/channels", &json!({"id": a.id, "charter": charter}))
+                .map_err(|e| report(a.json.json, e))?;
+            done(
+                a.json.json,
+                &r,
+                &format!(
+                    "created channel {}; it opens when every member has accepted",
+                    a.id
+                ),
+            )
+        }
+        ChannelCommand::Accept(a) => act(a, "accept", "accepted"),
+        ChannelCommand::Suspend(a) => act(a, "suspend", "suspended"),
+        ChannelCommand::Resume(a) => act(a, "resume", "resumed"),
+        ChannelCommand::List(NodeArgs { dir, json }) => {
+            let api = Api::open(&dir.dir)?;
+            let list = api.get("/channels").map_err(|e| report(json.json, e))?;
+            if json.json {
+                return output::json(&list);
+            }
+            let rows = list.as_array().cloned().unwrap_or_default();
+            if rows.is_empty() {
+                return output::lines(["no channels"]);
+            }
+            output::lines(rows.iter().map(channel_line))
+        }
+    }
+}
+
+pub(crate) fn channel_line(c: &Value) -> String {
+    let mut s = format!(
+        "{:<20} {:<9} {:<20} members {}",
+        c["id"].as_str().unwrap_or(""),
+        c["level"].as_str().unwrap_or(""),
+        c["state"].as_str().unwrap_or(""),
+        join(&c["members"]),
+    );
+    if !c["witnesses"].as_array().is_none_or(Vec::is_empty) {
+        s.push_str(&format!("; witnesses {}", join(&c["witnesses"])));
+    }
+    if !c["waiting_for"].as_array().is_none_or(Vec::is_empty) {
+        s.push_str(&format!("; waiting for {}", join(&c["waiting_for"])));
+    }
+    if let Some(reason) = c["suspension"]["reason"].as_str() {
+        s.push_str(&format!(
+            "; suspended by {}: {reason}",
+            c["suspension"]["by"].as_str().unwrap_or("?")
+        ));
+    }
+    s
+}
+
+pub(crate) fn join(v: &Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default()
+}
+
+fn act(a: ChannelActArgs, act: &str, done_word: &str) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let mut body = json!({});
+    if let Some(r) = &a.reason {
+        body["reason"] = json!(r);
+    }
+    let r = api
+        .post(&format!("/channels/{}/{act}", a.id), &body)
+        .map_err(|e| report(a.json.json, e))?;
+    done(a.json.json, &r, &format!("{done_word} channel {}", a.id))
+}
+
+fn done(as_json: bool, r: &Value, what: &str) -> anyhow::Result<()> {
+    if as_json {
+        return output::json(r);
+    }
+    output::lines([
+        what.to_string(),
+        format!(
+            "  entry {} hash {}",
+            r["id"].as_str().unwrap_or(""),
+            r["hash"].as_str().unwrap_or("")
+        ),
+    ])
+}

@@ -1,0 +1,473 @@
+//! Bad input from peers and equivocating peers, sent over real HTTP to
+//! real nodes. Each bad input is refused with its machine-readable reason
+//! and leaves the receiver's database unchanged; a party that signs two
+//! forks is caught by the peer and by the witness.
+
+mod net;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use net::{Net, Party, json, ok, open_channel, parley, wait_until};
+use parley_log::merkle::MemoryTree;
+use parley_log::witness::format_add_checkpoint;
+use parley_log::{Checkpoint, Entry, Hash, SigningKey, Timestamp, feed_origin, leaf_hash};
+use parley_store::Store;
+use serde_json::{Value, json as j};
+
+fn key_of(p: &Party) -> SigningKey {
+    SigningKey::parse(
+        std::fs::read_to_string(p.dir.join("party.key"))
+            .unwrap()
+            .trim(),
+    )
+    .unwrap()
+}
+
+fn http() -> (tokio::runtime::Runtime, reqwest::Client) {
+    parley_node::install_crypto();
+    (
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        reqwest::Client::new(),
+    )
+}
+
+/// POSTs a body; returns the status and the body text.
+fn post(url: &str, body: Vec<u8>, content_type: &str) -> (u16, String) {
+    let (rt, c) = http();
+    rt.block_on(async {
+        let r = c
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
+fn get(url: &str) -> (u16, String) {
+    let (rt, c) = http();
+    rt.block_on(async {
+        let r = c.get(url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
+/// A feed rebuilt outside any node, to forge updates with a party's key.
+#[derive(Clone)]
+struct Forge {
+    key: SigningKey,
+    channel: String,
+    author: String,
+    tree: MemoryTree,
+    entries: Vec<Vec<u8>>,
+}
+
+impl Forge {
+    fn new(key: SigningKey, channel: &str) -> Forge {
+        Forge {
+            author: key.name().to_string(),
+            key,
+            channel: channel.into(),
+            tree: MemoryTree::new(),
+            entries: vec![],
+        }
+    }
+
+    /// Starts from a node's real feed, as served to members.
+    fn from_node(key: SigningKey, channel: &str, node: &Party) -> Forge {
+        let mut f = Forge::new(key, channel);
+        let (status, body) = get(&format!(
+            "{}/federation/v1/feeds/{channel}/{}?from=0",
+            node.url(),
+            f.author
+        ));
+        assert_eq!(status, 200, "{body}");
+        let u: Value = serde_json::from_str(&body).unwrap();
+        for e in u["entries"].as_array().unwrap() {
+            f.push_bytes(STANDARD.decode(e.as_str().unwrap()).unwrap());
+        }
+        f
+    }
+
+    fn push_bytes(&mut self, bytes: Vec<u8>) {
+        self.tree.append(leaf_hash(&bytes));
+        self.entries.push(bytes);
+    }
+
+    fn entry(&self, kind: &str, body: Value) -> Entry {
+        Entry {
+            channel: self.channel.clone(),
+            author: self.author.clone(),
+            seq: self.entries.len() as u64,
+            time: Timestamp::now(),
+            kind: kind.into(),
+            refs: vec![],
+            salt: Entry::random_salt(),
+            body,
+        }
+    }
+
+    fn message(&mut self, text: &str) {
+        let e = self.entry(
+            "hotline_message",
+            j!({"priority": "routine", "text": {"en": text}}),
+        );
+        self.push_bytes(e.encode().unwrap());
+    }
+
+    fn checkpoint(&self) -> String {
+        let origin = feed_origin(&self.channel, &self.author);
+        Checkpoint::new(&origin, self.tree.size(), self.tree.root())
+            .sign(&self.key.renamed(&origin).unwrap())
+            .unwrap()
+            .to_string()
+    }
+
+    /// The update from `from` to the current size.
+    fn update(&mut self, from: u64) -> Value {
+        let size = self.tree.size();
+        let proof: Vec<String> = if from > 0 && from < size {
+            self.tree
+                .consistency_proof(from, size)
+                .unwrap()
+                .iter()
+                .map(Hash::to_base64)
+                .collect()
+        } else {
+            vec![]
+        };
+        j!({
+            "channel": self.channel,
+            "author": self.author,
+            "old_size": from,
+            "entries": self.entries[from as usize..].iter().map(|e| STANDARD.encode(e)).collect::<Vec<_>>(),
+            "checkpoint": self.checkpoint(),
+            "consistency": proof,
+        })
+    }
+}
+
+/// What a receiver holds: every feed's size and root, entry and evidence counts.
+fn snapshot(p: &Party) -> (Vec<(String, u64, String)>, usize, usize) {
+    let s = p.store();
+    let feeds = s
+        .feeds()
+        .unwrap()
+        .into_iter()
+        .map(|(f, h)| {
+            (
+                format!("{}/{}", f.channel, f.author),
+                h.size,
+                h.root.to_hex(),
+            )
+        })
+        .collect();
+    (
+        feeds,
+        s.recent(None, 100_000).unwrap().len(),
+        s.evidence().unwrap().len(),
+    )
+}
+
+fn push(to: &Party, update: &Value) -> (u16, Value) {
+    let (status, body) = post(
+        &format!("{}/federation/v1/push", to.url()),
+        update.to_string().into_bytes(),
+        "application/json",
+    );
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[test]
+fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    ok(&[
+        "send",
+        "--dir",
+        net.get("nato").d(),
+        "--channel",
+        "mil",
+        "--text",
+        "one real message",
+    ]);
+    let nato_key = key_of(net.get("nato"));
+    let osce_key = key_of(net.get("osce"));
+    let honest = Forge::from_node(nato_key.clone(), "mil", net.get("nato"));
+    let russia = net.get("russia");
+    wait_until(20, "russia to hold nato's feed", || {
+        russia.feed_size("mil", "nato") == honest.tree.size()
+    });
+    net.p("nato").stop();
+    let russia = net.get("russia");
+    let n = honest.tree.size();
+    let before = snapshot(russia);
+
+    let mut cases: Vec<(&str, u16, &str, Value)> = Vec::new();
+
+    // Not JSON at all.
+    cases.push((
+        "malformed body",
+        400,
+        "bad_request",
+        Value::String("{not json".into()),
+    ));
+
+    // An author this node never pinned.
+    let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "mil");
+    stranger.message("hello");
+    cases.push(("unknown key", 403, "unknown_author", stranger.update(0)));
+
+    // nato's name, another key.
+    let mut impostor = honest.clone();
+    impostor.key = SigningKey::generate("nato").unwrap();
+    impostor.message("forged");
+    cases.push(("bad signature", 403, "bad_signature", impostor.update(n)));
+
+    // An entry with a space that canonical JSON does not have.
+    let mut f = honest.clone();
+    let e = f.entry(
+        "hotline_message",
+        j!({"priority": "routine", "text": {"en": "x"}}),
+    );
+    let spaced =
+        String::from_utf8(e.encode().unwrap())
+            .unwrap()
+            .replacen("{\"author\"", "{ \"author\"", 1);
+    f.push_bytes(spaced.into_bytes());
+    cases.push(("non-canonical entry", 400, "non_canonical", f.update(n)));
+
+    // A gap: the entry claims a sequence number beyond the next.
+    let mut f = honest.clone();
+    let mut e = f.entry(
+        "hotline_message",
+        j!({"priority": "routine", "text": {"en": "x"}}),
+    );
+    e.seq += 1;
+    f.push_bytes(e.encode().unwrap());
+    cases.push(("gap in sequence", 400, "bad_sequence", f.update(n)));
+
+    // A replay: an old entry sent again as the next one.
+    let mut f = honest.clone();
+    let old = f.entries[1].clone();
+    f.push_bytes(old);
+    cases.push(("replay in sequence", 400, "bad_sequence", f.update(n)));
+
+    // A push that does not start where the receiver is.
+    let mut f = honest.clone();
+    f.message("a");
+    f.message("b");
+    let mut skip = f.update(n);
+    skip["old_size"] = j!(n + 1);
+    skip["entries"] = j!([skip["entries"][1].clone()]);
+    cases.push(("skipped entries", 409, "size_mismatch", skip));
+
+    // Entries that do not hash to the signed root.
+    let mut f = honest.clone();
+    f.message("signed");
+    let mut u = f.update(n);
+    let mut other = honest.clone();
+    other.message("sent instead");
+    u["entries"] = other.update(n)["entries"].clone();
+    cases.push((
+        "entries not matching the checkpoint",
+        422,
+        "root_mismatch",
+        u,
+    ));
+
+    // A consistency proof that does not verify.
+    let mut f = honest.clone();
+    f.message("x");
+    let mut u = f.update(n);
+    u["consistency"] = j!([Hash([7; 32]).to_base64()]);
+    cases.push((
+        "inconsistent checkpoint proof",
+        422,
+        "bad_consistency_proof",
+        u,
+    ));
+
+    // A pinned party that is not a member of the channel.
+    let mut outsider = Forge::new(osce_key, "mil");
+    outsider.message("let me in");
+    cases.push(("non-member author", 403, "not_member", outsider.update(0)));
+
+    // An entry that breaks its kind's rules.
+    let mut f = honest.clone();
+    let e = f.entry(
+        "hotline_message",
+        j!({"priority": "urgent", "text": {"en": "x"}}),
+    );
+    f.push_bytes(e.encode().unwrap());
+    cases.push(("invalid entry", 422, "invalid_entry", f.update(n)));
+
+    for (what, status, reason, body) in &cases {
+        let (got, answer) = match body {
+            Value::String(raw) => {
+                let (s, b) = post(
+                    &format!("{}/federation/v1/push", russia.url()),
+                    raw.clone().into_bytes(),
+                    "application/json",
+                );
+                (s, serde_json::from_str(&b).unwrap())
+            }
+            u => push(russia, u),
+        };
+        assert_eq!(got, *status, "{what}: {answer}");
+        assert_eq!(answer["error"], *reason, "{what}: {answer}");
+        assert!(
+            answer["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{what}: a message for people"
+        );
+        assert_eq!(
+            snapshot(russia),
+            before,
+            "{what} changed the receiver's database"
+        );
+    }
+
+    // Larger than any legitimate push.
+    let huge = vec![b' '; 25 * 1024 * 1024];
+    let (s, b) = post(
+        &format!("{}/federation/v1/push", russia.url()),
+        huge,
+        "application/json",
+    );
+    assert_eq!(s, 413, "{b}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&b).unwrap()["error"],
+        "too_large"
+    );
+    assert_eq!(snapshot(russia), before);
+
+    // Every refusal is in the receiver's log with its reason.
+    let log = russia.log();
+    for (_, _, reason, _) in &cases {
+        assert!(
+            log.contains(&format!("reason=\"{reason}\""))
+                || log.contains(&format!("reason={reason}")),
+            "{reason} not logged"
+        );
+    }
+
+    // The honest continuation still goes through, and the same push twice
+    // changes nothing (the same receipt comes back).
+    let mut f = honest.clone();
+    f.message("honest");
+    let u = f.update(n);
+    let (s1, r1) = push(russia, &u);
+    let (s2, r2) = push(russia, &u);
+    assert_eq!((s1, s2), (200, 200), "{r1} {r2}");
+    assert_eq!(r1["cosignature"], r2["cosignature"]);
+    assert_eq!(russia.feed_size("mil", "nato"), n + 1);
+}
+
+#[test]
+fn an_equivocating_party_is_caught_by_the_peer_and_the_witness() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    ok(&[
+        "send",
+        "--dir",
+        net.get("nato").d(),
+        "--channel",
+        "mil",
+        "--text",
+        "before the fork",
+    ]);
+    let nato_key = key_of(net.get("nato"));
+    let base = Forge::from_node(nato_key, "mil", net.get("nato"));
+    let n = base.tree.size();
+    let origin = feed_origin("mil", "nato");
+    let (russia, osce) = (net.get("russia"), net.get("osce"));
+    let witnessed_size = || {
+        let (s, body) = get(&format!(
+            "{}/witness/v1/{}/checkpoint",
+            osce.url(),
+            parley_log::witness::origin_hash(&origin)
+        ));
+        if s != 200 {
+            return 0;
+        }
+        body.lines().nth(1).unwrap().parse::<u64>().unwrap()
+    };
+    wait_until(20, "russia and the witness to reach nato's size", || {
+        russia.feed_size("mil", "nato") == n && witnessed_size() == n
+    });
+    net.p("nato").stop();
+    let (russia, osce) = (net.get("russia"), net.get("osce"));
+
+    // The helper signs two forks of nato's feed at the same size.
+    let mut fork_a = base.clone();
+    fork_a.message("we accept the invitation");
+    let mut fork_b = base.clone();
+    fork_b.message("we decline the invitation");
+    // Fork B goes to the witness...
+    let proof_b = fork_b.tree.consistency_proof(n, n + 1).unwrap();
+    let body = format_add_checkpoint(n, &proof_b, &fork_b.checkpoint());
+    let (s, lines) = post(
+        &format!("{}/witness/v1/add-checkpoint", osce.url()),
+        body.into_bytes(),
+        "text/plain",
+    );
+    assert_eq!(s, 200, "the witness cosigns fork B: {lines}");
+    // ...fork A to the peer.
+    let (s, r) = push(russia, &fork_a.update(n));
+    assert_eq!(s, 200, "{r}");
+
+    // The peer submits what it holds to the witness: the witness catches the
+    // fork, and so does the peer (it reads the witness's checkpoint).
+    wait_until(30, "the witness to record the fork", || {
+        !osce.store().evidence().unwrap().is_empty()
+    });
+    wait_until(30, "the peer to record the fork", || {
+        !russia.store().evidence().unwrap().is_empty()
+    });
+    // Fork B pushed straight to the peer is refused as equivocation.
+    let (s, r) = push(russia, &fork_b.update(n));
+    assert_eq!((s, r["error"].as_str()), (409, Some("equivocation")), "{r}");
+    assert_eq!(
+        russia.feed_size("mil", "nato"),
+        n + 1,
+        "the peer kept fork A only"
+    );
+
+    for p in [russia, osce] {
+        let status = ok(&["status", "--dir", p.d()]);
+        assert!(
+            status.contains("ALARM: equivocation by nato"),
+            "{}: {status}",
+            p.name
+        );
+        let list = json(&["evidence", "list", "--dir", p.d()]);
+        for e in list.as_array().unwrap() {
+            assert_eq!(e["party"], "nato");
+            let file = net.path(&format!("evidence-{}-{}.json", p.name, e["id"]));
+            std::fs::write(
+                &file,
+                ok(&["evidence", "export", "--dir", p.d(), &e["id"].to_string()]),
+            )
+            .unwrap();
+            let f = file.to_str().unwrap();
+            let nato_vkey = net.get("nato").vkey.clone();
+            let out = ok(&["evidence", "verify", f, "--vkey", &nato_vkey]);
+            assert!(out.starts_with("proven: nato signed"), "{out}");
+            // It proves nothing against anyone else.
+            let o = parley(&["evidence", "verify", f, "--vkey", &net.get("russia").vkey]);
+            assert_eq!(o.status.code(), Some(1));
+        }
+    }
+    assert!(russia.log().contains("EQUIVOCATION"));
+    assert!(osce.log().contains("EQUIVOCATION"));
+}

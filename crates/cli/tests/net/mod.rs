@@ -1,0 +1,299 @@
+//! A network of real `parley serve` processes on 127.0.0.1 for tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_parley")
+}
+
+/// Runs `parley` with arguments; returns the output.
+pub fn parley(args: &[&str]) -> Output {
+    Command::new(bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("parley runs")
+}
+
+/// Runs `parley` and insists on success; returns stdout.
+pub fn ok(args: &[&str]) -> String {
+    let o = parley(args);
+    assert!(
+        o.status.success(),
+        "parley {args:?} failed: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn json(args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    serde_json::from_str(&ok(&a)).expect("JSON output")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `f` every 50 ms until it returns true or `secs` pass.
+pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out after {secs}s waiting for: {what}");
+}
+
+/// One party's node: its directory, address and (while running) process.
+pub struct Party {
+    pub name: String,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub vkey: String,
+    child: Option<Child>,
+}
+
+impl Party {
+    pub fn d(&self) -> &str {
+        self.dir.to_str().unwrap()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn token(&self) -> String {
+        std::fs::read_to_string(self.dir.join("api.token"))
+            .unwrap()
+            .trim()
+            .to_string()
+    }
+
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "{} already runs", self.name);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("serve.log"))
+            .unwrap();
+        let child = Command::new(bin())
+            .args(["serve", "--dir", self.d()])
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let d = self.d().to_string();
+        wait_until(20, &format!("{} to answer", self.name), || {
+            parley(&["status", "--dir", &d]).status.success()
+        });
+    }
+
+    /// SIGKILL: no chance to flush or shut down.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+            let status = c.wait().unwrap();
+            assert!(
+                status.success(),
+                "{} did not shut down cleanly: {status}",
+                self.name
+            );
+        }
+    }
+
+    pub fn status(&self) -> Value {
+        json(&["status", "--dir", self.d()])
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    /// Size of a feed as this node holds it.
+    pub fn feed_size(&self, channel: &str, author: &str) -> u64 {
+        self.status()["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["channel"] == channel && f["author"] == author)
+            .map_or(0, |f| f["size"].as_u64().unwrap())
+    }
+
+    pub fn feed_root(&self, channel: &str, author: &str) -> String {
+        self.status()["feeds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["channel"] == channel && f["author"] == author)
+            .map(|f| f["root"].as_str().unwrap().to_string())
+            .unwrap_or_default()
+    }
+
+    pub fn peer_status(&self, peer: &str) -> Value {
+        self.status()["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["party"] == peer)
+            .cloned()
+            .unwrap()
+    }
+
+    /// Opens the node's database (read side; safe while it runs, WAL).
+    pub fn store(&self) -> parley_store::SqliteStore {
+        parley_store::SqliteStore::open(&self.dir.join("parley.db")).unwrap()
+    }
+}
+
+impl Drop for Party {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A set of parties that have all pinned each other.
+pub struct Net {
+    pub root: tempfile::TempDir,
+    pub parties: Vec<Party>,
+}
+
+impl Net {
+    /// Creates nodes with fast link tests and retries (test timing only;
+    /// nothing about a node's clock is changed).
+    pub fn new(names: &[&str]) -> Net {
+        let root = tempfile::tempdir().unwrap();
+        let mut parties = Vec::new();
+        for name in names {
+            let dir = root.path().join(name);
+            let port = free_port();
+            let out = json(&[
+                "init",
+                "--party",
+                name,
+                "--dir",
+                dir.to_str().unwrap(),
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ]);
+            let cfg = dir.join("parley.toml");
+            let mut text = std::fs::read_to_string(&cfg).unwrap();
+            text = text
+                .replace(
+                    "link_test_interval_secs = 60",
+                    "link_test_interval_secs = 1",
+                )
+                .replace("retry_initial_ms = 500", "retry_initial_ms = 100")
+                .replace("retry_max_ms = 60000", "retry_max_ms = 1000");
+            std::fs::write(&cfg, text).unwrap();
+            parties.push(Party {
+                name: name.to_string(),
+                dir,
+                port,
+                vkey: out["vkey"].as_str().unwrap().to_string(),
+                child: None,
+            });
+        }
+        for a in &parties {
+            for b in &parties {
+                if a.name != b.name {
+                    ok(&[
+                        "peer",
+                        "add",
+                        "--dir",
+                        a.d(),
+                        "--party",
+                        &b.name,
+                        "--url",
+                        &b.url(),
+                        "--vkey",
+                        &b.vkey,
+                    ]);
+                }
+            }
+        }
+        Net { root, parties }
+    }
+
+    pub fn p(&mut self, name: &str) -> &mut Party {
+        self.parties.iter_mut().find(|p| p.name == name).unwrap()
+    }
+
+    pub fn get(&self, name: &str) -> &Party {
+        self.parties.iter().find(|p| p.name == name).unwrap()
+    }
+
+    pub fn start_all(&mut self) {
+        for p in &mut self.parties {
+            p.start();
+        }
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.root.path().join(file)
+    }
+}
+
+/// `nato` creates channel `mil` with `russia`, witnessed by `osce`, and
+/// `russia` accepts; returns when both see it active.
+pub fn open_channel(net: &Net) {
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    ok(&[
+        "channel",
+        "create",
+        "--dir",
+        nato.d(),
+        "--id",
+        "mil",
+        "--members",
+        "nato,russia",
+        "--witness",
+        "osce",
+        "--level",
+        "military",
+        "--languages",
+        "en,ru",
+    ]);
+    let rd = russia.d().to_string();
+    wait_until(20, "russia to receive the charter", || {
+        json(&["channel", "list", "--dir", &rd])
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
+    ok(&["channel", "accept", "--dir", russia.d(), "--id", "mil"]);
+    let nd = nato.d().to_string();
+    wait_until(20, "the channel to be active at nato", || {
+        json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
+    });
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}

@@ -1,0 +1,430 @@
+//! The node, end to end: separate `parley serve` processes talking HTTP on
+//! 127.0.0.1, storing in SQLite, driven through the CLI as a user would.
+
+mod net;
+
+use net::{Net, json, ok, open_channel, parley, wait_until};
+use parley_store::{DeliveryRole, FeedId, Store};
+
+#[test]
+fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
+
+    let sent = json(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "mil",
+        "--text",
+        "Exercise notice follows",
+        "--priority",
+        "flash",
+    ]);
+    let id = sent["id"].as_str().unwrap().to_string();
+    assert_eq!(id, "mil/nato/1");
+    let reply = json(&[
+        "send",
+        "--dir",
+        russia.d(),
+        "--channel",
+        "mil",
+        "--text",
+        "Принято",
+        "--lang",
+        "ru",
+        "--refs",
+        &id,
+    ]);
+    assert_eq!(reply["id"], "mil/russia/1");
+
+    // Each receipt arrives: the recipient's cosignature, with its time.
+    let nd = nato.d().to_string();
+    wait_until(20, "russia's receipt for nato's message", || {
+        json(&["show", "--dir", &nd, &id])["delivery"][0]["delivered_at"].is_i64()
+    });
+    let rd = russia.d().to_string();
+    wait_until(20, "nato's receipt for russia's reply", || {
+        json(&["show", "--dir", &rd, "mil/russia/1"])["delivery"][0]["delivered_at"].is_i64()
+    });
+    let shown = json(&["show", "--dir", nato.d(), &id]);
+    assert_eq!(shown["delivery"][0]["party"], "russia");
+    assert_eq!(shown["delivery"][0]["answered"][0]["id"], "mil/russia/1");
+    let text = ok(&["inbox", "--dir", russia.d()]);
+    assert!(
+        text.contains("mil/nato/1")
+            && text.contains("[FLASH]")
+            && text.contains("Exercise notice follows"),
+        "{text}"
+    );
+
+    // The witness cosigned both feeds' checkpoints and holds no entry at all.
+    wait_until(20, "osce to cosign both feeds", || {
+        let s = nato.store();
+        ["nato", "russia"].iter().all(|a| {
+            s.cosignatures(&FeedId::new("mil", a), 2)
+                .unwrap()
+                .iter()
+                .any(|c| c.cosigner == "osce")
+        })
+    });
+    let w = osce.store();
+    assert!(w.feeds().unwrap().is_empty(), "the witness holds no feed");
+    assert!(
+        w.recent(None, 10).unwrap().is_empty(),
+        "the witness holds no entry"
+    );
+    assert_eq!(
+        w.witnessed_all().unwrap().len(),
+        2,
+        "it cosigned nato's and russia's feeds"
+    );
+
+    // The proof bundle verifies offline with only the vkeys...
+    let bundle = net.path("message.tlog-proof");
+    std::fs::write(&bundle, ok(&["proof", "--dir", nato.d(), &id])).unwrap();
+    let b = bundle.to_str().unwrap();
+    let out = ok(&[
+        "verify",
+        b,
+        "--vkey",
+        &nato.vkey,
+        "--vkey",
+        &russia.vkey,
+        "--vkey",
+        &osce.vkey,
+    ]);
+    assert!(
+        out.contains("verified: entry mil/nato/1 (hotline_message)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cosigned by russia at") && out.contains("cosigned by osce at"),
+        "{out}"
+    );
+    // ...and fails after any one-byte change.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let changed = net.path("changed.tlog-proof");
+    for i in 0..bytes.len() {
+        let mut m = bytes.clone();
+        m[i] = if m[i] == b'A' { b'B' } else { b'A' };
+        std::fs::write(&changed, &m).unwrap();
+        let o = parley(&[
+            "verify",
+            changed.to_str().unwrap(),
+            "--vkey",
+            &nato.vkey,
+            "--vkey",
+            &russia.vkey,
+            "--vkey",
+            &osce.vkey,
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "byte {i} changed and the bundle still verified"
+        );
+    }
+}
+
+#[test]
+fn a_receiver_killed_mid_stream_ends_with_every_entry_once_and_every_receipt() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    let total = 1000u64;
+    let nato_dir = net.get("nato").dir.clone();
+    let port = net.get("nato").port;
+    let token = net.get("nato").token();
+    let sender =
+        std::thread::spawn(move || {
+            parley_node::install_crypto();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+            let client = reqwest::Client::new();
+            for i in 0..total {
+                let body = serde_json::json!({
+                    "channel": "mil", "kind": "hotline_message",
+                    "body": {"priority": "routine", "text": {"en": format!("stream message {i}")}}
+                });
+                let r = client
+                    .post(format!("http://127.0.0.1:{port}/api/v1/entries"))
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(r.status().is_success(), "send {i}: {}", r.text().await.unwrap());
+            }
+        });
+            let _ = nato_dir;
+        });
+    // Kill the receiver while the stream is flowing.
+    wait_until(60, "the stream to reach russia", || {
+        net.get("russia").feed_size("mil", "nato") > 200
+    });
+    net.p("russia").kill();
+    let sent_at_kill = net.get("nato").feed_size("mil", "nato");
+    assert!(
+        sent_at_kill < total,
+        "the kill must land mid-stream (nato had sent {sent_at_kill})"
+    );
+    sender.join().unwrap();
+    let russia = net.p("russia");
+    russia.start();
+
+    let size = total + 1; // the charter, then the stream
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    assert_eq!(nato.feed_size("mil", "nato"), size);
+    wait_until(120, "russia to hold every entry", || {
+        russia.feed_size("mil", "nato") == size
+    });
+    wait_until(60, "nato to hold russia's receipt for every entry", || {
+        nato.store()
+            .delivered("russia", &FeedId::new("mil", "nato"), DeliveryRole::Push)
+            .unwrap()
+            == size
+    });
+    // Exactly once, no gaps: sequence numbers 0..size, each once.
+    let stored = russia
+        .store()
+        .entries(&FeedId::new("mil", "nato"), 0, size + 10)
+        .unwrap();
+    assert_eq!(stored.len() as u64, size);
+    assert!(stored.iter().enumerate().all(|(i, e)| e.seq == i as u64));
+    // Every entry has a receipt: some russia cosignature covers it.
+    let cosigs = nato
+        .store()
+        .cosignatures(&FeedId::new("mil", "nato"), 1)
+        .unwrap();
+    let max_receipt = cosigs
+        .iter()
+        .filter(|c| c.cosigner == "russia")
+        .map(|c| c.size)
+        .max()
+        .unwrap();
+    assert_eq!(max_receipt, size);
+    // The roots agree.
+    assert_eq!(
+        nato.feed_root("mil", "nato"),
+        russia.feed_root("mil", "nato")
+    );
+}
+
+#[test]
+fn a_stopped_peer_queues_messages_shows_link_down_and_catches_up() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    net.p("russia").stop();
+    let nato = net.get("nato");
+    for i in 0..20 {
+        ok(&[
+            "send",
+            "--dir",
+            nato.d(),
+            "--channel",
+            "mil",
+            "--text",
+            &format!("queued {i}"),
+        ]);
+    }
+    wait_until(20, "nato to see russia down with 20 waiting", || {
+        let p = nato.peer_status("russia");
+        p["link"] == "down" && p["backlog_entries"] == 20
+    });
+    let text = ok(&["status", "--dir", nato.d()]);
+    assert!(
+        text.contains("russia")
+            && text.contains("link down since")
+            && text.contains("waiting: 20 entries"),
+        "{text}"
+    );
+
+    net.p("russia").start();
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    wait_until(30, "everything to be delivered", || {
+        let p = nato.peer_status("russia");
+        p["link"] == "up" && p["backlog_entries"] == 0
+    });
+    assert_eq!(russia.feed_size("mil", "nato"), 21);
+    let inbox = ok(&["inbox", "--dir", russia.d(), "--limit", "100"]);
+    for i in 0..20 {
+        assert!(inbox.contains(&format!("queued {i}")), "missing queued {i}");
+    }
+}
+
+#[test]
+fn serve_refuses_a_bad_directory_key_or_port_with_distinct_exit_codes() {
+    let mut net = Net::new(&["nato"]);
+    let nato = net.p("nato");
+    let missing = parley(&["serve", "--dir", "/nonexistent/parley"]);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not a parley node directory"));
+
+    let cfg = nato.dir.join("parley.toml");
+    let good = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, good.replace("party = ", "partyy = ")).unwrap();
+    let bad_cfg = parley(&["serve", "--dir", nato.d()]);
+    assert_eq!(
+        bad_cfg.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&bad_cfg.stderr)
+    );
+    std::fs::write(&cfg, &good).unwrap();
+
+    let key = nato.dir.join("party.key");
+    let good_key = std::fs::read_to_string(&key).unwrap();
+    std::fs::write(&key, "PRIVATE+KEY+nato+00000000+AAAA\n").unwrap();
+    let bad_key = parley(&["serve", "--dir", nato.d()]);
+    assert_eq!(bad_key.status.code(), Some(4));
+    std::fs::write(&key, &good_key).unwrap();
+
+    let _busy = std::net::TcpListener::bind(("127.0.0.1", nato.port)).unwrap();
+    let busy = parley(&["serve", "--dir", nato.d()]);
+    assert_eq!(busy.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("cannot listen on"));
+}
+
+#[test]
+fn serve_shuts_down_cleanly_on_sigterm() {
+    let mut net = Net::new(&["nato"]);
+    let nato = net.p("nato");
+    nato.start();
+    nato.stop();
+    assert!(nato.log().contains("parley node stopped"), "{}", nato.log());
+}
+
+#[test]
+fn channel_rules_are_enforced_by_the_author_node() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    ok(&[
+        "channel",
+        "create",
+        "--dir",
+        nato.d(),
+        "--id",
+        "pol",
+        "--members",
+        "nato,russia",
+        "--level",
+        "political",
+    ]);
+    // Before russia accepts, nothing but acceptances flows.
+    let o = parley(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "pol",
+        "--text",
+        "too early",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not yet accepted by russia"));
+    let rd = russia.d().to_string();
+    wait_until(20, "the charter at russia", || {
+        parley(&["channel", "accept", "--dir", &rd, "--id", "pol"])
+            .status
+            .success()
+    });
+    let nd = nato.d().to_string();
+    wait_until(20, "pol active", || {
+        json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
+    });
+    ok(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "pol",
+        "--text",
+        "now",
+    ]);
+
+    // A suspended channel refuses everything but resumption, with a clear error.
+    ok(&[
+        "channel",
+        "suspend",
+        "--dir",
+        nato.d(),
+        "--id",
+        "pol",
+        "--reason",
+        "Practical cooperation suspended",
+    ]);
+    let o = parley(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "pol",
+        "--text",
+        "during suspension",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("is suspended") && err.contains("Practical cooperation suspended"),
+        "{err}"
+    );
+    wait_until(20, "russia to see the suspension", || {
+        json(&["channel", "list", "--dir", &rd])[0]["state"] == "suspended"
+    });
+    let o = parley(&[
+        "send",
+        "--dir",
+        russia.d(),
+        "--channel",
+        "pol",
+        "--text",
+        "during suspension",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    ok(&[
+        "channel",
+        "resume",
+        "--dir",
+        russia.d(),
+        "--id",
+        "pol",
+        "--reason",
+        "Dialogue resumes",
+    ]);
+    ok(&[
+        "send",
+        "--dir",
+        russia.d(),
+        "--channel",
+        "pol",
+        "--text",
+        "after resumption",
+    ]);
+
+    // Sending to a channel with a language it does not have names the rule.
+    let o = parley(&[
+        "send",
+        "--dir",
+        russia.d(),
+        "--channel",
+        "pol",
+        "--text",
+        "bonjour",
+        "--lang",
+        "fr",
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["error"], "invalid_entry");
+    assert_eq!(v["violations"][0]["field"], "text.fr");
+}

@@ -1,0 +1,385 @@
+//! The local API for the CLI and scripts: JSON over HTTP, with the node's
+//! bearer token (`DIR/api.token`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use parley_domain::Violation;
+use parley_log::{Entry, Hash};
+use parley_store::StoreError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::feeds::{self, AppendError};
+use crate::state::Node;
+use crate::{status, views};
+
+/// An API error: a status, a machine-readable code, a message, and the
+/// violated rules when an entry was invalid.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub violations: Vec<Violation>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            violations: vec![],
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let violations: Vec<Value> = self
+            .violations
+            .iter()
+            .map(|v| json!({"field": v.field, "rule": v.rule}))
+            .collect();
+        (
+            self.status,
+            Json(json!({"error": self.code, "message": self.message, "violations": violations})),
+        )
+            .into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        tracing::error!(error = %e, "store failure");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the node's database failed; see its log",
+        )
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(e: AppendError) -> ApiError {
+        match e {
+            AppendError::Invalid(violations) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: "invalid_entry",
+                message: format!("the entry breaks {} rule(s)", violations.len()),
+                violations,
+            },
+            AppendError::Refused(r) => {
+                ApiError::new(StatusCode::CONFLICT, "channel_state", r.to_string())
+            }
+            AppendError::UnknownChannel(c) => {
+                ApiError::not_found(format!("channel {c:?} does not exist on this node"))
+            }
+            AppendError::ChannelExists(c) => ApiError::new(
+                StatusCode::CONFLICT,
+                "channel_exists",
+                format!("channel {c:?} already exists"),
+            ),
+            AppendError::Entry(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_entry",
+                e.to_string(),
+            ),
+            AppendError::Store(e) => e.into(),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Compares tokens in constant time.
+fn token_matches(given: &str, want: &str) -> bool {
+    given.len() == want.len()
+        && given
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+async fn require_token(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
+    let ok = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| token_matches(t.trim(), &node.dir.token));
+    if !ok {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong API token (see DIR/api.token)",
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
+    Router::new()
+        .route("/status", get(get_status))
+        .route("/channels", get(list_channels).post(create_channel))
+        .route("/channels/{id}/{act}", post(channel_act))
+        .route("/entries", post(send_entry))
+        .route("/inbox", get(inbox))
+        .route("/entries/{channel}/{author}/{seq}", get(show_entry))
+        .route("/entries/{channel}/{author}/{seq}/proof", get(entry_proof))
+        .route("/evidence", get(list_evidence))
+        .route("/evidence/{id}", get(get_evidence))
+        .layer(middleware::from_fn_with_state(node, require_token))
+}
+
+async fn get_status(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
+    Ok(Json(status::status(&node).await?))
+}
+
+async fn list_channels(State(node): State<Arc<Node>>) -> Json<Value> {
+    Json(Value::Array(
+        node.channel_list()
+            .iter()
+            .map(status::channel_json)
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateChannel {
+    id: String,
+    /// The charter body (members, witnesses, level, languages, rules…).
+    charter: Value,
+}
+
+async fn create_channel(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<CreateChannel>,
+) -> ApiResult<Json<Value>> {
+    parley_log::entry::check_identifier(&req.id).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!("channel id: {e}"),
+        )
+    })?;
+    if let Ok(charter) = parley_domain::kinds::parse_body::<parley_domain::Charter>(&req.charter) {
+        let unknown: Vec<&String> = charter
+            .members
+            .iter()
+            .chain(&charter.witnesses)
+            .filter(|p| **p != node.party && node.peer(p).is_none())
+            .collect();
+        if !unknown.is_empty() {
+            let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_peer",
+                format!(
+                    "pin these parties first with `parley peer add`: {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    let a = feeds::append_own(&node, &req.id, "channel_charter", req.charter, vec![]).await?;
+    Ok(Json(appended_json(&a)))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ActBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+async fn channel_act(
+    State(node): State<Arc<Node>>,
+    Path((id, act)): Path<(String, String)>,
+    body: Option<Json<ActBody>>,
+) -> ApiResult<Json<Value>> {
+    let channel = node.channel(&id).ok_or_else(|| {
+        ApiError::not_found(format!("channel {id:?} does not exist on this node"))
+    })?;
+    let reason = body.and_then(|b| b.0.reason);
+    let (kind, body, refs) = match act.as_str() {
+        "accept" => ("channel_acceptance", json!({}), vec![channel.charter_hash]),
+        "suspend" => (
+            "channel_suspension",
+            json!({"reason": reason.unwrap_or_default()}),
+            vec![],
+        ),
+        "resume" => (
+            "channel_resumption",
+            json!({"reason": reason.unwrap_or_default()}),
+            vec![],
+        ),
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no channel act {other:?} (accept, suspend, resume)"
+            )));
+        }
+    };
+    let a = feeds::append_own(&node, &id, kind, body, refs).await?;
+    Ok(Json(appended_json(&a)))
+}
+
+fn appended_json(a: &feeds::Appended) -> Value {
+    json!({"id": a.id, "seq": a.seq, "hash": a.hash.to_hex(), "time": a.time.to_string()})
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendEntry {
+    channel: String,
+    kind: String,
+    body: Value,
+    /// Entries referenced, as `channel/author/seq` or hex hashes.
+    #[serde(default)]
+    refs: Vec<String>,
+}
+
+async fn send_entry(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<SendEntry>,
+) -> ApiResult<Json<Value>> {
+    let mut refs: Vec<Hash> = Vec::new();
+    for r in &req.refs {
+        let e = views::find_entry(&node, r).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_ref",
+                format!("no entry {r:?} on this node"),
+            )
+        })?;
+        refs.push(e.hash);
+    }
+    let a = feeds::append_own(&node, &req.channel, &req.kind, req.body, refs).await?;
+    Ok(Json(appended_json(&a)))
+}
+
+#[derive(Deserialize)]
+struct InboxQuery {
+    channel: Option<String>,
+    #[serde(default = "default_limit")]
+    limit: u64,
+}
+
+fn default_limit() -> u64 {
+    100
+}
+
+async fn inbox(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<InboxQuery>,
+) -> ApiResult<Json<Value>> {
+    let channel = q.channel.clone();
+    let limit = q.limit.min(10_000);
+    let rows = node
+        .db(move |s| s.recent(channel.as_deref(), limit))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let Ok(e) = Entry::decode(&r.bytes) else {
+            continue;
+        };
+        let delivery = views::delivery(&node, r).await?;
+        out.push(json!({
+            "id": r.id(),
+            "channel": r.channel,
+            "author": r.author,
+            "seq": r.seq,
+            "kind": r.kind,
+            "time": e.time.to_string(),
+            "received_at": r.received_at,
+            "priority": e.body.get("priority"),
+            "summary": views::summary(&e),
+            "hash": r.hash.to_hex(),
+            "delivery": delivery,
+        }));
+    }
+    Ok(Json(Value::Array(out)))
+}
+
+async fn load_entry(
+    node: &Arc<Node>,
+    channel: &str,
+    author: &str,
+    seq: u64,
+) -> ApiResult<parley_store::StoredEntry> {
+    let feed = parley_store::FeedId::new(channel, author);
+    node.db(move |s| s.entry(&feed, seq)).await?.ok_or_else(|| {
+        ApiError::not_found(format!("no entry {channel}/{author}/{seq} on this node"))
+    })
+}
+
+async fn show_entry(
+    State(node): State<Arc<Node>>,
+    Path((channel, author, seq)): Path<(String, String, u64)>,
+) -> ApiResult<Json<Value>> {
+    let r = load_entry(&node, &channel, &author, seq).await?;
+    let e =
+        Entry::decode(&r.bytes).map_err(|e| ApiError::from(StoreError::Corrupt(e.to_string())))?;
+    let delivery = views::delivery(&node, &r).await?;
+    let hash = r.hash;
+    let by = node.db(move |s| s.referencing(&hash)).await?;
+    let mut references = Vec::new();
+    for h in &e.refs {
+        let h = *h;
+        let target = node.db(move |s| s.entry_by_hash(&h)).await?;
+        references.push(json!({"hash": h.to_hex(), "id": target.as_ref().map(|t| t.id()), "kind": target.as_ref().map(|t| t.kind.clone())}));
+    }
+    Ok(Json(json!({
+        "id": r.id(),
+        "hash": r.hash.to_hex(),
+        "channel": e.channel,
+        "author": e.author,
+        "seq": e.seq,
+        "time": e.time.to_string(),
+        "received_at": r.received_at,
+        "kind": e.kind,
+        "body": e.body,
+        "references": references,
+        "referenced_by": by.iter().map(views::RefBy::of).collect::<Vec<_>>(),
+        "delivery": delivery,
+    })))
+}
+
+async fn entry_proof(
+    State(node): State<Arc<Node>>,
+    Path((channel, author, seq)): Path<(String, String, u64)>,
+) -> ApiResult<Response> {
+    let r = load_entry(&node, &channel, &author, seq).await?;
+    let bundle = views::proof_bundle(&node, &r).await?;
+    Ok(([("content-type", "text/plain; charset=utf-8")], bundle).into_response())
+}
+
+async fn list_evidence(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
+    let all = node.db(|s| s.evidence()).await?;
+    Ok(Json(Value::Array(
+        all.iter().map(status::evidence_json).collect(),
+    )))
+}
+
+async fn get_evidence(State(node): State<Arc<Node>>, Path(id): Path<i64>) -> ApiResult<Response> {
+    let all = node.db(|s| s.evidence()).await?;
+    let e = all
+        .into_iter()
+        .find(|e| e.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("no evidence #{id}")))?;
+    Ok(([("content-type", "application/json")], e.evidence).into_response())
+}

@@ -1,0 +1,267 @@
+//! A node directory and its configuration file.
+//!
+//! ```text
+//! DIR/parley.toml    configuration (TOML)
+//! DIR/party.key      the party's Ed25519 private key (mode 0600)
+//! DIR/party.vkey     its verifier key, to hand to peers
+//! DIR/api.token      bearer token for the local API (mode 0600)
+//! DIR/parley.db      SQLite database (WAL)
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use parley_log::SigningKey;
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "parley.toml";
+pub const KEY_FILE: &str = "party.key";
+pub const VKEY_FILE: &str = "party.vkey";
+pub const TOKEN_FILE: &str = "api.token";
+pub const DATABASE_FILE: &str = "parley.db";
+
+/// `parley.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// This node's party name (the key name, e.g. "nato").
+    pub party: String,
+    /// Address to listen on, e.g. "127.0.0.1:7101".
+    pub listen: SocketAddr,
+    /// URL peers use to reach this node (default: http://<listen>).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    #[serde(default)]
+    pub federation: FederationConfig,
+}
+
+/// Federation timing and limits.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {
+    /// Seconds between signed link tests to each peer.
+    #[serde(default = "default_link_test")]
+    pub link_test_interval_secs: u64,
+    /// First retry delay after a failed delivery, in milliseconds.
+    #[serde(default = "default_retry_initial")]
+    pub retry_initial_ms: u64,
+    /// Longest retry delay, in milliseconds.
+    #[serde(default = "default_retry_max")]
+    pub retry_max_ms: u64,
+    /// Most entries in one push.
+    #[serde(default = "default_batch")]
+    pub max_batch_entries: u64,
+    /// Seconds to wait for a peer's answer.
+    #[serde(default = "default_timeout")]
+    pub request_timeout_secs: u64,
+}
+
+fn default_link_test() -> u64 {
+    60
+}
+fn default_retry_initial() -> u64 {
+    500
+}
+fn default_retry_max() -> u64 {
+    60_000
+}
+fn default_batch() -> u64 {
+    256
+}
+fn default_timeout() -> u64 {
+    20
+}
+
+impl Default for FederationConfig {
+    fn default() -> FederationConfig {
+        FederationConfig {
+            link_test_interval_secs: default_link_test(),
+            retry_initial_ms: default_retry_initial(),
+            retry_max_ms: default_retry_max(),
+            max_batch_entries: default_batch(),
+            request_timeout_secs: default_timeout(),
+        }
+    }
+}
+
+impl Config {
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+}
+
+/// What is wrong with a node directory. Each has its own exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum DirError {
+    #[error("{} is not a parley node directory (no {CONFIG_FILE}); create one with `parley init`", .0.display())]
+    NotANode(PathBuf),
+    #[error("{}: {why}", path.display())]
+    BadConfig { path: PathBuf, why: String },
+    #[error("{}: {why}", path.display())]
+    BadKey { path: PathBuf, why: String },
+    #[error("{} already holds a parley node; choose another directory", .0.display())]
+    Exists(PathBuf),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl DirError {
+    /// Exit codes for `parley serve`: 3 directory or configuration, 4 key.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DirError::BadKey { .. } => 4,
+            _ => 3,
+        }
+    }
+}
+
+/// A node directory, loaded and checked.
+#[derive(Clone, Debug)]
+pub struct NodeDir {
+    pub path: PathBuf,
+    pub config: Config,
+    pub key: SigningKey,
+    pub token: String,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DirError + '_ {
+    move |source| DirError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl NodeDir {
+    pub fn config_path(dir: &Path) -> PathBuf {
+        dir.join(CONFIG_FILE)
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.path.join(DATABASE_FILE)
+    }
+
+    /// Loads and checks everything `parley serve` needs.
+    pub fn load(dir: &Path) -> Result<NodeDir, DirError> {
+        let cfg_path = NodeDir::config_path(dir);
+        if !cfg_path.exists() {
+            return Err(DirError::NotANode(dir.to_path_buf()));
+        }
+        let text = std::fs::read_to_string(&cfg_path).map_err(io(&cfg_path))?;
+        let config: Config = toml::from_str(&text).map_err(|e| DirError::BadConfig {
+            path: cfg_path.clone(),
+            why: e.to_string(),
+        })?;
+        parley_log::entry::check_identifier(&config.party).map_err(|why| DirError::BadConfig {
+            path: cfg_path.clone(),
+            why: format!("party: {why}"),
+        })?;
+        let key_path = dir.join(KEY_FILE);
+        let key_text = std::fs::read_to_string(&key_path).map_err(|e| DirError::BadKey {
+            path: key_path.clone(),
+            why: e.to_string(),
+        })?;
+        let key = SigningKey::parse(key_text.trim()).map_err(|e| DirError::BadKey {
+            path: key_path.clone(),
+            why: e.to_string(),
+        })?;
+        if key.name() != config.party {
+            return Err(DirError::BadKey {
+                path: key_path,
+                why: format!(
+                    "the key is named {:?} but the node's party is {:?}",
+                    key.name(),
+                    config.party
+                ),
+            });
+        }
+        let token_path = dir.join(TOKEN_FILE);
+        let token = std::fs::read_to_string(&token_path)
+            .map_err(io(&token_path))?
+            .trim()
+            .to_string();
+        if token.len() < 32 {
+            return Err(DirError::BadConfig {
+                path: token_path,
+                why: "the API token is too short (at least 32 characters)".into(),
+            });
+        }
+        Ok(NodeDir {
+            path: dir.to_path_buf(),
+            config,
+            key,
+            token,
+        })
+    }
+
+    /// Creates a node directory: configuration, key (0600), token (0600)
+    /// and an empty database. Refuses a directory that already holds a node.
+    pub fn init(
+        dir: &Path,
+        party: &str,
+        listen: SocketAddr,
+        public_url: Option<String>,
+    ) -> Result<NodeDir, DirError> {
+        let bad = |why: String| DirError::BadConfig {
+            path: dir.to_path_buf(),
+            why,
+        };
+        parley_log::entry::check_identifier(party).map_err(|w| bad(format!("party: {w}")))?;
+        if NodeDir::config_path(dir).exists() || dir.join(KEY_FILE).exists() {
+            return Err(DirError::Exists(dir.to_path_buf()));
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let key = SigningKey::generate(party).map_err(|e| bad(e.to_string()))?;
+        write_private(
+            &dir.join(KEY_FILE),
+            &format!("{}\n", key.to_private_string()),
+        )?;
+        std::fs::write(dir.join(VKEY_FILE), format!("{}\n", key.verifier())).map_err(io(dir))?;
+        let token = random_token();
+        write_private(&dir.join(TOKEN_FILE), &format!("{token}\n"))?;
+        let config = Config {
+            party: party.to_string(),
+            listen,
+            public_url,
+            federation: FederationConfig::default(),
+        };
+        let text = toml::to_string_pretty(&config).map_err(|e| bad(e.to_string()))?;
+        let header =
+            "# parley node configuration. See `parley serve --help` and the operator's guide.\n\n";
+        std::fs::write(NodeDir::config_path(dir), format!("{header}{text}")).map_err(io(dir))?;
+        let nd = NodeDir {
+            path: dir.to_path_buf(),
+            config,
+            key,
+            token,
+        };
+        parley_store::SqliteStore::open(&nd.database_path())
+            .map_err(|e| bad(format!("creating the database: {e}")))?;
+        Ok(nd)
+    }
+}
+
+/// 32 random bytes as hex.
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).expect("the OS random source is available");
+    parley_log::hash::hex_encode(&b)
+}
+
+fn write_private(path: &Path, contents: &str) -> Result<(), DirError> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(contents.as_bytes()).map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}

@@ -1,0 +1,10 @@
+//! Federation: how nodes exchange feeds, receipts, link tests and
+//! witness cosignatures.
+
+pub mod client;
+pub mod link;
+pub mod outbox;
+pub mod server;
+pub mod wire;
+pub mod witness;
+pub mod witness_client;

@@ -1,0 +1,238 @@
+//! Store and forward: one delivery worker per peer pushes this node's
+//! feeds to members and checkpoints to witnesses, until each is
+//! acknowledged, retrying with exponential backoff and jitter. What is
+//! waiting is never kept as a copy: it is "the feed beyond what the peer
+//! has cosigned", so nothing can be lost or sent twice.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parley_store::{DeliveryRole, FeedId};
+use tokio::sync::watch;
+
+use super::client::{self, CallError};
+use super::wire::{Reason, ReceiptMessage};
+use super::witness_client;
+use crate::feeds;
+use crate::state::Node;
+
+/// Exponential backoff with full jitter.
+struct Backoff {
+    initial: u64,
+    max: u64,
+    current: u64,
+}
+
+impl Backoff {
+    fn new(initial: u64, max: u64) -> Backoff {
+        Backoff {
+            initial,
+            max,
+            current: 0,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.current = 0;
+    }
+
+    fn next(&mut self) -> Duration {
+        self.current = if self.current == 0 {
+            self.initial
+        } else {
+            (self.current * 2).min(self.max)
+        };
+        let mut r = [0u8; 8];
+        getrandom::fill(&mut r).expect("the OS random source is available");
+        let jitter = u64::from_le_bytes(r) % (self.current / 2 + 1);
+        Duration::from_millis(self.current / 2 + jitter)
+    }
+}
+
+/// What one pass of a worker achieved.
+enum Pass {
+    /// Nothing is waiting.
+    Idle,
+    /// Progress was made; more may be waiting.
+    Progress,
+}
+
+/// Where the worker believes the peer is, per feed and role.
+type Cursors = HashMap<(FeedId, DeliveryRole), u64>;
+
+/// Runs the delivery worker of one peer until shutdown.
+pub async fn run_peer(node: Arc<Node>, peer: String, mut shutdown: watch::Receiver<bool>) {
+    let fed = &node.dir.config.federation;
+    let mut backoff = Backoff::new(fed.retry_initial_ms, fed.retry_max_ms);
+    let wake = node.wake_handle(&peer);
+    let mut cursors = Cursors::new();
+    loop {
+        let wait = match deliver(&node, &peer, &mut cursors).await {
+            Ok(Pass::Progress) => {
+                backoff.reset();
+                continue;
+            }
+            Ok(Pass::Idle) => {
+                backoff.reset();
+                Duration::from_secs(30)
+            }
+            Err(e) => {
+                let d = backoff.next();
+                tracing::debug!(%peer, error = %e, retry_in_ms = d.as_millis() as u64, "delivery failed");
+                d
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified(), if backoff.current == 0 || node.link(&peer).up == Some(true) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn cursor(
+    node: &Arc<Node>,
+    cursors: &mut Cursors,
+    peer: &str,
+    feed: &FeedId,
+    role: DeliveryRole,
+) -> Result<u64, CallError> {
+    if let Some(c) = cursors.get(&(feed.clone(), role)) {
+        return Ok(*c);
+    }
+    let (p, f) = (peer.to_string(), feed.clone());
+    let c = node
+        .db(move |s| s.delivered(&p, &f, role))
+        .await
+        .map_err(|e| CallError::Protocol(e.to_string()))?;
+    cursors.insert((feed.clone(), role), c);
+    Ok(c)
+}
+
+/// One pass: at most one batch per feed, pushes first, then witness work.
+async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<Pass, CallError> {
+    let Some(info) = node.peer(peer) else {
+        return Ok(Pass::Idle);
+    };
+    let mut progress = false;
+    let max = node.dir.config.federation.max_batch_entries;
+    for channel in node.channels_with_member(&node.party) {
+        let feed = FeedId::new(&channel.id, &node.party);
+        if channel.is_member(peer) {
+            let from = cursor(node, cursors, peer, &feed, DeliveryRole::Push).await?;
+            let Some(update) = feeds::build_update(node, &feed, from, max)
+                .await
+                .map_err(|e| CallError::Protocol(e.to_string()))?
+            else {
+                continue;
+            };
+            match client::push(node, &info, &update).await {
+                Ok(reply) => {
+                    node.record_link(peer, Ok(()));
+                    feeds::accept_cosignature(
+                        node,
+                        &feed,
+                        reply.size,
+                        peer,
+                        &reply.cosignature,
+                        DeliveryRole::Push,
+                    )
+                    .await
+                    .map_err(|r| CallError::Protocol(format!("{peer}'s receipt: {r}")))?;
+                    cursors.insert((feed, DeliveryRole::Push), reply.size);
+                    progress = true;
+                }
+                Err(CallError::Refused { body, .. })
+                    if body.error == Reason::SizeMismatch.as_str() && body.size.is_some() =>
+                {
+                    node.record_link(peer, Ok(()));
+                    cursors.insert((feed, DeliveryRole::Push), body.size.unwrap_or(0));
+                    progress = true;
+                }
+                Err(e) => {
+                    node.record_link(
+                        peer,
+                        if e.reached() {
+                            Ok(())
+                        } else {
+                            Err(e.to_string())
+                        },
+                    );
+                    if e.reached() {
+                        tracing::warn!(%peer, feed = %feed.origin(), error = %e, "push refused");
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+    for channel in node
+        .channel_list()
+        .into_iter()
+        .filter(|c| c.is_witness(peer))
+    {
+        for author in &channel.charter.members {
+            let feed = FeedId::new(&channel.id, author);
+            let at = cursor(node, cursors, peer, &feed, DeliveryRole::Witness).await?;
+            match witness_client::submit(node, &info, &feed, at).await? {
+                Some(next) => {
+                    cursors.insert((feed, DeliveryRole::Witness), next);
+                    progress = true;
+                }
+                None => continue,
+            }
+        }
+    }
+    Ok(if progress { Pass::Progress } else { Pass::Idle })
+}
+
+/// Pulls what this node lacks of `peer`'s feeds (after a restart or when
+/// the link returns), stores it with the same checks as a push, and sends
+/// the receipts back.
+pub async fn catch_up(node: Arc<Node>, peer: String) {
+    let Some(info) = node.peer(&peer) else { return };
+    for channel in node.channels_with_member(&peer) {
+        if !channel.is_member(&node.party) {
+            continue;
+        }
+        let feed = FeedId::new(&channel.id, &peer);
+        loop {
+            let f = feed.clone();
+            let from = match node.db(move |s| s.feed_head(&f)).await {
+                Ok(h) => h.map_or(0, |h| h.size),
+                Err(e) => {
+                    tracing::error!(error = %e, "catch-up: reading the feed head");
+                    return;
+                }
+            };
+            let update = match client::pull(&node, &info, &feed, from).await {
+                Ok(Some(u)) => u,
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "catch-up pull failed");
+                    return;
+                }
+            };
+            match feeds::ingest(&node, update).await {
+                Ok(reply) => {
+                    tracing::info!(%peer, feed = %feed.origin(), size = reply.size, "caught up");
+                    let msg = ReceiptMessage {
+                        channel: feed.channel.clone(),
+                        author: feed.author.clone(),
+                        size: reply.size,
+                        cosigner: node.party.clone(),
+                        cosignature: reply.cosignature,
+                    };
+                    if let Err(e) = client::send_receipt(&node, &info, &msg).await {
+                        tracing::debug!(%peer, error = %e, "receipt after catch-up not delivered");
+                    }
+                }
+                Err(r) => {
+                    tracing::warn!(%peer, reason = r.reason.as_str(), "catch-up refused: {}", r.message);
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The federation API peers call: push, catch-up, receipts, link tests.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use parley_store::{DeliveryRole, FeedId};
+use serde::Deserialize;
+
+use super::link;
+use super::wire::{FeedUpdate, Reason, ReceiptMessage, Refused};
+use crate::feeds;
+use crate::state::Node;
+
+/// Largest request body a peer may send (a full batch of maximal entries).
+pub const MAX_BODY: usize = 24 * 1024 * 1024;
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.reason.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(self.body())).into_response()
+    }
+}
+
+/// Reads a JSON body, turning every failure into a machine-readable refusal.
+fn json_body<T: for<'de> Deserialize<'de>>(
+    body: Result<Bytes, BytesRejection>,
+) -> Result<T, Refused> {
+    let bytes = body.map_err(|rej| {
+        if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Refused::new(
+                Reason::TooLarge,
+                format!("the request is larger than {MAX_BODY} bytes"),
+            )
+        } else {
+            Refused::new(Reason::BadRequest, rej.body_text())
+        }
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Refused::new(Reason::BadRequest, format!("body: {e}")))
+}
+
+fn log_refusal(what: &str, peer: &str, r: &Refused) {
+    tracing::warn!(
+        reason = r.reason.as_str(),
+        from = peer,
+        "refused {what}: {}",
+        r.message
+    );
+}
+
+pub async fn push(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let update: FeedUpdate = match json_body(body) {
+        Ok(u) => u,
+        Err(r) => {
+            log_refusal("push", "?", &r);
+            return r.into_response();
+        }
+    };
+    let author = update.author.clone();
+    match feeds::ingest(&node, update).await {
+        Ok(reply) => {
+            node.record_link(&author, Ok(()));
+            Json(reply).into_response()
+        }
+        Err(r) => {
+            log_refusal("push", &author, &r);
+            r.into_response()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FromQuery {
+    #[serde(default)]
+    from: u64,
+}
+
+/// Catch-up: a member asks for this node's feed from its own size on.
+pub async fn feed(
+    State(node): State<Arc<Node>>,
+    Path((channel, author)): Path<(String, String)>,
+    Query(q): Query<FromQuery>,
+) -> Response {
+    if author != node.party {
+        return Refused::new(Reason::BadRequest, "only an author serves its own feed")
+            .into_response();
+    }
+    let feed = FeedId::new(&channel, &author);
+    match feeds::build_update(
+        &node,
+        &feed,
+        q.from,
+        node.dir.config.federation.max_batch_entries,
+    )
+    .await
+    {
+        Ok(Some(u)) => Json(u).into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => Refused::new(Reason::Internal, e.to_string()).into_response(),
+    }
+}
+
+/// A member's receipt for this node's checkpoint, after it pulled.
+pub async fn receipt(
+    State(node): State<Arc<Node>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let msg: ReceiptMessage = match json_body(body) {
+        Ok(m) => m,
+        Err(r) => return r.into_response(),
+    };
+    if msg.author != node.party {
+        return Refused::new(Reason::BadRequest, "receipts go to the feed's author")
+            .into_response();
+    }
+    let feed = FeedId::new(&msg.channel, &msg.author);
+    match feeds::accept_cosignature(
+        &node,
+        &feed,
+        msg.size,
+        &msg.cosigner,
+        &msg.cosignature,
+        DeliveryRole::Push,
+    )
+    .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => {
+            log_refusal("receipt", &msg.cosigner, &r);
+            r.into_response()
+        }
+    }
+}
+
+pub async fn ping(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Response {
+    let Ok(bytes) = body else {
+        return Refused::new(Reason::BadRequest, "unreadable body").into_response();
+    };
+    match link::answer(&node, &bytes) {
+        Ok((from, reply)) => {
+            node.record_link(&from, Ok(()));
+            ([("content-type", "text/plain; charset=utf-8")], reply).into_response()
+        }
+        Err(r) => r.into_response(),
+    }
+}

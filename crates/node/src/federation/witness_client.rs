@@ -1,0 +1,215 @@
+//! Submitting checkpoints to a channel's witnesses (C2SP tlog-witness
+//! client). Members submit their own feeds and the feeds they hold of
+//! others, so a party that shows different histories to different peers
+//! is caught by the witness.
+
+use std::sync::Arc;
+
+use parley_log::equivocation::Equivocation;
+use parley_log::merkle::{consistency_proof, root};
+use parley_log::tiles::TileNodes;
+use parley_log::witness::format_add_checkpoint;
+use parley_log::{NoteSignature, SignedCheckpoint};
+use parley_store::{DeliveryRole, FeedId, FeedTiles, StoreError};
+
+use super::client::{self, CallError, WitnessAnswer};
+use crate::feeds::{accept_cosignature, record_evidence};
+use crate::state::{Node, PeerInfo};
+
+fn store_err(e: StoreError) -> CallError {
+    CallError::Protocol(e.to_string())
+}
+
+/// Submits the feed's latest checkpoint if the witness is behind `at`.
+/// Returns the witness's new position, or `None` when there was nothing to do.
+pub async fn submit(
+    node: &Arc<Node>,
+    w: &PeerInfo,
+    feed: &FeedId,
+    at: u64,
+) -> Result<Option<u64>, CallError> {
+    let f = feed.clone();
+    let head = node.db(move |s| s.feed_head(&f)).await.map_err(store_err)?;
+    let Some(size) = head.map(|h| h.size).filter(|&s| s > at) else {
+        return Ok(None);
+    };
+    match attempt(node, w, feed, at, size).await? {
+        WitnessAnswer::Cosigned(lines) => {
+            accept(node, w, feed, size, &lines).await?;
+            Ok(Some(size))
+        }
+        // The witness is behind what we thought: resend from its size.
+        WitnessAnswer::Conflict(theirs) if theirs < size => Ok(Some(theirs)),
+        // It already holds this size (another member submitted it): submit
+        // with `old` equal to the size, which yields its cosignature if the
+        // roots agree and a 422 (and evidence at the witness) if they do not.
+        WitnessAnswer::Conflict(theirs) if theirs == size => {
+            match attempt(node, w, feed, size, size).await? {
+                WitnessAnswer::Cosigned(lines) => accept(node, w, feed, size, &lines).await?,
+                other => refused(node, w, feed, other).await,
+            }
+            Ok(Some(size))
+        }
+        // It is ahead of this node for this feed: check that it agrees.
+        WitnessAnswer::Conflict(theirs) => {
+            compare_with_witness(node, w, feed).await;
+            let (p, f) = (w.party.clone(), feed.clone());
+            node.db(move |s| s.set_delivered(&p, &f, DeliveryRole::Witness, size))
+                .await
+                .map_err(store_err)?;
+            Ok(Some(theirs))
+        }
+        other => {
+            refused(node, w, feed, other).await;
+            Ok(Some(size))
+        }
+    }
+}
+
+/// One `add-checkpoint` call from `old` to this node's checkpoint at `size`.
+async fn attempt(
+    node: &Arc<Node>,
+    w: &PeerInfo,
+    feed: &FeedId,
+    old: u64,
+    size: u64,
+) -> Result<WitnessAnswer, CallError> {
+    let f = feed.clone();
+    let (note, proof) = node
+        .db(move |s| {
+            let note = s
+                .checkpoint(&f, size)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint at {size}")))?;
+            let proof = if old > 0 && old < size {
+                let tiles = FeedTiles { store: s, feed: &f };
+                consistency_proof(&mut TileNodes::new(&tiles), old, size)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            } else {
+                vec![]
+            };
+            Ok((note, proof))
+        })
+        .await
+        .map_err(store_err)?;
+    let answer = client::add_checkpoint(node, w, format_add_checkpoint(old, &proof, &note)).await;
+    node.record_link(
+        &w.party,
+        match &answer {
+            Err(e) if !e.reached() => Err(e.to_string()),
+            _ => Ok(()),
+        },
+    );
+    answer
+}
+
+/// Keeps the witness's cosignature from a 200 answer.
+async fn accept(
+    node: &Arc<Node>,
+    w: &PeerInfo,
+    feed: &FeedId,
+    size: u64,
+    lines: &str,
+) -> Result<(), CallError> {
+    let key = w.cosigner_key();
+    let line = lines
+        .lines()
+        .filter_map(|l| NoteSignature::parse_line(l).ok())
+        .find(|s| s.name == key.name() && s.key_id == key.id())
+        .ok_or_else(|| {
+            CallError::Protocol(format!("{} answered without its cosignature", w.party))
+        })?;
+    accept_cosignature(
+        node,
+        feed,
+        size,
+        &w.party,
+        &line.to_line(),
+        DeliveryRole::Witness,
+    )
+    .await
+    .map_err(|r| CallError::Protocol(format!("{}'s cosignature: {r}", w.party)))?;
+    Ok(())
+}
+
+/// A refusal: a configuration problem (404) or an alarm (403, 422).
+async fn refused(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId, answer: WitnessAnswer) {
+    match answer {
+        WitnessAnswer::Refused(404, _) => {
+            tracing::warn!(witness = %w.party, origin = %feed.origin(), "the witness does not know this feed's author");
+        }
+        WitnessAnswer::Refused(status, body) => {
+            tracing::error!(witness = %w.party, origin = %feed.origin(), status, "the witness refused a checkpoint: {}", body.trim());
+            compare_with_witness(node, w, feed).await;
+        }
+        other => {
+            tracing::warn!(witness = %w.party, origin = %feed.origin(), "unexpected witness answer: {other:?}")
+        }
+    }
+}
+
+/// Fetches what the witness cosigned for a feed and, if it conflicts with
+/// the history this node holds, records the fork as evidence.
+async fn compare_with_witness(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId) {
+    let origin = feed.origin();
+    let Ok(Some(text)) = client::witnessed_checkpoint(node, w, &origin).await else {
+        return;
+    };
+    let key = if feed.author == node.party {
+        node.key.verifier()
+    } else {
+        match node.peer(&feed.author) {
+            Some(p) => p.key,
+            None => return,
+        }
+    };
+    let Ok(feed_key) = key.with(&origin, parley_log::KeyType::Ed25519) else {
+        return;
+    };
+    let Ok(theirs) = SignedCheckpoint::open(text.as_bytes(), &feed_key, &[]) else {
+        return;
+    };
+    let cp = theirs.checkpoint;
+    let mut their_note = theirs.note;
+    their_note.retain_signatures(|s| s.name == feed_key.name() && s.key_id == feed_key.id());
+    let f = feed.clone();
+    let local = node
+        .db(move |s| {
+            let Some(head) = s.feed_head(&f)? else {
+                return Ok(None);
+            };
+            if cp.size > head.size {
+                return Ok(None);
+            }
+            let tiles = FeedTiles { store: s, feed: &f };
+            let mut nodes = TileNodes::new(&tiles);
+            let ours = root(&mut nodes, cp.size).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            if ours == cp.root {
+                return Ok(None);
+            }
+            if let Some(same) = s.checkpoint(&f, cp.size)? {
+                return Ok(Some(Equivocation {
+                    first: their_note.to_string(),
+                    second: same,
+                    prefix: None,
+                }));
+            }
+            let proof = consistency_proof(&mut nodes, cp.size, head.size)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let Some(head_note) = s.checkpoint(&f, head.size)? else {
+                return Ok(None);
+            };
+            Ok(Some(Equivocation {
+                first: their_note.to_string(),
+                second: head_note,
+                prefix: Some((ours, proof)),
+            }))
+        })
+        .await;
+    if let Ok(Some(ev)) = local {
+        let summary = format!(
+            "witness {} holds a checkpoint of {} that conflicts with the history this node received",
+            w.party, feed.author
+        );
+        record_evidence(node, feed, &ev, true, summary).await;
+    }
+}

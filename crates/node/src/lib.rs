@@ -1,0 +1,164 @@
+//! The parley node: one per party.
+//!
+//! * [`config`]: the node directory and `parley.toml`.
+//! * [`state`]: the running node (identity, store, caches, links, events).
+//! * [`feeds`]: appending to own feeds; verifying and storing peers' updates.
+//! * [`federation`]: the peer protocol (push, catch-up, receipts, link
+//!   tests), delivery workers, and the C2SP witness server and client.
+//! * [`api`]: the local, token-authenticated JSON API.
+//! * [`views`], [`status`]: what users see, derived from the feeds.
+//! * [`tlog`]: read-only C2SP tlog-tiles endpoints.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+pub mod api;
+pub mod config;
+pub mod federation;
+pub mod feeds;
+pub mod state;
+pub mod status;
+pub mod tlog;
+pub mod views;
+
+pub use config::{Config, DirError, NodeDir};
+pub use state::Node;
+
+use federation::{link, outbox, server, witness};
+
+/// Every route the node serves.
+pub fn app(node: Arc<Node>) -> Router {
+    Router::new()
+        .route("/federation/v1/push", post(server::push))
+        .route("/federation/v1/feeds/{channel}/{author}", get(server::feed))
+        .route("/federation/v1/receipt", post(server::receipt))
+        .route("/federation/v1/ping", post(server::ping))
+        .route("/witness/v1/add-checkpoint", post(witness::add_checkpoint))
+        .route("/witness/v1/{hash}/checkpoint", get(witness::monitor))
+        .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))
+        .route("/tlog/{channel}/{author}/tile/{*path}", get(tlog::tile))
+        .nest("/api/v1", api::router(node.clone()))
+        .layer(DefaultBodyLimit::max(server::MAX_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(node)
+}
+
+/// Why `parley serve` could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Dir(#[from] DirError),
+    #[error("cannot open the database {}: {source}", path.display())]
+    Database {
+        path: std::path::PathBuf,
+        source: parley_store::StoreError,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl ServeError {
+    /// 3: directory or configuration; 4: key; 5: address; 1: anything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ServeError::Dir(d) => d.exit_code(),
+            ServeError::Database { .. } => 3,
+            ServeError::Listen { .. } => 5,
+            ServeError::Other(_) => 1,
+        }
+    }
+}
+
+/// Installs the TLS crypto provider once (peers may be reached over https).
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Runs a node until `shutdown` turns true (or SIGINT/SIGTERM when `None`).
+pub async fn serve(
+    dir: NodeDir,
+    shutdown: Option<watch::Receiver<bool>>,
+) -> Result<(), ServeError> {
+    install_crypto();
+    let db_path = dir.database_path();
+    let store =
+        parley_store::SqliteStore::open(&db_path).map_err(|source| ServeError::Database {
+            path: db_path.clone(),
+            source,
+        })?;
+    let addr = dir.config.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Listen { addr, source })?;
+    let node = Node::new(dir, Arc::new(store))?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut external = shutdown;
+    tokio::spawn(async move {
+        match external.as_mut() {
+            Some(rx) => {
+                let _ = rx.wait_for(|v| *v).await;
+            }
+            None => wait_for_signal().await,
+        }
+        let _ = stop_tx.send(true);
+    });
+    tracing::info!(party = %node.party, %addr, url = %node.dir.config.public_url(), "parley node listening");
+    tokio::spawn(link::run(node.clone(), stop_rx.clone()));
+    tokio::spawn(supervise_workers(node.clone(), stop_rx.clone()));
+    let mut stop = stop_rx.clone();
+    axum::serve(listener, app(node.clone()))
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|v| *v).await;
+        })
+        .await
+        .map_err(|e| ServeError::Other(e.into()))?;
+    tracing::info!(party = %node.party, "parley node stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Starts a delivery worker for every pinned peer, including peers pinned
+/// while the node runs.
+async fn supervise_workers(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
+    let mut running: HashSet<String> = HashSet::new();
+    loop {
+        for p in node.peer_list() {
+            if running.insert(p.party.clone()) {
+                tokio::spawn(outbox::run_peer(
+                    node.clone(),
+                    p.party.clone(),
+                    stop.clone(),
+                ));
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The running node's shared state: its identity, store, caches of feeds,
+//! channels and peers, link status and the event stream.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+use parley_domain::ChannelState;
+use parley_log::tiles::TiledTree;
+use parley_log::{Entry, KeyType, SigningKey, Timestamp, VerifierKey};
+use parley_store::{FeedId, FeedTiles, Store, StoreError};
+use tokio::sync::{Notify, broadcast};
+
+use crate::config::NodeDir;
+
+/// Something that happened, for live views and for waking workers.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// An entry was stored (appended here or received).
+    Entry {
+        id: String,
+        channel: String,
+        author: String,
+        kind: String,
+    },
+    /// A cosignature (receipt or witness signature) was stored.
+    Receipt {
+        feed: FeedId,
+        size: u64,
+        cosigner: String,
+    },
+    /// A peer's link went up or down.
+    Link { peer: String, up: bool },
+    /// A fork was detected.
+    Evidence { id: i64, party: String },
+}
+
+/// A pinned peer, ready to use.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    pub party: String,
+    pub url: String,
+    /// The party key (0x01, named after the party).
+    pub key: VerifierKey,
+}
+
+impl PeerInfo {
+    /// The key of one of this peer's feeds (named after the origin).
+    pub fn feed_key(&self, feed: &FeedId) -> VerifierKey {
+        self.key
+            .with(&feed.origin(), KeyType::Ed25519)
+            .expect("origins are valid key names")
+    }
+
+    /// The key this peer cosigns with (0x04, named after the party).
+    pub fn cosigner_key(&self) -> VerifierKey {
+        self.key.as_cosigner()
+    }
+}
+
+/// Link status of one peer.
+#[derive(Clone, Debug, Default)]
+pub struct LinkState {
+    /// `None` until the first contact attempt.
+    pub up: Option<bool>,
+    /// When the link entered its current state.
+    pub since: Option<i64>,
+    pub last_ok: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// The in-memory right edge of one feed's tree, loaded on first use.
+#[derive(Default)]
+pub struct FeedSlot {
+    pub tree: Option<TiledTree>,
+}
+
+pub struct Node {
+    pub party: String,
+    pub key: SigningKey,
+    pub dir: NodeDir,
+    pub store: Arc<dyn Store>,
+    pub http: reqwest::Client,
+    pub events: broadcast::Sender<Event>,
+    feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
+    channels: RwLock<BTreeMap<String, ChannelState>>,
+    peers: RwLock<HashMap<String, PeerInfo>>,
+    wake: Mutex<HashMap<String, Arc<Notify>>>,
+    links: Mutex<HashMap<String, LinkState>>,
+    feed_keys: Mutex<HashMap<String, SigningKey>>,
+}
+
+/// Kinds whose entries shape a channel's state.
+pub const CHANNEL_KINDS: [&str; 4] = [
+    "channel_charter",
+    "channel_acceptance",
+    "channel_suspension",
+    "channel_resumption",
+];
+
+impl Node {
+    pub fn new(dir: NodeDir, store: Arc<dyn Store>) -> anyhow::Result<Arc<Node>> {
+        let timeout = std::time::Duration::from_secs(dir.config.federation.request_timeout_secs);
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .pool_idle_timeout(std::time::Duration::from_secs(60))
+            .user_agent(concat!("parley/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let (events, _) = broadcast::channel(4096);
+        let node = Arc::new(Node {
+            party: dir.config.party.clone(),
+            key: dir.key.clone(),
+            dir,
+            store,
+            http,
+            events,
+            feeds: Mutex::default(),
+            channels: RwLock::default(),
+            peers: RwLock::default(),
+            wake: Mutex::default(),
+            links: Mutex::default(),
+            feed_keys: Mutex::default(),
+        });
+        node.reload_peers()?;
+        node.load_channels()?;
+        Ok(node)
+    }
+
+    /// Runs a store call on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(&*store))
+            .await
+            .expect("store task does not panic")
+    }
+
+    pub fn now() -> i64 {
+        Timestamp::now().unix()
+    }
+
+    pub fn emit(&self, e: Event) {
+        let _ = self.events.send(e);
+    }
+
+    // Peers.
+
+    /// Re-reads pinned peers (the CLI adds them to the database directly).
+    pub fn reload_peers(&self) -> anyhow::Result<()> {
+        let mut map = HashMap::new();
+        for p in self.store.peers()? {
+            let key = VerifierKey::parse(&p.vkey)
+                .map_err(|e| anyhow::anyhow!("peer {}: stored vkey is invalid: {e}", p.party))?;
+            map.insert(
+                p.party.clone(),
+                PeerInfo {
+                    party: p.party,
+                    url: p.url.trim_end_matches('/').to_string(),
+                    key,
+                },
+            );
+        }
+        *self.peers.write().unwrap_or_else(|e| e.into_inner()) = map;
+        Ok(())
+    }
+
+    /// A pinned peer; re-reads the table once if it is not known yet.
+    pub fn peer(&self, party: &str) -> Option<PeerInfo> {
+        if let Some(p) = self
+            .peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(party)
+        {
+            return Some(p.clone());
+        }
+        self.reload_peers().ok()?;
+        self.peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(party)
+            .cloned()
+    }
+
+    pub fn peer_list(&self) -> Vec<PeerInfo> {
+        let _ = self.reload_peers();
+        let mut v: Vec<PeerInfo> = self
+            .peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.party.cmp(&b.party));
+        v
+    }
+
+    // Channels.
+
+    fn load_channels(&self) -> anyhow::Result<()> {
+        let entries = self.store.entries_of_kinds(&CHANNEL_KINDS)?;
+        let mut map = BTreeMap::new();
+        let decoded: Vec<(Entry, parley_log::Hash)> = entries
+            .iter()
+            .map(|s| Ok((Entry::decode(&s.bytes)?, s.hash)))
+            .collect::<Result<_, parley_log::entry::EntryError>>()?;
+        for (e, hash) in decoded.iter().filter(|(e, _)| e.kind == "channel_charter") {
+            let charter = parley_domain::kinds::parse_body(&e.body)
+                .map_err(|v| anyhow::anyhow!("stored charter {} is invalid: {v}", e.id()))?;
+            map.insert(
+                e.channel.clone(),
+                ChannelState::from_charter(e, charter, *hash),
+            );
+        }
+        for (e, _) in decoded.iter().filter(|(e, _)| e.kind != "channel_charter") {
+            if let Some(c) = map.get_mut(&e.channel) {
+                c.apply(e);
+            }
+        }
+        *self.channels.write().unwrap_or_else(|e| e.into_inner()) = map;
+        Ok(())
+    }
+
+    pub fn channel(&self, id: &str) -> Option<ChannelState> {
+        self.channels
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn channel_list(&self) -> Vec<ChannelState> {
+        self.channels
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Folds a stored entry into the channel registry.
+    pub fn apply_to_channels(&self, e: &Entry, hash: parley_log::Hash) {
+        if !CHANNEL_KINDS.contains(&e.kind.as_str()) {
+            return;
+        }
+        let mut map = self.channels.write().unwrap_or_else(|e| e.into_inner());
+        if e.kind == "channel_charter" {
+            if let Ok(charter) = parley_domain::kinds::parse_body(&e.body) {
+                map.entry(e.channel.clone())
+                    .or_insert_with(|| ChannelState::from_charter(e, charter, hash));
+            }
+        } else if let Some(c) = map.get_mut(&e.channel) {
+            c.apply(e);
+        }
+    }
+
+    /// Channels in which `party` is a member (other than this node).
+    pub fn channels_with_member(&self, party: &str) -> Vec<ChannelState> {
+        self.channel_list()
+            .into_iter()
+            .filter(|c| c.is_member(party))
+            .collect()
+    }
+
+    // Feeds.
+
+    pub fn feed_slot(&self, feed: &FeedId) -> Arc<tokio::sync::Mutex<FeedSlot>> {
+        self.feeds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(feed.clone())
+            .or_default()
+            .clone()
+    }
+
+    /// The feed's tree from the slot, loading its right edge from stored
+    /// tiles on first use.
+    pub async fn tree(&self, slot: &mut FeedSlot, feed: &FeedId) -> Result<TiledTree, StoreError> {
+        if let Some(t) = &slot.tree {
+            return Ok(t.clone());
+        }
+        let f = feed.clone();
+        let tree = self
+            .db(move |s| {
+                let size = s.feed_head(&f)?.map_or(0, |h| h.size);
+                TiledTree::load(&FeedTiles { store: s, feed: &f }, size).map_err(|e| match e {
+                    parley_log::tiles::TileError::Store(e) => e,
+                    e => StoreError::Corrupt(e.to_string()),
+                })
+            })
+            .await?;
+        slot.tree = Some(tree.clone());
+        Ok(tree)
+    }
+
+    /// This node's key for signing one of its feeds' checkpoints.
+    pub fn feed_signing_key(&self, feed: &FeedId) -> SigningKey {
+        let origin = feed.origin();
+        self.feed_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(origin.clone())
+            .or_insert_with(|| {
+                self.key
+                    .renamed(&origin)
+                    .expect("origins are valid key names")
+            })
+            .clone()
+    }
+
+    // Workers and links.
+
+    /// The notifier that wakes the delivery worker for `peer`.
+    pub fn wake_handle(&self, peer: &str) -> Arc<Notify> {
+        self.wake
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(peer.to_string())
+            .or_default()
+            .clone()
+    }
+
+    pub fn wake(&self, peer: &str) {
+        self.wake_handle(peer).notify_one();
+    }
+
+    /// Members and witnesses of a channel other than this node.
+    pub fn wake_channel(&self, channel: &ChannelState) {
+        for p in channel
+            .charter
+            .members
+            .iter()
+            .chain(&channel.charter.witnesses)
+        {
+            if *p != self.party {
+                self.wake(p);
+            }
+        }
+    }
+
+    pub fn link(&self, peer: &str) -> LinkState {
+        self.links
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(peer)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Records the outcome of a contact with a peer; returns true when the
+    /// link just came (back) up.
+    pub fn record_link(&self, peer: &str, result: Result<(), String>) -> bool {
+        let now = Node::now();
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let l = links.entry(peer.to_string()).or_default();
+        let up = result.is_ok();
+        let changed = l.up != Some(up);
+        if changed {
+            l.since = Some(now);
+            l.up = Some(up);
+        }
+        match result {
+            Ok(()) => {
+                l.last_ok = Some(now);
+                l.last_error = None;
+            }
+            Err(e) => l.last_error = Some(e),
+        }
+        drop(links);
+        if changed {
+            if up {
+                tracing::info!(peer, "link up");
+            } else {
+                tracing::warn!(peer, "link down");
+            }
+            self.emit(Event::Link {
+                peer: peer.to_string(),
+                up,
+            });
+        }
+        changed && up
+    }
+}

@@ -1,0 +1,190 @@
+//! What users look at, derived from the feeds: delivery state per
+//! recipient, references both ways, proof bundles.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parley_log::merkle::inclusion_proof;
+use parley_log::tiles::TileNodes;
+use parley_log::{Entry, Hash, Note, NoteSignature, make_bundle};
+use parley_store::{Cosignature, FeedId, FeedTiles, StoreError, StoredEntry};
+use serde::Serialize;
+
+use crate::state::Node;
+
+/// Where an entry stands with one recipient.
+#[derive(Clone, Debug, Serialize)]
+pub struct Delivery {
+    pub party: String,
+    /// Proven delivery: the earliest time in the recipient's own signed
+    /// receipt (cosignature) covering the entry. `None`: not yet, or not
+    /// visible from this node.
+    pub delivered_at: Option<i64>,
+    /// The checkpoint size that receipt is for.
+    pub receipt_size: Option<u64>,
+    /// Whether this node can see the recipient's receipts (it sees receipts
+    /// for its own feeds, and its own receipts for others').
+    pub visible: bool,
+    pub acknowledged: Option<RefBy>,
+    pub answered: Vec<RefBy>,
+}
+
+/// An entry that references another.
+#[derive(Clone, Debug, Serialize)]
+pub struct RefBy {
+    pub id: String,
+    pub kind: String,
+    pub author: String,
+    pub time: i64,
+    pub hash: String,
+}
+
+impl RefBy {
+    pub fn of(e: &StoredEntry) -> RefBy {
+        RefBy {
+            id: e.id(),
+            kind: e.kind.clone(),
+            author: e.author.clone(),
+            time: e.time,
+            hash: e.hash.to_hex(),
+        }
+    }
+}
+
+/// The earliest receipt by each cosigner covering entry `seq`.
+pub fn earliest_receipts(cosigs: &[Cosignature], seq: u64) -> BTreeMap<String, (i64, u64)> {
+    let mut out: BTreeMap<String, (i64, u64)> = BTreeMap::new();
+    for c in cosigs.iter().filter(|c| c.size > seq) {
+        let e = out.entry(c.cosigner.clone()).or_insert((c.time, c.size));
+        if c.time < e.0 {
+            *e = (c.time, c.size);
+        }
+    }
+    out
+}
+
+/// Delivery state of an entry for every other member of its channel.
+pub async fn delivery(node: &Arc<Node>, e: &StoredEntry) -> Result<Vec<Delivery>, StoreError> {
+    let (feed, seq, hash) = (e.feed(), e.seq, e.hash);
+    let (cosigs, refs) = node
+        .db(move |s| Ok((s.cosignatures(&feed, seq + 1)?, s.referencing(&hash)?)))
+        .await?;
+    let receipts = earliest_receipts(&cosigs, e.seq);
+    let members = node
+        .channel(&e.channel)
+        .map(|c| c.charter.members)
+        .unwrap_or_default();
+    Ok(members
+        .into_iter()
+        .filter(|m| *m != e.author)
+        .map(|m| {
+            let visible = e.author == node.party || m == node.party;
+            let r = receipts.get(&m);
+            let by: Vec<&StoredEntry> = refs.iter().filter(|x| x.author == m).collect();
+            Delivery {
+                delivered_at: r.map(|r| r.0),
+                receipt_size: r.map(|r| r.1),
+                visible,
+                acknowledged: by
+                    .iter()
+                    .find(|x| x.kind == "acknowledgement")
+                    .map(|x| RefBy::of(x)),
+                answered: by
+                    .iter()
+                    .filter(|x| x.kind != "acknowledgement")
+                    .map(|x| RefBy::of(x))
+                    .collect(),
+                party: m,
+            }
+        })
+        .collect())
+}
+
+/// Resolves an entry given as `channel/author/seq` or as a hex leaf hash.
+pub async fn find_entry(node: &Arc<Node>, id: &str) -> Result<Option<StoredEntry>, StoreError> {
+    if let Ok(h) = Hash::from_hex(id) {
+        return node.db(move |s| s.entry_by_hash(&h)).await;
+    }
+    let parts: Vec<&str> = id.split('/').collect();
+    let [channel, author, seq] = parts[..] else {
+        return Ok(None);
+    };
+    let Ok(seq) = seq.parse::<u64>() else {
+        return Ok(None);
+    };
+    let feed = FeedId::new(channel, author);
+    node.db(move |s| s.entry(&feed, seq)).await
+}
+
+/// The checkpoint to prove an entry against: the one carrying receipts from
+/// the most cosigners (the earliest such), else the feed's latest.
+fn best_checkpoint(cosigs: &[Cosignature], seq: u64, head: u64) -> u64 {
+    let mut by_size: BTreeMap<u64, usize> = BTreeMap::new();
+    for c in cosigs.iter().filter(|c| c.size > seq) {
+        *by_size.entry(c.size).or_default() += 1;
+    }
+    let best = by_size.values().copied().max().unwrap_or(0);
+    by_size
+        .into_iter()
+        .find(|(_, n)| *n == best && best > 0)
+        .map_or(head, |(size, _)| size)
+}
+
+/// A proof bundle (C2SP tlog-proof with the entry) for a stored entry.
+pub async fn proof_bundle(node: &Arc<Node>, e: &StoredEntry) -> Result<String, StoreError> {
+    let e = e.clone();
+    node.db(move |s| {
+        let feed = e.feed();
+        let head = s
+            .feed_head(&feed)?
+            .ok_or_else(|| StoreError::Corrupt("entry without feed".into()))?;
+        let cosigs = s.cosignatures(&feed, e.seq + 1)?;
+        let size = best_checkpoint(&cosigs, e.seq, head.size);
+        let note_text = s
+            .checkpoint(&feed, size)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint at {size}")))?;
+        let mut note = Note::parse(note_text.as_bytes())
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        for c in cosigs.iter().filter(|c| c.size == size) {
+            if let Ok(sig) = NoteSignature::parse_line(&c.line) {
+                note.add_signature(sig);
+            }
+        }
+        let tiles = FeedTiles {
+            store: s,
+            feed: &feed,
+        };
+        let path = inclusion_proof(&mut TileNodes::new(&tiles), e.seq, size)
+            .map_err(|err| StoreError::Corrupt(err.to_string()))?;
+        Ok(make_bundle(&e.bytes, e.seq, path, &note))
+    })
+    .await
+}
+
+/// A one-line summary of an entry for lists.
+pub fn summary(e: &Entry) -> String {
+    let b = &e.body;
+    let text = b
+        .get("subject")
+        .and_then(|s| s.as_str())
+        .or_else(|| b.get("title").and_then(|s| s.as_str()))
+        .or_else(|| b.get("designation").and_then(|s| s.as_str()))
+        .or_else(|| b.get("reason").and_then(|s| s.as_str()))
+        .or_else(|| {
+            b.get("text").and_then(|t| match t {
+                serde_json::Value::String(s) => Some(s.as_str()),
+                serde_json::Value::Object(m) => m
+                    .get("en")
+                    .or_else(|| m.values().next())
+                    .and_then(|v| v.as_str()),
+                _ => None,
+            })
+        })
+        .unwrap_or("");
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() > 120 {
+        format!("{}…", one_line.chars().take(119).collect::<String>())
+    } else {
+        one_line
+    }
+}
