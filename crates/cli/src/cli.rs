@@ -58,6 +58,32 @@ pub(crate) enum Command {
     /// List, export and verify evidence that a party forked its feed.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// Measure this machine: federation throughput and latency.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum BenchCommand {
+    /// Start two nodes on 127.0.0.1, send a stream of messages, and report
+    /// messages per second and the send → stored-receipt latency, beside a
+    /// durable-commit and an Ed25519 baseline measured in the same run.
+    Federation(BenchFederationArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchFederationArgs {
+    /// Messages to send.
+    #[arg(long, default_value_t = 2000)]
+    pub(crate) messages: u64,
+    /// Senders sending at the same time.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) concurrency: u64,
+    /// Keep the nodes' directories (with their logs) and print where.
+    #[arg(long)]
+    pub(crate) keep: bool,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
 }
 
 /// The node directory.

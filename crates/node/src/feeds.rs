@@ -660,14 +660,8 @@ pub async fn accept_cosignature(
         time,
         line: sig.to_line(),
     };
-    let peer_name = cosigner.to_string();
-    let f = feed.clone();
     let fresh = node
-        .db(move |s| {
-            let fresh = s.add_cosignature(&c)?;
-            s.set_delivered(&peer_name, &f, role, size)?;
-            Ok(fresh)
-        })
+        .db(move |s| s.add_receipt(&c, role))
         .await
         .map_err(internal)?;
     if fresh {

@@ -117,6 +117,10 @@ pub async fn serve(
     tokio::spawn(link::run(node.clone(), stop_rx.clone()));
     tokio::spawn(supervise_workers(node.clone(), stop_rx.clone()));
     let mut stop = stop_rx.clone();
+    // Small writes (receipts, events) must not wait for Nagle's algorithm.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app(node.clone()))
         .with_graceful_shutdown(async move {
             let _ = stop.wait_for(|v| *v).await;

@@ -34,6 +34,32 @@ pub enum Event {
     Evidence { id: i64, party: String },
 }
 
+/// An event as a name and a JSON body, for the event stream.
+pub fn event_json(e: &Event) -> (&'static str, serde_json::Value) {
+    use serde_json::json;
+    match e {
+        Event::Entry {
+            id,
+            channel,
+            author,
+            kind,
+        } => (
+            "entry",
+            json!({"id": id, "channel": channel, "author": author, "kind": kind}),
+        ),
+        Event::Receipt {
+            feed,
+            size,
+            cosigner,
+        } => (
+            "receipt",
+            json!({"channel": feed.channel, "author": feed.author, "size": size, "cosigner": cosigner}),
+        ),
+        Event::Link { peer, up } => ("link", json!({"peer": peer, "up": up})),
+        Event::Evidence { id, party } => ("evidence", json!({"id": id, "party": party})),
+    }
+}
+
 /// A pinned peer, ready to use.
 #[derive(Clone, Debug)]
 pub struct PeerInfo {

@@ -256,6 +256,10 @@ pub trait Store: Send + Sync {
     // Cosignatures.
     /// Stores a cosignature; false if that cosigner already cosigned that size.
     fn add_cosignature(&self, c: &Cosignature) -> Result<bool>;
+    /// Stores a peer's receipt (or a witness's cosignature) and advances that
+    /// peer's delivery progress for the feed, in one transaction. Returns
+    /// whether the cosignature was new.
+    fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool>;
     /// Cosignatures on a feed's checkpoints of size ≥ `min_size`.
     fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>>;
     /// The latest cosignature time by a cosigner on any feed.

@@ -133,6 +133,21 @@ fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bo
     Ok(n == 1)
 }
 
+fn upsert_delivery(
+    conn: &Connection,
+    peer: &str,
+    feed: &FeedId,
+    role: DeliveryRole,
+    size: u64,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)",
+        params![peer, feed.channel, feed.author, role_str(role), size as i64],
+    )?;
+    Ok(())
+}
+
 impl Store for SqliteStore {
     fn add_peer(&self, peer: &Peer) -> Result<()> {
         self.write(|conn| {
@@ -412,6 +427,16 @@ impl Store for SqliteStore {
 
     fn add_cosignature(&self, c: &Cosignature) -> Result<bool> {
         self.write(|conn| Ok(insert_cosignature(conn, c)?))
+    }
+
+    fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool> {
+        self.write(|conn| {
+            let tx = conn.transaction()?;
+            let fresh = insert_cosignature(&tx, c)?;
+            upsert_delivery(&tx, &c.cosigner, &c.feed, role, c.size)?;
+            tx.commit()?;
+            Ok(fresh)
+        })
     }
 
     fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>> {

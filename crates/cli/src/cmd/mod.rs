@@ -9,6 +9,7 @@ use parley_log::VerifierKey;
 use crate::cli::{Cli, Command};
 
 mod api;
+mod bench;
 mod channel;
 mod entries;
 mod evidence;
@@ -34,6 +35,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Proof(a) => entries::proof(a),
         Command::Status(a) => entries::status(a),
         Command::Evidence(c) => evidence::run(c),
+        Command::Bench(crate::cli::BenchCommand::Federation(a)) => bench::federation(a),
     }
 }
 

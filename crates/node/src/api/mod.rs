@@ -142,6 +142,7 @@ pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
         .route("/entries/{channel}/{author}/{seq}/proof", get(entry_proof))
         .route("/evidence", get(list_evidence))
         .route("/evidence/{id}", get(get_evidence))
+        .route("/events", get(events))
         .layer(middleware::from_fn_with_state(node, require_token))
 }
 
@@ -366,6 +367,33 @@ async fn entry_proof(
     let r = load_entry(&node, &channel, &author, seq).await?;
     let bundle = views::proof_bundle(&node, &r).await?;
     Ok(([("content-type", "text/plain; charset=utf-8")], bundle).into_response())
+}
+
+/// Server-sent events: every entry, receipt, link change and alarm, as
+/// they happen.
+async fn events(State(node): State<Arc<Node>>) -> impl IntoResponse {
+    use axum::response::sse::{Event as Sse, KeepAlive};
+    let rx = node.events.subscribe();
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    let (name, data) = crate::state::event_json(&e);
+                    let ev = Sse::default().event(name).data(data.to_string());
+                    return Some((Ok::<_, std::convert::Infallible>(ev), rx));
+                }
+                // A slow reader missed events: tell it to reload.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    let ev = Sse::default()
+                        .event("lagged")
+                        .data(json!({"missed": n}).to_string());
+                    return Some((Ok(ev), rx));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    });
+    axum::response::Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
 async fn list_evidence(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
