@@ -471,3 +471,74 @@ fn an_equivocating_party_is_caught_by_the_peer_and_the_witness() {
     assert!(russia.log().contains("EQUIVOCATION"));
     assert!(osce.log().contains("EQUIVOCATION"));
 }
+
+#[test]
+fn the_witness_speaks_c2sp_status_codes_over_http() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.p("osce").start();
+    let osce = net.get("osce");
+    let url = format!("{}/witness/v1/add-checkpoint", osce.url());
+    let mut feed = Forge::new(key_of(net.get("nato")), "mil");
+    for i in 0..5 {
+        feed.message(&format!("m{i}"));
+    }
+    let send = |old: u64, proof: &[Hash], note: &str| {
+        post(
+            &url,
+            format_add_checkpoint(old, proof, note).into_bytes(),
+            "text/plain",
+        )
+    };
+
+    // Unknown origin: a party the witness never pinned.
+    let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "mil");
+    stranger.message("x");
+    assert_eq!(send(0, &[], &stranger.checkpoint()).0, 404);
+    // A pinned origin signed by another key.
+    let mut impostor = feed.clone();
+    impostor.key = SigningKey::generate("nato").unwrap();
+    assert_eq!(send(0, &[], &impostor.checkpoint()).0, 403);
+    // Malformed body.
+    assert_eq!(post(&url, b"old x\n".to_vec(), "text/plain").0, 400);
+    // First contact at size 5, then a stale `old`: 409 with the size, typed.
+    let (s, lines) = send(0, &[], &feed.checkpoint());
+    assert_eq!(s, 200, "{lines}");
+    assert!(lines.starts_with("\u{2014} osce "), "{lines}");
+    let (rt, c) = http();
+    let (status, ctype, body) = rt.block_on(async {
+        let r = c
+            .post(&url)
+            .body(format_add_checkpoint(2, &[], &feed.checkpoint()))
+            .send()
+            .await
+            .unwrap();
+        let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+        (r.status().as_u16(), ct, r.text().await.unwrap())
+    });
+    assert_eq!(
+        (status, ctype.as_str(), body.as_str()),
+        (409, "text/x.tlog.size", "5\n")
+    );
+    // old beyond the checkpoint: 400; a consistent extension: 200.
+    feed.message("m5");
+    let proof = feed.tree.consistency_proof(5, 6).unwrap();
+    assert_eq!(send(7, &proof, &feed.checkpoint()).0, 400);
+    assert_eq!(
+        send(5, &[Hash([1; 32])], &feed.checkpoint()).0,
+        422,
+        "a bad proof"
+    );
+    assert_eq!(send(5, &proof, &feed.checkpoint()).0, 200);
+    // The monitoring endpoint serves the latest cosigned checkpoint.
+    let origin = feed_origin("mil", "nato");
+    let (s, text) = get(&format!(
+        "{}/witness/v1/{}/checkpoint",
+        osce.url(),
+        parley_log::witness::origin_hash(&origin)
+    ));
+    assert_eq!(s, 200);
+    assert!(
+        text.starts_with("parley/mil/nato\n6\n") && text.contains("\u{2014} osce "),
+        "{text}"
+    );
+}

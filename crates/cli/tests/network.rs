@@ -294,6 +294,54 @@ fn serve_refuses_a_bad_directory_key_or_port_with_distinct_exit_codes() {
 }
 
 #[test]
+fn init_creates_a_node_directory_with_private_files() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("nato");
+    let out = ok(&[
+        "init",
+        "--party",
+        "nato",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:7999",
+    ]);
+    let vkey = std::fs::read_to_string(dir.join("party.vkey")).unwrap();
+    assert!(out.contains(vkey.trim()), "init prints the vkey: {out}");
+    assert!(vkey.starts_with("nato+"));
+    let cfg = std::fs::read_to_string(dir.join("parley.toml")).unwrap();
+    assert!(
+        cfg.contains("party = \"nato\"") && cfg.contains("listen = \"127.0.0.1:7999\""),
+        "{cfg}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in ["party.key", "api.token"] {
+            let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{f}");
+        }
+    }
+    let conn = parley_store::SqliteStore::open(&dir.join("parley.db")).unwrap();
+    assert!(conn.peers().unwrap().is_empty() && conn.feeds().unwrap().is_empty());
+    // A second init in the same place is refused; nothing is overwritten.
+    let again = parley(&[
+        "init",
+        "--party",
+        "nato",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:7999",
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("party.vkey")).unwrap(),
+        vkey
+    );
+}
+
+#[test]
 fn serve_shuts_down_cleanly_on_sigterm() {
     let mut net = Net::new(&["nato"]);
     let nato = net.p("nato");
