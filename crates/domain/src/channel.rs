@@ -30,7 +30,8 @@ impl Level {
     }
 }
 
-/// Rules a channel's members agree to in its charter.
+/// Rules a channel's members agree to in its charter. Treaty figures come
+/// from the named rule set; the rest are the members' own agreement.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelRules {
@@ -40,6 +41,24 @@ pub struct ChannelRules {
     /// Minutes each recipient has to acknowledge an immediate message.
     #[serde(default = "default_immediate")]
     pub immediate_ack_minutes: u32,
+    /// The treaty rule set notifications are checked against (`id@version`).
+    #[serde(default = "default_ruleset")]
+    pub ruleset: String,
+    /// Whether each member owes an annual calendar (VD11 Chapter VII).
+    #[serde(default)]
+    pub annual_calendar: bool,
+    /// Minutes each member has to acknowledge an incident report.
+    #[serde(default = "default_incident")]
+    pub incident_ack_minutes: u32,
+    /// Days to give a requested briefing.
+    #[serde(default = "default_briefing")]
+    pub briefing_days: u32,
+    /// Days to answer a meeting invitation that sets no reply-by date.
+    #[serde(default = "default_invitation")]
+    pub invitation_reply_days: u32,
+    /// Days each member has to confirm a meeting record or object to it.
+    #[serde(default = "default_record")]
+    pub record_confirm_days: u32,
 }
 
 fn default_flash() -> u32 {
@@ -48,12 +67,33 @@ fn default_flash() -> u32 {
 fn default_immediate() -> u32 {
     30
 }
+fn default_ruleset() -> String {
+    crate::rules::DEFAULT_RULESET.to_string()
+}
+fn default_incident() -> u32 {
+    60
+}
+fn default_briefing() -> u32 {
+    14
+}
+fn default_invitation() -> u32 {
+    30
+}
+fn default_record() -> u32 {
+    14
+}
 
 impl Default for ChannelRules {
     fn default() -> ChannelRules {
         ChannelRules {
             flash_ack_minutes: default_flash(),
             immediate_ack_minutes: default_immediate(),
+            ruleset: default_ruleset(),
+            annual_calendar: false,
+            incident_ack_minutes: default_incident(),
+            briefing_days: default_briefing(),
+            invitation_reply_days: default_invitation(),
+            record_confirm_days: default_record(),
         }
     }
 }
@@ -133,16 +173,29 @@ impl Charter {
             "rules.immediate_ack_minutes",
             "must not be shorter than the flash acknowledgement time",
         );
+        v.check(
+            crate::rules::get(&self.rules.ruleset).is_some(),
+            "rules.ruleset",
+            format!(
+                "{:?} is not a rule set this build knows ({})",
+                self.rules.ruleset,
+                crate::rules::all()
+                    .iter()
+                    .map(|r| r.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
 
-    pub fn example() -> Value {
+    pub fn example(_now: parley_log::Timestamp) -> Value {
         json!({
             "title": "NATO–Russia military line",
             "members": ["nato", "russia"],
             "witnesses": ["osce"],
             "level": "military",
             "languages": ["en", "ru"],
-            "rules": {"flash_ack_minutes": 5, "immediate_ack_minutes": 30}
+            "rules": {"flash_ack_minutes": 5, "immediate_ack_minutes": 30, "annual_calendar": true}
         })
     }
 }

@@ -88,7 +88,7 @@ impl HotlineMessage {
         }
     }
 
-    pub fn example() -> Value {
+    pub fn example(_now: parley_log::Timestamp) -> Value {
         json!({
             "priority": "flash",
             "subject": "Unplanned air activity",
@@ -151,4 +151,11 @@ pub struct Acknowledgement {
 #[serde(deny_unknown_fields)]
 pub struct LinkTest {
     pub text: String,
+}
+
+/// `reply`: a reply in words to the entry it references (`refs[0]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reply {
+    pub text: BTreeMap<String, String>,
 }

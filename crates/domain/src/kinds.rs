@@ -1,12 +1,23 @@
 //! Every kind of entry, with its description, schema, example and checks.
 
-use parley_log::Entry;
+use parley_log::{Entry, Timestamp};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::channel::{ChannelAct, ChannelState, Charter, check_feed_start};
-use crate::hotline::{Acknowledgement, HotlineMessage, LinkTest};
+use crate::exercises::{
+    AnnualCalendar, Briefing, BriefingRequest, ObservationInvitation, PriorNotification, ruleset_of,
+};
+use crate::hotline::{Acknowledgement, HotlineMessage, LinkTest, Reply, check_texts};
+use crate::incidents::{
+    ClarificationReply, ClarificationRequest, IncidentReport, MeetingRequest, check_to,
+};
+use crate::meetings::{
+    AgendaProposal, DisclosureConsent, MeetingInvitation, MeetingRecord, MeetingReply,
+    RecordConfirmation,
+};
+use crate::negotiation::{DraftDocument, DraftSignature};
 use crate::violation::{Violation, Violations};
 
 /// How many entries an entry of a kind must reference, and what they are.
@@ -15,6 +26,8 @@ pub enum Refs {
     None,
     /// Exactly one: the entry named.
     One(&'static str),
+    /// None or one.
+    AtMostOne(&'static str),
     /// Any number (zero or more).
     Any,
 }
@@ -25,8 +38,11 @@ pub struct KindSpec {
     pub title: &'static str,
     pub description: &'static str,
     pub refs: Refs,
+    /// Kinds the first reference may point to (empty: any). Checked by the
+    /// author's node, which holds the referenced entry.
+    pub ref_kinds: &'static [&'static str],
     schema: fn() -> Value,
-    example: fn() -> Value,
+    example: fn(Timestamp) -> Value,
     check: fn(&Entry, Option<&ChannelState>, &mut Violations),
 }
 
@@ -36,9 +52,9 @@ impl KindSpec {
         (self.schema)()
     }
 
-    /// A valid example body.
-    pub fn example(&self) -> Value {
-        (self.example)()
+    /// A valid example body for an entry written at `now`.
+    pub fn example(&self, now: Timestamp) -> Value {
+        (self.example)(now)
     }
 }
 
@@ -70,23 +86,48 @@ fn typed<T: DeserializeOwned>(
     }
 }
 
+fn texts(e: &Entry, c: Option<&ChannelState>, v: &mut Violations) {
+    typed::<Reply>(e, v, |r, v| check_texts(&r.text, "text", c, v));
+}
+
+fn empty_schema() -> Value {
+    json!({"type": "object", "additionalProperties": false})
+}
+
+macro_rules! kind {
+    ($name:literal, $title:literal, $desc:literal, $refs:expr, $ref_kinds:expr, $ty:ty, $example:expr, $check:expr) => {
+        KindSpec {
+            name: $name,
+            title: $title,
+            description: $desc,
+            refs: $refs,
+            ref_kinds: $ref_kinds,
+            schema: schema_of::<$ty>,
+            example: $example,
+            check: $check,
+        }
+    };
+}
+
 static KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "channel_charter",
-        title: "Channel charter",
-        description: "Opens a channel: members, witnesses, level, languages and rules; every member must accept it",
-        refs: Refs::None,
-        schema: schema_of::<Charter>,
-        example: Charter::example,
-        check: |e, _, v| typed::<Charter>(e, v, |c, v| c.check(&e.author, v)),
-    },
+    kind!(
+        "channel_charter",
+        "Channel charter",
+        "Opens a channel: members, witnesses, level, languages and rules; every member must accept it",
+        Refs::None,
+        &[],
+        Charter,
+        Charter::example,
+        |e, _, v| typed::<Charter>(e, v, |c, v| c.check(&e.author, v))
+    ),
     KindSpec {
         name: "channel_acceptance",
         title: "Channel acceptance",
         description: "A member accepts the channel charter it references; traffic flows once every member has",
         refs: Refs::One("the channel charter"),
-        schema: || json!({"type": "object", "additionalProperties": false}),
-        example: || json!({}),
+        ref_kinds: &["channel_charter"],
+        schema: empty_schema,
+        example: |_| json!({}),
         check: |e, c, v| {
             typed::<serde_json::Map<String, Value>>(e, v, |m, v| {
                 v.check(m.is_empty(), "body", "an acceptance has an empty body");
@@ -100,63 +141,293 @@ static KINDS: &[KindSpec] = &[
             }
         },
     },
+    kind!(
+        "channel_suspension",
+        "Channel suspension",
+        "Suspends the channel: only a resumption may follow",
+        Refs::Any,
+        &[],
+        ChannelAct,
+        |_| json!({"reason": "Practical cooperation suspended pending review"}),
+        |e, _, v| typed::<ChannelAct>(e, v, |a, v| v.check(
+            !a.reason.trim().is_empty(),
+            "reason",
+            "state the reason"
+        ))
+    ),
+    kind!(
+        "channel_resumption",
+        "Channel resumption",
+        "Resumes a suspended channel",
+        Refs::Any,
+        &[],
+        ChannelAct,
+        |_| json!({"reason": "Dialogue at ambassador level resumes"}),
+        |e, _, v| typed::<ChannelAct>(e, v, |a, v| v.check(
+            !a.reason.trim().is_empty(),
+            "reason",
+            "state the reason"
+        ))
+    ),
+    kind!(
+        "link_test",
+        "Link test",
+        "A recorded test message, proving the line works end to end",
+        Refs::None,
+        &[],
+        LinkTest,
+        |_| json!({"text": "The quick brown fox jumped over the lazy dog's back 1234567890"}),
+        |e, _, v| typed::<LinkTest>(e, v, |t, v| v.check(
+            !t.text.is_empty(),
+            "text",
+            "must not be empty"
+        ))
+    ),
+    kind!(
+        "hotline_message",
+        "Hotline message",
+        "A message with a precedence (routine, priority, immediate, flash) in the channel's languages; flash and immediate must be acknowledged",
+        Refs::Any,
+        &[],
+        HotlineMessage,
+        HotlineMessage::example,
+        |e, c, v| typed::<HotlineMessage>(e, v, |m, v| m.check(&e.author, c, v))
+    ),
+    kind!(
+        "acknowledgement",
+        "Acknowledgement",
+        "Confirms that a person has seen the entry it references",
+        Refs::One("the acknowledged entry"),
+        &[],
+        Acknowledgement,
+        |_| json!({"by": "Duty officer, Joint Operations Centre"}),
+        |e, _, v| typed::<Acknowledgement>(e, v, |_, _| {})
+    ),
+    kind!(
+        "reply",
+        "Reply",
+        "A reply in words to the entry it references",
+        Refs::One("the entry answered"),
+        &[],
+        Reply,
+        |_| json!({"text": {"en": "Received; our experts will attend."}}),
+        texts
+    ),
+    kind!(
+        "annual_calendar",
+        "Annual calendar",
+        "The notifiable military activities forecast for next year (due by 15 November; an empty list is a nil calendar)",
+        Refs::None,
+        &[],
+        AnnualCalendar,
+        AnnualCalendar::example,
+        |e, _, v| typed::<AnnualCalendar>(e, v, |a, v| a.check(e.time, v))
+    ),
+    kind!(
+        "prior_notification",
+        "Prior notification of a military activity",
+        "Notifies an exercise or activity 42 days ahead, checked against the Vienna Document thresholds; observation may be required",
+        Refs::AtMostOne("the entry it amends"),
+        &["prior_notification", "annual_calendar"],
+        PriorNotification,
+        PriorNotification::example,
+        |e, c, v| typed::<PriorNotification>(e, v, |n, v| n.check(e.time, ruleset_of(c), v))
+    ),
+    kind!(
+        "observation_invitation",
+        "Invitation to observe",
+        "Invites the other states to observe a notified activity; each must answer",
+        Refs::One("the notification"),
+        &["prior_notification"],
+        ObservationInvitation,
+        |_| json!({"observers_per_state": 2, "programme": "Arrival at Minsk on the first day; three days in the field."}),
+        |e, _, v| typed::<ObservationInvitation>(e, v, |o, v| {
+            v.check(
+                (1..=2).contains(&o.observers_per_state),
+                "observers_per_state",
+                "the Vienna Document provides for up to two observers per state",
+            );
+        })
+    ),
+    kind!(
+        "briefing_request",
+        "Request for a briefing",
+        "Asks for a briefing on an activity, report or notification",
+        Refs::AtMostOne("the activity it is about"),
+        &[],
+        BriefingRequest,
+        |_| json!({"subject": "ZAPAD", "questions": "Scenario, numbers and areas of each phase.", "to": "russia"}),
+        |e, c, v| typed::<BriefingRequest>(e, v, |b, v| {
+            v.check(
+                !b.questions.trim().is_empty(),
+                "questions",
+                "say what the briefing should cover",
+            );
+            if let Some(to) = &b.to {
+                check_to(to, &e.author, c, v);
+            }
+            v.check(
+                b.to.is_some() || !e.refs.is_empty(),
+                "to",
+                "name who is asked, or reference the activity",
+            );
+        })
+    ),
+    kind!(
+        "briefing",
+        "Briefing",
+        "The briefing that answers a request",
+        Refs::One("the request for a briefing"),
+        &["briefing_request"],
+        Briefing,
+        |_| json!({"text": {"en": "The exercise has three phases…"}}),
+        |e, c, v| typed::<Briefing>(e, v, |b, v| b.check(c, v))
+    ),
+    kind!(
+        "incident_report",
+        "Incident report",
+        "An air, sea or land encounter: time, position, units, what happened, what is asked",
+        Refs::Any,
+        &[],
+        IncidentReport,
+        IncidentReport::example,
+        |e, c, v| typed::<IncidentReport>(e, v, |r, v| r.check(c, e.time, v))
+    ),
+    kind!(
+        "clarification_request",
+        "Request for clarification",
+        "Asks the state where an unusual military activity takes place to explain it; the reply is due 48 hours after delivery",
+        Refs::AtMostOne("a related entry"),
+        &[],
+        ClarificationRequest,
+        ClarificationRequest::example,
+        |e, c, v| typed::<ClarificationRequest>(e, v, |r, v| r.check(&e.author, c, v))
+    ),
+    kind!(
+        "clarification_reply",
+        "Reply to a request for clarification",
+        "Explains the activity a request asked about",
+        Refs::One("the request for clarification"),
+        &["clarification_request"],
+        ClarificationReply,
+        |_| json!({"text": {"en": "These are normal training activities of the forces of the district."}}),
+        |e, c, v| typed::<ClarificationReply>(e, v, |r, v| check_texts(&r.text, "text", c, v))
+    ),
+    kind!(
+        "meeting_request",
+        "Request for a meeting",
+        "After an unsatisfactory (or missing) reply, asks for a meeting convened within 48 hours",
+        Refs::One("the reply, or the unanswered request"),
+        &["clarification_reply", "clarification_request"],
+        MeetingRequest,
+        |_| json!({"to": "russia", "scope": "bilateral", "reason": "The reply does not answer the questions raised."}),
+        |e, c, v| typed::<MeetingRequest>(e, v, |r, v| {
+            check_to(&r.to, &e.author, c, v);
+            v.check(
+                !r.reason.trim().is_empty(),
+                "reason",
+                "say why the reply does not satisfy",
+            );
+        })
+    ),
+    kind!(
+        "meeting_invitation",
+        "Meeting invitation",
+        "Proposes dates, venue and level; each invitee must reply by the reply-by date",
+        Refs::AtMostOne("the request it answers"),
+        &[],
+        MeetingInvitation,
+        MeetingInvitation::example,
+        |e, c, v| typed::<MeetingInvitation>(e, v, |m, v| m.check(&e.author, e.time, c, v))
+    ),
+    kind!(
+        "meeting_reply",
+        "Reply to a meeting invitation",
+        "Accepts, declines (with reason) or counter-proposes",
+        Refs::One("the meeting invitation"),
+        &["meeting_invitation"],
+        MeetingReply,
+        |_| json!({"response": "counter_proposal", "counter_dates": ["2027-01-13T10:00:00Z"], "note": "Military experts will attend."}),
+        |e, _, v| typed::<MeetingReply>(e, v, |r, v| r.check(v))
+    ),
+    kind!(
+        "agenda_proposal",
+        "Agenda proposal",
+        "An ordered agenda for a meeting, each item with its sponsor",
+        Refs::One("the meeting invitation"),
+        &["meeting_invitation"],
+        AgendaProposal,
+        AgendaProposal::example,
+        |e, c, v| typed::<AgendaProposal>(e, v, |a, v| a.check(c, v))
+    ),
     KindSpec {
-        name: "channel_suspension",
-        title: "Channel suspension",
-        description: "Suspends the channel: only a resumption may follow",
-        refs: Refs::Any,
-        schema: schema_of::<ChannelAct>,
-        example: || json!({"reason": "Practical cooperation suspended pending review"}),
+        name: "agenda_agreement",
+        title: "Agenda agreement",
+        description: "Agrees to the agenda proposal it references; an agenda is agreed when every member has",
+        refs: Refs::One("the agenda proposal"),
+        ref_kinds: &["agenda_proposal"],
+        schema: empty_schema,
+        example: |_| json!({}),
         check: |e, _, v| {
-            typed::<ChannelAct>(e, v, |a, v| {
-                v.check(!a.reason.trim().is_empty(), "reason", "state the reason")
+            typed::<serde_json::Map<String, Value>>(e, v, |m, v| {
+                v.check(m.is_empty(), "body", "an agreement has an empty body");
             })
         },
     },
-    KindSpec {
-        name: "channel_resumption",
-        title: "Channel resumption",
-        description: "Resumes a suspended channel",
-        refs: Refs::Any,
-        schema: schema_of::<ChannelAct>,
-        example: || json!({"reason": "Dialogue at ambassador level resumes"}),
-        check: |e, _, v| {
-            typed::<ChannelAct>(e, v, |a, v| {
-                v.check(!a.reason.trim().is_empty(), "reason", "state the reason")
-            })
-        },
-    },
-    KindSpec {
-        name: "hotline_message",
-        title: "Hotline message",
-        description: "A message with a precedence (routine, priority, immediate, flash) in the channel's languages",
-        refs: Refs::Any,
-        schema: schema_of::<HotlineMessage>,
-        example: HotlineMessage::example,
-        check: |e, c, v| typed::<HotlineMessage>(e, v, |m, v| m.check(&e.author, c, v)),
-    },
-    KindSpec {
-        name: "acknowledgement",
-        title: "Acknowledgement",
-        description: "Confirms that a person has seen the entry it references",
-        refs: Refs::One("the acknowledged entry"),
-        schema: schema_of::<Acknowledgement>,
-        example: || json!({"by": "Duty officer, Joint Operations Centre"}),
-        check: |e, _, v| typed::<Acknowledgement>(e, v, |_, _| {}),
-    },
-    KindSpec {
-        name: "link_test",
-        title: "Link test",
-        description: "A recorded test message, proving the line works end to end",
-        refs: Refs::None,
-        schema: schema_of::<LinkTest>,
-        example: || json!({"text": "The quick brown fox jumped over the lazy dog's back 1234567890"}),
-        check: |e, _, v| {
-            typed::<LinkTest>(e, v, |t, v| {
-                v.check(!t.text.is_empty(), "text", "must not be empty")
-            })
-        },
-    },
+    kind!(
+        "meeting_record",
+        "Meeting record",
+        "Attendance, duration, each party's position per item, recorded differences, any joint statement; each member confirms or objects",
+        Refs::One("the meeting invitation"),
+        &["meeting_invitation"],
+        MeetingRecord,
+        MeetingRecord::example,
+        |e, c, v| typed::<MeetingRecord>(e, v, |r, v| r.check(c, v))
+    ),
+    kind!(
+        "record_confirmation",
+        "Confirmation of a record",
+        "Confirms a meeting record, or objects to it",
+        Refs::One("the meeting record"),
+        &["meeting_record"],
+        RecordConfirmation,
+        |_| json!({"confirm": true}),
+        |e, _, v| typed::<RecordConfirmation>(e, v, |r, v| r.check(v))
+    ),
+    kind!(
+        "disclosure_consent",
+        "Consent to disclose",
+        "Consents to make a meeting record public",
+        Refs::One("the meeting record"),
+        &["meeting_record"],
+        DisclosureConsent,
+        |_| json!({}),
+        |e, _, v| typed::<DisclosureConsent>(e, v, |_, _| {})
+    ),
+    kind!(
+        "draft_document",
+        "Draft document",
+        "A version of a negotiated text; a revision references its parent version",
+        Refs::AtMostOne("the parent version"),
+        &["draft_document"],
+        DraftDocument,
+        DraftDocument::example,
+        |e, c, v| typed::<DraftDocument>(e, v, |d, v| d.check(c, v))
+    ),
+    kind!(
+        "draft_signature",
+        "Signature on a draft",
+        "Signs a draft version; signed by every named signatory it is a commitment",
+        Refs::One("the draft version"),
+        &["draft_document"],
+        DraftSignature,
+        |_| json!({"signed_by": "Permanent Representative"}),
+        |e, _, v| typed::<DraftSignature>(e, v, |d, v| v.check(
+            !d.signed_by.trim().is_empty(),
+            "signed_by",
+            "say who signs"
+        ))
+    ),
 ];
 
 /// Every kind, in a stable order.
@@ -200,6 +471,11 @@ pub fn validate(entry: &Entry, channel: Option<&ChannelState>) -> Result<(), Vec
             entry.refs.len() == 1,
             "refs",
             format!("a {} references exactly one entry: {what}", spec.name),
+        ),
+        Refs::AtMostOne(what) => v.check(
+            entry.refs.len() <= 1,
+            "refs",
+            format!("a {} references at most one entry: {what}", spec.name),
         ),
         Refs::Any => {}
     }

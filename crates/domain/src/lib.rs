@@ -9,8 +9,15 @@
 //! * [`violation`]: a broken rule, named by field.
 
 pub mod channel;
+pub mod dates;
+pub mod exercises;
+pub mod geo;
 pub mod hotline;
+pub mod incidents;
 pub mod kinds;
+pub mod meetings;
+pub mod negotiation;
+pub mod rules;
 pub mod violation;
 
 pub use channel::{ChannelState, Charter, Level};

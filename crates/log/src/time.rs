@@ -37,6 +37,26 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(secs).clamp(0, MAX_SECONDS))
     }
 
+    /// The instant of a UTC calendar date and time, if valid and in range.
+    pub fn from_civil(y: i64, mo: i64, d: i64, h: i64, mi: i64, sec: i64) -> Option<Timestamp> {
+        if !(1970..=9999).contains(&y)
+            || !(1..=12).contains(&mo)
+            || d < 1
+            || d > days_in_month(y, mo)
+        {
+            return None;
+        }
+        if !(0..24).contains(&h) || !(0..60).contains(&mi) || !(0..60).contains(&sec) {
+            return None;
+        }
+        Timestamp::from_unix(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec)
+    }
+
+    /// The UTC calendar date: (year, month, day).
+    pub fn date(self) -> (i64, i64, i64) {
+        civil_from_days(self.0.div_euclid(86_400))
+    }
+
     pub fn parse(s: &str) -> Result<Timestamp, TimestampError> {
         let err = || TimestampError(s.to_string());
         let b = s.as_bytes();
@@ -59,14 +79,7 @@ impl Timestamp {
         };
         let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
         let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-        if y < 1970 || !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) {
-            return Err(err());
-        }
-        if h > 23 || mi > 59 || sec > 59 {
-            return Err(err());
-        }
-        let days = days_from_civil(y, mo, d);
-        Ok(Timestamp(days * 86_400 + h * 3600 + mi * 60 + sec))
+        Timestamp::from_civil(y, mo, d, h, mi, sec).ok_or_else(err)
     }
 }
 

@@ -1,0 +1,142 @@
+//! Incidents and risk reduction: incident reports, requests for
+//! clarification of unusual military activity (VD11 Chapter III), their
+//! replies, and requests for a meeting when a reply does not satisfy.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::channel::ChannelState;
+use crate::dates::Instant;
+use crate::geo::{Area, Position};
+use crate::hotline::check_texts;
+use crate::violation::Violations;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentDomain {
+    Air,
+    Sea,
+    Land,
+}
+
+/// `incident_report`: a hazardous incident of a military nature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentReport {
+    pub domain: IncidentDomain,
+    /// When the incident happened.
+    pub time: Instant,
+    pub position: Position,
+    /// Units, ships or aircraft involved.
+    pub units: Vec<String>,
+    pub description: BTreeMap<String, String>,
+    /// What the reporting party asks the others to do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_action: Option<String>,
+}
+
+impl IncidentReport {
+    pub fn check(
+        &self,
+        channel: Option<&ChannelState>,
+        sent: parley_log::Timestamp,
+        v: &mut Violations,
+    ) {
+        self.position.check("position", v);
+        v.check(!self.units.is_empty(), "units", "name the units involved");
+        check_texts(&self.description, "description", channel, v);
+        v.check(
+            self.time.0 <= sent,
+            "time",
+            "an incident is reported after it happens",
+        );
+    }
+
+    pub fn example(now: parley_log::Timestamp) -> Value {
+        json!({
+            "domain": "air",
+            "time": now.plus_seconds(-3600).to_string(),
+            "position": {"longitude_e7": 198000000, "latitude_e7": 562000000},
+            "units": ["Su-27 (two)", "RC-135 reconnaissance aircraft"],
+            "description": {"en": "Intercept within 20 m over the Baltic Sea, no transponder."},
+            "requested_action": "Explain the intercept and confirm the minimum distance in future"
+        })
+    }
+}
+
+/// `clarification_request`: a request for explanation of an unusual
+/// military activity, to the state where it takes place. The reply is due
+/// 48 hours after the request is delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClarificationRequest {
+    /// The party asked (where the activity takes place).
+    pub to: String,
+    /// The causes of concern.
+    pub concerns: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub area: Option<Area>,
+}
+
+impl ClarificationRequest {
+    pub fn check(&self, author: &str, channel: Option<&ChannelState>, v: &mut Violations) {
+        check_to(&self.to, author, channel, v);
+        check_texts(&self.concerns, "concerns", channel, v);
+        if let Some(a) = &self.area {
+            a.check("area", v);
+        }
+    }
+
+    pub fn example(_now: parley_log::Timestamp) -> Value {
+        json!({
+            "to": "russia",
+            "concerns": {"en": "Live-fire and tank exercises near the Ukrainian border; please explain their purpose and scale."},
+            "activity_type": "concentration",
+            "location": "Voronezh and Rostov regions"
+        })
+    }
+}
+
+/// `clarification_reply`: the answer to a clarification request (`refs[0]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClarificationReply {
+    pub text: BTreeMap<String, String>,
+}
+
+/// `meeting_request`: after an unsatisfactory reply, a request to meet
+/// (`refs[0]`: the reply, or the unanswered request), convened within 48 hours.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MeetingRequest {
+    pub to: String,
+    /// A bilateral meeting, or a meeting of all participating states.
+    pub scope: MeetingScope,
+    pub reason: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingScope {
+    Bilateral,
+    AllStates,
+}
+
+/// The addressee must be another member of the channel.
+pub fn check_to(to: &str, author: &str, channel: Option<&ChannelState>, v: &mut Violations) {
+    v.check(to != author, "to", "address another member, not yourself");
+    if let Some(c) = channel {
+        v.check(
+            c.is_member(to),
+            "to",
+            format!("{to:?} is not a member of channel {}", c.id),
+        );
+    }
+}

@@ -1,0 +1,171 @@
+//! Versioned rule sets: the treaty figures parley checks against, each with
+//! its source and confidence tag, loaded from files shipped with parley
+//! (`crates/domain/rulesets/`), never written into code.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+/// A figure and where it comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figure {
+    pub value: i64,
+    /// V verified, K remembered from the primary text, U uncertain.
+    pub tag: String,
+    pub source: String,
+}
+
+/// One threshold: a field of a notification, compared with `op`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub field: String,
+    pub label: String,
+    /// `>=` ("meets or exceeds") or `>` ("more than").
+    pub op: String,
+    pub value: i64,
+    pub tag: String,
+    pub source: String,
+}
+
+impl Threshold {
+    pub fn met_by(&self, n: i64) -> bool {
+        match self.op.as_str() {
+            ">" => n > self.value,
+            _ => n >= self.value,
+        }
+    }
+
+    /// "9,000 troops (VD11 Chapter V)".
+    pub fn describe(&self) -> String {
+        format!("{} {}", group(self.value), self.label)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notification {
+    pub lead_days: Figure,
+    pub thresholds: Vec<Threshold>,
+    pub sorties_to_include: Figure,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    pub thresholds: Vec<Threshold>,
+    pub reply_days: Figure,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Constraints {
+    pub thresholds: Vec<Threshold>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarDue {
+    pub month: i64,
+    pub day: i64,
+    pub tag: String,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calendar {
+    pub due: CalendarDue,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskReduction {
+    pub reply_hours: Figure,
+    pub meeting_hours: Figure,
+}
+
+/// A rule set, e.g. the Vienna Document 2011, version 1.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSet {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    pub notification: Notification,
+    pub observation: Observation,
+    pub constraints: Constraints,
+    pub calendar: Calendar,
+    pub risk_reduction: RiskReduction,
+}
+
+impl RuleSet {
+    /// `id@version`, as a charter names it.
+    pub fn name(&self) -> String {
+        format!("{}@{}", self.id, self.version)
+    }
+}
+
+/// The rule set files shipped with this build.
+const SHIPPED: &[&str] = &[include_str!("../rulesets/vienna-document-2011.v1.toml")];
+
+/// The name of the rule set a charter gets when it names none.
+pub const DEFAULT_RULESET: &str = "vienna-document-2011@1";
+
+fn shipped() -> &'static [RuleSet] {
+    static SETS: OnceLock<Vec<RuleSet>> = OnceLock::new();
+    SETS.get_or_init(|| {
+        SHIPPED
+            .iter()
+            .map(|t| toml::from_str(t).expect("shipped rule sets parse (tested)"))
+            .collect()
+    })
+}
+
+/// Every rule set this build knows.
+pub fn all() -> &'static [RuleSet] {
+    shipped()
+}
+
+/// A rule set by `id@version`.
+pub fn get(name: &str) -> Option<&'static RuleSet> {
+    shipped().iter().find(|r| r.name() == name)
+}
+
+/// The default rule set.
+pub fn default_set() -> &'static RuleSet {
+    get(DEFAULT_RULESET).expect("the default rule set ships with parley")
+}
+
+/// 9000 → "9,000".
+pub fn group(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_sets_parse_and_carry_sources() {
+        let vd = default_set();
+        assert_eq!(vd.notification.lead_days.value, 42);
+        assert!(
+            vd.notification
+                .thresholds
+                .iter()
+                .all(|t| !t.source.is_empty())
+        );
+        assert!(["V", "K", "U"].contains(&vd.observation.reply_days.tag.as_str()));
+        assert_eq!(group(13000), "13,000");
+    }
+}
