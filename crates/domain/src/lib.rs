@@ -15,9 +15,12 @@ pub mod geo;
 pub mod hotline;
 pub mod incidents;
 pub mod kinds;
+pub mod ledger;
 pub mod meetings;
 pub mod negotiation;
+pub mod obligations;
 pub mod rules;
+pub mod views;
 pub mod violation;
 
 pub use channel::{ChannelState, Charter, Level};

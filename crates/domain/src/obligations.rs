@@ -1,0 +1,508 @@
+//! The obligations engine: who owes whom what by when, derived from the
+//! feeds, never stored by hand.
+//!
+//! A deadline starts at a proven time: the debtor's own receipt (its
+//! cosignature) of the entry that creates the obligation, never the
+//! sender's clock. An obligation is met by the debtor's first entry of the
+//! answering kind that references the source; it counts as met when the
+//! creditor's receipt of that answer says so.
+
+use parley_log::{Hash, Timestamp};
+use serde::Serialize;
+
+use crate::channel::ChannelState;
+use crate::dates::Date;
+use crate::exercises::{ObservationInvitation, PriorNotification, ruleset_of};
+use crate::hotline::{HotlineMessage, Priority};
+use crate::incidents::{ClarificationRequest, MeetingRequest};
+use crate::kinds::parse_body;
+use crate::ledger::{Known, Ledger};
+use crate::meetings::{MeetingInvitation, MeetingReply, Response};
+
+/// Where an obligation stands at the time of evaluation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Past its deadline and not met.
+    Overdue,
+    /// Running: not met, deadline ahead.
+    Open,
+    /// The source has not been delivered to the debtor yet: no clock runs.
+    Pending,
+    /// Met after the deadline.
+    MetLate,
+    /// Met in time.
+    Met,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Overdue => "overdue",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::MetLate => "met_late",
+            Status::Met => "met",
+        }
+    }
+
+    pub fn is_met(self) -> bool {
+        matches!(self, Status::Met | Status::MetLate)
+    }
+}
+
+/// One obligation.
+#[derive(Clone, Debug)]
+pub struct Obligation {
+    /// Stable: `<source id>#<rule>#<debtor>`.
+    pub id: String,
+    pub channel: String,
+    pub rule: &'static str,
+    /// What is owed, in words.
+    pub description: String,
+    pub debtor: String,
+    pub creditor: String,
+    /// The entry that creates it (`channel/author/seq`).
+    pub source: String,
+    pub source_kind: String,
+    pub source_hash: String,
+    /// When the clock started: the debtor's receipt of the source.
+    pub starts: Option<Timestamp>,
+    /// Whether `starts` is a receipt this node holds (else the stated time).
+    pub starts_proven: bool,
+    pub due: Option<Timestamp>,
+    pub met_by: Option<String>,
+    pub met_at: Option<Timestamp>,
+    /// Whether `met_at` is the creditor's receipt (else the stated time).
+    pub met_proven: bool,
+    pub status: Status,
+}
+
+impl Obligation {
+    /// Seconds until the deadline at `at` (negative: overdue by that much).
+    pub fn remaining(&self, at: Timestamp) -> Option<i64> {
+        self.due.map(|d| d.unix() - at.unix())
+    }
+}
+
+/// What a source entry obliges one debtor to do.
+struct Duty {
+    rule: &'static str,
+    description: String,
+    debtor: String,
+    creditor: String,
+    starts: Option<(Timestamp, bool)>,
+    due: Option<Timestamp>,
+    /// Kinds that meet it, and an extra condition on the answer.
+    answers: &'static [&'static str],
+    accept: fn(&Known) -> bool,
+}
+
+fn any(_: &Known) -> bool {
+    true
+}
+
+fn hours(h: i64) -> i64 {
+    h * 3600
+}
+
+/// The debtor's receipt of an entry, or its stated time when this node
+/// does not hold that receipt.
+fn started(k: &Known, debtor: &str) -> Option<(Timestamp, bool)> {
+    if k.entry.author == debtor {
+        return Some((k.entry.time, true));
+    }
+    k.delivered.get(debtor).map(|t| (*t, true))
+}
+
+/// Recipients: the given addressees, or every other member.
+fn recipients(channel: &ChannelState, author: &str, to: &[String]) -> Vec<String> {
+    if to.is_empty() {
+        channel
+            .charter
+            .members
+            .iter()
+            .filter(|m| *m != author)
+            .cloned()
+            .collect()
+    } else {
+        to.to_vec()
+    }
+}
+
+fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
+    let e = &k.entry;
+    let Some(channel) = ledger.channels.get(&e.channel) else {
+        return vec![];
+    };
+    let rules = &channel.charter.rules;
+    let rs = ruleset_of(Some(channel));
+    let id = e.id();
+    let mut out = Vec::new();
+    fn each(out: &mut Vec<Duty>, debtors: Vec<String>, mut f: impl FnMut(&str) -> Option<Duty>) {
+        out.extend(debtors.iter().filter_map(|d| f(d)));
+    }
+    match e.kind.as_str() {
+        "hotline_message" => {
+            let Ok(m) = parse_body::<HotlineMessage>(&e.body) else {
+                return vec![];
+            };
+            let (rule, minutes) = match m.priority {
+                Priority::Flash => ("flash-acknowledgement", rules.flash_ack_minutes),
+                Priority::Immediate => ("immediate-acknowledgement", rules.immediate_ack_minutes),
+                _ => return vec![],
+            };
+            each(&mut out, recipients(channel, &e.author, &m.to), |d| {
+                let starts = started(k, d);
+                Some(Duty {
+                    rule,
+                    description: format!(
+                        "acknowledge {} message {id} within {minutes} minutes of delivery",
+                        m.priority.as_str()
+                    ),
+                    debtor: d.into(),
+                    creditor: e.author.clone(),
+                    due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
+                    starts,
+                    answers: &["acknowledgement"],
+                    accept: any,
+                })
+            });
+        }
+        "incident_report" => each(&mut out, recipients(channel, &e.author, &[]), |d| {
+            let starts = started(k, d);
+            Some(Duty {
+                rule: "incident-acknowledgement",
+                description: format!(
+                    "acknowledge incident report {id} within {} minutes",
+                    rules.incident_ack_minutes
+                ),
+                debtor: d.into(),
+                creditor: e.author.clone(),
+                due: starts
+                    .map(|(t, _)| t.plus_seconds(i64::from(rules.incident_ack_minutes) * 60)),
+                starts,
+                answers: &["acknowledgement", "reply", "clarification_reply"],
+                accept: any,
+            })
+        }),
+        "clarification_request" => {
+            let Ok(r) = parse_body::<ClarificationRequest>(&e.body) else {
+                return vec![];
+            };
+            let h = rs.risk_reduction.reply_hours.value;
+            let starts = started(k, &r.to);
+            out.push(Duty {
+                rule: "clarification-reply",
+                description: format!("reply to request for clarification {id} within {h} hours of delivery (VD11 Chapter III)"),
+                debtor: r.to.clone(),
+                creditor: e.author.clone(),
+                due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+                starts,
+                answers: &["clarification_reply"],
+                accept: any,
+            });
+        }
+        "meeting_request" => {
+            let Ok(r) = parse_body::<MeetingRequest>(&e.body) else {
+                return vec![];
+            };
+            let h = rs.risk_reduction.meeting_hours.value;
+            let starts = started(k, &r.to);
+            out.push(Duty {
+                rule: "meeting-convened",
+                description: format!("agree to the meeting requested in {id} within {h} hours of delivery (VD11 Chapter III)"),
+                debtor: r.to.clone(),
+                creditor: e.author.clone(),
+                due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+                starts,
+                answers: &["meeting_reply", "meeting_invitation", "meeting_record"],
+                accept: |a| {
+                    a.entry.kind != "meeting_reply"
+                        || parse_body::<MeetingReply>(&a.entry.body).is_ok_and(|r| r.response == Response::Accept)
+                },
+            });
+        }
+        "meeting_invitation" => {
+            let Ok(m) = parse_body::<MeetingInvitation>(&e.body) else {
+                return vec![];
+            };
+            each(&mut out, recipients(channel, &e.author, &m.to), |d| {
+                let starts = started(k, d);
+                let due = match m.reply_by {
+                    Some(r) => Some(r.0),
+                    None => starts.map(|(t, _)| {
+                        t.plus_seconds(i64::from(rules.invitation_reply_days) * 86_400)
+                    }),
+                };
+                Some(Duty {
+                    rule: "invitation-reply",
+                    description: format!("reply to the invitation {id} ({})", m.title),
+                    debtor: d.into(),
+                    creditor: e.author.clone(),
+                    starts,
+                    due,
+                    answers: &["meeting_reply"],
+                    accept: any,
+                })
+            });
+        }
+        "briefing_request" => {
+            let Ok(b) = parse_body::<crate::exercises::BriefingRequest>(&e.body) else {
+                return vec![];
+            };
+            let debtor = b.to.clone().or_else(|| {
+                e.refs
+                    .first()
+                    .and_then(|r| ledger.get(r))
+                    .map(|t| t.entry.author.clone())
+            });
+            if let Some(d) = debtor {
+                let starts = started(k, &d);
+                out.push(Duty {
+                    rule: "briefing",
+                    description: format!(
+                        "give the briefing requested in {id} within {} days",
+                        rules.briefing_days
+                    ),
+                    creditor: e.author.clone(),
+                    due: starts
+                        .map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
+                    debtor: d,
+                    starts,
+                    answers: &["briefing"],
+                    accept: any,
+                });
+            }
+        }
+        "prior_notification" => {
+            let Ok(n) = parse_body::<PriorNotification>(&e.body) else {
+                return vec![];
+            };
+            if n.assess(e.time, rs).observation_required() {
+                let lead = rs.notification.lead_days.value;
+                let deadline = n
+                    .start
+                    .plus_days(-lead)
+                    .start()
+                    .max(e.time)
+                    .min(n.start.start());
+                each(&mut out, recipients(channel, &e.author, &[]), |c| {
+                    Some(Duty {
+                        rule: "observation-invitation",
+                        description: format!(
+                            "invite observers to {} (notified in {id}; observation is required above the Vienna Document thresholds)",
+                            n.designation
+                        ),
+                        debtor: e.author.clone(),
+                        creditor: c.into(),
+                        starts: Some((e.time, true)),
+                        due: Some(deadline),
+                        answers: &["observation_invitation"],
+                        accept: any,
+                    })
+                });
+            }
+        }
+        "observation_invitation" => {
+            let Ok(o) = parse_body::<ObservationInvitation>(&e.body) else {
+                return vec![];
+            };
+            let days = rs.observation.reply_days.value;
+            each(&mut out, recipients(channel, &e.author, &[]), |d| {
+                let starts = started(k, d);
+                Some(Duty {
+                    rule: "observation-reply",
+                    description: format!(
+                        "answer the invitation to observe {id} within {days} days"
+                    ),
+                    debtor: d.into(),
+                    creditor: e.author.clone(),
+                    due: o
+                        .reply_by
+                        .map(|r| r.0)
+                        .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
+                    starts,
+                    answers: &["reply"],
+                    accept: any,
+                })
+            });
+        }
+        "meeting_record" => each(&mut out, recipients(channel, &e.author, &[]), |d| {
+            let starts = started(k, d);
+            Some(Duty {
+                rule: "record-confirmation",
+                description: format!(
+                    "confirm or object to the meeting record {id} within {} days",
+                    rules.record_confirm_days
+                ),
+                debtor: d.into(),
+                creditor: e.author.clone(),
+                due: starts
+                    .map(|(t, _)| t.plus_seconds(i64::from(rules.record_confirm_days) * 86_400)),
+                starts,
+                answers: &["record_confirmation"],
+                accept: any,
+            })
+        }),
+        _ => {}
+    }
+    out
+}
+
+/// The first answer by the debtor that meets a duty, with the time it
+/// counts from: the creditor's receipt where this node holds it.
+fn answer<'a>(
+    ledger: &'a Ledger,
+    source: &Hash,
+    duty: &Duty,
+) -> Option<(&'a Known, Timestamp, bool)> {
+    ledger
+        .referencing(source)
+        .filter(|a| {
+            a.entry.author == duty.debtor
+                && duty.answers.contains(&a.entry.kind.as_str())
+                && (duty.accept)(a)
+        })
+        .map(|a| match a.delivered.get(&duty.creditor) {
+            Some(t) => (a, *t, true),
+            None => (a, a.entry.time, false),
+        })
+        .min_by_key(|(_, t, _)| *t)
+}
+
+fn status(
+    starts: Option<Timestamp>,
+    due: Option<Timestamp>,
+    met_at: Option<Timestamp>,
+    at: Timestamp,
+) -> Status {
+    match (met_at, due, starts) {
+        (Some(m), Some(d), _) if m <= at && m > d => Status::MetLate,
+        (Some(m), _, _) if m <= at => Status::Met,
+        (_, _, None) => Status::Pending,
+        (_, Some(d), _) if d <= at => Status::Overdue,
+        _ => Status::Open,
+    }
+}
+
+/// Every obligation that exists at `at`, as of what the ledger holds.
+/// Entries stated after `at` are left out, so `at` in the past shows the
+/// board as it stood then, and in the future what will be overdue by then.
+pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+    let mut out = Vec::new();
+    for k in &ledger.entries {
+        if k.entry.time > at {
+            continue;
+        }
+        for d in duties(ledger, k) {
+            let found = answer(ledger, &k.hash, &d).filter(|(_, t, _)| *t <= at);
+            let starts = d.starts.map(|(t, _)| t).filter(|t| *t <= at);
+            out.push(Obligation {
+                id: format!("{}#{}#{}", k.id(), d.rule, d.debtor),
+                channel: k.entry.channel.clone(),
+                rule: d.rule,
+                description: d.description,
+                source: k.id(),
+                source_kind: k.entry.kind.clone(),
+                source_hash: k.hash.to_hex(),
+                starts_proven: d.starts.is_some_and(|(_, p)| p),
+                due: d
+                    .due
+                    .filter(|_| starts.is_some() || d.rule == "observation-invitation"),
+                status: status(starts, d.due, found.map(|f| f.1), at),
+                met_by: found.map(|f| f.0.id()),
+                met_at: found.map(|f| f.1),
+                met_proven: found.is_some_and(|f| f.2),
+                starts,
+                debtor: d.debtor,
+                creditor: d.creditor,
+            });
+        }
+    }
+    out.extend(annual_calendars(ledger, at));
+    out.sort_by(|a, b| (a.status, a.due, &a.id).cmp(&(b.status, b.due, &b.id)));
+    out
+}
+
+/// VD11 Chapter VII: in channels that agree to it, each member owes the
+/// others a calendar for year Y+1 by 15 November of year Y, from the first
+/// such date after the channel opened.
+fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+    let mut out = Vec::new();
+    for c in ledger
+        .channels
+        .values()
+        .filter(|c| c.charter.rules.annual_calendar)
+    {
+        let rs = ruleset_of(Some(c));
+        let due_of =
+            |y: i64| Date::from_ymd(y, rs.calendar.due.month, rs.calendar.due.day).map(Date::end);
+        let opened = c.created_at;
+        let mut year = Date::of(opened).year();
+        if due_of(year).is_none_or(|d| d <= opened) {
+            year += 1;
+        }
+        // Every due date up to `at`, and the next one ahead.
+        while let Some(due) = due_of(year) {
+            for debtor in &c.charter.members {
+                let calendars: Vec<&Known> = ledger
+                    .of_kind("annual_calendar")
+                    .filter(|k| k.entry.channel == c.id && k.entry.author == *debtor)
+                    .filter(|k| k.entry.body.get("year").and_then(|y| y.as_i64()) == Some(year + 1))
+                    .collect();
+                for creditor in c.charter.members.iter().filter(|m| *m != debtor) {
+                    let found = calendars
+                        .iter()
+                        .map(|k| match k.delivered.get(creditor) {
+                            Some(t) => (*k, *t, true),
+                            None => (*k, k.entry.time, false),
+                        })
+                        .filter(|(_, t, _)| *t <= at)
+                        .min_by_key(|(_, t, _)| *t);
+                    out.push(Obligation {
+                        id: format!("{}#annual-calendar-{}#{debtor}", c.id, year + 1),
+                        channel: c.id.clone(),
+                        rule: "annual-calendar",
+                        description: format!(
+                            "send the annual calendar of notifiable activities for {} by {}-{:02}-{:02} (VD11 Chapter VII)",
+                            year + 1,
+                            year,
+                            rs.calendar.due.month,
+                            rs.calendar.due.day
+                        ),
+                        debtor: debtor.clone(),
+                        creditor: creditor.clone(),
+                        source: format!("{}/{}/0", c.id, c.creator),
+                        source_kind: "channel_charter".into(),
+                        source_hash: c.charter_hash.to_hex(),
+                        starts: Some(opened),
+                        starts_proven: true,
+                        due: Some(due),
+                        met_by: found.map(|f| f.0.id()),
+                        met_at: found.map(|f| f.1),
+                        met_proven: found.is_some_and(|f| f.2),
+                        status: status(Some(opened), Some(due), found.map(|f| f.1), at),
+                    });
+                }
+            }
+            if due > at {
+                break;
+            }
+            year += 1;
+        }
+    }
+    out
+}
+
+/// What has gone unanswered, and for how long, at `at`: every obligation
+/// not met, longest silence first.
+pub fn silence(obligations: &[Obligation], at: Timestamp) -> Vec<(&Obligation, i64)> {
+    let mut out: Vec<(&Obligation, i64)> = obligations
+        .iter()
+        .filter(|o| !o.status.is_met())
+        .map(|o| (o, at.unix() - o.starts.unwrap_or(at).unix()))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));
+    out
+}

@@ -1,0 +1,361 @@
+//! Views derived from a ledger: the exercise calendar, meetings with their
+//! agenda negotiation and records, and negotiations with their commitments.
+
+use parley_log::Timestamp;
+
+use crate::exercises::{AnnualCalendar, Assessment, PriorNotification, ruleset_of};
+use crate::kinds::parse_body;
+use crate::ledger::{Known, Ledger};
+use crate::meetings::{
+    AgendaItem, MeetingInvitation, MeetingRecord, MeetingReply, RecordConfirmation,
+};
+use crate::negotiation::{DraftDocument, DraftSignature};
+
+/// A notified activity and how it measures up.
+pub struct Exercise<'a> {
+    pub source: &'a Known,
+    pub notification: PriorNotification,
+    pub assessment: Assessment,
+}
+
+/// Every prior notification, by start date.
+pub fn exercises(ledger: &Ledger) -> Vec<Exercise<'_>> {
+    let mut out: Vec<Exercise> = ledger
+        .of_kind("prior_notification")
+        .filter_map(|k| {
+            let n: PriorNotification = parse_body(&k.entry.body).ok()?;
+            let rs = ruleset_of(ledger.channels.get(&k.entry.channel));
+            Some(Exercise {
+                assessment: n.assess(k.entry.time, rs),
+                notification: n,
+                source: k,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.notification.start, a.source.id()).cmp(&(b.notification.start, b.source.id()))
+    });
+    out
+}
+
+/// Every annual calendar, by year.
+pub fn calendars(ledger: &Ledger) -> Vec<(&Known, AnnualCalendar)> {
+    let mut out: Vec<(&Known, AnnualCalendar)> = ledger
+        .of_kind("annual_calendar")
+        .filter_map(|k| Some((k, parse_body(&k.entry.body).ok()?)))
+        .collect();
+    out.sort_by_key(|(k, c)| (c.year, k.id()));
+    out
+}
+
+/// An agenda proposal and who has agreed to exactly it.
+pub struct Agenda<'a> {
+    pub proposal: &'a Known,
+    pub items: Vec<AgendaItem>,
+    /// The proposer (proposing is agreeing) and every member whose
+    /// agreement entry references this proposal's hash.
+    pub agreed_by: Vec<String>,
+    /// Members who have not agreed to it.
+    pub waiting_for: Vec<String>,
+}
+
+impl Agenda<'_> {
+    pub fn agreed(&self) -> bool {
+        self.waiting_for.is_empty()
+    }
+}
+
+/// Whether a record is public.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disclosure {
+    /// Every member consented.
+    Consented,
+    /// The embargo time has passed.
+    EmbargoEnded(Timestamp),
+    /// Not public; waiting for these members (and the embargo, if any).
+    Confidential {
+        waiting: Vec<String>,
+        embargo: Option<Timestamp>,
+    },
+}
+
+/// A meeting record with its confirmations and consents.
+pub struct Record<'a> {
+    pub source: &'a Known,
+    pub record: MeetingRecord,
+    /// (member, confirmed, objections, entry).
+    pub confirmations: Vec<(String, bool, Vec<String>, &'a Known)>,
+    pub consents: Vec<String>,
+    pub disclosure: Disclosure,
+}
+
+/// A meeting: the invitation, replies, agendas and records.
+pub struct Meeting<'a> {
+    pub invitation: &'a Known,
+    pub details: MeetingInvitation,
+    pub replies: Vec<(&'a Known, MeetingReply)>,
+    pub agendas: Vec<Agenda<'a>>,
+    pub records: Vec<Record<'a>>,
+}
+
+impl Meeting<'_> {
+    /// The first agenda every member agreed to.
+    pub fn agreed_agenda(&self) -> Option<&Agenda<'_>> {
+        self.agendas.iter().find(|a| a.agreed())
+    }
+}
+
+/// Every meeting, newest invitation first, as of `at` (for disclosure).
+pub fn meetings(ledger: &Ledger, at: Timestamp) -> Vec<Meeting<'_>> {
+    let mut out = Vec::new();
+    for inv in ledger.of_kind("meeting_invitation") {
+        let Ok(details) = parse_body::<MeetingInvitation>(&inv.entry.body) else {
+            continue;
+        };
+        let members: Vec<String> = ledger
+            .channels
+            .get(&inv.entry.channel)
+            .map(|c| c.charter.members.clone())
+            .unwrap_or_default();
+        let mut replies = Vec::new();
+        let mut agendas = Vec::new();
+        let mut records = Vec::new();
+        for r in ledger.referencing(&inv.hash) {
+            match r.entry.kind.as_str() {
+                "meeting_reply" => {
+                    if let Ok(body) = parse_body::<MeetingReply>(&r.entry.body) {
+                        replies.push((r, body));
+                    }
+                }
+                "agenda_proposal" => {
+                    let Ok(p) = parse_body::<crate::meetings::AgendaProposal>(&r.entry.body) else {
+                        continue;
+                    };
+                    let mut agreed_by = vec![r.entry.author.clone()];
+                    for a in ledger
+                        .referencing(&r.hash)
+                        .filter(|a| a.entry.kind == "agenda_agreement")
+                    {
+                        if !agreed_by.contains(&a.entry.author) {
+                            agreed_by.push(a.entry.author.clone());
+                        }
+                    }
+                    let waiting_for = members
+                        .iter()
+                        .filter(|m| !agreed_by.contains(m))
+                        .cloned()
+                        .collect();
+                    agendas.push(Agenda {
+                        proposal: r,
+                        items: p.items,
+                        agreed_by,
+                        waiting_for,
+                    });
+                }
+                "meeting_record" => {
+                    if let Ok(record) = parse_body::<MeetingRecord>(&r.entry.body) {
+                        records.push(record_view(ledger, r, record, &members, at));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.push(Meeting {
+            invitation: inv,
+            details,
+            replies,
+            agendas,
+            records,
+        });
+    }
+    out.sort_by(|a, b| b.invitation.entry.time.cmp(&a.invitation.entry.time));
+    out
+}
+
+fn record_view<'a>(
+    ledger: &'a Ledger,
+    source: &'a Known,
+    record: MeetingRecord,
+    members: &[String],
+    at: Timestamp,
+) -> Record<'a> {
+    let mut confirmations = Vec::new();
+    let mut consents = Vec::new();
+    for r in ledger.referencing(&source.hash) {
+        match r.entry.kind.as_str() {
+            "record_confirmation" => {
+                if let Ok(c) = parse_body::<RecordConfirmation>(&r.entry.body) {
+                    confirmations.push((r.entry.author.clone(), c.confirm, c.objections, r));
+                }
+            }
+            "disclosure_consent" if !consents.contains(&r.entry.author) => {
+                consents.push(r.entry.author.clone())
+            }
+            _ => {}
+        }
+    }
+    let waiting: Vec<String> = members
+        .iter()
+        .filter(|m| !consents.contains(m))
+        .cloned()
+        .collect();
+    let embargo = record.embargo_until.map(|e| e.0);
+    let disclosure = if waiting.is_empty() {
+        Disclosure::Consented
+    } else if let Some(e) = embargo.filter(|e| *e <= at) {
+        Disclosure::EmbargoEnded(e)
+    } else {
+        Disclosure::Confidential { waiting, embargo }
+    };
+    Record {
+        source,
+        record,
+        confirmations,
+        consents,
+        disclosure,
+    }
+}
+
+/// One version of a negotiated text.
+pub struct Version<'a> {
+    pub source: &'a Known,
+    pub draft: DraftDocument,
+    /// The version this one revises.
+    pub parent: Option<String>,
+    /// (signatory, signature entry).
+    pub signatures: Vec<(String, &'a Known)>,
+}
+
+impl Version<'_> {
+    /// Signed by every named signatory: a commitment.
+    pub fn committed(&self) -> bool {
+        self.draft
+            .signatories
+            .iter()
+            .all(|s| self.signatures.iter().any(|(p, _)| p == s))
+    }
+
+    pub fn unsigned_by(&self) -> Vec<&str> {
+        self.draft
+            .signatories
+            .iter()
+            .filter(|s| !self.signatures.iter().any(|(p, _)| p == *s))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// A negotiated document and its versions, oldest first.
+pub struct Document<'a> {
+    pub document: String,
+    pub channel: String,
+    pub versions: Vec<Version<'a>>,
+}
+
+/// Every negotiated document.
+pub fn negotiations(ledger: &Ledger) -> Vec<Document<'_>> {
+    let mut docs: Vec<Document> = Vec::new();
+    for k in ledger.of_kind("draft_document") {
+        let Ok(draft) = parse_body::<DraftDocument>(&k.entry.body) else {
+            continue;
+        };
+        let signatures = ledger
+            .referencing(&k.hash)
+            .filter(|s| {
+                s.entry.kind == "draft_signature"
+                    && parse_body::<DraftSignature>(&s.entry.body).is_ok()
+            })
+            .filter(|s| draft.signatories.contains(&s.entry.author))
+            .map(|s| (s.entry.author.clone(), s))
+            .collect();
+        let version = Version {
+            parent: k
+                .entry
+                .refs
+                .first()
+                .and_then(|r| ledger.get(r))
+                .map(Known::id),
+            source: k,
+            signatures,
+            draft,
+        };
+        let key = (k.entry.channel.clone(), version.draft.document.clone());
+        match docs
+            .iter_mut()
+            .find(|d| (d.channel.clone(), d.document.clone()) == key)
+        {
+            Some(d) => d.versions.push(version),
+            None => docs.push(Document {
+                document: key.1,
+                channel: key.0,
+                versions: vec![version],
+            }),
+        }
+    }
+    for d in &mut docs {
+        d.versions
+            .sort_by_key(|v| (v.source.entry.time, v.source.id()));
+    }
+    docs
+}
+
+/// One line of a diff.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DiffLine {
+    Same(String),
+    Removed(String),
+    Added(String),
+}
+
+/// A line diff (longest common subsequence) between two texts.
+pub fn diff_lines(old: &str, new: &str) -> Vec<DiffLine> {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut lcs = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < n || j < m {
+        if i < n && j < m && a[i] == b[j] {
+            out.push(DiffLine::Same(a[i].into()));
+            i += 1;
+            j += 1;
+        } else if i < n && (j == m || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push(DiffLine::Removed(a[i].into()));
+            i += 1;
+        } else {
+            out.push(DiffLine::Added(b[j].into()));
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_changed_lines() {
+        let d = diff_lines("1. A\n2. B\n3. C", "1. A\n2. B'\n3. C\n4. D");
+        assert_eq!(
+            d,
+            vec![
+                DiffLine::Same("1. A".into()),
+                DiffLine::Removed("2. B".into()),
+                DiffLine::Added("2. B'".into()),
+                DiffLine::Same("3. C".into()),
+                DiffLine::Added("4. D".into()),
+            ]
+        );
+    }
+}

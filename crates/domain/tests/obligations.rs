@@ -1,0 +1,370 @@
+//! The obligations engine on hand-built ledgers.
+
+use std::collections::BTreeMap;
+
+use parley_domain::kinds;
+use parley_domain::ledger::{Known, Ledger};
+use parley_domain::obligations::{Status, derive, silence};
+use parley_domain::views;
+use parley_domain::{ChannelState, Charter};
+use parley_log::{Entry, Timestamp, leaf_hash};
+use serde_json::{Value, json};
+
+fn t(s: &str) -> Timestamp {
+    Timestamp::parse(s).unwrap()
+}
+
+struct Book {
+    channel: ChannelState,
+    entries: Vec<Known>,
+    seqs: BTreeMap<String, u64>,
+}
+
+impl Book {
+    fn new(created: &str, annual_calendar: bool) -> Book {
+        let mut body = Charter::example(t(created));
+        body["rules"]["annual_calendar"] = json!(annual_calendar);
+        let charter: Charter = serde_json::from_value(body.clone()).unwrap();
+        let mut b = Book {
+            channel: ChannelState::from_charter(
+                &Entry {
+                    channel: "mil".into(),
+                    author: "nato".into(),
+                    seq: 0,
+                    time: t(created),
+                    kind: "channel_charter".into(),
+                    refs: vec![],
+                    salt: [0; 16],
+                    body: body.clone(),
+                },
+                charter,
+                leaf_hash(b"charter"),
+            ),
+            entries: vec![],
+            seqs: BTreeMap::new(),
+        };
+        b.channel.accepted.insert("russia".into());
+        b
+    }
+
+    /// Adds an entry by `author` at `time`, delivered to the other member at
+    /// `delivered` (if any); returns its index.
+    fn add(
+        &mut self,
+        author: &str,
+        time: &str,
+        kind: &str,
+        body: Value,
+        refs: &[usize],
+        delivered: Option<&str>,
+    ) -> usize {
+        let seq = self.seqs.entry(author.into()).or_insert(1);
+        let e = Entry {
+            channel: "mil".into(),
+            author: author.into(),
+            seq: *seq,
+            time: t(time),
+            kind: kind.into(),
+            refs: refs.iter().map(|&i| self.entries[i].hash).collect(),
+            salt: [*seq as u8; 16],
+            body,
+        };
+        *seq += 1;
+        parley_domain::validate(&e, Some(&self.channel))
+            .unwrap_or_else(|v| panic!("{kind}: {v:?}"));
+        let other = if author == "nato" { "russia" } else { "nato" };
+        let mut d = BTreeMap::new();
+        if let Some(at) = delivered {
+            d.insert(other.to_string(), t(at));
+        }
+        self.entries.push(Known {
+            hash: e.leaf_hash().unwrap(),
+            entry: e,
+            delivered: d,
+        });
+        self.entries.len() - 1
+    }
+
+    fn ledger(&self) -> Ledger {
+        Ledger::new(
+            BTreeMap::from([("mil".to_string(), self.channel.clone())]),
+            self.entries.clone(),
+        )
+    }
+}
+
+fn one(ledger: &Ledger, at: &str, rule: &str) -> parley_domain::obligations::Obligation {
+    let all = derive(ledger, t(at));
+    let mut found: Vec<_> = all.into_iter().filter(|o| o.rule == rule).collect();
+    assert_eq!(found.len(), 1, "one {rule} obligation at {at}");
+    found.remove(0)
+}
+
+#[test]
+fn clarification_reply_is_due_48_hours_after_the_receivers_receipt() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let body = kinds::get("clarification_request")
+        .unwrap()
+        .example(t("2026-02-01T00:00:00Z"));
+    // Sent at 10:00 by NATO's clock; Russia's node receipted it at 12:00.
+    let req = b.add(
+        "nato",
+        "2026-02-01T10:00:00Z",
+        "clarification_request",
+        body,
+        &[],
+        Some("2026-02-01T12:00:00Z"),
+    );
+    let l = b.ledger();
+    let o = one(&l, "2026-02-03T11:59:59Z", "clarification-reply");
+    assert_eq!((o.debtor.as_str(), o.creditor.as_str()), ("russia", "nato"));
+    assert_eq!(
+        o.starts,
+        Some(t("2026-02-01T12:00:00Z")),
+        "the clock starts at the receipt, not the sender's clock"
+    );
+    assert_eq!(o.due, Some(t("2026-02-03T12:00:00Z")));
+    assert_eq!(o.status, Status::Open);
+    assert_eq!(
+        one(&l, "2026-02-03T12:00:00Z", "clarification-reply").status,
+        Status::Overdue
+    );
+    // Before the request existed there was nothing; before delivery, no clock.
+    assert!(derive(&l, t("2026-02-01T09:00:00Z")).is_empty());
+    assert_eq!(
+        one(&l, "2026-02-01T11:00:00Z", "clarification-reply").status,
+        Status::Pending
+    );
+
+    // A reply, delivered back to NATO a day later, meets it from then on.
+    let reply = json!({"text": {"en": "Normal training."}});
+    b.add(
+        "russia",
+        "2026-02-02T09:00:00Z",
+        "clarification_reply",
+        reply,
+        &[req],
+        Some("2026-02-02T09:00:05Z"),
+    );
+    let l = b.ledger();
+    let o = one(&l, "2026-02-10T00:00:00Z", "clarification-reply");
+    assert_eq!(o.status, Status::Met);
+    assert_eq!(o.met_at, Some(t("2026-02-02T09:00:05Z")));
+    assert!(o.met_proven);
+    assert_eq!(
+        one(&l, "2026-02-02T09:00:00Z", "clarification-reply").status,
+        Status::Open,
+        "not yet received by NATO"
+    );
+}
+
+#[test]
+fn flash_messages_must_be_acknowledged_by_each_recipient() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let msg = json!({"priority": "flash", "text": {"en": "Two aircraft crossing at 14:00Z"}});
+    let m = b.add(
+        "nato",
+        "2026-03-01T13:00:00Z",
+        "hotline_message",
+        msg,
+        &[],
+        Some("2026-03-01T13:00:02Z"),
+    );
+    let l = b.ledger();
+    assert_eq!(
+        one(&l, "2026-03-01T13:05:01Z", "flash-acknowledgement").status,
+        Status::Open,
+        "5 minutes from the receipt"
+    );
+    assert_eq!(
+        one(&l, "2026-03-01T13:05:02Z", "flash-acknowledgement").status,
+        Status::Overdue
+    );
+    b.add(
+        "russia",
+        "2026-03-01T13:06:00Z",
+        "acknowledgement",
+        json!({"by": "Duty officer"}),
+        &[m],
+        Some("2026-03-01T13:06:01Z"),
+    );
+    let l = b.ledger();
+    let o = one(&l, "2026-03-01T14:00:00Z", "flash-acknowledgement");
+    assert_eq!(
+        o.status,
+        Status::MetLate,
+        "acknowledged, but after the five minutes"
+    );
+    let routine = json!({"priority": "routine", "text": {"en": "Routine"}});
+    b.add(
+        "nato",
+        "2026-03-01T15:00:00Z",
+        "hotline_message",
+        routine,
+        &[],
+        Some("2026-03-01T15:00:01Z"),
+    );
+    assert_eq!(
+        derive(&b.ledger(), t("2026-03-02T00:00:00Z")).len(),
+        1,
+        "routine messages oblige nothing"
+    );
+}
+
+#[test]
+fn invitations_counter_proposals_and_silence() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let mut inv = kinds::get("meeting_invitation")
+        .unwrap()
+        .example(t("2026-04-01T00:00:00Z"));
+    inv["reply_by"] = json!("2026-04-20T00:00:00Z");
+    let i = b.add(
+        "nato",
+        "2026-04-01T08:00:00Z",
+        "meeting_invitation",
+        inv.clone(),
+        &[],
+        Some("2026-04-01T08:00:01Z"),
+    );
+    // Unanswered a year on: overdue, and silent for 412 days.
+    let l = b.ledger();
+    let at = "2027-05-18T08:00:01Z";
+    let all = derive(&l, t(at));
+    assert_eq!(all[0].status, Status::Overdue);
+    let s = silence(&all, t(at));
+    assert_eq!(s[0].1 / 86_400, 412);
+    // A counter-proposal is a reply.
+    let counter =
+        json!({"response": "counter_proposal", "counter_dates": ["2026-05-02T09:00:00Z"]});
+    b.add(
+        "russia",
+        "2026-04-10T08:00:00Z",
+        "meeting_reply",
+        counter,
+        &[i],
+        Some("2026-04-10T08:00:02Z"),
+    );
+    assert_eq!(one(&b.ledger(), at, "invitation-reply").status, Status::Met);
+}
+
+#[test]
+fn annual_calendars_fall_due_each_15_november_after_the_channel_opens() {
+    let mut b = Book::new("2026-11-22T10:00:00Z", true);
+    let l = b.ledger();
+    // Opened after 15 November 2026: the first calendar due is for 2028.
+    let os = derive(&l, t("2026-12-01T00:00:00Z"));
+    assert_eq!(os.len(), 2, "one per member towards the other");
+    assert!(
+        os.iter()
+            .all(|o| o.due == Some(t("2027-11-16T00:00:00Z")) && o.status == Status::Open)
+    );
+    let later = derive(&l, t("2028-12-01T00:00:00Z"));
+    assert_eq!(
+        later.iter().filter(|o| o.status == Status::Overdue).count(),
+        4,
+        "2028 and 2029 overdue"
+    );
+    let cal = json!({"year": 2028, "activities": []});
+    b.add(
+        "russia",
+        "2027-11-01T00:00:00Z",
+        "annual_calendar",
+        cal,
+        &[],
+        Some("2027-11-01T00:00:01Z"),
+    );
+    let os = derive(&b.ledger(), t("2027-12-01T00:00:00Z"));
+    let russia = os
+        .iter()
+        .find(|o| o.debtor == "russia" && o.id.contains("2028"))
+        .unwrap();
+    assert_eq!(russia.status, Status::Met, "a nil calendar meets it");
+    assert!(
+        os.iter()
+            .any(|o| o.debtor == "nato" && o.id.contains("2028") && o.status == Status::Overdue)
+    );
+    assert!(
+        os.iter()
+            .any(|o| o.debtor == "russia" && o.id.contains("2029") && o.status == Status::Open)
+    );
+}
+
+#[test]
+fn notifications_above_observation_thresholds_oblige_an_invitation() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let mut n = kinds::get("prior_notification")
+        .unwrap()
+        .example(t("2026-05-01T00:00:00Z"));
+    n["forces"]["troops"] = json!(13000);
+    n["start"] = json!("2026-07-01");
+    n["end"] = json!("2026-07-05");
+    let src = b.add(
+        "russia",
+        "2026-05-01T00:00:00Z",
+        "prior_notification",
+        n,
+        &[],
+        Some("2026-05-01T00:00:01Z"),
+    );
+    let o = one(
+        &b.ledger(),
+        "2026-05-10T00:00:00Z",
+        "observation-invitation",
+    );
+    assert_eq!((o.debtor.as_str(), o.creditor.as_str()), ("russia", "nato"));
+    assert_eq!(
+        o.due,
+        Some(t("2026-05-20T00:00:00Z")),
+        "42 days before the start"
+    );
+    let inv = json!({"observers_per_state": 2, "programme": "Three days in the field."});
+    b.add(
+        "russia",
+        "2026-05-05T00:00:00Z",
+        "observation_invitation",
+        inv,
+        &[src],
+        Some("2026-05-05T00:00:01Z"),
+    );
+    let l = b.ledger();
+    assert_eq!(
+        one(&l, "2026-05-10T00:00:00Z", "observation-invitation").status,
+        Status::Met
+    );
+    // The invitation in turn obliges an answer within 21 days.
+    assert_eq!(
+        one(&l, "2026-05-27T00:00:00Z", "observation-reply").status,
+        Status::Overdue
+    );
+    let ex = views::exercises(&l);
+    assert!(ex[0].assessment.observation_required() && !ex[0].assessment.late);
+}
+
+#[test]
+fn timeline_puts_answers_after_what_they_answer() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let q = b.add(
+        "nato",
+        "2026-06-01T10:00:00Z",
+        "hotline_message",
+        json!({"priority": "routine", "text": {"en": "Q"}}),
+        &[],
+        None,
+    );
+    // Russia's clock is behind: its answer claims an earlier time.
+    b.add(
+        "russia",
+        "2026-06-01T09:00:00Z",
+        "reply",
+        json!({"text": {"en": "A"}}),
+        &[q],
+        None,
+    );
+    let l = b.ledger();
+    let order: Vec<String> = l
+        .timeline("mil")
+        .iter()
+        .map(|k| k.entry.kind.clone())
+        .collect();
+    assert_eq!(order, vec!["hotline_message", "reply"]);
+}
