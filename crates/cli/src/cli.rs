@@ -58,9 +58,54 @@ pub(crate) enum Command {
     /// List, export and verify evidence that a party forked its feed.
     #[command(subcommand)]
     Evidence(EvidenceCommand),
+    /// List every kind of entry, with a one-line description.
+    Kinds(JsonOnly),
+    /// Print the JSON Schema of a kind's body.
+    Schema {
+        /// The kind (see `parley kinds`).
+        kind: String,
+    },
+    /// Print a valid example body of a kind, to start from.
+    Example {
+        /// The kind (see `parley kinds`).
+        kind: String,
+    },
+    /// Print the treaty rule sets this build checks against, with sources.
+    Rules(JsonOnly),
+    /// The obligations board: who owes whom what by when.
+    Obligations(ObligationsArgs),
+    /// A channel's merged transcript, in causal order.
+    Timeline(TimelineArgs),
+    /// What has gone unanswered, and for how long.
+    Silence(AtArgs),
+    /// Notified military activities and annual calendars.
+    Exercises(NodeArgs),
+    /// Meetings: invitations, replies, agendas, records, disclosure.
+    Meetings(AtArgs),
+    /// Negotiated texts: versions, signatures.
+    Negotiations(NodeArgs),
+    /// Versions signed by every named signatory.
+    Commitments(NodeArgs),
+    /// Replay a scenario file through running nodes.
+    #[command(subcommand)]
+    Scenario(ScenarioCommand),
     /// Measure this machine: federation throughput and latency.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ScenarioCommand {
+    /// Perform every step of a scenario, each by its party's node.
+    Run {
+        /// The scenario file (TOML), e.g. scenarios/nato-russia-2016-2022.toml.
+        file: PathBuf,
+        /// A party's node directory, as PARTY=DIR; repeat for each party.
+        #[arg(long = "node", value_name = "PARTY=DIR", required = true)]
+        nodes: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -386,6 +431,52 @@ pub(crate) struct VerifyArgs {
     /// A C2SP tlog-policy file.
     #[arg(long, conflicts_with = "vkeys")]
     pub(crate) policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct JsonOnly {
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ObligationsArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// Only obligations owed by or to this party.
+    #[arg(long)]
+    pub(crate) party: Option<String>,
+    #[arg(long)]
+    pub(crate) channel: Option<String>,
+    /// Only overdue obligations.
+    #[arg(long)]
+    pub(crate) overdue: bool,
+    /// Evaluate as of this time (RFC 3339, e.g. 2026-11-27T17:00:00Z): what will be overdue by then?
+    #[arg(long)]
+    pub(crate) at: Option<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TimelineArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    #[arg(long)]
+    pub(crate) channel: String,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AtArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// Evaluate as of this time (RFC 3339).
+    #[arg(long)]
+    pub(crate) at: Option<String>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

@@ -20,9 +20,9 @@ impl std::error::Error for Reported {}
 
 /// Prints a JSON value on stdout, one document per line.
 pub(crate) fn json(v: &Value) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, v)?;
-    writeln!(out)?;
+    // Serialized first, so a closed pipe surfaces as an io::Error.
+    let text = serde_json::to_string_pretty(v)?;
+    writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())
 }
 

@@ -445,6 +445,8 @@ fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
         }
         // Every due date up to `at`, and the next one ahead.
         while let Some(due) = due_of(year) {
+            // Silence is counted from the start of the year it falls due in.
+            let starts = Date::from_ymd(year, 1, 1).map_or(opened, |d| d.start().max(opened));
             for debtor in &c.charter.members {
                 let calendars: Vec<&Known> = ledger
                     .of_kind("annual_calendar")
@@ -476,13 +478,13 @@ fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                         source: format!("{}/{}/0", c.id, c.creator),
                         source_kind: "channel_charter".into(),
                         source_hash: c.charter_hash.to_hex(),
-                        starts: Some(opened),
+                        starts: Some(starts),
                         starts_proven: true,
                         due: Some(due),
                         met_by: found.map(|f| f.0.id()),
                         met_at: found.map(|f| f.1),
                         met_proven: found.is_some_and(|f| f.2),
-                        status: status(Some(opened), Some(due), found.map(|f| f.1), at),
+                        status: status(Some(starts), Some(due), found.map(|f| f.1), at),
                     });
                 }
             }

@@ -292,9 +292,28 @@ pub fn negotiations(ledger: &Ledger) -> Vec<Document<'_>> {
             }),
         }
     }
+    // Order by revision depth (a revision after the version it revises,
+    // whatever the clocks say), then by stated time.
     for d in &mut docs {
+        let parents: std::collections::HashMap<String, Option<String>> = d
+            .versions
+            .iter()
+            .map(|v| (v.source.id(), v.parent.clone()))
+            .collect();
+        let depth = |id: &str| {
+            let mut n = 0;
+            let mut cur = parents.get(id).cloned().flatten();
+            while let Some(p) = cur {
+                n += 1;
+                cur = parents.get(&p).cloned().flatten();
+                if n > parents.len() {
+                    break;
+                }
+            }
+            n
+        };
         d.versions
-            .sort_by_key(|v| (v.source.entry.time, v.source.id()));
+            .sort_by_key(|v| (depth(&v.source.id()), v.source.entry.time, v.source.id()));
     }
     docs
 }

@@ -88,7 +88,13 @@ pub async fn append_own(
         salt: Entry::random_salt(),
         body,
     };
-    parley_domain::validate(&entry, state.as_ref()).map_err(AppendError::Invalid)?;
+    let mut violations = parley_domain::validate(&entry, state.as_ref())
+        .err()
+        .unwrap_or_default();
+    violations.extend(check_references(node, &entry).await?);
+    if !violations.is_empty() {
+        return Err(AppendError::Invalid(violations));
+    }
     let bytes = entry.encode()?;
     let hash = leaf_hash(&bytes);
     let mut tiles = TileBuffer::default();
@@ -138,6 +144,50 @@ pub async fn append_own(
         hash,
         time: entry.time,
     })
+}
+
+/// The author's node holds what an entry references, so it checks what the
+/// receivers cannot: the referenced entries exist here, in this channel,
+/// and the first is of a kind this kind answers.
+async fn check_references(node: &Arc<Node>, entry: &Entry) -> Result<Vec<Violation>, StoreError> {
+    let mut out = Vec::new();
+    let Some(spec) = parley_domain::kinds::get(&entry.kind) else {
+        return Ok(out);
+    };
+    for (i, r) in entry.refs.iter().enumerate() {
+        let h = *r;
+        let Some(target) = node.db(move |s| s.entry_by_hash(&h)).await? else {
+            out.push(Violation::new(
+                format!("refs[{i}]"),
+                format!("no entry {r} on this node"),
+            ));
+            continue;
+        };
+        if target.channel != entry.channel {
+            out.push(Violation::new(
+                format!("refs[{i}]"),
+                format!(
+                    "{} is in channel {}, not {}",
+                    target.id(),
+                    target.channel,
+                    entry.channel
+                ),
+            ));
+        }
+        if i == 0 && !spec.ref_kinds.is_empty() && !spec.ref_kinds.contains(&target.kind.as_str()) {
+            out.push(Violation::new(
+                "refs[0]",
+                format!(
+                    "a {} answers a {}, but {} is a {}",
+                    entry.kind,
+                    spec.ref_kinds.join(" or "),
+                    target.id(),
+                    target.kind
+                ),
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn internal(e: impl std::fmt::Display) -> Refused {

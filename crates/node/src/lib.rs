@@ -22,6 +22,7 @@ pub mod api;
 pub mod config;
 pub mod federation;
 pub mod feeds;
+pub mod ledger;
 pub mod state;
 pub mod status;
 pub mod tlog;

@@ -113,6 +113,9 @@ pub struct Node {
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     links: Mutex<HashMap<String, LinkState>>,
     feed_keys: Mutex<HashMap<String, SigningKey>>,
+    /// Bumped by every event; views cached against it.
+    version: std::sync::atomic::AtomicU64,
+    ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,
 }
 
 /// Kinds whose entries shape a channel's state.
@@ -146,6 +149,8 @@ impl Node {
             wake: Mutex::default(),
             links: Mutex::default(),
             feed_keys: Mutex::default(),
+            version: std::sync::atomic::AtomicU64::new(0),
+            ledger: Mutex::default(),
         });
         node.reload_peers()?;
         node.load_channels()?;
@@ -169,7 +174,25 @@ impl Node {
     }
 
     pub fn emit(&self, e: Event) {
+        self.version
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _ = self.events.send(e);
+    }
+
+    /// Changes whenever anything is stored (every event).
+    pub fn version(&self) -> u64 {
+        self.version.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn cached_ledger(&self) -> Option<(u64, Arc<parley_domain::ledger::Ledger>)> {
+        self.ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn cache_ledger(&self, version: u64, ledger: Arc<parley_domain::ledger::Ledger>) {
+        *self.ledger.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, ledger));
     }
 
     // Peers.

@@ -250,6 +250,10 @@ pub trait Store: Send + Sync {
     fn referencing(&self, hash: &Hash) -> Result<Vec<StoredEntry>>;
     /// Entries of a channel (or all channels), newest first by stated time.
     fn recent(&self, channel: Option<&str>, limit: u64) -> Result<Vec<StoredEntry>>;
+    /// Every entry, in (channel, author, seq) order.
+    fn all_entries(&self) -> Result<Vec<StoredEntry>>;
+    /// Every cosignature, in (channel, author, size) order.
+    fn all_cosignatures(&self) -> Result<Vec<Cosignature>>;
     /// Every entry of the given kinds, in (channel, author, seq) order.
     fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<StoredEntry>>;
 

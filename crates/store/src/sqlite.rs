@@ -408,6 +408,24 @@ impl Store for SqliteStore {
         })
     }
 
+    fn all_entries(&self) -> Result<Vec<StoredEntry>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry ORDER BY channel, author, seq"
+            ))?;
+            st.query_map([], entry_row)?.collect()
+        })
+    }
+
+    fn all_cosignatures(&self) -> Result<Vec<Cosignature>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT channel, author, size, cosigner, time, line FROM cosignature ORDER BY channel, author, size",
+            )?;
+            st.query_map([], cosignature_row)?.collect()
+        })
+    }
+
     fn entries_of_kinds(&self, kinds: &[&str]) -> Result<Vec<StoredEntry>> {
         self.read(|c| {
             let mut st = c.prepare_cached(&format!(

@@ -11,11 +11,13 @@ use crate::cli::{Cli, Command};
 mod api;
 mod bench;
 mod channel;
+mod domain;
 mod entries;
 mod evidence;
 mod key;
 mod node;
 mod note;
+pub(crate) mod scenario;
 mod tree;
 mod verify;
 
@@ -36,7 +38,44 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(a) => entries::status(a),
         Command::Evidence(c) => evidence::run(c),
         Command::Bench(crate::cli::BenchCommand::Federation(a)) => bench::federation(a),
+        Command::Scenario(crate::cli::ScenarioCommand::Run { file, nodes, json }) => {
+            run_scenario(&file, &nodes, json.json)
+        }
+        Command::Kinds(a) => domain::kinds(a),
+        Command::Schema { kind } => domain::schema(&kind),
+        Command::Example { kind } => domain::example(&kind),
+        Command::Rules(a) => domain::rules(a),
+        Command::Obligations(a) => domain::obligations(a),
+        Command::Timeline(a) => domain::timeline(a),
+        Command::Silence(a) => domain::silence(a),
+        Command::Exercises(a) => domain::exercises(a),
+        Command::Meetings(a) => domain::meetings(a),
+        Command::Negotiations(a) => domain::negotiations(a),
+        Command::Commitments(a) => domain::commitments(a),
     }
+}
+
+fn run_scenario(file: &Path, nodes: &[String], as_json: bool) -> anyhow::Result<()> {
+    let s = scenario::Scenario::load(file)?;
+    let mut dirs = std::collections::BTreeMap::new();
+    for n in nodes {
+        let (party, dir) = n
+            .split_once('=')
+            .with_context(|| format!("--node {n:?}: give PARTY=DIR"))?;
+        dirs.insert(party.to_string(), std::path::PathBuf::from(dir));
+    }
+    if !as_json {
+        println!("{}\n{}\n", s.title, s.description);
+    }
+    let labels = scenario::run(&s, &dirs, &mut |line| {
+        if !as_json {
+            println!("{line}");
+        }
+    })?;
+    if as_json {
+        return crate::output::json(&serde_json::json!({"title": s.title, "entries": labels}));
+    }
+    Ok(())
 }
 
 /// Reads all of stdin, refusing more than `limit` bytes.

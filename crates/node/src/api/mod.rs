@@ -20,6 +20,8 @@ use crate::feeds::{self, AppendError};
 use crate::state::Node;
 use crate::{status, views};
 
+pub mod domain;
+
 /// An API error: a status, a machine-readable code, a message, and the
 /// violated rules when an entry was invalid.
 #[derive(Debug)]
@@ -143,6 +145,13 @@ pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
         .route("/evidence", get(list_evidence))
         .route("/evidence/{id}", get(get_evidence))
         .route("/events", get(events))
+        .route("/obligations", get(domain::obligations))
+        .route("/silence", get(domain::silence))
+        .route("/timeline", get(domain::timeline))
+        .route("/exercises", get(domain::exercises))
+        .route("/meetings", get(domain::meetings))
+        .route("/negotiations", get(domain::negotiations))
+        .route("/commitments", get(domain::commitments))
         .layer(middleware::from_fn_with_state(node, require_token))
 }
 

@@ -1,0 +1,499 @@
+//! Domain commands: kinds, schemas, examples and rule sets (offline), and
+//! the views a node derives (obligations, timeline, silence, exercises,
+//! meetings, negotiations, commitments).
+
+use parley_domain::{kinds, rules};
+use parley_log::Timestamp;
+use serde_json::{Value, json};
+
+use super::api::{Api, report};
+use crate::cli::{AtArgs, JsonOnly, NodeArgs, ObligationsArgs, TimelineArgs};
+use crate::output;
+
+fn spec(kind: &str) -> anyhow::Result<&'static kinds::KindSpec> {
+    kinds::get(kind)
+        .ok_or_else(|| anyhow::anyhow!("unknown kind {kind:?}; `parley kinds` lists them"))
+}
+
+pub(crate) fn kinds(a: JsonOnly) -> anyhow::Result<()> {
+    if a.json.json {
+        let v: Vec<Value> = kinds::all()
+            .iter()
+            .map(|k| json!({"kind": k.name, "title": k.title, "description": k.description}))
+            .collect();
+        return output::json(&Value::Array(v));
+    }
+    output::lines(
+        kinds::all()
+            .iter()
+            .map(|k| format!("{:<24} {}", k.name, k.description)),
+    )
+}
+
+pub(crate) fn schema(kind: &str) -> anyhow::Result<()> {
+    output::json(&spec(kind)?.schema())
+}
+
+pub(crate) fn example(kind: &str) -> anyhow::Result<()> {
+    output::json(&spec(kind)?.example(Timestamp::now()))
+}
+
+pub(crate) fn rules(a: JsonOnly) -> anyhow::Result<()> {
+    let mut out = Vec::new();
+    let mut js = Vec::new();
+    for rs in rules::all() {
+        let mut figures: Vec<(String, String, String, String)> = Vec::new();
+        let mut fig = |what: &str, value: String, tag: &str, source: &str| {
+            figures.push((what.into(), value, tag.into(), source.into()));
+        };
+        let n = &rs.notification;
+        fig(
+            "notification lead time",
+            format!("{} days", n.lead_days.value),
+            &n.lead_days.tag,
+            &n.lead_days.source,
+        );
+        for t in &n.thresholds {
+            fig(
+                "notifiable at",
+                format!("{} {}", t.op, t.describe()),
+                &t.tag,
+                &t.source,
+            );
+        }
+        let s = &n.sorties_to_include;
+        fig(
+            "air sorties to include",
+            format!(">= {}", rules::group(s.value)),
+            &s.tag,
+            &s.source,
+        );
+        for t in &rs.observation.thresholds {
+            fig(
+                "observation required at",
+                format!("{} {}", t.op, t.describe()),
+                &t.tag,
+                &t.source,
+            );
+        }
+        let r = &rs.observation.reply_days;
+        fig(
+            "answer to an invitation to observe",
+            format!("{} days", r.value),
+            &r.tag,
+            &r.source,
+        );
+        for t in &rs.constraints.thresholds {
+            fig(
+                "two years' notice above",
+                format!("{} {}", t.op, t.describe()),
+                &t.tag,
+                &t.source,
+            );
+        }
+        let c = &rs.calendar.due;
+        fig(
+            "annual calendar due",
+            format!("{:02}-{:02} for the next year", c.month, c.day),
+            &c.tag,
+            &c.source,
+        );
+        let rr = &rs.risk_reduction;
+        fig(
+            "reply to a request for clarification",
+            format!("{} hours", rr.reply_hours.value),
+            &rr.reply_hours.tag,
+            &rr.reply_hours.source,
+        );
+        fig(
+            "meeting convened after a request",
+            format!("{} hours", rr.meeting_hours.value),
+            &rr.meeting_hours.tag,
+            &rr.meeting_hours.source,
+        );
+        out.push(format!(
+            "{} — {}   (tags: V verified, K from the primary text, U uncertain)",
+            rs.name(),
+            rs.title
+        ));
+        for (what, value, tag, source) in &figures {
+            out.push(format!("  [{tag}] {what:<38} {value:<58} {source}"));
+        }
+        js.push(json!({
+            "name": rs.name(),
+            "title": rs.title,
+            "figures": figures.iter().map(|(w, v, t, s)| json!({"what": w, "value": v, "tag": t, "source": s})).collect::<Vec<_>>(),
+        }));
+    }
+    if a.json.json {
+        return output::json(&Value::Array(js));
+    }
+    output::lines(out)
+}
+
+/// "2 d 03 h", "3 h 05 min", "42 s".
+pub(crate) fn duration(secs: i64) -> String {
+    let s = secs.abs();
+    let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if d >= 2 {
+        format!("{d} days")
+    } else if d == 1 {
+        format!("1 d {h:02} h")
+    } else if h > 0 {
+        format!("{h} h {m:02} min")
+    } else if m > 0 {
+        format!("{m} min")
+    } else {
+        format!("{s} s")
+    }
+}
+
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let q: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .map(|v| format!("{k}={}", v.replace('+', "%2B").replace(':', "%3A")))
+        })
+        .collect();
+    if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    }
+}
+
+fn obligation_line(o: &Value) -> String {
+    let status = o["status"].as_str().unwrap_or("");
+    let when = match status {
+        "met" | "met_late" => format!(
+            "met by {} at {}{}",
+            o["met_by"].as_str().unwrap_or(""),
+            o["met_at"].as_str().unwrap_or(""),
+            if status == "met_late" { " (late)" } else { "" }
+        ),
+        "pending" => "not yet delivered: no clock runs".to_string(),
+        _ => match (o["due"].as_str(), o["remaining_seconds"].as_i64()) {
+            (Some(due), Some(r)) if r < 0 => format!("due {due}, overdue by {}", duration(r)),
+            (Some(due), Some(r)) => format!("due {due}, in {}", duration(r)),
+            _ => String::new(),
+        },
+    };
+    format!(
+        "{:<9} {:>7} → {:<7} {}  [{}]",
+        status.to_uppercase(),
+        o["debtor"].as_str().unwrap_or(""),
+        o["creditor"].as_str().unwrap_or(""),
+        o["description"].as_str().unwrap_or(""),
+        when
+    )
+}
+
+pub(crate) fn obligations(a: ObligationsArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let path = format!(
+        "/obligations{}",
+        query(&[
+            ("party", a.party.clone()),
+            ("channel", a.channel.clone()),
+            ("overdue", a.overdue.then(|| "true".into())),
+            ("at", a.at.clone()),
+        ])
+    );
+    let v = api.get(&path).map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let list = v["obligations"].as_array().cloned().unwrap_or_default();
+    let mut out = vec![format!(
+        "obligations as of {}",
+        v["at"].as_str().unwrap_or("")
+    )];
+    if list.is_empty() {
+        out.push("  none".into());
+    }
+    out.extend(list.iter().map(obligation_line));
+    output::lines(out)
+}
+
+pub(crate) fn silence(a: AtArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api
+        .get(&format!("/silence{}", query(&[("at", a.at.clone())])))
+        .map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let list = v["silence"].as_array().cloned().unwrap_or_default();
+    let mut out = vec![format!(
+        "unanswered as of {}",
+        v["at"].as_str().unwrap_or("")
+    )];
+    if list.is_empty() {
+        out.push("  nothing: every obligation is met".into());
+    }
+    for o in &list {
+        out.push(format!(
+            "{:<10} {} owes {}: {} — silent for {}{}",
+            o["status"].as_str().unwrap_or("").to_uppercase(),
+            o["debtor"].as_str().unwrap_or(""),
+            o["creditor"].as_str().unwrap_or(""),
+            o["description"].as_str().unwrap_or(""),
+            duration(o["silent_for_seconds"].as_i64().unwrap_or(0)),
+            if o["starts_proven"] == true {
+                ""
+            } else {
+                " (delivery not proven here)"
+            },
+        ));
+    }
+    output::lines(out)
+}
+
+pub(crate) fn timeline(a: TimelineArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api
+        .get(&format!("/timeline?channel={}", a.channel))
+        .map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let list = v["timeline"].as_array().cloned().unwrap_or_default();
+    output::lines(list.iter().map(|e| {
+        let refs = e["refs"].as_array().filter(|r| !r.is_empty()).map(|r| {
+            format!(
+                "  ↳ {}",
+                r.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        });
+        format!(
+            "{}  {:<8} {:<24} {:<22} {}{}",
+            e["time"].as_str().unwrap_or(""),
+            e["author"].as_str().unwrap_or(""),
+            e["id"].as_str().unwrap_or(""),
+            e["kind"].as_str().unwrap_or(""),
+            e["summary"].as_str().unwrap_or(""),
+            refs.unwrap_or_default()
+        )
+    }))
+}
+
+pub(crate) fn exercises(a: NodeArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api.get("/exercises").map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let mut out = Vec::new();
+    for n in v["notifications"].as_array().into_iter().flatten() {
+        let a = &n["assessment"];
+        let mut badges = Vec::new();
+        badges.push(
+            if a["notifiable"].as_array().is_some_and(|x| !x.is_empty()) {
+                "NOTIFIABLE"
+            } else {
+                "below thresholds"
+            },
+        );
+        if a["observation"].as_array().is_some_and(|x| !x.is_empty()) {
+            badges.push("OBSERVATION REQUIRED");
+        }
+        if a["late"] == true {
+            badges.push("LATE");
+        }
+        out.push(format!(
+            "{} – {}  {} ({}), {} troops  [{}]  {}",
+            n["start"].as_str().unwrap_or(""),
+            n["end"].as_str().unwrap_or(""),
+            n["designation"].as_str().unwrap_or(""),
+            n["author"].as_str().unwrap_or(""),
+            n["forces"]["troops"],
+            badges.join(", "),
+            n["id"].as_str().unwrap_or("")
+        ));
+        if a["late"] == true {
+            out.push(format!(
+                "      notified {} days ahead; {} required — late: {}",
+                a["lead_days"],
+                a["required_lead_days"],
+                n["late"]["reason"].as_str().unwrap_or("NOT MARKED")
+            ));
+        }
+    }
+    for c in v["calendars"].as_array().into_iter().flatten() {
+        let n = c["activities"].as_array().map_or(0, Vec::len);
+        out.push(format!(
+            "calendar {} by {}: {} ({})",
+            c["year"],
+            c["author"].as_str().unwrap_or(""),
+            if n == 0 {
+                "nil".to_string()
+            } else {
+                format!("{n} activities")
+            },
+            c["id"].as_str().unwrap_or("")
+        ));
+    }
+    if out.is_empty() {
+        out.push("no notified activities".into());
+    }
+    output::lines(out)
+}
+
+pub(crate) fn meetings(a: AtArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api
+        .get(&format!("/meetings{}", query(&[("at", a.at.clone())])))
+        .map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let mut out = Vec::new();
+    for m in v.as_array().into_iter().flatten() {
+        out.push(format!(
+            "{} — {} at {} ({}), invited by {}",
+            m["id"].as_str().unwrap_or(""),
+            m["invitation"]["title"].as_str().unwrap_or(""),
+            m["invitation"]["venue"].as_str().unwrap_or(""),
+            m["invitation"]["level"].as_str().unwrap_or(""),
+            m["author"].as_str().unwrap_or("")
+        ));
+        for r in m["replies"].as_array().into_iter().flatten() {
+            out.push(format!(
+                "    reply from {}: {}",
+                r["party"].as_str().unwrap_or(""),
+                r["reply"]["response"].as_str().unwrap_or("")
+            ));
+        }
+        for ag in m["agendas"].as_array().into_iter().flatten() {
+            let items: Vec<String> = ag["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, it)| {
+                    format!(
+                        "{}. {} ({})",
+                        i + 1,
+                        it["title"].as_str().unwrap_or(""),
+                        it["sponsor"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            out.push(format!(
+                "    agenda {} by {}: {} — {}",
+                ag["id"].as_str().unwrap_or(""),
+                ag["proposed_by"].as_str().unwrap_or(""),
+                items.join("; "),
+                if ag["agreed"] == true {
+                    "AGREED by all".to_string()
+                } else {
+                    format!("waiting for {}", super::channel::join(&ag["waiting_for"]))
+                }
+            ));
+        }
+        for r in m["records"].as_array().into_iter().flatten() {
+            out.push(format!(
+                "    record {}: {} difference(s); confirmed by {}; {}",
+                r["id"].as_str().unwrap_or(""),
+                r["record"]["differences"].as_array().map_or(0, Vec::len),
+                r["confirmations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c["confirm"] == true)
+                    .filter_map(|c| c["party"].as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                if r["disclosure"]["public"] == true {
+                    format!(
+                        "PUBLIC ({})",
+                        r["disclosure"]["because"].as_str().unwrap_or("")
+                    )
+                } else {
+                    "confidential".into()
+                }
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push("no meetings".into());
+    }
+    output::lines(out)
+}
+
+pub(crate) fn negotiations(a: NodeArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api
+        .get("/negotiations")
+        .map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let mut out = Vec::new();
+    for d in v.as_array().into_iter().flatten() {
+        out.push(format!(
+            "{} ({})",
+            d["document"].as_str().unwrap_or(""),
+            d["channel"].as_str().unwrap_or("")
+        ));
+        for ver in d["versions"].as_array().into_iter().flatten() {
+            out.push(format!(
+                "    {} {} by {} — {}{}",
+                ver["draft"]["version"].as_str().unwrap_or(""),
+                ver["id"].as_str().unwrap_or(""),
+                ver["author"].as_str().unwrap_or(""),
+                if ver["committed"] == true {
+                    "COMMITMENT: signed by all".to_string()
+                } else {
+                    format!("unsigned by {}", super::channel::join(&ver["unsigned_by"]))
+                },
+                ver["parent"]
+                    .as_str()
+                    .map(|p| format!(" (revises {p})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push("no drafts".into());
+    }
+    output::lines(out)
+}
+
+pub(crate) fn commitments(a: NodeArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api
+        .get("/commitments")
+        .map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let list = v.as_array().cloned().unwrap_or_default();
+    if list.is_empty() {
+        return output::lines(["no commitments: no draft is signed by all its signatories"]);
+    }
+    output::lines(list.iter().map(|c| {
+        format!(
+            "{} {} \"{}\" — signed by {} ({}); prove each signature with `parley proof`",
+            c["document"].as_str().unwrap_or(""),
+            c["version"].as_str().unwrap_or(""),
+            c["title"].as_str().unwrap_or(""),
+            c["signatures"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| format!(
+                    "{} in {}",
+                    s["party"].as_str().unwrap_or(""),
+                    s["id"].as_str().unwrap_or("")
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            c["id"].as_str().unwrap_or("")
+        )
+    }))
+}

@@ -1,0 +1,323 @@
+//! Scenario files: a story told as steps, each performed by one party's
+//! node through its local API. The nodes' clocks stay real: dates in
+//! bodies are written relative to now (`{{date+60}}`, `{{time+2h}}`,
+//! `{{year+1}}`), so a story from 2016–2022 replays today, compressed.
+//!
+//! ```toml
+//! [[step]]
+//! say = "NATO opens the council channel."
+//! by = "nato"
+//! do = "create_channel"        # create_channel | accept | suspend | resume | send | wait
+//! channel = "nrc"
+//! charter = { members = ["nato", "russia"], level = "political", languages = ["en", "ru"] }
+//!
+//! [[step]]
+//! by = "russia"
+//! do = "send"
+//! channel = "nrc"
+//! kind = "meeting_reply"
+//! refs = ["invitation"]        # labels of earlier steps
+//! as = "reply"                 # this step's label
+//! body = { response = "accept" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use parley_domain::dates::Date;
+use parley_log::Timestamp;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{Api, ApiFailure};
+
+/// A scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Scenario {
+    pub(crate) title: String,
+    #[serde(default)]
+    pub(crate) description: String,
+    #[serde(rename = "step")]
+    pub(crate) steps: Vec<Step>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Step {
+    /// Narration, printed as the step runs.
+    #[serde(default)]
+    pub(crate) say: Option<String>,
+    pub(crate) by: String,
+    #[serde(rename = "do")]
+    pub(crate) action: String,
+    #[serde(default)]
+    pub(crate) channel: Option<String>,
+    #[serde(default)]
+    pub(crate) charter: Option<toml::Value>,
+    #[serde(default)]
+    pub(crate) kind: Option<String>,
+    #[serde(default)]
+    pub(crate) body: Option<toml::Value>,
+    #[serde(default)]
+    pub(crate) refs: Vec<String>,
+    #[serde(default, rename = "as")]
+    pub(crate) label: Option<String>,
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+    /// For `wait`: the label to wait for at party `by`.
+    #[serde(default)]
+    pub(crate) until: Option<String>,
+}
+
+impl Scenario {
+    pub(crate) fn parse(text: &str) -> anyhow::Result<Scenario> {
+        let s: Scenario = toml::from_str(text).context("reading the scenario")?;
+        for (i, step) in s.steps.iter().enumerate() {
+            let ok = matches!(
+                step.action.as_str(),
+                "create_channel" | "accept" | "suspend" | "resume" | "send" | "wait"
+            );
+            anyhow::ensure!(ok, "step {}: unknown action {:?}", i + 1, step.action);
+        }
+        Ok(s)
+    }
+
+    pub(crate) fn load(path: &Path) -> anyhow::Result<Scenario> {
+        Scenario::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        )
+    }
+
+    /// Parties the scenario needs nodes for.
+    pub(crate) fn parties(&self) -> Vec<String> {
+        let mut p: Vec<String> = self.steps.iter().map(|s| s.by.clone()).collect();
+        p.sort();
+        p.dedup();
+        p
+    }
+}
+
+/// Replaces `{{date±N}}` (days from today), `{{time±N[smhd]}}`, `{{year±N}}`
+/// and `{{nextyear+N}}` (days from 1 January next year) relative to `now`.
+fn placeholders(v: Value, now: Timestamp) -> anyhow::Result<Value> {
+    Ok(match v {
+        Value::String(s) => match expand(&s, now)? {
+            Some(x) => x,
+            None => Value::String(s),
+        },
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .map(|x| placeholders(x, now))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| Ok((k, placeholders(x, now)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        other => other,
+    })
+}
+
+fn expand(s: &str, now: Timestamp) -> anyhow::Result<Option<Value>> {
+    let Some(inner) = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) else {
+        return Ok(None);
+    };
+    let (what, offset) = match inner.find(['+', '-']) {
+        Some(i) => (&inner[..i], &inner[i..]),
+        None => (inner, "+0"),
+    };
+    let (num, unit) = offset.split_at(
+        offset
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .len(),
+    );
+    let n: i64 = num.parse().with_context(|| format!("placeholder {s:?}"))?;
+    Ok(Some(match what {
+        "date" => Value::String(Date::of(now).plus_days(n).to_string()),
+        "year" => json!(Date::of(now).year() + n),
+        // Days into next year: calendars for next year stay inside it.
+        "nextyear" => Value::String(
+            Date::from_ymd(Date::of(now).year() + 1, 1, 1)
+                .context("next year is a valid year")?
+                .plus_days(n)
+                .to_string(),
+        ),
+        "time" => {
+            let secs = match unit {
+                "s" | "" => n,
+                "m" => n * 60,
+                "h" => n * 3600,
+                "d" => n * 86_400,
+                u => anyhow::bail!("placeholder {s:?}: unit {u:?} (use s, m, h or d)"),
+            };
+            Value::String(now.plus_seconds(secs).to_string())
+        }
+        _ => anyhow::bail!("unknown placeholder {s:?} (date, time, year or nextyear)"),
+    }))
+}
+
+fn to_json(v: &toml::Value) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// Runs a scenario against nodes (party → node directory). `say` receives
+/// each line of narration and outcome.
+pub(crate) fn run(
+    scenario: &Scenario,
+    nodes: &BTreeMap<String, std::path::PathBuf>,
+    say: &mut dyn FnMut(String),
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut apis = BTreeMap::new();
+    for p in scenario.parties() {
+        let dir = nodes
+            .get(&p)
+            .with_context(|| format!("the scenario needs a node for {p:?}: give --node {p}=DIR"))?;
+        apis.insert(p, Api::open(dir)?);
+    }
+    let mut labels: BTreeMap<String, String> = BTreeMap::new();
+    for (i, step) in scenario.steps.iter().enumerate() {
+        let api = &apis[&step.by];
+        if let Some(s) = &step.say {
+            say(format!("— {s}"));
+        }
+        let id = perform(api, step, &labels).with_context(|| {
+            format!(
+                "step {} ({} {} by {})",
+                i + 1,
+                step.action,
+                step.kind.as_deref().unwrap_or(""),
+                step.by
+            )
+        })?;
+        if let Some(id) = id {
+            say(format!(
+                "  {} {}: {id}",
+                step.by,
+                step.kind.as_deref().unwrap_or(&step.action)
+            ));
+            if let Some(l) = &step.label {
+                labels.insert(l.clone(), id);
+            }
+        }
+    }
+    Ok(labels)
+}
+
+/// Retries `f` while the node answers "not yet" (the channel's charter or a
+/// referenced entry has not arrived), for up to 60 seconds.
+fn patiently<T>(mut f: impl FnMut() -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match f() {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let retry = e.downcast_ref::<ApiFailure>().is_some_and(|f| {
+                    matches!(
+                        f.code.as_str(),
+                        "not_found" | "channel_state" | "unknown_ref"
+                    ) || f
+                        .violations
+                        .iter()
+                        .any(|(field, _)| field.starts_with("refs"))
+                });
+                if !retry || Instant::now() > deadline {
+                    return Err(e);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+fn perform(
+    api: &Api,
+    step: &Step,
+    labels: &BTreeMap<String, String>,
+) -> anyhow::Result<Option<String>> {
+    let channel = || step.channel.clone().context("this step needs a channel");
+    let refs: Vec<String> = step
+        .refs
+        .iter()
+        .map(|l| {
+            labels
+                .get(l)
+                .cloned()
+                .with_context(|| format!("no earlier step is labelled {l:?}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let now = Timestamp::now();
+    let id = match step.action.as_str() {
+        "create_channel" => {
+            let charter = placeholders(
+                to_json(
+                    step.charter
+                        .as_ref()
+                        .context("create_channel needs a charter")?,
+                ),
+                now,
+            )?;
+            api.post("/channels", &json!({"id": channel()?, "charter": charter}))?
+        }
+        "accept" => {
+            patiently(|| api.post(&format!("/channels/{}/accept", channel()?), &json!({})))?
+        }
+        "suspend" | "resume" => patiently(|| {
+            api.post(
+                &format!("/channels/{}/{}", channel()?, step.action),
+                &json!({"reason": step.reason.clone().unwrap_or_default()}),
+            )
+        })?,
+        "send" => {
+            let body = placeholders(
+                to_json(step.body.as_ref().context("send needs a body")?),
+                now,
+            )?;
+            let kind = step.kind.clone().context("send needs a kind")?;
+            // Wait until what it references has reached this node.
+            for r in &refs {
+                patiently(|| api.get(&format!("/entries/{r}")))?;
+            }
+            patiently(|| {
+                api.post(
+                    "/entries",
+                    &json!({"channel": channel()?, "kind": kind, "body": body, "refs": refs}),
+                )
+            })?
+        }
+        "wait" => {
+            let l = step.until.as_ref().context("wait needs until")?;
+            let id = labels
+                .get(l)
+                .with_context(|| format!("no earlier step is labelled {l:?}"))?;
+            patiently(|| api.get(&format!("/entries/{id}")))?;
+            return Ok(None);
+        }
+        other => anyhow::bail!("unknown action {other:?}"),
+    };
+    Ok(id["id"].as_str().map(str::to_string))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_relative_to_now() {
+        let now = Timestamp::parse("2026-11-22T10:00:00Z").unwrap();
+        let v = placeholders(
+            json!({"a": "{{date+60}}", "b": ["{{time-1h}}", "{{year+1}}"], "c": "x"}),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            json!({"a": "2027-01-21", "b": ["2026-11-22T09:00:00Z", 2027], "c": "x"})
+        );
+        assert!(placeholders(json!("{{weekday+1}}"), now).is_err());
+    }
+}
