@@ -7,8 +7,12 @@
 
 use crate::hash::{Hash, node_hash};
 
-/// The most hashes a proof can hold in a tree of at most 2^64 leaves.
+/// The most hashes an inclusion proof can hold (a tree of at most 2^64 − 1
+/// leaves has at most 64 levels).
 pub const MAX_PROOF_LEN: usize = 64;
+/// The most hashes a consistency proof can hold: one per level, plus the
+/// old tree's own subtree when it is not a power of two (65 only above 2^63).
+pub const MAX_CONSISTENCY_PROOF_LEN: usize = 65;
 
 /// Gives the hash of a perfect subtree: `node(level, index)` is
 /// `MTH(D[index·2^level .. (index+1)·2^level])`.
@@ -37,7 +41,7 @@ pub enum VerifyError {
     OldSizeTooLarge { old: u64, new: u64 },
     #[error("a consistency proof from size 0 cannot be verified")]
     OldSizeZero,
-    #[error("the proof has {0} hashes; at most {MAX_PROOF_LEN} are possible")]
+    #[error("the proof has {0} hashes, more than a tree of 2^64 leaves can need")]
     ProofTooLong(usize),
     #[error("the proof has more hashes than the tree shape allows")]
     ProofTooLongForShape,
@@ -284,7 +288,7 @@ pub fn consistency_roots(
     if proof.is_empty() {
         return Err(VerifyError::EmptyProof);
     }
-    if proof.len() > MAX_PROOF_LEN {
+    if proof.len() > MAX_CONSISTENCY_PROOF_LEN {
         return Err(VerifyError::ProofTooLong(proof.len()));
     }
     // Step 2: a power-of-two old tree is a node of the new one, so the

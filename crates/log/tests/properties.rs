@@ -272,6 +272,7 @@ proptest! {
         let leaf = src.node(0, index).unwrap();
         let proof = inclusion_proof(&mut src, index, size).unwrap();
         prop_assert!(proof.len() <= 64);
+        prop_assert!(consistency_proof(&mut src, index.max(1), size).unwrap().len() <= 65);
         prop_assert!(verify_inclusion(index, size, &leaf, &proof, &root).is_ok());
         prop_assert!(verify_inclusion(index, size, &flip(&leaf, bit), &proof, &root).is_err());
 
@@ -293,4 +294,22 @@ proptest! {
         proof[i] = flip(&proof[i], bit);
         prop_assert!(verify_inclusion(m, n, &leaf, &proof, &root).is_err());
     }
+}
+
+/// Found by the property test above: above 2^63 leaves a consistency proof
+/// can need 65 hashes, one more than any inclusion proof.
+#[test]
+fn consistency_proofs_above_2_pow_63_may_hold_65_hashes() {
+    let size: u64 = 12071325194869343233;
+    let index = ((size as f64 * 0.00020225047710322147) as u64).min(size - 1);
+    let mut src = VirtualTree::new(vec![index, index ^ 1, size / 3, size - 1]);
+    let root = range_hash(&mut src, 0, size).unwrap();
+    let old = index.max(1);
+    let old_root = range_hash(&mut src, 0, old).unwrap();
+    let cproof = consistency_proof(&mut src, old, size).unwrap();
+    assert_eq!(cproof.len(), 65);
+    verify_consistency(old, size, &old_root, &root, &cproof).unwrap();
+    let mut longer = cproof.clone();
+    longer.push(root);
+    assert!(verify_consistency(old, size, &old_root, &root, &longer).is_err());
 }
