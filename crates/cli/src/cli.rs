@@ -39,6 +39,9 @@ pub(crate) enum Command {
     Init(InitArgs),
     /// Run a node: the federation API for peers and the local API.
     Serve(ServeArgs),
+    /// Console users: who may sign in, with which role.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Pin peers' keys and addresses.
     #[command(subcommand)]
     Peer(PeerCommand),
@@ -196,6 +199,26 @@ pub(crate) enum PeerCommand {
         vkey: String,
     },
     /// List pinned peers.
+    List(NodeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum UserCommand {
+    /// Add (or replace) a console user. The password is read from stdin
+    /// (first line) unless --password is given; only its argon2 hash is kept.
+    Add {
+        #[command(flatten)]
+        dir: DirArg,
+        #[arg(long)]
+        name: String,
+        /// duty_officer, diplomat, expert, signatory, auditor or administrator.
+        #[arg(long, value_parser = ["duty_officer", "diplomat", "expert", "signatory", "auditor", "administrator"])]
+        role: String,
+        /// The password (visible in the process list; prefer stdin).
+        #[arg(long)]
+        password: Option<String>,
+    },
+    /// List console users and their roles.
     List(NodeArgs),
 }
 

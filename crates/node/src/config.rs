@@ -33,6 +33,20 @@ pub struct Config {
     pub public_url: Option<String>,
     #[serde(default)]
     pub federation: FederationConfig,
+    /// People who may sign in to the web console.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<User>,
+}
+
+/// A console user: a name, a role, and an argon2 password hash.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub name: String,
+    /// duty_officer, diplomat, expert, signatory, auditor or administrator.
+    pub role: String,
+    /// PHC string (`$argon2id$…`); never the password itself.
+    pub password_hash: String,
 }
 
 /// Federation timing and limits.
@@ -228,6 +242,7 @@ impl NodeDir {
             listen,
             public_url,
             federation: FederationConfig::default(),
+            users: Vec::new(),
         };
         let text = toml::to_string_pretty(&config).map_err(|e| bad(e.to_string()))?;
         let header =
@@ -243,6 +258,30 @@ impl NodeDir {
             .map_err(|e| bad(format!("creating the database: {e}")))?;
         Ok(nd)
     }
+}
+
+/// Writes `parley.toml` (atomically: a temporary file, then a rename).
+pub fn write_config(dir: &Path, config: &Config) -> Result<(), DirError> {
+    let path = NodeDir::config_path(dir);
+    let text = toml::to_string_pretty(config).map_err(|e| DirError::BadConfig {
+        path: path.clone(),
+        why: e.to_string(),
+    })?;
+    let header =
+        "# parley node configuration. See `parley serve --help` and docs/operators-guide.md.\n\n";
+    let tmp = dir.join(".parley.toml.tmp");
+    std::fs::write(&tmp, format!("{header}{text}")).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &path).map_err(io(&path))
+}
+
+/// Reads `parley.toml` alone (no key or token), e.g. to reload users.
+pub fn read_config(dir: &Path) -> Result<Config, DirError> {
+    let path = NodeDir::config_path(dir);
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    toml::from_str(&text).map_err(|e| DirError::BadConfig {
+        path,
+        why: e.to_string(),
+    })
 }
 
 /// 32 random bytes as hex.

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 pub mod api;
 pub mod config;
+pub mod console;
 pub mod federation;
 pub mod feeds;
 pub mod ledger;
@@ -45,6 +46,7 @@ pub fn app(node: Arc<Node>) -> Router {
         .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))
         .route("/tlog/{channel}/{author}/tile/{*path}", get(tlog::tile))
         .nest("/api/v1", api::router(node.clone()))
+        .merge(console::router())
         .layer(DefaultBodyLimit::max(server::MAX_BODY))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(node)

@@ -107,6 +107,8 @@ pub struct Node {
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
     pub events: broadcast::Sender<Event>,
+    /// Console sessions (in memory).
+    pub sessions: crate::console::auth::Sessions,
     feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
     channels: RwLock<BTreeMap<String, ChannelState>>,
     peers: RwLock<HashMap<String, PeerInfo>>,
@@ -143,6 +145,7 @@ impl Node {
             store,
             http,
             events,
+            sessions: Default::default(),
             feeds: Mutex::default(),
             channels: RwLock::default(),
             peers: RwLock::default(),

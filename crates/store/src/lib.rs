@@ -283,6 +283,10 @@ pub trait Store: Send + Sync {
     /// (`None`: no record yet). Returns whether it did.
     fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool>;
 
+    // Console read marks.
+    fn mark_read(&self, user: &str, hash: &Hash) -> Result<()>;
+    fn read_marks(&self, user: &str) -> Result<Vec<Hash>>;
+
     // Evidence.
     fn add_evidence(&self, e: &EvidenceRecord) -> Result<i64>;
     fn evidence(&self) -> Result<Vec<EvidenceRecord>>;

@@ -13,7 +13,10 @@ use crate::{
 };
 
 /// Migrations, applied in order; the schema version is their count.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite/0001_initial.sql"),
+    include_str!("../migrations/sqlite/0002_read_marks.sql"),
+];
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -558,6 +561,23 @@ impl Store for SqliteStore {
                 )?,
             };
             Ok(n == 1)
+        })
+    }
+
+    fn mark_read(&self, user: &str, hash: &Hash) -> Result<()> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO read_mark (user, hash) VALUES (?1, ?2)",
+                params![user, hash.as_bytes()],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn read_marks(&self, user: &str) -> Result<Vec<Hash>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT hash FROM read_mark WHERE user = ?1")?;
+            st.query_map([user], |r| hash_of(r, 0))?.collect()
         })
     }
 

@@ -30,6 +30,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(a) => node::init(a),
         Command::Serve(a) => node::serve(a),
         Command::Peer(c) => node::peer(c),
+        Command::User(c) => node::user(c),
         Command::Channel(c) => channel::run(c),
         Command::Send(a) => entries::send(a),
         Command::Inbox(a) => entries::inbox(a),

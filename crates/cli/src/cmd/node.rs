@@ -8,7 +8,7 @@ use parley_store::{Peer, SqliteStore, Store};
 use serde_json::json;
 
 use super::load_vkey;
-use crate::cli::{InitArgs, NodeArgs, PeerCommand, ServeArgs};
+use crate::cli::{InitArgs, NodeArgs, PeerCommand, ServeArgs, UserCommand};
 use crate::output;
 
 pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
@@ -140,6 +140,67 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
                 peers
                     .iter()
                     .map(|p| format!("{:<16} {:<32} {}", p.party, p.url, p.vkey)),
+            )
+        }
+    }
+}
+
+pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
+    match cmd {
+        UserCommand::Add {
+            dir,
+            name,
+            role,
+            password,
+        } => {
+            let mut config = parley_node::config::read_config(&dir.dir)?;
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from stdin")?;
+                    line.trim_end_matches(['\n', '\r']).to_string()
+                }
+            };
+            if password.chars().count() < 8 {
+                anyhow::bail!("the password must have at least 8 characters");
+            }
+            if name.is_empty() || name.contains(char::is_whitespace) {
+                anyhow::bail!("--name must be non-empty, without spaces");
+            }
+            let user = parley_node::config::User {
+                name: name.clone(),
+                role: role.clone(),
+                password_hash: parley_node::console::auth::hash_password(&password),
+            };
+            config.users.retain(|u| u.name != name);
+            config.users.push(user);
+            parley_node::config::write_config(&dir.dir, &config)?;
+            output::lines([format!(
+                "console user {name} ({role}) saved in {}",
+                dir.dir.join(CONFIG_FILE).display()
+            )])
+        }
+        UserCommand::List(NodeArgs { dir, json }) => {
+            let config = parley_node::config::read_config(&dir.dir)?;
+            if json.json {
+                let v: Vec<_> = config
+                    .users
+                    .iter()
+                    .map(|u| json!({"name": u.name, "role": u.role}))
+                    .collect();
+                return output::json(&serde_json::Value::Array(v));
+            }
+            if config.users.is_empty() {
+                return output::lines(["no console users; add one with `parley user add`"]);
+            }
+            output::lines(
+                config
+                    .users
+                    .iter()
+                    .map(|u| format!("{:<16} {}", u.name, u.role)),
             )
         }
     }

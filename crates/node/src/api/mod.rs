@@ -381,25 +381,28 @@ async fn entry_proof(
 /// Server-sent events: every entry, receipt, link change and alarm, as
 /// they happen.
 async fn events(State(node): State<Arc<Node>>) -> impl IntoResponse {
+    event_stream(&node)
+}
+
+/// The node's events as an SSE stream (for the API and the console).
+pub fn event_stream(node: &Node) -> impl IntoResponse + use<> {
     use axum::response::sse::{Event as Sse, KeepAlive};
     let rx = node.events.subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(e) => {
-                    let (name, data) = crate::state::event_json(&e);
-                    let ev = Sse::default().event(name).data(data.to_string());
-                    return Some((Ok::<_, std::convert::Infallible>(ev), rx));
-                }
-                // A slow reader missed events: tell it to reload.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    let ev = Sse::default()
-                        .event("lagged")
-                        .data(json!({"missed": n}).to_string());
-                    return Some((Ok(ev), rx));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        match rx.recv().await {
+            Ok(e) => {
+                let (name, data) = crate::state::event_json(&e);
+                let ev = Sse::default().event(name).data(data.to_string());
+                Some((Ok::<_, std::convert::Infallible>(ev), rx))
             }
+            // A slow reader missed events: tell it to reload.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                let ev = Sse::default()
+                    .event("lagged")
+                    .data(json!({"missed": n}).to_string());
+                Some((Ok(ev), rx))
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
         }
     });
     axum::response::Sse::new(stream).keep_alive(KeepAlive::default())

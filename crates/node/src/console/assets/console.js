@@ -1,0 +1,93 @@
+// parley console: live updates, countdowns, the alarm, keyboard shortcuts.
+// Everything works without it; it only keeps the page current.
+"use strict";
+(function () {
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function utcNow() {
+    var d = new Date();
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) +
+      " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + "Z";
+  }
+
+  function span(secs) {
+    var s = Math.abs(secs), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600),
+      m = Math.floor(s % 3600 / 60), r = Math.floor(s % 60);
+    if (d >= 2) return d + " days";
+    if (d === 1) return "1 d " + pad(h) + " h";
+    if (h > 0) return h + " h " + pad(m) + " min";
+    return m + " min " + pad(r) + " s";
+  }
+
+  function tick() {
+    var clock = document.getElementById("clock");
+    if (clock) clock.textContent = utcNow();
+    var now = Date.now() / 1000;
+    document.querySelectorAll("[data-due]").forEach(function (el) {
+      var left = Number(el.dataset.due) - now;
+      el.textContent = left >= 0 ? "in " + span(left) : "OVERDUE by " + span(left);
+      el.classList.toggle("overdue-text", left < 0);
+    });
+  }
+  setInterval(tick, 1000);
+  tick();
+
+  // The alarm: while unacknowledged flash or immediate traffic is on the
+  // page, beep every three seconds and flash the title.
+  var audio = null, baseTitle = document.title, flip = false;
+  function alarmOn() { return document.querySelector("[data-alarm]") !== null; }
+  setInterval(function () {
+    if (!alarmOn()) { document.title = baseTitle; return; }
+    flip = !flip;
+    document.title = (flip ? "▲▲ FLASH ▲▲ " : "") + baseTitle;
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880; g.gain.value = 0.15;
+      o.connect(g); g.connect(audio.destination);
+      o.start(); o.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no audio device: the flashing banner remains */ }
+  }, 1500);
+
+  // Live updates: on any event, fetch this page again and swap in the
+  // parts that change, keeping what the user is typing.
+  var pending = false;
+  function refresh() {
+    if (pending || !document.body.dataset.live) return;
+    pending = true;
+    setTimeout(function () {
+      fetch(location.href, { headers: { "X-Parley-Partial": "1" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (html) {
+          pending = false;
+          if (!html) return;
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          ["live", "alarms", "nav"].forEach(function (id) {
+            var fresh = doc.getElementById(id), old = document.getElementById(id);
+            if (fresh && old) old.innerHTML = fresh.innerHTML;
+          });
+          tick();
+          document.dispatchEvent(new Event("parley:updated"));
+        })
+        .catch(function () { pending = false; });
+    }, 300);
+  }
+  if (window.EventSource && document.body.dataset.live) {
+    var es = new EventSource("/console/events");
+    ["entry", "receipt", "link", "evidence"].forEach(function (t) { es.addEventListener(t, refresh); });
+  }
+
+  // Keyboard: one key when not typing.
+  var keys = { i: "/inbox", c: "/compose", o: "/obligations", l: "/links", x: "/exercises",
+    m: "/meetings", n: "/negotiations", s: "/silence", t: "/timeline" };
+  document.addEventListener("keydown", function (e) {
+    var tag = (e.target.tagName || "").toLowerCase();
+    if (e.ctrlKey || e.metaKey || e.altKey || tag === "input" || tag === "textarea" || tag === "select") return;
+    if (e.key === "a") {
+      var ack = document.querySelector("button.ack");
+      if (ack) { ack.focus(); e.preventDefault(); }
+      return;
+    }
+    if (keys[e.key]) { location.href = keys[e.key]; e.preventDefault(); }
+  });
+})();

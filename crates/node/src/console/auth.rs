@@ -1,0 +1,257 @@
+//! Who may use the console and what each role may do: users from
+//! `parley.toml` (argon2 password hashes), sessions in memory, a CSRF token
+//! per session on every form, and one permission table that both hides
+//! buttons and refuses requests.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::http::HeaderMap;
+
+use crate::config::User;
+
+/// A console role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    DutyOfficer,
+    Diplomat,
+    Expert,
+    Signatory,
+    Auditor,
+    Administrator,
+}
+
+pub const ROLES: [Role; 6] = [
+    Role::DutyOfficer,
+    Role::Diplomat,
+    Role::Expert,
+    Role::Signatory,
+    Role::Auditor,
+    Role::Administrator,
+];
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        ROLES.into_iter().find(|r| r.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::DutyOfficer => "duty_officer",
+            Role::Diplomat => "diplomat",
+            Role::Expert => "expert",
+            Role::Signatory => "signatory",
+            Role::Auditor => "auditor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Role::DutyOfficer => "Duty officer",
+            Role::Diplomat => "Diplomat",
+            Role::Expert => "Arms-control expert",
+            Role::Signatory => "Signatory",
+            Role::Auditor => "Auditor",
+            Role::Administrator => "Administrator",
+        }
+    }
+
+    /// The kinds this role may send. Auditors send nothing.
+    pub fn kinds(self) -> &'static [&'static str] {
+        match self {
+            Role::DutyOfficer => &[
+                "hotline_message",
+                "acknowledgement",
+                "reply",
+                "link_test",
+                "incident_report",
+                "clarification_request",
+                "clarification_reply",
+                "meeting_request",
+            ],
+            Role::Expert => &[
+                "annual_calendar",
+                "prior_notification",
+                "observation_invitation",
+                "briefing_request",
+                "briefing",
+                "incident_report",
+                "clarification_request",
+                "clarification_reply",
+                "meeting_request",
+                "acknowledgement",
+                "reply",
+            ],
+            Role::Diplomat => &[
+                "hotline_message",
+                "meeting_invitation",
+                "meeting_reply",
+                "agenda_proposal",
+                "agenda_agreement",
+                "meeting_record",
+                "record_confirmation",
+                "disclosure_consent",
+                "draft_document",
+                "meeting_request",
+                "acknowledgement",
+                "reply",
+                "channel_charter",
+                "channel_acceptance",
+                "channel_suspension",
+                "channel_resumption",
+            ],
+            Role::Signatory => &["draft_signature", "acknowledgement", "reply"],
+            Role::Auditor => &[],
+            Role::Administrator => &[
+                "channel_charter",
+                "channel_acceptance",
+                "channel_suspension",
+                "channel_resumption",
+                "link_test",
+                "hotline_message",
+                "acknowledgement",
+                "reply",
+                "annual_calendar",
+                "prior_notification",
+                "observation_invitation",
+                "briefing_request",
+                "briefing",
+                "incident_report",
+                "clarification_request",
+                "clarification_reply",
+                "meeting_request",
+                "meeting_invitation",
+                "meeting_reply",
+                "agenda_proposal",
+                "agenda_agreement",
+                "meeting_record",
+                "record_confirmation",
+                "disclosure_consent",
+                "draft_document",
+                "draft_signature",
+            ],
+        }
+    }
+
+    pub fn may_send(self, kind: &str) -> bool {
+        self.kinds().contains(&kind)
+    }
+}
+
+/// Hashes a password for `parley.toml` (argon2id, random salt).
+pub fn hash_password(password: &str) -> String {
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("hashing with a fresh salt cannot fail")
+        .to_string()
+}
+
+/// Checks a password against a user's stored hash.
+pub fn check_password(user: &User, password: &str) -> bool {
+    PasswordHash::new(&user.password_hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user: String,
+    pub role: Role,
+    /// Must come back with every form this session posts.
+    pub csrf: String,
+    expires: Instant,
+}
+
+/// Sessions live in memory: a restart signs everyone out.
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+/// How long a session lasts without use.
+const IDLE: Duration = Duration::from_secs(12 * 3600);
+
+pub const COOKIE: &str = "parley_session";
+
+impl Sessions {
+    /// Starts a session; returns its cookie value.
+    pub fn start(&self, user: &str, role: Role) -> String {
+        let token = crate::config::random_token();
+        let s = Session {
+            user: user.into(),
+            role,
+            csrf: crate::config::random_token(),
+            expires: Instant::now() + IDLE,
+        };
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, s| s.expires > Instant::now());
+        map.insert(token.clone(), s);
+        token
+    }
+
+    /// The session a request carries, refreshed.
+    pub fn get(&self, headers: &HeaderMap) -> Option<Session> {
+        let token = cookie(headers, COOKIE)?;
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let s = map.get_mut(&token)?;
+        if s.expires <= Instant::now() {
+            map.remove(&token);
+            return None;
+        }
+        s.expires = Instant::now() + IDLE;
+        Some(s.clone())
+    }
+
+    pub fn end(&self, headers: &HeaderMap) {
+        if let Some(t) = cookie(headers, COOKIE) {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(&t);
+        }
+    }
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all("cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// Refuses a cross-site form post: the browser's Origin (or Referer) must
+/// be this console, and the form must carry the session's token.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let origin = headers
+        .get("origin")
+        .or_else(|| headers.get("referer"))
+        .and_then(|v| v.to_str().ok());
+    match origin {
+        // No Origin or Referer: a non-browser client; the token still applies.
+        None => true,
+        Some(o) => {
+            let rest = o.split_once("://").map_or(o, |(_, r)| r);
+            rest.split('/').next() == Some(host)
+        }
+    }
+}
+
+/// Compares tokens in constant time.
+pub fn token_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}

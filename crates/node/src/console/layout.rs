@@ -1,0 +1,305 @@
+//! The page frame every console page shares, and small rendering helpers.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+use parley_domain::obligations::{self, Obligation, Status};
+use parley_log::{Hash, Timestamp};
+use parley_store::EvidenceRecord;
+
+use super::auth::Session;
+use crate::ledger;
+use crate::state::Node;
+
+/// What every page needs: the node, who is signed in, and the alarms.
+pub struct Ctx {
+    pub node: Arc<Node>,
+    pub session: Session,
+    pub now: Timestamp,
+    pub ledger: Arc<parley_domain::ledger::Ledger>,
+    pub obligations: Vec<Obligation>,
+    pub evidence: Vec<EvidenceRecord>,
+    pub links_down: Vec<(String, Option<i64>)>,
+    pub read: HashSet<Hash>,
+    /// Whether the request only wants the parts that change (live updates).
+    pub partial: bool,
+}
+
+/// A console error page (or a redirect to sign in).
+pub enum ConsoleError {
+    SignIn,
+    Forbidden(String),
+    NotFound(String),
+    Internal(String),
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            ConsoleError::SignIn => return Redirect::to("/login").into_response(),
+            ConsoleError::Forbidden(t) => (axum::http::StatusCode::FORBIDDEN, "Not allowed", t),
+            ConsoleError::NotFound(t) => (axum::http::StatusCode::NOT_FOUND, "Not found", t),
+            ConsoleError::Internal(t) => {
+                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Error", t)
+            }
+        };
+        let body = html! {
+            (DOCTYPE) html lang="en" { head { meta charset="utf-8"; title { (title) " — parley" } link rel="stylesheet" href="/console.css"; }
+            body { main { h1 { (title) } p { (text) } p { a href="/inbox" { "Back to the inbox" } } } } }
+        };
+        (status, Html(body.into_string())).into_response()
+    }
+}
+
+impl From<parley_store::StoreError> for ConsoleError {
+    fn from(e: parley_store::StoreError) -> ConsoleError {
+        tracing::error!(error = %e, "console: store failure");
+        ConsoleError::Internal("The node's database failed; see the node's log.".into())
+    }
+}
+
+pub type Page = Result<Response, ConsoleError>;
+
+impl Ctx {
+    /// Builds the context of a signed-in request.
+    pub async fn load(node: &Arc<Node>, headers: &HeaderMap) -> Result<Ctx, ConsoleError> {
+        let session = node.sessions.get(headers).ok_or(ConsoleError::SignIn)?;
+        let now = Timestamp::now();
+        let ledger = ledger::current(node).await?;
+        let obligations = obligations::derive(&ledger, now);
+        let user = session.user.clone();
+        let (evidence, read) = node
+            .db(move |s| Ok((s.evidence()?, s.read_marks(&user)?)))
+            .await?;
+        let links_down = node
+            .peer_list()
+            .into_iter()
+            .filter_map(|p| {
+                let l = node.link(&p.party);
+                (l.up == Some(false)).then(|| (p.party, l.since))
+            })
+            .collect();
+        Ok(Ctx {
+            node: node.clone(),
+            session,
+            now,
+            ledger,
+            obligations,
+            evidence,
+            links_down,
+            read: read.into_iter().collect(),
+            partial: headers.contains_key("x-parley-partial"),
+        })
+    }
+
+    pub fn party(&self) -> &str {
+        &self.node.party
+    }
+
+    /// Flash and immediate messages this party has not yet acknowledged.
+    pub fn unacknowledged(&self) -> Vec<&Obligation> {
+        self.obligations
+            .iter()
+            .filter(|o| o.debtor == self.node.party)
+            .filter(|o| {
+                matches!(
+                    o.rule,
+                    "flash-acknowledgement" | "immediate-acknowledgement"
+                )
+            })
+            .filter(|o| matches!(o.status, Status::Open | Status::Overdue))
+            .collect()
+    }
+
+    pub fn overdue_owed(&self) -> usize {
+        self.obligations
+            .iter()
+            .filter(|o| o.debtor == self.node.party && o.status == Status::Overdue)
+            .count()
+    }
+
+    /// Entries from others this user has not opened.
+    pub fn unread(&self, channel: Option<&str>) -> usize {
+        self.ledger
+            .entries
+            .iter()
+            .filter(|k| k.entry.author != self.node.party && k.entry.kind != "link_test")
+            .filter(|k| channel.is_none_or(|c| k.entry.channel == c))
+            .filter(|k| !self.read.contains(&k.hash))
+            .count()
+    }
+
+    /// A hidden form field with the session's anti-forgery token.
+    pub fn csrf(&self) -> Markup {
+        html! { input type="hidden" name="csrf" value=(self.session.csrf); }
+    }
+}
+
+const NAV: [(&str, &str, &str); 10] = [
+    ("inbox", "/inbox", "i"),
+    ("compose", "/compose", "c"),
+    ("obligations", "/obligations", "o"),
+    ("links", "/links", "l"),
+    ("exercises", "/exercises", "x"),
+    ("meetings", "/meetings", "m"),
+    ("negotiations", "/negotiations", "n"),
+    ("silence", "/silence", "s"),
+    ("timeline", "/timeline", "t"),
+    ("verify", "/verify", "v"),
+];
+
+fn title_of(key: &str) -> &'static str {
+    match key {
+        "inbox" => "Inbox",
+        "compose" => "Compose",
+        "obligations" => "Obligations",
+        "links" => "Links",
+        "exercises" => "Exercises",
+        "meetings" => "Meetings",
+        "negotiations" => "Negotiations",
+        "silence" => "Silence",
+        "timeline" => "Timeline",
+        "verify" => "Verify",
+        _ => "",
+    }
+}
+
+/// The full page: top bar, navigation with counts, alarms, content.
+pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) -> Response {
+    let unread = ctx.unread(None);
+    let unacked = ctx.unacknowledged();
+    let overdue = ctx.overdue_owed();
+    let nav = html! {
+        @for (key, href, k) in NAV {
+            a href=(href) class=[(key == here).then_some("here")] accesskey=(k) {
+                (title_of(key))
+                @if key == "inbox" && unread > 0 { span.count.alert { (unread) } }
+                @if key == "obligations" && overdue > 0 { span.count.alert { (overdue) } }
+                @if key == "links" && !ctx.links_down.is_empty() { span.count.alert { (ctx.links_down.len()) } }
+                kbd { (k) }
+            }
+        }
+    };
+    let alarms = html! {
+        @for e in &ctx.evidence {
+            div.alarm.red {
+                "EQUIVOCATION: " (e.party) " showed two different histories of one feed. "
+                (e.summary) " — " a href="/links" { "see the evidence (#" (e.id) ")" }
+            }
+        }
+        @if !unacked.is_empty() {
+            div.alarm.red.flashing data-alarm="1" {
+                (unacked.len()) " flash/immediate message" @if unacked.len() > 1 { "s" } " not yet acknowledged by " (ctx.party()) ": "
+                @for (i, o) in unacked.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    a href=(entry_href(&o.source)) { (o.source) }
+                    @if let Some(d) = o.due { " (" span data-due=(d.unix()) {} ")" }
+                }
+            }
+        }
+        @for (p, since) in &ctx.links_down {
+            div.alarm.amber { "Link to " (p) " is DOWN" @if let Some(s) = since { " since " (fmt_time(*s)) } ". Messages wait in the outbox and go when it returns. " a href="/links" { "Links" } }
+        }
+    };
+    if ctx.partial {
+        return Html(
+            html! { div #nav { (nav) } div #alarms { (alarms) } div #live { (content) } }
+                .into_string(),
+        )
+        .into_response();
+    }
+    let body = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " — " (ctx.party()) " — parley" }
+                link rel="stylesheet" href="/console.css";
+            }
+            body data-live=[live.then_some("1")] {
+                header.top {
+                    span.node { (ctx.party().to_uppercase()) " " small { "parley node" } }
+                    span.who { (ctx.session.user) " · " (super::auth::Role::title(ctx.session.role)) }
+                    span #clock .clock { (fmt_time(ctx.now.unix())) }
+                    form method="post" action="/logout" { (ctx.csrf()) button type="submit" { "Sign out" } }
+                }
+                nav #nav .main aria-label="Views" { (nav) }
+                div #alarms .alarms role="alert" { (alarms) }
+                main {
+                    h1 { (title) }
+                    div #live { (content) }
+                }
+                script src="/console.js" {}
+            }
+        }
+    };
+    Html(body.into_string()).into_response()
+}
+
+/// `2026-11-22 06:39Z`.
+pub fn fmt_time(unix: i64) -> String {
+    let t = Timestamp::from_unix(unix).map_or_else(|| unix.to_string(), |t| t.to_string());
+    format!("{} {}Z", &t[..10], &t[11..16])
+}
+
+pub fn time(t: Timestamp) -> Markup {
+    html! { time datetime=(t.to_string()) title=(t.to_string()) { (fmt_time(t.unix())) } }
+}
+
+/// "3 min ago", "2 days ago".
+pub fn ago(now: Timestamp, t: Timestamp) -> String {
+    let s = now.unix() - t.unix();
+    match s {
+        s if s < 60 => "just now".into(),
+        s if s < 3600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3600),
+        s => format!("{} days ago", s / 86_400),
+    }
+}
+
+/// A countdown the page script keeps current.
+pub fn countdown(due: Timestamp) -> Markup {
+    html! { span.countdown data-due=(due.unix()) {} }
+}
+
+pub fn entry_href(id: &str) -> String {
+    format!("/entry/{id}")
+}
+
+pub fn badge(text: &str, colour: &str) -> Markup {
+    html! { span class=(format!("badge {colour}")) { (text) } }
+}
+
+pub fn priority_badge(p: &str) -> Markup {
+    let colour = match p {
+        "flash" => "red",
+        "immediate" => "amber",
+        "priority" => "blue",
+        _ => "grey",
+    };
+    badge(&p.to_uppercase(), colour)
+}
+
+pub fn status_badge(s: Status) -> Markup {
+    match s {
+        Status::Overdue => badge("OVERDUE", "red"),
+        Status::Open => badge("OPEN", "amber"),
+        Status::Pending => badge("NOT YET DELIVERED", "grey"),
+        Status::MetLate => badge("MET LATE", "blue"),
+        Status::Met => badge("MET", "green"),
+    }
+}
+
+/// A human kind name.
+pub fn kind_title(kind: &str) -> &'static str {
+    parley_domain::kinds::get(kind).map_or("Entry", |k| k.title)
+}
+
+/// Raw, already-escaped HTML.
+pub fn raw(s: &str) -> PreEscaped<String> {
+    PreEscaped(s.to_string())
+}

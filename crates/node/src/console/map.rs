@@ -1,0 +1,121 @@
+//! The exercise map: inline SVG over a schematic outline of Europe shipped
+//! with parley (no map tiles, no network).
+
+use std::sync::OnceLock;
+
+use maud::{Markup, html};
+
+const OUTLINE: &str = include_str!("assets/europe.txt");
+
+/// The map's extent, in degrees.
+const WEST: f64 = -11.0;
+const EAST: f64 = 50.0;
+const SOUTH: f64 = 34.0;
+const NORTH: f64 = 71.5;
+/// Pixels per degree of latitude.
+const SCALE: f64 = 26.0;
+
+struct Shape {
+    water: bool,
+    points: Vec<(f64, f64)>,
+}
+
+fn shapes() -> &'static [Shape] {
+    static SHAPES: OnceLock<Vec<Shape>> = OnceLock::new();
+    SHAPES.get_or_init(|| {
+        let mut out = Vec::new();
+        for block in OUTLINE.split("\n\n") {
+            let mut lines = block
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
+            let Some(head) = lines.next() else { continue };
+            let points = lines
+                .filter_map(|l| {
+                    let mut it = l.split_whitespace().map(|x| x.parse::<f64>().ok());
+                    Some((it.next()??, it.next()??))
+                })
+                .collect();
+            out.push(Shape {
+                water: head.starts_with("water"),
+                points,
+            });
+        }
+        out
+    })
+}
+
+/// Equirectangular, with longitude shrunk by the cosine of 52°N.
+fn project(lon: f64, lat: f64) -> (f64, f64) {
+    let k = 52f64.to_radians().cos();
+    ((lon - WEST) * k * SCALE, (NORTH - lat) * SCALE)
+}
+
+fn size() -> (f64, f64) {
+    project(EAST, SOUTH)
+}
+
+fn path(points: &[(f64, f64)]) -> String {
+    let mut d = String::new();
+    for (i, (lon, lat)) in points.iter().enumerate() {
+        let (x, y) = project(*lon, *lat);
+        d.push_str(&format!("{}{x:.1},{y:.1} ", if i == 0 { "M" } else { "L" }));
+    }
+    d.push('Z');
+    d
+}
+
+/// One area to draw: its label, its class (`notifiable`, `observation`,
+/// `voluntary`) and its outer ring in degrees.
+pub struct MapArea {
+    pub label: String,
+    pub class: &'static str,
+    pub ring: Vec<(f64, f64)>,
+    pub href: String,
+}
+
+pub fn europe(areas: &[MapArea]) -> Markup {
+    let (w, h) = size();
+    let graticule: Vec<String> = (0..)
+        .map(|i| -10.0 + 10.0 * f64::from(i))
+        .take_while(|lon| *lon <= EAST)
+        .map(|lon| {
+            let (x1, y1) = project(lon, NORTH);
+            let (x2, y2) = project(lon, SOUTH);
+            format!("M{x1:.1},{y1:.1} L{x2:.1},{y2:.1}")
+        })
+        .chain(
+            (0..)
+                .map(|i| 40.0 + 10.0 * f64::from(i))
+                .take_while(|lat| *lat <= NORTH)
+                .map(|lat| {
+                    let (x1, y1) = project(WEST, lat);
+                    let (x2, y2) = project(EAST, lat);
+                    format!("M{x1:.1},{y1:.1} L{x2:.1},{y2:.1}")
+                }),
+        )
+        .collect();
+    html! {
+        svg.map viewBox=(format!("0 0 {w:.0} {h:.0}")) role="img" aria-label="Map of notified activities in Europe" {
+            path.grid d=(graticule.join(" ")) fill="none" {}
+            @for s in shapes() {
+                @if s.water { path d=(path(&s.points)) fill="#0b2233" stroke="#6b8a6d" stroke-width="0.6" {} }
+                @else { path.land d=(path(&s.points)) {} }
+            }
+            @for a in areas {
+                a href=(a.href) {
+                    path class=(format!("area {}", a.class)) d=(path(&a.ring)) { title { (a.label) } }
+                    @if let Some((x, y)) = centroid(&a.ring) { text x=(format!("{x:.0}")) y=(format!("{y:.0}")) text-anchor="middle" { (a.label) } }
+                }
+            }
+        }
+    }
+}
+
+fn centroid(ring: &[(f64, f64)]) -> Option<(f64, f64)> {
+    if ring.is_empty() {
+        return None;
+    }
+    let n = ring.len() as f64;
+    let (lon, lat) = ring.iter().fold((0.0, 0.0), |a, p| (a.0 + p.0, a.1 + p.1));
+    Some(project(lon / n, lat / n))
+}

@@ -1,0 +1,229 @@
+//! The web console, served by the node itself: server-rendered HTML, a few
+//! hundred lines of script for live updates, no network beyond the node.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, html};
+use serde::Deserialize;
+
+use crate::state::Node;
+
+pub mod auth;
+pub mod forms;
+pub mod layout;
+pub mod map;
+pub mod pages;
+
+use auth::{COOKIE, Role};
+use layout::ConsoleError;
+
+const CSS: &str = include_str!("assets/console.css");
+const JS: &str = include_str!("assets/console.js");
+
+pub fn router() -> Router<Arc<Node>> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/inbox") }))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route(
+            "/console.css",
+            get(|| async {
+                (
+                    [
+                        ("content-type", "text/css; charset=utf-8"),
+                        ("cache-control", "no-cache"),
+                    ],
+                    CSS,
+                )
+            }),
+        )
+        .route(
+            "/console.js",
+            get(|| async {
+                (
+                    [
+                        ("content-type", "text/javascript; charset=utf-8"),
+                        ("cache-control", "no-cache"),
+                    ],
+                    JS,
+                )
+            }),
+        )
+        .route("/console/events", get(events))
+        .route("/inbox", get(pages::inbox::page))
+        .route("/entry/{channel}/{author}/{seq}", get(pages::entry::page))
+        .route(
+            "/entry/{channel}/{author}/{seq}/proof.tlog-proof",
+            get(pages::entry::proof),
+        )
+        .route(
+            "/entry/{channel}/{author}/{seq}/ack",
+            post(pages::entry::acknowledge),
+        )
+        .route(
+            "/compose",
+            get(pages::compose::form).post(pages::compose::submit),
+        )
+        .route("/obligations", get(pages::obligations::page))
+        .route("/links", get(pages::links::page))
+        .route("/exercises", get(pages::exercises::page))
+        .route("/meetings", get(pages::meetings::page))
+        .route("/negotiations", get(pages::negotiations::page))
+        .route("/silence", get(pages::silence::page))
+        .route("/timeline", get(pages::timeline::page))
+        .route(
+            "/verify",
+            get(pages::verify::form).post(pages::verify::check),
+        )
+}
+
+fn login_page(error: Option<&str>, name: &str, status: StatusCode) -> Response {
+    let body = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { "Sign in — parley" } link rel="stylesheet" href="/console.css"; }
+            body {
+                main.login {
+                    h1 { "parley" }
+                    p.muted { "Sign in to this party's node." }
+                    @if let Some(e) = error { div.errors-summary role="alert" { (e) } }
+                    form.compose method="post" action="/login" {
+                        div.field { label for="name" { "Name" } input #name type="text" name="name" value=(name) autocomplete="username" autofocus required; }
+                        div.field { label for="password" { "Password" } input #password type="password" name="password" autocomplete="current-password" required; }
+                        button.primary type="submit" { "Sign in" }
+                    }
+                }
+            }
+        }
+    };
+    (status, Html(body.into_string())).into_response()
+}
+
+async fn login_form() -> Response {
+    login_page(None, "", StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
+    if !auth::same_origin(&headers) {
+        return login_page(
+            Some("This form must be sent from this console."),
+            &f.name,
+            StatusCode::FORBIDDEN,
+        );
+    }
+    // Users are read afresh, so `parley user add` takes effect at once.
+    let users = crate::config::read_config(&node.dir.path)
+        .map(|c| c.users)
+        .unwrap_or_else(|_| node.dir.config.users.clone());
+    let user = users.iter().find(|u| u.name == f.name);
+    let ok = tokio::task::spawn_blocking({
+        let (user, pw) = (user.cloned(), f.password.clone());
+        move || user.as_ref().is_some_and(|u| auth::check_password(u, &pw))
+    })
+    .await
+    .unwrap_or(false);
+    let role = user.and_then(|u| Role::parse(&u.role));
+    match (ok, role) {
+        (true, Some(role)) => {
+            let token = node.sessions.start(&f.name, role);
+            let secure = if node.dir.config.public_url().starts_with("https://") {
+                "; Secure"
+            } else {
+                ""
+            };
+            tracing::info!(user = %f.name, role = role.as_str(), "console sign-in");
+            (
+                [(
+                    "set-cookie",
+                    format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict{secure}"),
+                )],
+                Redirect::to("/inbox"),
+            )
+                .into_response()
+        }
+        _ => {
+            tracing::warn!(user = %f.name, "console sign-in refused");
+            login_page(
+                Some("Wrong name or password."),
+                &f.name,
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+async fn logout(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Form(f): Form<CsrfOnly>,
+) -> Response {
+    if let Some(s) = node.sessions.get(&headers) {
+        if auth::token_eq(&s.csrf, &f.csrf) {
+            node.sessions.end(&headers);
+        }
+    }
+    (
+        [(
+            "set-cookie",
+            format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        )],
+        Redirect::to("/login"),
+    )
+        .into_response()
+}
+
+/// The event stream for signed-in consoles.
+async fn events(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
+    if node.sessions.get(&headers).is_none() {
+        return ConsoleError::SignIn.into_response();
+    }
+    crate::api::event_stream(&node).into_response()
+}
+
+/// Checks a form post: signed in, same origin, the session's token, and a
+/// role that may send `kind` (when given).
+pub fn authorize(
+    node: &Node,
+    headers: &HeaderMap,
+    csrf: &str,
+    kind: Option<&str>,
+) -> Result<auth::Session, ConsoleError> {
+    let s = node.sessions.get(headers).ok_or(ConsoleError::SignIn)?;
+    if !auth::same_origin(headers) || !auth::token_eq(&s.csrf, csrf) {
+        return Err(ConsoleError::Forbidden(
+            "This form is out of date or was not sent from this console; reload the page.".into(),
+        ));
+    }
+    if let Some(k) = kind {
+        if !s.role.may_send(k) {
+            tracing::warn!(user = %s.user, role = s.role.as_str(), kind = k, "console: refused by role");
+            return Err(ConsoleError::Forbidden(format!(
+                "A {} may not send a {}.",
+                s.role.title().to_lowercase(),
+                layout::kind_title(k).to_lowercase()
+            )));
+        }
+    }
+    Ok(s)
+}

@@ -1,0 +1,358 @@
+//! One entry: what it says (each language side by side), where it stands
+//! with each recipient, what it references and what answers it, and the
+//! proof that it is in its author's feed.
+
+use std::sync::Arc;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect};
+use maud::{Markup, html};
+use parley_domain::ledger::Known;
+use parley_log::proof::TlogProof;
+use parley_log::{Checkpoint, Note, NoteSignature};
+use parley_store::FeedId;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::console::authorize;
+use crate::console::layout::{
+    ConsoleError, Ctx, Page, badge, entry_href, fmt_time, frame, kind_title, priority_badge, time,
+};
+use crate::feeds;
+use crate::state::Node;
+use crate::views;
+
+async fn load(
+    node: &Arc<Node>,
+    channel: &str,
+    author: &str,
+    seq: u64,
+) -> Result<parley_store::StoredEntry, ConsoleError> {
+    let feed = FeedId::new(channel, author);
+    node.db(move |s| s.entry(&feed, seq)).await?.ok_or_else(|| {
+        ConsoleError::NotFound(format!(
+            "There is no entry {channel}/{author}/{seq} on this node."
+        ))
+    })
+}
+
+/// Maps of language → text, shown side by side.
+fn language_maps(body: &Value) -> Vec<(&str, &serde_json::Map<String, Value>)> {
+    let Some(obj) = body.as_object() else {
+        return vec![];
+    };
+    obj.iter()
+        .filter_map(|(k, v)| {
+            let m = v.as_object()?;
+            let all_langs = !m.is_empty()
+                && m.iter()
+                    .all(|(l, t)| parley_domain::channel::is_language_code(l) && t.is_string());
+            all_langs.then_some((k.as_str(), m))
+        })
+        .collect()
+}
+
+fn value(v: &Value) -> Markup {
+    match v {
+        Value::String(s) => html! { span style="white-space: pre-wrap" { (s) } },
+        Value::Array(a) if a.iter().all(Value::is_string) => {
+            html! { (a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")) }
+        }
+        Value::Null => html! { span.muted { "—" } },
+        other => html! { code { (serde_json::to_string_pretty(other).unwrap_or_default()) } },
+    }
+}
+
+/// The body as facts, language maps side by side.
+pub fn body_view(body: &Value) -> Markup {
+    let langs = language_maps(body);
+    let lang_keys: Vec<&str> = langs.iter().map(|(k, _)| *k).collect();
+    html! {
+        @for (field, m) in &langs {
+            h3 { (field.replace('_', " ")) }
+            div.texts {
+                @for (lang, text) in *m {
+                    div.lang lang=(lang) { span.code { (lang) } (text.as_str().unwrap_or("")) }
+                }
+            }
+        }
+        @if let Some(obj) = body.as_object() {
+            dl.facts {
+                @for (k, v) in obj.iter().filter(|(k, _)| !lang_keys.contains(&k.as_str())) {
+                    dt { (k.replace('_', " ")) }
+                    dd { (value(v)) }
+                }
+            }
+        }
+    }
+}
+
+fn actions(ctx: &Ctx, k: &Known) -> Markup {
+    let role = ctx.session.role;
+    let id = k.id();
+    let me = ctx.party();
+    let owes_ack = ctx.unacknowledged().iter().any(|o| o.source == id);
+    let theirs = k.entry.author != me;
+    let compose = |kind: &str, label: &str| -> Markup {
+        html! {
+            @if role.may_send(kind) {
+                a.button href=(format!("/compose?channel={}&kind={kind}&ref={id}", k.entry.channel)) { (label) }
+            }
+        }
+    };
+    let signed_by_me = ctx
+        .ledger
+        .referencing(&k.hash)
+        .any(|a| a.entry.kind == "draft_signature" && a.entry.author == me);
+    let signatory = k
+        .entry
+        .body
+        .get("signatories")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|p| p == me));
+    html! {
+        div.actions {
+            @if owes_ack && role.may_send("acknowledgement") {
+                form.inline method="post" action=(format!("{}/ack", entry_href(&id))) {
+                    (ctx.csrf()) button.ack type="submit" { "Acknowledge" }
+                }
+            }
+            @match k.entry.kind.as_str() {
+                "meeting_invitation" if theirs => (compose("meeting_reply", "Reply to the invitation")),
+                "clarification_request" if theirs => (compose("clarification_reply", "Reply to this request")),
+                "clarification_reply" if theirs => (compose("meeting_request", "Not satisfied: request a meeting")),
+                "briefing_request" if theirs => (compose("briefing", "Give the briefing")),
+                "prior_notification" if theirs => (compose("briefing_request", "Request a briefing")),
+                "observation_invitation" if theirs => (compose("reply", "Answer the invitation")),
+                "agenda_proposal" => (compose("agenda_agreement", "Agree to this agenda")),
+                "meeting_record" if theirs => {
+                    (compose("record_confirmation", "Confirm or object"))
+                }
+                "draft_document" => {
+                    @if signatory && !signed_by_me && role.may_send("draft_signature") {
+                        a.button.primary href=(format!("/compose?channel={}&kind=draft_signature&ref={id}", k.entry.channel)) { "Sign this version" }
+                    }
+                    (compose("draft_document", "Revise"))
+                }
+                _ => {}
+            }
+            @if k.entry.kind == "meeting_record" { (compose("disclosure_consent", "Consent to disclose")) }
+            @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", "Reply")) (compose("acknowledgement", "Acknowledge")) }
+        }
+    }
+}
+
+fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
+    let members = ctx
+        .ledger
+        .channels
+        .get(&k.entry.channel)
+        .map(|c| c.charter.members.clone())
+        .unwrap_or_default();
+    let answers: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
+    let mine = k.entry.author == ctx.party();
+    html! {
+        table {
+            thead { tr { th { "Recipient" } th { "Delivered (signed receipt)" } th { "Acknowledged" } th { "Answered" } } }
+            tbody {
+                @for m in members.iter().filter(|m| **m != k.entry.author) {
+                    tr {
+                        td { b { (m) } }
+                        td {
+                            @if let Some(t) = k.delivered.get(m) {
+                                (badge("DELIVERED", "green")) " " (time(*t))
+                                div.sub { "by " (m) "'s own cosignature of " (k.entry.author) "'s checkpoint" }
+                            } @else if mine || m == ctx.party() {
+                                (badge("SENT, NO RECEIPT YET", "amber"))
+                            } @else {
+                                span.muted { "not visible from this node" }
+                            }
+                        }
+                        td {
+                            @for a in answers.iter().filter(|a| a.entry.author == *m && a.entry.kind == "acknowledgement") {
+                                a href=(entry_href(&a.id())) { (fmt_time(a.entry.time.unix())) } " "
+                                span.sub { (a.entry.body.get("by").and_then(Value::as_str).unwrap_or("")) }
+                            }
+                        }
+                        td {
+                            @for a in answers.iter().filter(|a| a.entry.author == *m && a.entry.kind != "acknowledgement") {
+                                a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) } " " span.sub { (a.id()) } br;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The Verify panel: the proof bundle, opened and checked here.
+async fn verify_panel(
+    ctx: &Ctx,
+    stored: &parley_store::StoredEntry,
+) -> Result<Markup, ConsoleError> {
+    let bundle = views::proof_bundle(&ctx.node, stored).await?;
+    let proof = TlogProof::parse(&bundle).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let note = Note::parse(proof.checkpoint.as_bytes())
+        .map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let cp = Checkpoint::parse(note.text()).map_err(|e| ConsoleError::Internal(e.to_string()))?;
+    let mut keys = vec![ctx.node.key.verifier()];
+    keys.extend(ctx.node.peer_list().into_iter().map(|p| p.key));
+    let trust = parley_log::Trust::Keys(keys.clone());
+    let verified = parley_log::verify_bundle(&bundle, &trust);
+    let signer = |s: &NoteSignature| -> String {
+        match s.cosignature_time() {
+            Some(t) if s.sig.len() == 72 => {
+                format!("{} — cosigned at {}", s.name, fmt_time(t as i64))
+            }
+            _ => format!("{} — log signature", s.name),
+        }
+    };
+    let href = format!("{}/proof.tlog-proof", entry_href(&stored.id()));
+    Ok(html! {
+        div.panel.verified[verified.is_ok()] #verify {
+            h2 { "Verify" }
+            @match &verified {
+                Ok(v) => p { (badge("VERIFIED", "green")) " Entry " (v.entry.id()) " is in " (v.origin) " at size " (v.tree_size)
+                    ", signed by " (v.entry.author) ", cosigned by " (v.cosigners.len()) " part" @if v.cosigners.len() != 1 { "ies" } @else { "y" } "." }
+                Err(e) => p { (badge("NOT VERIFIED HERE", "amber")) " " (e.to_string()) }
+            }
+            dl.facts {
+                dt { "Leaf hash" } dd { code { (stored.hash.to_hex()) } }
+                dt { "Checkpoint" } dd { code { (cp.origin) } " · size " (cp.size) " · root " code { (cp.root.to_base64()) } }
+                dt { "Signatures" } dd { @for s in note.signatures() { (signer(s)) br; } }
+                dt { "Inclusion proof" } dd {
+                    (proof.path.len()) " hashes, leaf sibling first"
+                    details { summary { "show the hashes" } @for h in &proof.path { code { (h.to_base64()) } br; } }
+                }
+            }
+            p {
+                a.button.primary href=(href) download=(format!("{}.tlog-proof", stored.id().replace('/', "-"))) { "Download proof bundle" }
+                " "
+                span.muted { "Check it anywhere, offline: " code { "parley verify FILE --vkey …" } }
+            }
+        }
+    })
+}
+
+pub async fn page(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Path((channel, author, seq)): Path<(String, String, u64)>,
+) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let stored = load(&node, &channel, &author, seq).await?;
+    let Some(k) = ctx.ledger.get(&stored.hash).cloned() else {
+        return Err(ConsoleError::NotFound(
+            "This entry is not in the ledger yet; reload.".into(),
+        ));
+    };
+    if !ctx.read.contains(&k.hash) {
+        let (user, hash) = (ctx.session.user.clone(), k.hash);
+        node.db(move |s| s.mark_read(&user, &hash)).await?;
+    }
+    let verify = verify_panel(&ctx, &stored).await?;
+    let prio = k
+        .entry
+        .body
+        .get("priority")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let refs: Vec<(String, Option<&Known>)> = k
+        .entry
+        .refs
+        .iter()
+        .map(|r| (r.to_hex(), ctx.ledger.get(r)))
+        .collect();
+    let by: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
+    let content = html! {
+        p {
+            @if !prio.is_empty() { (priority_badge(prio)) " " }
+            b { (kind_title(&k.entry.kind)) } " from " b { (k.entry.author) } " in " a href=(format!("/inbox?channel={}", k.entry.channel)) { (k.entry.channel) }
+        }
+        dl.facts {
+            dt { "Entry" } dd { code { (k.id()) } }
+            dt { "Stated time" } dd { (time(k.entry.time)) span.muted { " (the author's clock)" } }
+            dt { "Stored here" } dd { (fmt_time(stored.received_at)) }
+            dt { "Hash" } dd { code { (k.hash.to_hex()) } }
+        }
+        (actions(&ctx, &k))
+        div.panel { (body_view(&k.entry.body)) }
+        h2 { "Delivery" }
+        (delivery_table(&ctx, &k))
+        @if !refs.is_empty() || !by.is_empty() {
+            h2 { "References" }
+            ul {
+                @for (h, target) in &refs {
+                    li { "Refers to " @match target {
+                        Some(t) => { a href=(entry_href(&t.id())) { (kind_title(&t.entry.kind)) " " (t.id()) } " by " (t.entry.author) }
+                        None => code { (h) },
+                    } }
+                }
+                @for a in &by {
+                    li { "Answered by " a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) " " (a.id()) } " from " (a.entry.author) ", " (fmt_time(a.entry.time.unix())) }
+                }
+            }
+        }
+        (verify)
+    };
+    Ok(frame(
+        &ctx,
+        &format!("{} {}", kind_title(&k.entry.kind), k.id()),
+        "inbox",
+        true,
+        content,
+    ))
+}
+
+/// Downloads the proof bundle.
+pub async fn proof(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Path((channel, author, seq)): Path<(String, String, u64)>,
+) -> Page {
+    node.sessions.get(&headers).ok_or(ConsoleError::SignIn)?;
+    let stored = load(&node, &channel, &author, seq).await?;
+    let bundle = views::proof_bundle(&node, &stored).await?;
+    let name = format!("{channel}-{author}-{seq}.tlog-proof");
+    Ok((
+        [
+            ("content-type", "text/plain; charset=utf-8".to_string()),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bundle,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AckForm {
+    csrf: String,
+}
+
+/// Acknowledges an entry in one click.
+pub async fn acknowledge(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Path((channel, author, seq)): Path<(String, String, u64)>,
+    Form(f): Form<AckForm>,
+) -> Page {
+    let session = authorize(&node, &headers, &f.csrf, Some("acknowledgement"))?;
+    let stored = load(&node, &channel, &author, seq).await?;
+    let body = serde_json::json!({"by": session.user});
+    feeds::append_own(&node, &channel, "acknowledgement", body, vec![stored.hash])
+        .await
+        .map_err(|e| ConsoleError::Forbidden(format!("The acknowledgement was not sent: {e}")))?;
+    let back = headers
+        .get("referer")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.split_once("://").map(|(_, rest)| rest))
+        .and_then(|r| r.find('/').map(|i| r[i..].to_string()))
+        .unwrap_or_else(|| entry_href(&stored.id()));
+    Ok(Redirect::to(&back).into_response())
+}

@@ -1,0 +1,87 @@
+//! Exercises: the calendar of notified activities and the map of their
+//! areas, each with its threshold badges.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use maud::{Markup, html};
+use parley_domain::exercises::Assessment;
+use parley_domain::views;
+
+use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
+use crate::console::map::{MapArea, europe};
+use crate::state::Node;
+
+pub fn badges(a: &Assessment) -> Markup {
+    html! {
+        @if a.notifiable.is_empty() { (badge("BELOW THRESHOLDS", "grey")) } @else { (badge("NOTIFIABLE", "amber")) }
+        @if a.observation_required() { (badge("OBSERVATION REQUIRED", "red")) }
+        @if a.late { (badge("LATE", "red")) }
+        @if !a.constrained.is_empty() { (badge("NEEDED 2 YEARS' NOTICE", "red")) }
+    }
+}
+
+pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let ex = views::exercises(&ctx.ledger);
+    let cals = views::calendars(&ctx.ledger);
+    let areas: Vec<MapArea> = ex
+        .iter()
+        .map(|x| MapArea {
+            label: x.notification.designation.clone(),
+            class: if x.assessment.observation_required() {
+                "observation"
+            } else if x.assessment.notifiable.is_empty() {
+                "voluntary"
+            } else {
+                "notifiable"
+            },
+            ring: x.notification.area.outer_degrees(),
+            href: entry_href(&x.source.id()),
+        })
+        .collect();
+    let content = html! {
+        p {
+            "Legend: " (badge("NOTIFIABLE", "amber")) " amber area · " (badge("OBSERVATION REQUIRED", "red")) " red area · "
+            (badge("BELOW THRESHOLDS", "grey")) " blue area. Thresholds: " a href="#rules" { "Vienna Document 2011" } "."
+        }
+        (europe(&areas))
+        h2 { "Calendar of notified activities" }
+        @if ex.is_empty() { p.muted { "No activity has been notified." } } @else {
+            table {
+                thead { tr { th { "Dates" } th { "Activity" } th { "Numbers" } th { "Assessment" } } }
+                tbody {
+                    @for x in &ex {
+                        @let n = &x.notification;
+                        tr class=[x.assessment.late.then_some("overdue")] {
+                            td.when { (n.start) " –" br; (n.end) }
+                            td {
+                                a href=(entry_href(&x.source.id())) { b { (n.designation) } } " by " (x.source.entry.author)
+                                div.sub { (n.purpose) } div.sub { (n.area_description.clone().unwrap_or_default()) }
+                            }
+                            td { (n.forces.troops) " troops" @if n.forces.battle_tanks > 0 { br; (n.forces.battle_tanks) " tanks" }
+                                @if n.forces.armoured_combat_vehicles > 0 { br; (n.forces.armoured_combat_vehicles) " ACV" }
+                                @if n.forces.artillery_pieces > 0 { br; (n.forces.artillery_pieces) " artillery" } }
+                            td {
+                                (badges(&x.assessment))
+                                div.sub { "notified " (fmt_time(x.source.entry.time.unix())) ", " (x.assessment.lead_days) " days ahead (" (x.assessment.required_lead_days) " required)" }
+                                @if let Some(l) = &n.late { div.sub { "Late: " (l.reason) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Annual calendars" }
+        @if cals.is_empty() { p.muted { "None received." } }
+        ul { @for (k, c) in &cals { li { a href=(entry_href(&k.id())) { (c.year) " by " (k.entry.author) } ": "
+            @if c.activities.is_empty() { "nil calendar" } @else { @for (i, a) in c.activities.iter().enumerate() { @if i > 0 { "; " } (a.designation) " (" (a.start) ")" } } } } }
+        h2 #rules { "Rules checked" }
+        @let rs = parley_domain::rules::default_set();
+        p.muted { (rs.title) ": notification " (rs.notification.lead_days.value) " days ahead; notifiable at "
+            @for (i, t) in rs.notification.thresholds.iter().enumerate() { @if i > 0 { ", " } (t.describe()) }
+            "; observation at " @for (i, t) in rs.observation.thresholds.iter().enumerate() { @if i > 0 { ", " } (t.describe()) } "." }
+    };
+    Ok(frame(&ctx, "Exercises", "exercises", true, content))
+}

@@ -1,0 +1,173 @@
+//! The inbox: every channel's traffic, newest first, live.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use maud::{Markup, html};
+use parley_domain::ledger::Known;
+use serde::Deserialize;
+
+use crate::console::layout::{
+    Ctx, Page, badge, entry_href, fmt_time, frame, kind_title, priority_badge,
+};
+use crate::state::Node;
+use crate::views::summary;
+
+#[derive(Deserialize)]
+pub struct InboxQuery {
+    channel: Option<String>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// Delivery chips for one entry: who has it, who acknowledged, who answered.
+pub fn delivery_chips(ctx: &Ctx, k: &Known) -> Markup {
+    let members = ctx
+        .ledger
+        .channels
+        .get(&k.entry.channel)
+        .map(|c| c.charter.members.clone())
+        .unwrap_or_default();
+    let answers: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
+    html! {
+        @for m in members.iter().filter(|m| **m != k.entry.author) {
+            @let acked = answers.iter().any(|a| a.entry.author == *m && a.entry.kind == "acknowledgement");
+            @let answered = answers.iter().any(|a| a.entry.author == *m && a.entry.kind != "acknowledgement");
+            @if let Some(t) = k.delivered.get(m) {
+                span.badge.green title=(format!("{m}'s signed receipt at {t}")) { (m) " ✓ " (fmt_time(t.unix())) }
+            } @else if k.entry.author == ctx.party() {
+                span.badge.amber { (m) ": SENT, NO RECEIPT YET" }
+            }
+            @if acked { (badge(&format!("{m} ACKNOWLEDGED"), "green")) }
+            @if answered { (badge(&format!("{m} ANSWERED"), "blue")) }
+        }
+    }
+}
+
+pub async fn page(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Query(q): Query<InboxQuery>,
+) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let channels = node.channel_list();
+    let unacked: Vec<String> = ctx
+        .unacknowledged()
+        .iter()
+        .map(|o| o.source.clone())
+        .collect();
+    let mut rows: Vec<&Known> = ctx
+        .ledger
+        .entries
+        .iter()
+        .filter(|k| q.channel.as_ref().is_none_or(|c| k.entry.channel == *c))
+        .filter(|k| q.all || k.entry.kind != "link_test")
+        .collect();
+    rows.sort_by(|a, b| {
+        (b.entry.time, &b.entry.author, b.entry.seq).cmp(&(
+            a.entry.time,
+            &a.entry.author,
+            a.entry.seq,
+        ))
+    });
+    rows.truncate(300);
+    let here = q.channel.clone().unwrap_or_default();
+    let content = html! {
+        div.layout {
+            aside.sidebar aria-label="Channels" {
+                a href="/inbox" class=[here.is_empty().then_some("here")] { "All channels" }
+                @for c in &channels {
+                    @let unread = ctx.unread(Some(&c.id));
+                    a href=(format!("/inbox?channel={}", c.id)) class=[(here == c.id).then_some("here")] {
+                        (c.charter.title.clone().unwrap_or_else(|| c.id.clone()))
+                        @if unread > 0 { " " span.badge.blue { (unread) " unread" } }
+                        br;
+                        span.state {
+                            (c.id) " · " (c.charter.level.as_str()) " · "
+                            @if !c.is_accepted() { "awaiting " (c.waiting_for().join(", ")) }
+                            @else if c.suspension().is_some() { "SUSPENDED" }
+                            @else { "active" }
+                        }
+                    }
+                }
+                p { a.button.primary href=(format!("/compose?channel={here}")) { "Compose" } }
+            }
+            section {
+                @if rows.is_empty() { p.muted { "No traffic yet." } }
+                @else {
+                    table {
+                        thead { tr { th { "Time (UTC)" } th { "From" } th { "What" } th { "Delivery" } th {} } }
+                        tbody {
+                            @for k in &rows {
+                                @let prio = k.entry.body.get("priority").and_then(|p| p.as_str()).unwrap_or("");
+                                @let mine_to_ack = unacked.contains(&k.id());
+                                @let unread = k.entry.author != ctx.party() && !ctx.read.contains(&k.hash);
+                                tr class=(format!("{} {}", if unread { "unread" } else { "" }, if mine_to_ack { prio } else { "" })) {
+                                    td.when { (fmt_time(k.entry.time.unix())) }
+                                    td { (k.entry.author) }
+                                    td {
+                                        @if !prio.is_empty() { (priority_badge(prio)) }
+                                        span.muted { (kind_title(&k.entry.kind)) }
+                                        " "
+                                        a.summary href=(entry_href(&k.id())) { (describe(&ctx.ledger, k)) }
+                                        div.sub { (k.id()) }
+                                    }
+                                    td { (delivery_chips(&ctx, k)) }
+                                    td {
+                                        @if mine_to_ack && ctx.session.role.may_send("acknowledgement") {
+                                            form.inline method="post" action=(format!("{}/ack", entry_href(&k.id()))) {
+                                                (ctx.csrf())
+                                                button.ack type="submit" { "Acknowledge" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame(&ctx, "Inbox", "inbox", true, content))
+}
+
+/// What a list shows for an entry: its own text, or for an entry without
+/// text (a signature, an agreement) what it does to what.
+pub fn describe(ledger: &parley_domain::ledger::Ledger, k: &Known) -> String {
+    let s = summary(&k.entry);
+    if !s.is_empty() {
+        return s;
+    }
+    let verb = match k.entry.kind.as_str() {
+        "acknowledgement" => "acknowledges",
+        "draft_signature" => "signs",
+        "agenda_agreement" => "agrees to",
+        "record_confirmation"
+            if k.entry.body.get("confirm") == Some(&serde_json::Value::Bool(false)) =>
+        {
+            "objects to"
+        }
+        "record_confirmation" => "confirms",
+        "disclosure_consent" => "consents to publish",
+        "channel_acceptance" => "accepts",
+        _ => return kind_title(&k.entry.kind).to_string(),
+    };
+    let target = k.entry.refs.first().and_then(|r| ledger.get(r)).map(|t| {
+        let ts = summary(&t.entry);
+        let version = t
+            .entry
+            .body
+            .get("version")
+            .and_then(|v| v.as_str())
+            .map(|v| format!(" {v}"))
+            .unwrap_or_default();
+        if ts.is_empty() {
+            format!("{} {}", kind_title(&t.entry.kind).to_lowercase(), t.id())
+        } else {
+            format!("{ts}{version}")
+        }
+    });
+    format!("{verb} {}", target.unwrap_or_else(|| "an entry".into()))
+}

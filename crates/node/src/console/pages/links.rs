@@ -1,0 +1,64 @@
+//! Links to peers: up or down since when, the last receipt, what waits;
+//! and equivocation evidence, as an alarm.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use maud::html;
+
+use crate::console::layout::{Ctx, Page, badge, fmt_time, frame};
+use crate::state::Node;
+use crate::status;
+
+pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let mut rows = Vec::new();
+    for p in node.peer_list() {
+        let link = node.link(&p.party);
+        let (entries, checkpoints) = status::backlog(&node, &p.party).await?;
+        let party = p.party.clone();
+        let last = node.db(move |s| s.last_cosignature_by(&party)).await?;
+        rows.push((p, link, entries, checkpoints, last));
+    }
+    let content = html! {
+        @if !ctx.evidence.is_empty() {
+            h2 { "Equivocation evidence" }
+            p { "Each file proves, with the accused party's own signatures, that it showed two different histories. Verify one offline with " code { "parley evidence verify FILE --vkey VKEY" } "." }
+            table {
+                thead { tr { th { "#" } th { "Party" } th { "Detected" } th { "What" } } }
+                tbody {
+                    @for e in &ctx.evidence {
+                        tr.overdue { td { (e.id) } td { b { (e.party) } } td.when { (fmt_time(e.detected_at)) br; "by " (e.detected_by) }
+                            td { (e.summary) div.sub { (if e.proven { "proven" } else { "unproven" }) " · " (e.origin) } } }
+                    }
+                }
+            }
+        }
+        h2 { "Peers" }
+        table {
+            thead { tr { th { "Party" } th { "Link" } th { "Last receipt" } th { "Waiting" } th { "Address" } } }
+            tbody {
+                @for (p, link, entries, checkpoints, last) in &rows {
+                    tr class=[(link.up == Some(false)).then_some("overdue")] {
+                        td { b { (p.party) } }
+                        td {
+                            @match link.up {
+                                Some(true) => (badge("UP", "green")),
+                                Some(false) => (badge("DOWN", "red")),
+                                None => (badge("NOT YET TESTED", "grey")),
+                            }
+                            @if let Some(s) = link.since { " since " (fmt_time(s)) }
+                            @if let Some(e) = &link.last_error { div.sub { (e) } }
+                        }
+                        td.when { @match last { Some(t) => (fmt_time(*t)), None => "never" } }
+                        td { (entries) " entries" @if *checkpoints > 0 { ", " (checkpoints) " checkpoints to witness" } }
+                        td { code { (p.url) } div.sub { code { (p.key.to_string()) } } }
+                    }
+                }
+            }
+        }
+        p.muted { "Each node sends a signed link test to every peer every " (node.dir.config.federation.link_test_interval_secs) " s; deliveries retry with backoff until receipted." }
+    };
+    Ok(frame(&ctx, "Links", "links", true, content))
+}

@@ -1,0 +1,82 @@
+//! Meetings: invitations and replies, the agenda being negotiated with each
+//! party's proposals, the record with positions and differences, and
+//! whether it may be published.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use maud::html;
+use parley_domain::views::{self, Disclosure};
+
+use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
+use crate::state::Node;
+
+pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let meetings = views::meetings(&ctx.ledger, ctx.now);
+    let role = ctx.session.role;
+    let content = html! {
+        @if meetings.is_empty() { p.muted { "No meeting has been proposed." } }
+        @for m in &meetings {
+            div.panel {
+                h3 { a href=(entry_href(&m.invitation.id())) { (m.details.title) } }
+                p { "Invited by " b { (m.invitation.entry.author) } " · " (m.details.venue) " · " (format!("{:?}", m.details.level).replace('_', " ").to_lowercase())
+                    " · proposed " @for (i, d) in m.details.proposed_dates.iter().enumerate() { @if i > 0 { ", " } (fmt_time(d.0.unix())) } }
+                @if !m.details.required_roles.is_empty() { p.muted { "Asks for: " (m.details.required_roles.join(", ")) } }
+                h3 { "Replies" }
+                @if m.replies.is_empty() {
+                    p {
+                        @match m.details.reply_by {
+                            Some(r) if r.0 > ctx.now => { (badge("NO REPLY YET", "amber")) " reply due " (fmt_time(r.0.unix())) ", " (crate::console::layout::countdown(r.0)) }
+                            Some(r) => { (badge("NO REPLY", "red")) " the reply was due " (fmt_time(r.0.unix())) }
+                            None => { (badge("NO REPLY YET", "amber")) }
+                        }
+                    }
+                }
+                ul { @for (k, r) in &m.replies {
+                    li { b { (k.entry.author) } ": "
+                        @match r.response { parley_domain::meetings::Response::Accept => (badge("ACCEPTS", "green")), parley_domain::meetings::Response::Decline => (badge("DECLINES", "red")), parley_domain::meetings::Response::CounterProposal => (badge("COUNTER-PROPOSAL", "amber")) }
+                        " " @if let Some(v) = &r.counter_venue { (v) " " } @for d in &r.counter_dates { (fmt_time(d.0.unix())) " " }
+                        @if let Some(n) = &r.note { span.muted { (n) } } @if let Some(n) = &r.reason { span.muted { (n) } }
+                        " " a href=(entry_href(&k.id())) { (k.id()) } }
+                } }
+                h3 { "Agenda" }
+                @if m.agendas.is_empty() { p.muted { "No agenda proposed." } }
+                @for a in &m.agendas {
+                    div.panel.verified[a.agreed()] {
+                        p { "Proposed by " b { (a.proposal.entry.author) } " " a href=(entry_href(&a.proposal.id())) { (a.proposal.id()) } " — "
+                            @if a.agreed() { (badge("AGREED BY ALL", "green")) } @else { (badge(&format!("WAITING FOR {}", a.waiting_for.join(", ").to_uppercase()), "amber")) }
+                            @if !a.agreed() && !a.waiting_for.contains(&ctx.party().to_string()) { } @else if !a.agreed() && role.may_send("agenda_agreement") {
+                                " " a.button href=(format!("/compose?channel={}&kind=agenda_agreement&ref={}", m.invitation.entry.channel, a.proposal.id())) { "Agree to this agenda" }
+                            }
+                        }
+                        ol { @for it in &a.items { li { (it.title) span.muted { " — " (it.sponsor) } } } }
+                    }
+                }
+                @for r in &m.records {
+                    h3 { "Record " a href=(entry_href(&r.source.id())) { (r.source.id()) } }
+                    p { (fmt_time(r.record.start.0.unix())) " – " (fmt_time(r.record.end.0.unix())) " · "
+                        @for (i, a) in r.record.attendance.iter().enumerate() { @if i > 0 { "; " } b { (a.party) } ": " (a.participants.join(", ")) } }
+                    @for it in &r.record.items {
+                        h3 { (it.title) }
+                        div.positions { @for (p, text) in &it.positions { div.pos { b { (p) } (text) } } }
+                    }
+                    @if !r.record.differences.is_empty() {
+                        div.alarm.amber { "Recorded differences:" ul { @for d in &r.record.differences { li { (d) } } } }
+                    }
+                    @if let Some(j) = &r.record.joint_statement { div.panel { b { "Joint statement: " } (j) } }
+                    p { "Confirmation: " @for (p, ok, obj, k) in &r.confirmations {
+                        a href=(entry_href(&k.id())) { @if *ok { (badge(&format!("{} CONFIRMED", p.to_uppercase()), "green")) } @else { (badge(&format!("{} OBJECTS", p.to_uppercase()), "red")) } }
+                        @for o in obj { " " span.muted { (o) } } } }
+                    p { "Disclosure: " @match &r.disclosure {
+                        Disclosure::Consented => (badge("PUBLIC — EVERY MEMBER CONSENTED", "green")),
+                        Disclosure::EmbargoEnded(t) => { (badge("PUBLIC", "green")) " the embargo ended " (fmt_time(t.unix())) },
+                        Disclosure::Confidential { waiting, embargo } => { (badge("CONFIDENTIAL", "amber")) " waiting for consent from " (waiting.join(", ")) @if let Some(e) = embargo { "; public from " (fmt_time(e.unix())) } },
+                    } }
+                }
+            }
+        }
+    };
+    Ok(frame(&ctx, "Meetings", "meetings", true, content))
+}

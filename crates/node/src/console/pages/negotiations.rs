@@ -1,0 +1,97 @@
+//! Negotiations: each draft's versions, a diff between any two, the
+//! signatures, and the register of commitments.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use maud::html;
+use parley_domain::views::{self, DiffLine};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
+use crate::state::Node;
+
+#[derive(Deserialize)]
+pub struct DiffQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn text_of(v: &parley_domain::views::Version<'_>) -> String {
+    v.draft
+        .text
+        .get("en")
+        .or_else(|| v.draft.text.values().next())
+        .cloned()
+        .unwrap_or_default()
+}
+
+pub async fn page(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Query(q): Query<DiffQuery>,
+) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let docs = views::negotiations(&ctx.ledger);
+    let me = ctx.party().to_string();
+    let may_sign = ctx.session.role.may_send("draft_signature");
+    let content = html! {
+        h2 { "Commitments" }
+        @let committed: Vec<_> = docs.iter().flat_map(|d| d.versions.iter().filter(|v| v.committed())).collect();
+        @if committed.is_empty() { p.muted { "No draft is signed by all its signatories." } }
+        table { tbody { @for v in &committed { tr {
+            td { (badge("COMMITMENT", "green")) } td { b { (v.draft.title) } " " (v.draft.version) br; a href=(entry_href(&v.source.id())) { (v.source.id()) } }
+            td { @for (p, k) in &v.signatures { "signed by " b { (p) } " " a href=(entry_href(&k.id())) { (fmt_time(k.entry.time.unix())) } br; } }
+        } } } }
+        @for d in &docs {
+            div.panel {
+                h3 { (d.versions.last().map(|v| v.draft.title.clone()).unwrap_or_default()) span.muted { " — " (d.document) " in " (d.channel) } }
+                table {
+                    thead { tr { th { "Version" } th { "By" } th { "Signatures" } th {} } }
+                    tbody { @for v in &d.versions { tr {
+                        td { a href=(entry_href(&v.source.id())) { b { (v.draft.version) } } div.sub { (v.source.id()) @if let Some(p) = &v.parent { " revises " (p) } } }
+                        td { (v.source.entry.author) div.sub { (fmt_time(v.source.entry.time.unix())) } }
+                        td { @if v.committed() { (badge("SIGNED BY ALL", "green")) } @else {
+                                @for (p, _) in &v.signatures { (badge(&format!("{} SIGNED", p.to_uppercase()), "blue")) }
+                                @if !v.unsigned_by().is_empty() { span.muted { "unsigned by " (v.unsigned_by().join(", ")) } } } }
+                        td {
+                            @if may_sign && v.unsigned_by().contains(&me.as_str()) {
+                                a.button.primary href=(format!("/compose?channel={}&kind=draft_signature&ref={}", d.channel, v.source.id())) { "Sign " (v.draft.version) }
+                            }
+                        }
+                    } } }
+                }
+                @if d.versions.len() >= 2 {
+                    @let ids: Vec<String> = d.versions.iter().map(|v| v.source.id()).collect();
+                    @let from = q.from.clone().filter(|f| ids.contains(f)).unwrap_or_else(|| ids[ids.len() - 2].clone());
+                    @let to = q.to.clone().filter(|t| ids.contains(t)).unwrap_or_else(|| ids[ids.len() - 1].clone());
+                    form method="get" action="/negotiations" .actions {
+                        label { "Compare " select name="from" { @for v in &d.versions { option value=(v.source.id()) selected[v.source.id() == from] { (v.draft.version) } } } }
+                        label { " with " select name="to" { @for v in &d.versions { option value=(v.source.id()) selected[v.source.id() == to] { (v.draft.version) } } } }
+                        button type="submit" { "Show differences" }
+                    }
+                    @let a = d.versions.iter().find(|v| v.source.id() == from);
+                    @let b = d.versions.iter().find(|v| v.source.id() == to);
+                    @if let (Some(a), Some(b)) = (a, b) {
+                        div.diff aria-label="Differences" {
+                            @for line in views::diff_lines(&text_of(a), &text_of(b)) {
+                                @match line {
+                                    DiffLine::Same(s) => div { "  " (s) },
+                                    DiffLine::Removed(s) => div.del { "− " (s) },
+                                    DiffLine::Added(s) => div.add { "+ " (s) },
+                                }
+                            }
+                        }
+                    }
+                } @else if let Some(v) = d.versions.first() {
+                    div.diff { @for l in text_of(v).lines() { div { (l) } } }
+                }
+            }
+        }
+        @if docs.is_empty() { p.muted { "No draft has been tabled." } }
+    };
+    let _ = Value::Null;
+    Ok(frame(&ctx, "Negotiations", "negotiations", true, content))
+}

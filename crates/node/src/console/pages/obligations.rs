@@ -1,0 +1,87 @@
+//! The obligations board: overdue first, in red; open with a countdown;
+//! met, with the entry that met it.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use maud::{Markup, html};
+use parley_domain::obligations::{Obligation, Status};
+use serde::Deserialize;
+
+use crate::console::layout::{Ctx, Page, countdown, entry_href, fmt_time, frame, status_badge};
+use crate::state::Node;
+
+#[derive(Deserialize)]
+pub struct BoardQuery {
+    party: Option<String>,
+    channel: Option<String>,
+}
+
+pub fn obligation_row(o: &Obligation) -> Markup {
+    html! {
+        tr class=[(o.status == Status::Overdue).then_some("overdue")] {
+            td { (status_badge(o.status)) }
+            td { b { (o.debtor) } " owes " (o.creditor) }
+            td { (o.description) div.sub { "from " a href=(entry_href(&o.source)) { (o.source) } " · " (o.channel) } }
+            td.when {
+                @match (o.status, o.due) {
+                    (Status::Met | Status::MetLate, _) => {
+                        "met " @if let Some(t) = o.met_at { (fmt_time(t.unix())) }
+                        @if let Some(m) = &o.met_by { br; a href=(entry_href(m)) { (m) } }
+                        @if !o.met_proven { div.sub { "(stated time; receipt not visible here)" } }
+                    }
+                    (Status::Pending, _) => { span.muted { "clock starts on delivery" } }
+                    (_, Some(d)) => { "due " (fmt_time(d.unix())) br; (countdown(d)) }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+pub async fn page(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Query(q): Query<BoardQuery>,
+) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    let party = q.party.clone().filter(|p| !p.is_empty());
+    let channel = q.channel.clone().filter(|c| !c.is_empty());
+    let shown: Vec<&Obligation> = ctx
+        .obligations
+        .iter()
+        .filter(|o| {
+            party
+                .as_ref()
+                .is_none_or(|p| o.debtor == *p || o.creditor == *p)
+        })
+        .filter(|o| channel.as_ref().is_none_or(|c| o.channel == *c))
+        .collect();
+    let mut parties: Vec<String> = vec![node.party.clone()];
+    parties.extend(node.peer_list().into_iter().map(|p| p.party));
+    let groups = [
+        ("Overdue", vec![Status::Overdue]),
+        ("Open", vec![Status::Open, Status::Pending]),
+        ("Met", vec![Status::MetLate, Status::Met]),
+    ];
+    let content = html! {
+        form method="get" action="/obligations" .actions {
+            label { "Party " select name="party" { option value="" { "all" } @for p in &parties { option value=(p) selected[party.as_deref() == Some(p)] { (p) } } } }
+            label { "Channel " select name="channel" { option value="" { "all" } @for c in node.channel_list() { option value=(c.id) selected[channel.as_deref() == Some(&c.id)] { (c.id) } } } }
+            button type="submit" { "Filter" }
+        }
+        p.muted { "Deadlines start at the debtor's own signed receipt of what obliges it, never at the sender's clock." }
+        @for (title, statuses) in &groups {
+            @let rows: Vec<&&Obligation> = shown.iter().filter(|o| statuses.contains(&o.status)).collect();
+            h2 { (title) " (" (rows.len()) ")" }
+            @if rows.is_empty() { p.muted { "None." } } @else {
+                table {
+                    thead { tr { th { "Status" } th { "Who" } th { "What" } th { "When" } } }
+                    tbody { @for o in rows { (obligation_row(o)) } }
+                }
+            }
+        }
+    };
+    Ok(frame(&ctx, "Obligations", "obligations", true, content))
+}
