@@ -11,6 +11,7 @@ use crate::cli::{Cli, Command};
 mod api;
 mod bench;
 mod channel;
+mod demo;
 mod domain;
 mod entries;
 mod evidence;
@@ -27,6 +28,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Note(c) => note::run(c),
         Command::Tree(c) => tree::run(c),
         Command::Verify(a) => verify::run(a),
+        Command::Demo(a) => demo::run(a),
         Command::Init(a) => node::init(a),
         Command::Serve(a) => node::serve(a),
         Command::Peer(c) => node::peer(c),

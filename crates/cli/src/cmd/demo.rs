@@ -1,0 +1,356 @@
+//! `parley demo`: three real nodes (NATO, Russia, an OSCE witness) on
+//! embedded SQLite, the 2016–2022 story replayed, then traffic that keeps
+//! flowing — until Ctrl-C. Running it again resumes where it stopped.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use super::api::Api;
+use super::scenario::{self, Scenario};
+use crate::cli::DemoArgs;
+
+const STORY: &str = include_str!("../../../../scenarios/nato-russia-2016-2022.toml");
+/// Demo sign-ins: fine on a laptop, never in a deployment.
+pub(crate) const DEMO_PASSWORD: &str = "parley-demo";
+const PARTIES: [&str; 3] = ["nato", "russia", "osce"];
+const ROLES: [(&str, &str); 6] = [
+    ("duty", "duty_officer"),
+    ("diplomat", "diplomat"),
+    ("expert", "expert"),
+    ("signatory", "signatory"),
+    ("auditor", "auditor"),
+    ("admin", "administrator"),
+];
+
+fn exe() -> anyhow::Result<PathBuf> {
+    std::env::current_exe().context("finding the parley binary")
+}
+
+fn parley(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new(exe()?)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        anyhow::bail!(
+            "parley {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn dir_of(root: &Path, party: &str) -> PathBuf {
+    root.join(party)
+}
+
+/// Creates the three nodes, pins them to each other, adds the console users.
+fn create(root: &Path, base: u16) -> anyhow::Result<()> {
+    println!("creating three nodes in {}", root.display());
+    let mut vkeys = BTreeMap::new();
+    for (i, p) in PARTIES.iter().enumerate() {
+        let d = dir_of(root, p);
+        let out: Value = serde_json::from_str(&parley(&[
+            "init",
+            "--party",
+            p,
+            "--dir",
+            &d.to_string_lossy(),
+            "--listen",
+            &format!("127.0.0.1:{}", base + i as u16),
+            "--json",
+        ])?)?;
+        vkeys.insert(
+            p.to_string(),
+            out["vkey"].as_str().unwrap_or_default().to_string(),
+        );
+        // Link tests every 15 s, so the Links view moves while you watch.
+        let cfg = d.join("parley.toml");
+        let text = std::fs::read_to_string(&cfg)?.replace(
+            "link_test_interval_secs = 60",
+            "link_test_interval_secs = 15",
+        );
+        std::fs::write(&cfg, text)?;
+        let roles: &[(&str, &str)] = if *p == "osce" { &ROLES[4..] } else { &ROLES };
+        for (name, role) in roles {
+            parley(&[
+                "user",
+                "add",
+                "--dir",
+                &d.to_string_lossy(),
+                "--name",
+                name,
+                "--role",
+                role,
+                "--password",
+                DEMO_PASSWORD,
+            ])?;
+        }
+    }
+    for (i, a) in PARTIES.iter().enumerate() {
+        for (j, b) in PARTIES.iter().enumerate() {
+            if i != j {
+                parley(&[
+                    "peer",
+                    "add",
+                    "--dir",
+                    &dir_of(root, a).to_string_lossy(),
+                    "--party",
+                    b,
+                    "--url",
+                    &format!("http://127.0.0.1:{}", base + j as u16),
+                    "--vkey",
+                    &vkeys[*b],
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The three `parley serve` processes; stopped (SIGTERM, then wait) on drop.
+struct Nodes(Vec<Child>);
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &c.id().to_string()])
+                .status();
+        }
+        for c in &mut self.0 {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if matches!(c.try_wait(), Ok(Some(_))) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn start(root: &Path) -> anyhow::Result<Nodes> {
+    let mut children = Vec::new();
+    for p in PARTIES {
+        let d = dir_of(root, p);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.join("serve.log"))?;
+        children.push(
+            Command::new(exe()?)
+                .args(["serve", "--dir", &d.to_string_lossy()])
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+                )
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?,
+        );
+    }
+    let nodes = Nodes(children);
+    for p in PARTIES {
+        let api = Api::open(&dir_of(root, p))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while api.get("/status").is_err() {
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "the {p} node did not start; see {}",
+                dir_of(root, p).join("serve.log").display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(nodes)
+}
+
+/// SIGINT or SIGTERM sets the flag.
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::spawn(move || {
+        rt.block_on(async {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+            }
+        });
+        f.store(true, Ordering::SeqCst);
+    });
+    Ok(flag)
+}
+
+/// Sleeps up to `secs`, waking early when asked to stop.
+fn nap(stop: &AtomicBool, secs: u64) -> bool {
+    let until = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < until {
+        if stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    !stop.load(Ordering::SeqCst)
+}
+
+/// A random number below `n` (from the OS random source, via entry salts).
+fn random(n: usize) -> usize {
+    let s = parley_log::Entry::random_salt();
+    (u64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]]) % n.max(1) as u64)
+        as usize
+}
+
+const MESSAGES: [(&str, &str, &str); 6] = [
+    (
+        "routine",
+        "Exercise BALTOPS naval units will transit the Danish straits tomorrow from 06:00Z.",
+        "Корабли учения BALTOPS пройдут Датские проливы завтра с 06:00Z.",
+    ),
+    (
+        "priority",
+        "Reconnaissance flight planned over international waters of the Black Sea, 10:00–14:00Z.",
+        "Разведывательный полёт над международными водами Чёрного моря, 10:00–14:00Z.",
+    ),
+    (
+        "routine",
+        "Hotline test: the quick brown fox jumps over the lazy dog 1234567890.",
+        "Проверка линии: съешь же ещё этих мягких французских булок 1234567890.",
+    ),
+    (
+        "immediate",
+        "Unannounced aircraft approaching the air policing area, please identify.",
+        "Неопознанный самолёт приближается к зоне воздушного патрулирования, просим опознать.",
+    ),
+    (
+        "flash",
+        "Missile test launch window opens in 30 minutes; impact area well inside national waters.",
+        "Окно испытательного пуска ракеты открывается через 30 минут; район падения — в национальных водах.",
+    ),
+    (
+        "routine",
+        "Meeting of military experts proposed for next week; agenda to follow.",
+        "Предлагаем встречу военных экспертов на следующей неделе; повестка будет направлена.",
+    ),
+];
+
+/// Traffic after the story: messages both ways, most acknowledged, some left
+/// to go overdue, and a clarification request coming due.
+fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
+    let apis: BTreeMap<&str, Api> = ["nato", "russia"]
+        .iter()
+        .map(|p| Ok((*p, Api::open(&dir_of(root, p))?)))
+        .collect::<anyhow::Result<_>>()?;
+    let open = apis["russia"].post("/entries", &json!({
+        "channel": "mil", "kind": "clarification_request",
+        "body": {"to": "nato", "concerns": {"en": "Concentration of armoured units near the border of Belarus outside their normal locations.", "ru": "Сосредоточение бронетанковых подразделений у границы Беларуси вне мест постоянной дислокации."}, "location": "Lithuania, Poland"}
+    }));
+    if let Ok(r) = open {
+        println!(
+            "traffic: russia asks nato for clarification ({}): the reply comes due in 48 hours",
+            r["id"].as_str().unwrap_or("")
+        );
+    }
+    let mut n = 0usize;
+    while nap(stop, 20 + random(25) as u64) {
+        n += 1;
+        let (from, to) = if random(2) == 0 {
+            ("nato", "russia")
+        } else {
+            ("russia", "nato")
+        };
+        let (prio, en, ru) = MESSAGES[random(MESSAGES.len())];
+        let body = json!({"priority": prio, "text": {"en": en, "ru": ru}});
+        let Ok(sent) = apis[from].post(
+            "/entries",
+            &json!({"channel": "mil", "kind": "hotline_message", "body": body}),
+        ) else {
+            continue;
+        };
+        let id = sent["id"].as_str().unwrap_or("").to_string();
+        println!("traffic: {from} sends a {prio} message ({id})");
+        // Most messages are acknowledged after a while; every fifth is left
+        // for the duty officer to acknowledge (or to go overdue).
+        if n % 5 != 0 && nap(stop, 5 + random(20) as u64) {
+            let ack = json!({"channel": "mil", "kind": "acknowledgement", "body": {"by": "Duty officer"}, "refs": [id]});
+            for _ in 0..20 {
+                if apis[to].post("/entries", &ack).is_ok() {
+                    break;
+                }
+                if !nap(stop, 1) {
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn run(a: DemoArgs) -> anyhow::Result<()> {
+    let root = a.dir.clone();
+    let fresh = !dir_of(&root, "nato").join("parley.toml").exists();
+    if fresh {
+        create(&root, a.port)?;
+    } else {
+        println!("resuming the demo in {}", root.display());
+    }
+    let stop = stop_flag()?;
+    let nodes = start(&root)?;
+    let marker = root.join("story.done");
+    if !marker.exists() {
+        let story = Scenario::parse(STORY)?;
+        println!("\nreplaying: {}\n", story.title);
+        let dirs: BTreeMap<String, PathBuf> = PARTIES
+            .iter()
+            .map(|p| (p.to_string(), dir_of(&root, p)))
+            .collect();
+        scenario::run(&story, &dirs, &mut |line| println!("{line}"))?;
+        std::fs::write(
+            &marker,
+            "the story was replayed; delete this file to replay it again\n",
+        )?;
+    }
+    let ports: Vec<u16> = PARTIES
+        .iter()
+        .map(|p| parley_node::config::read_config(&dir_of(&root, p)).map(|c| c.listen.port()))
+        .collect::<Result<_, _>>()?;
+    println!("\nthe consoles (sign in with password \"{DEMO_PASSWORD}\"; demo only):");
+    for (p, port) in PARTIES.iter().zip(&ports) {
+        let users = if *p == "osce" {
+            "auditor, admin"
+        } else {
+            "duty, diplomat, expert, signatory, auditor, admin"
+        };
+        println!(
+            "  {:<7} http://127.0.0.1:{port}/   users: {users}",
+            p.to_uppercase()
+        );
+    }
+    println!(
+        "\nlink tests run every 15 s; new traffic every half minute. Ctrl-C stops everything; run the same command to resume."
+    );
+    if !a.no_traffic {
+        traffic(&root, &stop)?;
+    } else {
+        while nap(&stop, 3600) {}
+    }
+    println!("\nstopping the nodes…");
+    drop(nodes);
+    println!("stopped. The record is kept in {}.", root.display());
+    Ok(())
+}
