@@ -230,7 +230,7 @@ async fn verify_panel(
             }
             p {
                 a.button.primary href=(href) download=(format!("{}.tlog-proof", stored.id().replace('/', "-"))) { "Download proof bundle" }
-                " "
+                span { " \u{a0} " }
                 span.muted { "Check it anywhere, offline: " code { "parley verify FILE --vkey …" } }
             }
         }
@@ -292,7 +292,7 @@ pub async fn page(
                     } }
                 }
                 @for a in &by {
-                    li { "Answered by " a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) " " (a.id()) } " from " (a.entry.author) ", " (fmt_time(a.entry.time.unix())) }
+                    li { "Referred to by " a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) " " (a.id()) } " from " (a.entry.author) ", " (fmt_time(a.entry.time.unix())) }
                 }
             }
         }

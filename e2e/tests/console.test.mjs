@@ -1,0 +1,225 @@
+// The console in a real browser: Debian's Chromium driven by playwright-core
+// against a `parley demo` network (three real nodes, the story replayed).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+const parley = process.env.PARLEY_BIN || join(repo, 'target', 'debug', 'parley');
+const shots = join(here, '..', 'screenshots');
+mkdirSync(shots, { recursive: true });
+const port = Number(process.env.PARLEY_E2E_PORT || 7400 + Math.floor(Math.random() * 400));
+const url = { nato: `http://127.0.0.1:${port}`, russia: `http://127.0.0.1:${port + 1}`, osce: `http://127.0.0.1:${port + 2}` };
+const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
+const PASSWORD = 'parley-demo';
+
+let demo, browser;
+
+function waitForLine(proc, text, ms) {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no "${text}" within ${ms} ms:\n${out}`)), ms);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes(text)) { clearTimeout(timer); resolve(out); }
+    });
+    proc.on('exit', (code) => reject(new Error(`demo exited (${code}):\n${out}`)));
+  });
+}
+
+before(async () => {
+  demo = spawn(parley, ['demo', '--dir', dir, '--port', String(port), '--no-traffic'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await waitForLine(demo, 'the consoles', 180_000);
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-dev-shm-usage', '--disable-component-update', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (demo) {
+    demo.kill('SIGINT');
+    await new Promise((r) => demo.on('exit', r));
+  }
+});
+
+async function signIn(party, user) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
+  const page = await context.newPage();
+  await page.goto(`${url[party]}/login`);
+  await page.fill('#name', user);
+  await page.fill('#password', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/inbox/);
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+function vkeys() {
+  return ['nato', 'russia', 'osce'].flatMap((p) => ['--vkey', join(dir, p, 'party.vkey')]);
+}
+
+function isoDate(daysFromNow) {
+  return new Date(Date.now() + daysFromNow * 86_400_000).toISOString().slice(0, 10);
+}
+
+let flashId;
+
+test('a flash message arrives live on the other console, is acknowledged there, and the sender sees receipt and acknowledgement', async () => {
+  const nato = await signIn('nato', 'duty');
+  const russia = await signIn('russia', 'duty');
+  await shot(russia, 'inbox-before');
+
+  await nato.goto(`${url.nato}/compose?kind=hotline_message&channel=mil`);
+  await nato.selectOption('select[name=priority]', 'flash');
+  await nato.fill('input[name=subject]', 'Unplanned air activity');
+  await nato.fill('textarea[name="text.en"]', 'Two aircraft will cross the exercise area at 14:00Z. Acknowledge.');
+  await nato.fill('textarea[name="text.ru"]', 'Два самолёта пересекут район учений в 14:00Z. Подтвердите.');
+  await shot(nato, 'compose-flash');
+  await nato.click('form.compose button[type=submit]');
+  await nato.waitForURL(/\/entry\/mil\/nato\/\d+/);
+  flashId = new URL(nato.url()).pathname.replace('/entry/', '');
+
+  // Russia's inbox shows it without a reload, flashing until acknowledged.
+  const row = russia.locator('#live tr', { hasText: 'Unplanned air activity' });
+  await row.waitFor({ timeout: 20_000 });
+  await russia.locator('.alarm.flashing', { hasText: 'not yet acknowledged' }).waitFor({ timeout: 20_000 });
+  assert.match(await row.innerText(), /FLASH/);
+  await shot(russia, 'inbox-flash-arrived');
+  await row.locator('button.ack').click();
+  await russia.waitForURL(/\/inbox/);
+  assert.equal(await russia.locator('.alarm.flashing').count(), 0, 'the alarm stops once acknowledged');
+
+  // NATO sees Russia's signed receipt and its acknowledgement.
+  const delivery = nato.locator('table', { hasText: 'Delivered (signed receipt)' }).locator('tr', { hasText: 'russia' });
+  for (let i = 0; i < 40; i++) {
+    const text = await delivery.innerText();
+    if (/DELIVERED/.test(text) && /\d{4}-\d{2}-\d{2} \d{2}:\d{2}Z/.test(text) && /Duty|duty/.test(text)) break;
+    await nato.waitForTimeout(500);
+    await nato.reload();
+  }
+  const text = await delivery.innerText();
+  assert.match(text, /DELIVERED/);
+  assert.match(text, /duty/i, `acknowledged by Russia's duty officer: ${text}`);
+  await shot(nato, 'entry-delivered-acknowledged');
+});
+
+test('an exercise notification breaking the lead time shows the error beside the field, and once fixed appears on the other side\'s map', async () => {
+  const russia = await signIn('russia', 'expert');
+  await russia.goto(`${url.russia}/compose?kind=prior_notification&channel=mil`);
+  await russia.fill('input[name=designation]', 'VOSTOK-WEST');
+  await russia.fill('input[name=purpose]', 'Command post exercise with troops');
+  await russia.fill('textarea[name=participating_states]', 'russia');
+  await russia.fill('input[name=command_level]', 'army');
+  await russia.fill('input[name=start]', isoDate(30));
+  await russia.fill('input[name=end]', isoDate(35));
+  await russia.fill('textarea[name=area]', '30 53\n34 53\n34 56\n30 56');
+  await russia.fill('input[name="forces.troops"]', '15000');
+  await russia.click('form.compose button[type=submit]');
+  const startField = russia.locator('.field.invalid', { has: russia.locator('input[name=start]') });
+  await startField.waitFor();
+  assert.match(await startField.locator('.error').innerText(), /start is 30 days after notification; the Vienna Document requires 42/);
+  assert.equal(await russia.inputValue('input[name=designation]'), 'VOSTOK-WEST', 'nothing typed is lost');
+  assert.equal(await russia.inputValue('input[name="forces.troops"]'), '15000');
+  await shot(russia, 'compose-exercise-error');
+
+  await russia.fill('input[name=start]', isoDate(50));
+  await russia.fill('input[name=end]', isoDate(55));
+  await russia.click('form.compose button[type=submit]');
+  await russia.waitForURL(/\/entry\/mil\/russia\/\d+/);
+
+  const nato = await signIn('nato', 'expert');
+  await nato.goto(`${url.nato}/exercises`);
+  const label = nato.locator('svg.map text', { hasText: 'VOSTOK-WEST' });
+  for (let i = 0; i < 40 && (await label.count()) === 0; i++) {
+    await nato.waitForTimeout(500);
+    await nato.reload();
+  }
+  await label.waitFor();
+  const row = nato.locator('tr', { hasText: 'VOSTOK-WEST' });
+  assert.match(await row.innerText(), /OBSERVATION REQUIRED/);
+  await shot(nato, 'exercises-map');
+});
+
+test('the proof bundle downloaded from the Verify panel verifies with parley verify', async () => {
+  assert.ok(flashId, 'the first test sent a message');
+  const auditor = await signIn('nato', 'auditor');
+  await auditor.goto(`${url.nato}/entry/${flashId}`);
+  await auditor.locator('#verify').waitFor();
+  assert.match(await auditor.locator('#verify').innerText(), /VERIFIED/);
+  await shot(auditor, 'entry-verify-panel');
+  const [download] = await Promise.all([auditor.waitForEvent('download'), auditor.click('text=Download proof bundle')]);
+  const file = join(dir, 'downloaded.tlog-proof');
+  await download.saveAs(file);
+  const out = execFileSync(parley, ['verify', file, ...vkeys()], { encoding: 'utf8' });
+  assert.match(out, new RegExp(`verified: entry ${flashId}`));
+  assert.match(out, /cosigned by russia at/);
+});
+
+test('a role without the right to sign cannot sign a draft, in the page or against the server', async () => {
+  const diplomat = await signIn('russia', 'diplomat');
+  await diplomat.goto(`${url.russia}/negotiations`);
+  await diplomat.locator('text=security-guarantees').first().waitFor();
+  assert.equal(await diplomat.locator('a', { hasText: /^Sign / }).count(), 0, 'no Sign button for a diplomat');
+  await shot(diplomat, 'negotiations');
+
+  // The server refuses too: the form page, and a forged post with a valid session and token.
+  const form = await diplomat.goto(`${url.russia}/compose?kind=draft_signature&channel=nrc&ref=nrc/russia/1`);
+  assert.equal(form.status(), 403);
+  await diplomat.goto(`${url.russia}/inbox`);
+  const csrf = await diplomat.locator('input[name=csrf]').first().inputValue();
+  const before = JSON.parse(execFileSync(parley, ['status', '--dir', join(dir, 'russia'), '--json'], { encoding: 'utf8' }));
+  const resp = await diplomat.request.post(`${url.russia}/compose`, {
+    form: { csrf, _kind: 'draft_signature', _channel: 'nrc', _ref: 'nrc/russia/1', signed_by: 'Diplomat' },
+    headers: { Origin: url.russia },
+  });
+  assert.equal(resp.status(), 403);
+  const afterStatus = JSON.parse(execFileSync(parley, ['status', '--dir', join(dir, 'russia'), '--json'], { encoding: 'utf8' }));
+  const size = (s) => s.feeds.find((f) => f.channel === 'nrc' && f.author === 'russia').size;
+  assert.equal(size(afterStatus), size(before), 'nothing appended');
+
+  // The signatory does see the button.
+  const signatory = await signIn('russia', 'signatory');
+  await signatory.goto(`${url.russia}/negotiations`);
+  assert.ok((await signatory.locator('a', { hasText: /^Sign / }).count()) > 0, 'the signatory may sign');
+});
+
+test('every view renders, and is saved as a screenshot', async () => {
+  const page = await signIn('nato', 'admin');
+  for (const [name, path] of [
+    ['inbox', '/inbox'],
+    ['obligations', '/obligations'],
+    ['links', '/links'],
+    ['exercises', '/exercises'],
+    ['meetings', '/meetings'],
+    ['negotiations-admin', '/negotiations'],
+    ['silence', '/silence'],
+    ['timeline', '/timeline?channel=nrc'],
+    ['verify', '/verify'],
+    ['compose-menu', '/compose'],
+    ['compose-meeting-record', '/compose?kind=meeting_record&channel=nrc&ref=nrc/nato/3'],
+    ['entry-record', '/entry/nrc/nato/6'],
+  ]) {
+    const resp = await page.goto(`${url.nato}${path}`);
+    assert.equal(resp.status(), 200, path);
+    assert.equal(await page.locator('h1').count(), 1, path);
+    await shot(page, name);
+  }
+  const osce = await signIn('osce', 'auditor');
+  await osce.goto(`${url.osce}/links`);
+  await shot(osce, 'witness-links');
+  const login = await browser.newPage();
+  await login.goto(`${url.nato}/login`);
+  await shot(login, 'login');
+  assert.ok(readFileSync(join(shots, 'inbox.png')).length > 10_000);
+});
