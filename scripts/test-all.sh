@@ -20,6 +20,9 @@ else
 fi
 cargo test --workspace --doc --locked
 
+step "browser tests of the web console (Chromium + playwright-core)"
+scripts/e2e.sh
+
 step "fuzz targets build"
 cargo build --manifest-path fuzz/Cargo.toml --locked --bins
 

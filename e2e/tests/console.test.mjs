@@ -44,7 +44,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (demo) {
+  if (demo && demo.exitCode === null && demo.signalCode === null) {
     demo.kill('SIGINT');
     await new Promise((r) => demo.on('exit', r));
   }
