@@ -228,6 +228,7 @@ pub(crate) enum UserCommand {
     Add {
         #[command(flatten)]
         dir: DirArg,
+        /// The user name to sign in with.
         #[arg(long)]
         name: String,
         /// duty_officer, diplomat, expert, signatory, auditor or administrator.
@@ -268,6 +269,7 @@ pub(crate) struct ChannelCreateArgs {
     /// A neutral witness (receives checkpoints only); repeat for several.
     #[arg(long = "witness")]
     pub(crate) witnesses: Vec<String>,
+    /// The level of the channel: who talks on it (military, political or expert).
     #[arg(long, value_parser = ["military", "political", "expert"])]
     pub(crate) level: String,
     /// Languages, comma-separated ISO 639-1 codes.
@@ -303,6 +305,7 @@ pub(crate) struct ChannelActArgs {
 pub(crate) struct SendArgs {
     #[command(flatten)]
     pub(crate) dir: DirArg,
+    /// The channel id (`parley channel list` shows them).
     #[arg(long)]
     pub(crate) channel: String,
     /// Entry kind (`parley kinds` lists them); hotline_message with --text.
@@ -334,6 +337,7 @@ pub(crate) struct SendArgs {
 pub(crate) struct InboxArgs {
     #[command(flatten)]
     pub(crate) dir: DirArg,
+    /// Only this channel.
     #[arg(long)]
     pub(crate) channel: Option<String>,
     /// Most entries to list.
@@ -490,6 +494,7 @@ pub(crate) struct ObligationsArgs {
     /// Only obligations owed by or to this party.
     #[arg(long)]
     pub(crate) party: Option<String>,
+    /// Only this channel.
     #[arg(long)]
     pub(crate) channel: Option<String>,
     /// Only overdue obligations.
@@ -506,6 +511,7 @@ pub(crate) struct ObligationsArgs {
 pub(crate) struct TimelineArgs {
     #[command(flatten)]
     pub(crate) dir: DirArg,
+    /// The channel id (`parley channel list` shows them).
     #[arg(long)]
     pub(crate) channel: String,
     #[command(flatten)]

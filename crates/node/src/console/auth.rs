@@ -60,7 +60,8 @@ impl Role {
         }
     }
 
-    /// The kinds this role may send. Auditors send nothing.
+    /// The kinds this role may send. Auditors send nothing; only a signatory
+    /// signs a negotiated text (running the node is not a mandate to sign).
     pub fn kinds(self) -> &'static [&'static str] {
         match self {
             Role::DutyOfficer => &[
@@ -132,7 +133,6 @@ impl Role {
                 "record_confirmation",
                 "disclosure_consent",
                 "draft_document",
-                "draft_signature",
             ],
         }
     }
@@ -254,4 +254,82 @@ pub fn token_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_signatory_signs_and_an_auditor_sends_nothing() {
+        let signers: Vec<Role> = ROLES
+            .into_iter()
+            .filter(|r| r.may_send("draft_signature"))
+            .collect();
+        assert_eq!(signers, vec![Role::Signatory]);
+        assert!(Role::Auditor.kinds().is_empty());
+        assert!(Role::DutyOfficer.may_send("hotline_message"));
+        assert!(!Role::DutyOfficer.may_send("prior_notification"));
+        assert!(Role::Expert.may_send("prior_notification"));
+    }
+
+    #[test]
+    fn every_kind_a_role_may_send_exists() {
+        for role in ROLES {
+            for kind in role.kinds() {
+                assert!(
+                    parley_domain::kinds::get(kind).is_some(),
+                    "{} lists unknown kind {kind}",
+                    role.as_str()
+                );
+            }
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+    }
+
+    #[test]
+    fn passwords_are_checked_against_their_argon2_hash() {
+        let user = User {
+            name: "duty".into(),
+            role: "duty_officer".into(),
+            password_hash: hash_password("correct horse"),
+        };
+        assert!(user.password_hash.starts_with("$argon2id$"));
+        assert!(check_password(&user, "correct horse"));
+        assert!(!check_password(&user, "correct hors"));
+        let broken = User {
+            password_hash: "not a hash".into(),
+            ..user
+        };
+        assert!(!check_password(&broken, "correct horse"));
+    }
+
+    #[test]
+    fn a_cross_site_post_is_refused() {
+        let mut h = HeaderMap::new();
+        h.insert("host", "127.0.0.1:7100".parse().unwrap());
+        assert!(same_origin(&h), "no Origin: a script with the token");
+        h.insert("origin", "http://127.0.0.1:7100".parse().unwrap());
+        assert!(same_origin(&h));
+        h.insert("origin", "http://evil.example".parse().unwrap());
+        assert!(!same_origin(&h));
+        h.insert(
+            "origin",
+            "http://127.0.0.1:7100.evil.example".parse().unwrap(),
+        );
+        assert!(!same_origin(&h));
+    }
+
+    #[test]
+    fn a_session_is_found_by_its_cookie_and_ends_on_sign_out() {
+        let sessions = Sessions::default();
+        let token = sessions.start("duty", Role::DutyOfficer);
+        let mut h = HeaderMap::new();
+        h.insert("cookie", format!("a=b; {COOKIE}={token}").parse().unwrap());
+        let s = sessions.get(&h).expect("session");
+        assert_eq!((s.user.as_str(), s.role), ("duty", Role::DutyOfficer));
+        sessions.end(&h);
+        assert!(sessions.get(&h).is_none());
+        assert!(token_eq("abc", "abc") && !token_eq("abc", "abd") && !token_eq("abc", "ab"));
+    }
 }
