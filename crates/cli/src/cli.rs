@@ -292,11 +292,15 @@ pub(crate) struct ChannelCreateArgs {
 pub(crate) struct ChannelActArgs {
     #[command(flatten)]
     pub(crate) dir: DirArg,
+    /// The channel id.
     #[arg(long)]
     pub(crate) id: String,
     /// The reason, for the record (suspend and resume).
     #[arg(long)]
     pub(crate) reason: Option<String>,
+    /// Seconds to wait for a charter that has not arrived yet (accept).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) wait: u64,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

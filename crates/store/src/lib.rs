@@ -212,7 +212,9 @@ pub enum StoreError {
         expected: u64,
         actual: u64,
     },
-    #[error("peer {0:?} is already pinned with a different key; remove it first")]
+    #[error(
+        "peer {0:?} is already pinned with a different key; a pinned key never changes (parley has no key rotation yet: see docs/operator.md)"
+    )]
     PeerKeyChanged(String),
     #[error("the database schema is version {found}, newer than this build ({known})")]
     SchemaTooNew { found: i64, known: i64 },

@@ -1,8 +1,10 @@
 //! `parley channel …`.
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
-use super::api::{Api, report};
+use super::api::{Api, ApiFailure, report};
 use crate::cli::{ChannelActArgs, ChannelCommand, NodeArgs};
 use crate::output;
 
@@ -90,9 +92,31 @@ fn act(a: ChannelActArgs, act: &str, done_word: &str) -> anyhow::Result<()> {
     if let Some(r) = &a.reason {
         body["reason"] = json!(r);
     }
-    let r = api
-        .post(&format!("/channels/{}/{act}", a.id), &body)
-        .map_err(|e| report(a.json.json, e))?;
+    let path = format!("/channels/{}/{act}", a.id);
+    // The charter travels from its creator by push: right after `create`
+    // it may still be on its way, so an acceptance waits for it a while.
+    let deadline = Instant::now() + Duration::from_secs(if act == "accept" { a.wait } else { 0 });
+    let mut told = false;
+    let r = loop {
+        match api.post(&path, &body) {
+            Err(e) if is_not_found(&e) && Instant::now() < deadline => {
+                if !told && !a.json.json {
+                    eprintln!("waiting for the charter of channel {} to arrive…", a.id);
+                    told = true;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) if is_not_found(&e) && act == "accept" => {
+                let mut f = e.downcast::<ApiFailure>()?;
+                f.message = format!(
+                    "no charter of channel {} has arrived in {} s; is its creator running, with this node pinned as a peer? (`parley status` shows the links)",
+                    a.id, a.wait
+                );
+                return Err(report(a.json.json, f.into()));
+            }
+            other => break other.map_err(|e| report(a.json.json, e))?,
+        }
+    };
     done(a.json.json, &r, &format!("{done_word} channel {}", a.id))
 }
 
@@ -108,4 +132,9 @@ fn done(as_json: bool, r: &Value, what: &str) -> anyhow::Result<()> {
             r["hash"].as_str().unwrap_or("")
         ),
     ])
+}
+
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<ApiFailure>()
+        .is_some_and(|f| f.status == 404)
 }

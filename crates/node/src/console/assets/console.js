@@ -79,7 +79,7 @@
 
   // Keyboard: one key when not typing.
   var keys = { i: "/inbox", c: "/compose", o: "/obligations", l: "/links", x: "/exercises",
-    m: "/meetings", n: "/negotiations", s: "/silence", t: "/timeline" };
+    m: "/meetings", n: "/negotiations", s: "/silence", t: "/timeline", v: "/verify" };
   document.addEventListener("keydown", function (e) {
     var tag = (e.target.tagName || "").toLowerCase();
     if (e.ctrlKey || e.metaKey || e.altKey || tag === "input" || tag === "textarea" || tag === "select") return;
