@@ -238,6 +238,14 @@ pub(crate) enum UserCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Remove a console user; their open sessions end at their next click.
+    Remove {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The user name.
+        #[arg(long)]
+        name: String,
+    },
     /// List console users and their roles.
     List(NodeArgs),
 }

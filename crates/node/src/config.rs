@@ -267,10 +267,17 @@ pub fn write_config(dir: &Path, config: &Config) -> Result<(), DirError> {
         path: path.clone(),
         why: e.to_string(),
     })?;
-    let header =
-        "# parley node configuration. See `parley serve --help` and docs/operators-guide.md.\n\n";
+    let header = "# parley node configuration: see the configuration reference in README.md\n# and docs/operator.md. Users are added with `parley user add`.\n\n";
+    // Written whole then renamed, so a running node never reads half a file;
+    // owner-only, because it holds the users' password hashes.
     let tmp = dir.join(".parley.toml.tmp");
-    std::fs::write(&tmp, format!("{header}{text}")).map_err(io(&tmp))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(io(&tmp))?;
+    std::io::Write::write_all(&mut file, format!("{header}{text}").as_bytes()).map_err(io(&tmp))?;
+    file.sync_all().map_err(io(&tmp))?;
     std::fs::rename(&tmp, &path).map_err(io(&path))
 }
 

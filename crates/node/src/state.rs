@@ -109,6 +109,8 @@ pub struct Node {
     pub events: broadcast::Sender<Event>,
     /// Console sessions (in memory).
     pub sessions: crate::console::auth::Sessions,
+    /// Console users, from `parley.toml`.
+    pub users: crate::console::auth::UserDirectory,
     feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
     channels: RwLock<BTreeMap<String, ChannelState>>,
     peers: RwLock<HashMap<String, PeerInfo>>,
@@ -138,7 +140,9 @@ impl Node {
             .user_agent(concat!("parley/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let (events, _) = broadcast::channel(4096);
+        let users = crate::console::auth::UserDirectory::new(&dir.path, dir.config.users.clone());
         let node = Arc::new(Node {
+            users,
             party: dir.config.party.clone(),
             key: dir.key.clone(),
             dir,
@@ -158,6 +162,15 @@ impl Node {
         node.reload_peers()?;
         node.load_channels()?;
         Ok(node)
+    }
+
+    /// The console session a request carries, checked against the users
+    /// configured now.
+    pub fn session(
+        &self,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<crate::console::auth::Session> {
+        self.sessions.current(headers, &self.users)
     }
 
     /// Runs a store call on the blocking pool.

@@ -183,6 +183,19 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 dir.dir.join(CONFIG_FILE).display()
             )])
         }
+        UserCommand::Remove { dir, name } => {
+            let mut config = parley_node::config::read_config(&dir.dir)?;
+            let before = config.users.len();
+            config.users.retain(|u| u.name != name);
+            if config.users.len() == before {
+                anyhow::bail!(
+                    "there is no console user {name:?} in {}",
+                    dir.dir.join(CONFIG_FILE).display()
+                );
+            }
+            parley_node::config::write_config(&dir.dir, &config)?;
+            output::lines([format!("console user {name} removed")])
+        }
         UserCommand::List(NodeArgs { dir, json }) => {
             let config = parley_node::config::read_config(&dir.dir)?;
             if json.json {

@@ -4,8 +4,9 @@
 //! buttons and refuses requests.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -159,6 +160,42 @@ pub fn check_password(user: &User, password: &str) -> bool {
     })
 }
 
+/// The users in `parley.toml`, read again whenever the file changes, so
+/// that `parley user add` and `user remove` act on running sessions too.
+pub struct UserDirectory {
+    dir: PathBuf,
+    cache: Mutex<Option<(SystemTime, Vec<User>)>>,
+    at_start: Vec<User>,
+}
+
+impl UserDirectory {
+    pub fn new(dir: &Path, at_start: Vec<User>) -> UserDirectory {
+        UserDirectory {
+            dir: dir.to_path_buf(),
+            cache: Mutex::default(),
+            at_start,
+        }
+    }
+
+    pub fn find(&self, name: &str) -> Option<User> {
+        let modified = std::fs::metadata(crate::config::NodeDir::config_path(&self.dir))
+            .and_then(|m| m.modified())
+            .ok();
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = modified
+            && cache.as_ref().map(|c| c.0) != Some(t)
+        {
+            // A configuration being rewritten may not parse for an instant:
+            // keep the last good list rather than sign everyone out.
+            if let Ok(config) = crate::config::read_config(&self.dir) {
+                *cache = Some((t, config.users));
+            }
+        }
+        let users = cache.as_ref().map_or(&self.at_start, |c| &c.1);
+        users.iter().find(|u| u.name == name).cloned()
+    }
+}
+
 /// A signed-in user.
 #[derive(Clone, Debug)]
 pub struct Session {
@@ -205,6 +242,22 @@ impl Sessions {
         }
         s.expires = Instant::now() + IDLE;
         Some(s.clone())
+    }
+
+    /// The session a request carries, if its user is still in the
+    /// configuration; with the role the configuration gives it now.
+    pub fn current(&self, headers: &HeaderMap, users: &UserDirectory) -> Option<Session> {
+        let mut s = self.get(headers)?;
+        match users.find(&s.user).and_then(|u| Role::parse(&u.role)) {
+            Some(role) => {
+                s.role = role;
+                Some(s)
+            }
+            None => {
+                self.end(headers);
+                None
+            }
+        }
     }
 
     pub fn end(&self, headers: &HeaderMap) {

@@ -66,7 +66,7 @@ pub type Page = Result<Response, ConsoleError>;
 impl Ctx {
     /// Builds the context of a signed-in request.
     pub async fn load(node: &Arc<Node>, headers: &HeaderMap) -> Result<Ctx, ConsoleError> {
-        let session = node.sessions.get(headers).ok_or(ConsoleError::SignIn)?;
+        let session = node.session(headers).ok_or(ConsoleError::SignIn)?;
         let now = Timestamp::now();
         let ledger = ledger::current(node).await?;
         let obligations = obligations::derive(&ledger, now);

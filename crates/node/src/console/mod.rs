@@ -128,12 +128,9 @@ async fn login(
         );
     }
     // Users are read afresh, so `parley user add` takes effect at once.
-    let users = crate::config::read_config(&node.dir.path)
-        .map(|c| c.users)
-        .unwrap_or_else(|_| node.dir.config.users.clone());
-    let user = users.iter().find(|u| u.name == f.name);
+    let user = node.users.find(&f.name);
     let ok = tokio::task::spawn_blocking({
-        let (user, pw) = (user.cloned(), f.password.clone());
+        let (user, pw) = (user.clone(), f.password.clone());
         move || user.as_ref().is_some_and(|u| auth::check_password(u, &pw))
     })
     .await
@@ -178,7 +175,7 @@ async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Some(s) = node.sessions.get(&headers) {
+    if let Some(s) = node.session(&headers) {
         if auth::token_eq(&s.csrf, &f.csrf) {
             node.sessions.end(&headers);
         }
@@ -195,7 +192,7 @@ async fn logout(
 
 /// The event stream for signed-in consoles.
 async fn events(State(node): State<Arc<Node>>, headers: HeaderMap) -> Response {
-    if node.sessions.get(&headers).is_none() {
+    if node.session(&headers).is_none() {
         return ConsoleError::SignIn.into_response();
     }
     crate::api::event_stream(&node).into_response()
@@ -209,7 +206,7 @@ pub fn authorize(
     csrf: &str,
     kind: Option<&str>,
 ) -> Result<auth::Session, ConsoleError> {
-    let s = node.sessions.get(headers).ok_or(ConsoleError::SignIn)?;
+    let s = node.session(headers).ok_or(ConsoleError::SignIn)?;
     if !auth::same_origin(headers) || !auth::token_eq(&s.csrf, csrf) {
         return Err(ConsoleError::Forbidden(
             "This form is out of date or was not sent from this console; reload the page.".into(),

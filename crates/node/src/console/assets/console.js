@@ -33,8 +33,17 @@
   tick();
 
   // The alarm: while unacknowledged flash or immediate traffic is on the
-  // page, beep every three seconds and flash the title.
+  // page, beep every 1.5 seconds and flash the title. Browsers keep a page
+  // silent until the user has touched it: the first click or key unlocks it.
   var audio = null, baseTitle = document.title, flip = false;
+  function unlock() {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      if (audio.state === "suspended") audio.resume();
+    } catch (e) { /* no audio */ }
+  }
+  document.addEventListener("click", unlock, true);
+  document.addEventListener("keydown", unlock, true);
   function alarmOn() { return document.querySelector("[data-alarm]") !== null; }
   setInterval(function () {
     if (!alarmOn()) { document.title = baseTitle; return; }

@@ -139,7 +139,7 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
                 _ => {}
             }
             @if k.entry.kind == "meeting_record" { (compose("disclosure_consent", "Consent to disclose")) }
-            @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", "Reply")) (compose("acknowledgement", "Acknowledge")) }
+            @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", "Reply")) (compose("acknowledgement", "Acknowledge with a note")) }
         }
     }
 }
@@ -313,7 +313,7 @@ pub async fn proof(
     headers: HeaderMap,
     Path((channel, author, seq)): Path<(String, String, u64)>,
 ) -> Page {
-    node.sessions.get(&headers).ok_or(ConsoleError::SignIn)?;
+    node.session(&headers).ok_or(ConsoleError::SignIn)?;
     let stored = load(&node, &channel, &author, seq).await?;
     let bundle = views::proof_bundle(&node, &stored).await?;
     let name = format!("{channel}-{author}-{seq}.tlog-proof");

@@ -8,7 +8,6 @@ use axum::http::HeaderMap;
 use maud::html;
 use parley_domain::views::{self, DiffLine};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
 use crate::state::Node;
@@ -92,6 +91,5 @@ pub async fn page(
         }
         @if docs.is_empty() { p.muted { "No draft has been tabled." } }
     };
-    let _ = Value::Null;
     Ok(frame(&ctx, "Negotiations", "negotiations", true, content))
 }
