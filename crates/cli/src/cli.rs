@@ -59,6 +59,8 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// Show links to peers, backlogs, channels and alarms.
     Status(NodeArgs),
+    /// Copy the node's database, consistently, while the node runs.
+    Backup(BackupArgs),
     /// Print an entry's proof bundle (verify it offline with `parley verify`).
     Proof(ShowArgs),
     /// List, export and verify evidence that a party forked its feed.
@@ -143,6 +145,17 @@ pub(crate) struct DirArg {
     /// The node directory (created by `parley init`).
     #[arg(long, env = "PARLEY_DIR")]
     pub(crate) dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BackupArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// Where to write the copy (must not exist). The key is not in it.
+    #[arg(long)]
+    pub(crate) out: PathBuf,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
 }
 
 #[derive(Args, Debug)]

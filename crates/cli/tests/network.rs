@@ -287,6 +287,16 @@ fn serve_refuses_a_bad_directory_key_or_port_with_distinct_exit_codes() {
     assert_eq!(bad_key.status.code(), Some(4));
     std::fs::write(&key, &good_key).unwrap();
 
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let exposed = parley(&["serve", "--dir", nato.d()]);
+        assert_eq!(exposed.status.code(), Some(4));
+        assert!(String::from_utf8_lossy(&exposed.stderr).contains("chmod 600"));
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+
     let _busy = std::net::TcpListener::bind(("127.0.0.1", nato.port)).unwrap();
     let busy = parley(&["serve", "--dir", nato.d()]);
     assert_eq!(busy.status.code(), Some(5));
@@ -475,4 +485,42 @@ fn channel_rules_are_enforced_by_the_author_node() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["error"], "invalid_entry");
     assert_eq!(v["violations"][0]["field"], "text.fr");
+}
+
+#[test]
+fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    let nato = net.get("nato");
+    for i in 0..10 {
+        ok(&[
+            "send",
+            "--dir",
+            nato.d(),
+            "--channel",
+            "mil",
+            "--text",
+            &format!("m{i}"),
+        ]);
+    }
+    let out = net.path("nato-backup.db");
+    let report = json(&["backup", "--dir", nato.d(), "--out", out.to_str().unwrap()]);
+    // Charters, acceptances and ten messages: nato's feed 11, russia's 1.
+    assert_eq!(report["entries"], 12, "{report}");
+    let copy = parley_store::SqliteStore::open(&out).unwrap();
+    let feeds = copy.feeds().unwrap();
+    let size = |author: &str| {
+        feeds
+            .iter()
+            .find(|(f, _)| f.channel == "mil" && f.author == author)
+            .map(|(_, h)| (h.size, h.root.to_string()))
+            .unwrap()
+    };
+    assert_eq!(size("nato").0, 11);
+    assert_eq!(size("nato").1, nato.feed_root("mil", "nato"));
+
+    let again = parley(&["backup", "--dir", nato.d(), "--out", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1), "a backup never overwrites");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
 }

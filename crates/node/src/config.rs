@@ -179,6 +179,22 @@ impl NodeDir {
             path: key_path.clone(),
             why: e.to_string(),
         })?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&key_path)
+                .map(|m| m.permissions().mode())
+                .unwrap_or(0);
+            if mode & 0o077 != 0 {
+                return Err(DirError::BadKey {
+                    path: key_path,
+                    why: format!(
+                        "the private key is readable by others (mode {:o}); run chmod 600 on it",
+                        mode & 0o777
+                    ),
+                });
+            }
+        }
         let key = SigningKey::parse(key_text.trim()).map_err(|e| DirError::BadKey {
             path: key_path.clone(),
             why: e.to_string(),

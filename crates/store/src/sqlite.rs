@@ -44,6 +44,16 @@ impl SqliteStore {
         })
     }
 
+    /// Writes a consistent copy of the whole database to `out` (which must
+    /// not exist), while the node keeps running: one read transaction, so
+    /// the copy is the database as of one instant.
+    pub fn snapshot_to(&self, out: &Path) -> Result<()> {
+        let target = out.to_str().ok_or_else(|| {
+            StoreError::Corrupt(format!("backup path {} is not UTF-8", out.display()))
+        })?;
+        self.read(|c| c.execute("VACUUM INTO ?1", [target]).map(drop))
+    }
+
     /// The schema version this build writes.
     pub fn schema_version() -> i64 {
         MIGRATIONS.len() as i64

@@ -218,3 +218,38 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
         }
     }
 }
+
+pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
+    let dir = &a.dir.dir;
+    let db = dir.join(parley_node::config::DATABASE_FILE);
+    if !db.is_file() {
+        anyhow::bail!(
+            "{} is not a parley node directory (no {})",
+            dir.display(),
+            db.display()
+        );
+    }
+    if a.out.exists() {
+        anyhow::bail!("{} exists; a backup never overwrites", a.out.display());
+    }
+    let store = parley_store::SqliteStore::open(&db)
+        .with_context(|| format!("opening {}", db.display()))?;
+    store
+        .snapshot_to(&a.out)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    let copy = parley_store::SqliteStore::open(&a.out)
+        .with_context(|| format!("checking {}", a.out.display()))?;
+    let feeds = parley_store::Store::feeds(&copy)?;
+    let entries: u64 = feeds.iter().map(|(_, head)| head.size).sum();
+    let bytes = std::fs::metadata(&a.out)?.len();
+    if a.json.json {
+        return output::json(
+            &json!({"out": a.out, "bytes": bytes, "feeds": feeds.len(), "entries": entries}),
+        );
+    }
+    output::lines([
+        format!("backup written to {} ({bytes} bytes)", a.out.display()),
+        format!("  {} feeds, {entries} entries", feeds.len()),
+        "  party.key is not in it: keep the key's own copy offline".to_string(),
+    ])
+}
