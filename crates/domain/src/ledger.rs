@@ -89,10 +89,10 @@ impl Ledger {
         for (p, &i) in idx.iter().enumerate() {
             let e = &self.entries[i].entry;
             let mut before: Vec<usize> = Vec::new();
-            if e.seq > 0 {
-                if let Some(&q) = last_of_feed.get(&(e.author.as_str(), e.seq - 1)) {
-                    before.push(q);
-                }
+            if e.seq > 0
+                && let Some(&q) = last_of_feed.get(&(e.author.as_str(), e.seq - 1))
+            {
+                before.push(q);
             }
             for r in &e.refs {
                 if let Some(q) = self.by_hash.get(r).and_then(|j| pos.get(j)) {

@@ -168,7 +168,7 @@ pub fn meetings(ledger: &Ledger, at: Timestamp) -> Vec<Meeting<'_>> {
             records,
         });
     }
-    out.sort_by(|a, b| b.invitation.entry.time.cmp(&a.invitation.entry.time));
+    out.sort_by_key(|m| std::cmp::Reverse(m.invitation.entry.time));
     out
 }
 

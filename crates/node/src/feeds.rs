@@ -261,20 +261,12 @@ pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
         r.size = Some(ours);
         return Err(r);
     }
-    if ours > 0 {
-        if let Err(e) = verify_consistency(ours, cp.size, &tree.root(), &cp.root, &proof) {
-            return Err(conflicting_proof(
-                node,
-                &feed,
-                &cp,
-                &log_note,
-                ours,
-                tree.root(),
-                &proof,
-                e,
-            )
-            .await);
-        }
+    if ours > 0
+        && let Err(e) = verify_consistency(ours, cp.size, &tree.root(), &cp.root, &proof)
+    {
+        return Err(
+            conflicting_proof(node, &feed, &cp, &log_note, ours, tree.root(), &proof, e).await,
+        );
     }
 
     let entries = decode_entries(node, &u, ours)?;
@@ -541,22 +533,24 @@ async fn conflicting_proof(
     proof: &[Hash],
     err: parley_log::merkle::VerifyError,
 ) -> Refused {
-    if let Ok((prefix, new)) = consistency_roots(ours, cp.size, &our_root, proof) {
-        if !ours.is_power_of_two() && new == cp.root && prefix != our_root {
-            let f = feed.clone();
-            if let Ok(Some(our_note)) = node.db(move |s| s.checkpoint(&f, ours)).await {
-                let evidence = Equivocation {
-                    first: our_note,
-                    second: their_note.to_string(),
-                    prefix: Some((prefix, proof.to_vec())),
-                };
-                let summary = format!(
-                    "{} signed size {} whose first {} entries differ from the {} this node holds",
-                    feed.author, cp.size, ours, ours
-                );
-                record_evidence(node, feed, &evidence, true, summary.clone()).await;
-                return Refused::new(Reason::Equivocation, summary);
-            }
+    if let Ok((prefix, new)) = consistency_roots(ours, cp.size, &our_root, proof)
+        && !ours.is_power_of_two()
+        && new == cp.root
+        && prefix != our_root
+    {
+        let f = feed.clone();
+        if let Ok(Some(our_note)) = node.db(move |s| s.checkpoint(&f, ours)).await {
+            let evidence = Equivocation {
+                first: our_note,
+                second: their_note.to_string(),
+                prefix: Some((prefix, proof.to_vec())),
+            };
+            let summary = format!(
+                "{} signed size {} whose first {} entries differ from the {} this node holds",
+                feed.author, cp.size, ours, ours
+            );
+            record_evidence(node, feed, &evidence, true, summary.clone()).await;
+            return Refused::new(Reason::Equivocation, summary);
         }
     }
     Refused::new(
@@ -576,13 +570,12 @@ pub async fn record_evidence(
     proven: bool,
     summary: String,
 ) {
-    if proven {
-        if let Some(p) = node.peer(&feed.author) {
-            if let Err(e) = ev.verify(&p.key) {
-                tracing::error!(error = %e, "built evidence does not verify; not recording it");
-                return;
-            }
-        }
+    if proven
+        && let Some(p) = node.peer(&feed.author)
+        && let Err(e) = ev.verify(&p.key)
+    {
+        tracing::error!(error = %e, "built evidence does not verify; not recording it");
+        return;
     }
     let rec = EvidenceRecord {
         id: 0,

@@ -99,10 +99,10 @@ pub async fn build(node: &Arc<Node>) -> Result<Ledger, StoreError> {
 /// The ledger, rebuilt only when something was stored since the last build.
 pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
     let version = node.version();
-    if let Some((v, l)) = node.cached_ledger() {
-        if v == version {
-            return Ok(l);
-        }
+    if let Some((v, l)) = node.cached_ledger()
+        && v == version
+    {
+        return Ok(l);
     }
     let l = Arc::new(build(node).await?);
     node.cache_ledger(version, l.clone());

@@ -286,7 +286,7 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
         println!("traffic: {from} sends a {prio} message ({id})");
         // Most messages are acknowledged after a while; every fifth is left
         // for the duty officer to acknowledge (or to go overdue).
-        if n % 5 != 0 && nap(stop, 5 + random(20) as u64) {
+        if !n.is_multiple_of(5) && nap(stop, 5 + random(20) as u64) {
             let ack = json!({"channel": "mil", "kind": "acknowledgement", "body": {"by": "Duty officer"}, "refs": [id]});
             for _ in 0..20 {
                 if apis[to].post("/entries", &ack).is_ok() {

@@ -755,7 +755,7 @@ pub fn to_body(
                         (!t.is_empty()).then(|| (l.clone(), json!(t)))
                     })
                     .collect();
-                (!m.is_empty() || !field.optional).then(|| Value::Object(m))
+                (!m.is_empty() || !field.optional).then_some(Value::Object(m))
             }
             Widget::PerMember => {
                 let m: Map<String, Value> = c

@@ -79,7 +79,7 @@ impl Ctx {
             .into_iter()
             .filter_map(|p| {
                 let l = node.link(&p.party);
-                (l.up == Some(false)).then(|| (p.party, l.since))
+                (l.up == Some(false)).then_some((p.party, l.since))
             })
             .collect();
         Ok(Ctx {

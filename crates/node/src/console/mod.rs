@@ -175,10 +175,10 @@ async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Some(s) = node.session(&headers) {
-        if auth::token_eq(&s.csrf, &f.csrf) {
-            node.sessions.end(&headers);
-        }
+    if let Some(s) = node.session(&headers)
+        && auth::token_eq(&s.csrf, &f.csrf)
+    {
+        node.sessions.end(&headers);
     }
     (
         [(
@@ -212,15 +212,15 @@ pub fn authorize(
             "This form is out of date or was not sent from this console; reload the page.".into(),
         ));
     }
-    if let Some(k) = kind {
-        if !s.role.may_send(k) {
-            tracing::warn!(user = %s.user, role = s.role.as_str(), kind = k, "console: refused by role");
-            return Err(ConsoleError::Forbidden(format!(
-                "A {} may not send a {}.",
-                s.role.title().to_lowercase(),
-                layout::kind_title(k).to_lowercase()
-            )));
-        }
+    if let Some(k) = kind
+        && !s.role.may_send(k)
+    {
+        tracing::warn!(user = %s.user, role = s.role.as_str(), kind = k, "console: refused by role");
+        return Err(ConsoleError::Forbidden(format!(
+            "A {} may not send a {}.",
+            s.role.title().to_lowercase(),
+            layout::kind_title(k).to_lowercase()
+        )));
     }
     Ok(s)
 }

@@ -73,7 +73,7 @@ pub fn answer(node: &Node, body: &[u8]) -> Result<(String, String), Refused> {
             format!("{from:?} is not a pinned peer"),
         )
     })?;
-    note.verify(&[peer.key.clone()])
+    note.verify(std::slice::from_ref(&peer.key))
         .map_err(|e| Refused::new(Reason::BadSignature, format!("link test: {e}")))?;
     let now = Timestamp::now().unix();
     if (now - time).abs() > MAX_SKEW_SECS {
@@ -104,7 +104,7 @@ pub async fn test_link(node: &Node, peer: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let note = Note::parse(reply.as_bytes()).map_err(|e| format!("reply: {e}"))?;
-    note.verify(&[info.key.clone()])
+    note.verify(std::slice::from_ref(&info.key))
         .map_err(|e| format!("reply: {e}"))?;
     let want = format!("ping {}", parley_log::leaf_hash(ping_text.as_bytes()));
     if !note.text().starts_with(PONG) || !note.text().lines().any(|l| l == want) {

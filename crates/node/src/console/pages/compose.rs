@@ -160,25 +160,23 @@ async fn defaults(ctx: &Ctx, kind: &str, reference: Option<&str>) -> Result<Valu
         ),
         _ => {}
     }
-    if let Some(r) = reference {
-        if let Some(t) = views::find_entry(&ctx.node, r).await? {
-            let body: Value = parley_log::Entry::decode(&t.bytes)
-                .map(|e| e.body)
-                .unwrap_or(Value::Null);
-            match kind {
-                "draft_document" => forms::from_body(forms::spec(kind), "", &body, &mut v),
-                "clarification_reply" | "briefing" | "meeting_request" => {
-                    if kind == "meeting_request" {
-                        v.insert("to".into(), vec![t.author.clone()]);
-                    }
-                }
-                "meeting_record" => {
-                    if let Some(title) = body.get("title").and_then(Value::as_str) {
-                        v.insert("title".into(), vec![title.to_string()]);
-                    }
-                }
-                _ => {}
+    if let Some(r) = reference
+        && let Some(t) = views::find_entry(&ctx.node, r).await?
+    {
+        let body: Value = parley_log::Entry::decode(&t.bytes)
+            .map(|e| e.body)
+            .unwrap_or(Value::Null);
+        match kind {
+            "draft_document" => forms::from_body(forms::spec(kind), "", &body, &mut v),
+            "clarification_reply" | "briefing" | "meeting_request" if kind == "meeting_request" => {
+                v.insert("to".into(), vec![t.author.clone()]);
             }
+            "meeting_record" => {
+                if let Some(title) = body.get("title").and_then(Value::as_str) {
+                    v.insert("title".into(), vec![title.to_string()]);
+                }
+            }
+            _ => {}
         }
     }
     Ok(v)
@@ -285,10 +283,10 @@ pub async fn submit(
             )),
         }
     }
-    if kind == "channel_acceptance" {
-        if let Some(c) = &state {
-            refs = vec![c.charter_hash];
-        }
+    if kind == "channel_acceptance"
+        && let Some(c) = &state
+    {
+        refs = vec![c.charter_hash];
     }
     let result = if local.is_empty() {
         feeds::append_own(&node, &channel, &kind, body, refs).await
