@@ -18,7 +18,6 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
-cargo test --workspace --doc --locked
 
 step "browser tests of the web console (Chromium + playwright-core)"
 scripts/e2e.sh
