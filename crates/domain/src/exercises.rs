@@ -353,6 +353,21 @@ impl Briefing {
 mod tests {
     use super::*;
 
+    /// A notification with every number zero but `field`.
+    fn with_force(field: &str, value: u32) -> PriorNotification {
+        let mut n = notification(0, "2027-06-01");
+        let f = &mut n.forces;
+        *match field {
+            "troops" => &mut f.troops,
+            "battle_tanks" => &mut f.battle_tanks,
+            "armoured_combat_vehicles" => &mut f.armoured_combat_vehicles,
+            "artillery_pieces" => &mut f.artillery_pieces,
+            "airborne_amphibious_troops" => &mut f.airborne_amphibious_troops,
+            other => panic!("unknown field {other}"),
+        } = value;
+        n
+    }
+
     fn notification(troops: u32, start: &str) -> PriorNotification {
         let mut n: PriorNotification =
             serde_json::from_value(PriorNotification::example(at("2027-01-01T00:00:00Z"))).unwrap();
@@ -379,16 +394,7 @@ mod tests {
         ] {
             for t in list {
                 for (delta, expect) in [(-1i64, false), (0, true), (1, true)] {
-                    let mut n = notification(0, "2027-06-01");
-                    let value = (t.value + delta) as u32;
-                    match t.field.as_str() {
-                        "troops" => n.forces.troops = value,
-                        "battle_tanks" => n.forces.battle_tanks = value,
-                        "armoured_combat_vehicles" => n.forces.armoured_combat_vehicles = value,
-                        "artillery_pieces" => n.forces.artillery_pieces = value,
-                        "airborne_amphibious_troops" => n.forces.airborne_amphibious_troops = value,
-                        other => panic!("unknown field {other}"),
-                    }
+                    let n = with_force(&t.field, (t.value + delta) as u32);
                     let a = n.assess(at("2027-01-01T00:00:00Z"), rs);
                     let hit = if is_obs {
                         a.observation_required()
@@ -409,15 +415,7 @@ mod tests {
         // Constraining provisions are "more than": at the value, not yet.
         for t in &rs.constraints.thresholds {
             for (delta, expect) in [(0i64, false), (1, true)] {
-                let mut n = notification(0, "2027-06-01");
-                let value = (t.value + delta) as u32;
-                match t.field.as_str() {
-                    "troops" => n.forces.troops = value,
-                    "battle_tanks" => n.forces.battle_tanks = value,
-                    "armoured_combat_vehicles" => n.forces.armoured_combat_vehicles = value,
-                    "artillery_pieces" => n.forces.artillery_pieces = value,
-                    other => panic!("unknown field {other}"),
-                }
+                let n = with_force(&t.field, (t.value + delta) as u32);
                 assert_eq!(
                     !n.assess(at("2027-01-01T00:00:00Z"), rs)
                         .constrained
