@@ -39,29 +39,66 @@ async fn load(
 }
 
 /// Maps of language → text, shown side by side.
+/// An object whose every key is a language code and every value a text.
+fn language_map(v: &Value) -> Option<&serde_json::Map<String, Value>> {
+    let m = v.as_object()?;
+    let all_langs = !m.is_empty()
+        && m.iter()
+            .all(|(l, t)| parley_domain::channel::is_language_code(l) && t.is_string());
+    all_langs.then_some(m)
+}
+
 fn language_maps(body: &Value) -> Vec<(&str, &serde_json::Map<String, Value>)> {
     let Some(obj) = body.as_object() else {
         return vec![];
     };
     obj.iter()
-        .filter_map(|(k, v)| {
-            let m = v.as_object()?;
-            let all_langs = !m.is_empty()
-                && m.iter()
-                    .all(|(l, t)| parley_domain::channel::is_language_code(l) && t.is_string());
-            all_langs.then_some((k.as_str(), m))
-        })
+        .filter_map(|(k, v)| Some((k.as_str(), language_map(v)?)))
         .collect()
 }
 
+fn texts_side_by_side(m: &serde_json::Map<String, Value>) -> Markup {
+    html! {
+        div.texts {
+            @for (lang, text) in m {
+                div.lang lang=(lang) { span.code { (lang) } (text.as_str().unwrap_or("")) }
+            }
+        }
+    }
+}
+
+/// A body value as a reader wants it: nested records as nested facts,
+/// lists as lists, an area as its corners in degrees; JSON never.
 fn value(v: &Value) -> Markup {
+    use parley_domain::geo::E7;
+    if let Ok(area) = serde_json::from_value::<parley_domain::geo::Area>(v.clone()) {
+        let mut ring = area.outer_degrees();
+        ring.pop(); // a closed ring repeats its first corner
+        let corners: Vec<String> = ring
+            .iter()
+            .map(|(lon, lat)| format!("{lon:.4} {lat:.4}"))
+            .collect();
+        return html! { "polygon, corners (longitude latitude): " code { (corners.join(" · ")) } };
+    }
+    if let Ok(p) = serde_json::from_value::<parley_domain::geo::Position>(v.clone()) {
+        let (lon, lat) = (p.longitude_e7 as f64 / E7, p.latitude_e7 as f64 / E7);
+        return html! { "longitude latitude " code { (format!("{lon:.4} {lat:.4}")) } };
+    }
+    if let Some(m) = language_map(v) {
+        return texts_side_by_side(m);
+    }
     match v {
         Value::String(s) => html! { span style="white-space: pre-wrap" { (s) } },
-        Value::Array(a) if a.iter().all(Value::is_string) => {
+        Value::Null => html! { span.muted { "—" } },
+        Value::Array(a) if a.is_empty() => html! { span.muted { "none" } },
+        Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= 32)) => {
             html! { (a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")) }
         }
-        Value::Null => html! { span.muted { "—" } },
-        other => html! { code { (serde_json::to_string_pretty(other).unwrap_or_default()) } },
+        Value::Array(a) => html! { ol.items { @for x in a { li { (value(x)) } } } },
+        Value::Object(o) => html! {
+            dl.facts.nested { @for (k, x) in o { dt { (k.replace('_', " ")) } dd { (value(x)) } } }
+        },
+        other => html! { (other.to_string()) },
     }
 }
 
@@ -72,11 +109,7 @@ pub fn body_view(body: &Value) -> Markup {
     html! {
         @for (field, m) in &langs {
             h3 { (field.replace('_', " ")) }
-            div.texts {
-                @for (lang, text) in *m {
-                    div.lang lang=(lang) { span.code { (lang) } (text.as_str().unwrap_or("")) }
-                }
-            }
+            (texts_side_by_side(m))
         }
         @if let Some(obj) = body.as_object() {
             dl.facts {
