@@ -191,15 +191,7 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    ok(&[
-        "send",
-        "--dir",
-        net.get("nato").d(),
-        "--channel",
-        "mil",
-        "--text",
-        "one real message",
-    ]);
+    net.get("nato").send_text("mil", "one real message");
     let nato_key = key_of(net.get("nato"));
     let osce_key = key_of(net.get("osce"));
     let honest = Forge::from_node(nato_key.clone(), "mil", net.get("nato"));
@@ -377,15 +369,7 @@ fn an_equivocating_party_is_caught_by_the_peer_and_the_witness() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    ok(&[
-        "send",
-        "--dir",
-        net.get("nato").d(),
-        "--channel",
-        "mil",
-        "--text",
-        "before the fork",
-    ]);
+    net.get("nato").send_text("mil", "before the fork");
     let nato_key = key_of(net.get("nato"));
     let base = Forge::from_node(nato_key, "mil", net.get("nato"));
     let n = base.tree.size();

@@ -225,15 +225,7 @@ fn a_stopped_peer_queues_messages_shows_link_down_and_catches_up() {
     net.p("russia").stop();
     let nato = net.get("nato");
     for i in 0..20 {
-        ok(&[
-            "send",
-            "--dir",
-            nato.d(),
-            "--channel",
-            "mil",
-            "--text",
-            &format!("queued {i}"),
-        ]);
+        nato.send_text("mil", &format!("queued {i}"));
     }
     wait_until(20, "nato to see russia down with 20 waiting", || {
         let p = nato.peer_status("russia");
@@ -399,15 +391,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
     wait_until(20, "pol active", || {
         json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
     });
-    ok(&[
-        "send",
-        "--dir",
-        nato.d(),
-        "--channel",
-        "pol",
-        "--text",
-        "now",
-    ]);
+    nato.send_text("pol", "now");
 
     // A suspended channel refuses everything but resumption, with a clear error.
     ok(&[
@@ -458,15 +442,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--reason",
         "Dialogue resumes",
     ]);
-    ok(&[
-        "send",
-        "--dir",
-        russia.d(),
-        "--channel",
-        "pol",
-        "--text",
-        "after resumption",
-    ]);
+    russia.send_text("pol", "after resumption");
 
     // Sending to a channel with a language it does not have names the rule.
     let o = parley(&[
@@ -494,15 +470,7 @@ fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
     open_channel(&net);
     let nato = net.get("nato");
     for i in 0..10 {
-        ok(&[
-            "send",
-            "--dir",
-            nato.d(),
-            "--channel",
-            "mil",
-            "--text",
-            &format!("m{i}"),
-        ]);
+        nato.send_text("mil", &format!("m{i}"));
     }
     let out = net.path("nato-backup.db");
     let report = json(&["backup", "--dir", nato.d(), "--out", out.to_str().unwrap()]);

@@ -129,6 +129,19 @@ impl Party {
         }
     }
 
+    /// `parley send --text`: a routine hotline message; returns the output.
+    pub fn send_text(&self, channel: &str, text: &str) -> String {
+        ok(&[
+            "send",
+            "--dir",
+            self.d(),
+            "--channel",
+            channel,
+            "--text",
+            text,
+        ])
+    }
+
     pub fn status(&self) -> Value {
         json(&["status", "--dir", self.d()])
     }

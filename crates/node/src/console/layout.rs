@@ -95,6 +95,18 @@ impl Ctx {
         })
     }
 
+    /// The members of an entry's channel other than its author.
+    pub fn recipients(&self, k: &parley_domain::ledger::Known) -> Vec<String> {
+        self.ledger
+            .channels
+            .get(&k.entry.channel)
+            .map(|c| c.charter.members.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| *m != k.entry.author)
+            .collect()
+    }
+
     pub fn party(&self) -> &str {
         &self.node.party
     }

@@ -178,19 +178,14 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
 }
 
 fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
-    let members = ctx
-        .ledger
-        .channels
-        .get(&k.entry.channel)
-        .map(|c| c.charter.members.clone())
-        .unwrap_or_default();
+    let recipients = ctx.recipients(k);
     let answers: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
     let mine = k.entry.author == ctx.party();
     html! {
         table {
             thead { tr { th { "Recipient" } th { "Delivered (signed receipt)" } th { "Acknowledged" } th { "Answered" } } }
             tbody {
-                @for m in members.iter().filter(|m| **m != k.entry.author) {
+                @for m in &recipients {
                     tr {
                         td { b { (m) } }
                         td {

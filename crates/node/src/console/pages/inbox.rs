@@ -23,15 +23,10 @@ pub struct InboxQuery {
 
 /// Delivery chips for one entry: who has it, who acknowledged, who answered.
 pub fn delivery_chips(ctx: &Ctx, k: &Known) -> Markup {
-    let members = ctx
-        .ledger
-        .channels
-        .get(&k.entry.channel)
-        .map(|c| c.charter.members.clone())
-        .unwrap_or_default();
+    let recipients = ctx.recipients(k);
     let answers: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
     html! {
-        @for m in members.iter().filter(|m| **m != k.entry.author) {
+        @for m in &recipients {
             @let acked = answers.iter().any(|a| a.entry.author == *m && a.entry.kind == "acknowledgement");
             @let answered = answers.iter().any(|a| a.entry.author == *m && a.entry.kind != "acknowledgement");
             @if let Some(t) = k.delivered.get(m) {
