@@ -61,6 +61,10 @@ pub(crate) enum Command {
     Status(NodeArgs),
     /// Copy the node's database, consistently, while the node runs.
     Backup(BackupArgs),
+    /// Recheck everything the node holds from its database alone: every
+    /// entry re-hashed, every tile recomputed, every checkpoint and
+    /// cosignature verified against the pinned keys. Safe while it runs.
+    Audit(AuditArgs),
     /// Print an entry's proof bundle (verify it offline with `parley verify`).
     Proof(ShowArgs),
     /// List, export and verify evidence that a party forked its feed.
@@ -145,6 +149,14 @@ pub(crate) struct DirArg {
     /// The node directory (created by `parley init`).
     #[arg(long, env = "PARLEY_DIR")]
     pub(crate) dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AuditArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
 }
 
 #[derive(Args, Debug)]

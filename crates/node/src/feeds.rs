@@ -62,6 +62,21 @@ pub async fn append_own(
     body: Value,
     refs: Vec<Hash>,
 ) -> Result<Appended, AppendError> {
+    // Runs to completion even if the caller goes away (a client that hangs
+    // up must not leave a committed entry unapplied in memory).
+    let (node, channel, kind) = (node.clone(), channel.to_string(), kind.to_string());
+    tokio::spawn(async move { append_own_now(&node, &channel, &kind, body, refs).await })
+        .await
+        .expect("appending does not panic")
+}
+
+async fn append_own_now(
+    node: &Arc<Node>,
+    channel: &str,
+    kind: &str,
+    body: Value,
+    refs: Vec<Hash>,
+) -> Result<Appended, AppendError> {
     let feed = FeedId::new(channel, &node.party);
     let state = if kind == "channel_charter" {
         if node.channel(channel).is_some() {
@@ -124,6 +139,8 @@ pub async fn append_own(
         cosignature: None,
         received_at: entry.time.unix(),
     };
+    // Until the commit is known to have landed, the cached tree is unknown.
+    slot.tree = None;
     node.db(move |s| s.append(&append)).await?;
     slot.tree = Some(next);
     drop(slot);
@@ -194,9 +211,32 @@ fn internal(e: impl std::fmt::Display) -> Refused {
     Refused::new(Reason::Internal, e.to_string())
 }
 
+/// A store failure as the peer should see it: "cannot write now, retry"
+/// when the disk is full or read-only, else an internal failure.
+fn store_failed(e: StoreError) -> Refused {
+    match e.storage_unavailable() {
+        Some(why) => {
+            tracing::error!(error = %e, "cannot store a peer's update");
+            Refused::new(
+                Reason::StorageUnavailable,
+                format!("nothing was stored: {why}"),
+            )
+        }
+        None => internal(e),
+    }
+}
+
 /// Verifies a peer's feed update and, only if everything holds, stores it
 /// and returns this node's cosignature of the checkpoint.
 pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refused> {
+    // Runs to completion even if the peer hangs up mid-request.
+    let node = node.clone();
+    tokio::spawn(async move { ingest_now(&node, u).await })
+        .await
+        .expect("ingesting does not panic")
+}
+
+async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refused> {
     for (what, v) in [("channel", &u.channel), ("author", &u.author)] {
         parley_log::entry::check_identifier(v)
             .map_err(|e| Refused::new(Reason::BadRequest, format!("{what}: {e}")))?;
@@ -248,7 +288,7 @@ pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
 
     let slot = node.feed_slot(&feed);
     let mut slot = slot.lock().await;
-    let tree = node.tree(&mut slot, &feed).await.map_err(internal)?;
+    let tree = node.tree(&mut slot, &feed).await.map_err(store_failed)?;
     let ours = tree.size();
     if cp.size <= ours {
         return known_checkpoint(node, &feed, &cp, &log_note, ours).await;
@@ -319,6 +359,7 @@ pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
         }),
         received_at: now,
     };
+    slot.tree = None;
     node.db(move |s| s.append(&append))
         .await
         .map_err(|e| match e {
@@ -327,7 +368,7 @@ pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
                 r.size = Some(actual);
                 r
             }
-            e => internal(e),
+            e => store_failed(e),
         })?;
     slot.tree = Some(next);
     drop(slot);
@@ -464,7 +505,7 @@ async fn known_checkpoint(
             ))
         })
         .await
-        .map_err(internal)?;
+        .map_err(store_failed)?;
     if root_then == cp.root {
         let now = Timestamp::now().unix();
         let f = feed.clone();
@@ -476,7 +517,7 @@ async fn known_checkpoint(
                     .find(|c| c.size == size && c.cosigner == party))
             })
             .await
-            .map_err(internal)?;
+            .map_err(store_failed)?;
         let line = match existing {
             Some(c) => c.line,
             None => {
@@ -488,9 +529,10 @@ async fn known_checkpoint(
                     time: now,
                     line: line.clone(),
                 };
-                node.db(move |s| s.add_cosignature(&c))
+                let note = their_note.to_string();
+                node.db(move |s| s.add_cosigned_checkpoint(&note, &c))
                     .await
-                    .map_err(internal)?;
+                    .map_err(store_failed)?;
                 line
             }
         };
@@ -681,7 +723,7 @@ pub async fn accept_cosignature(
     let note = node
         .db(move |s| s.checkpoint(&f, size))
         .await
-        .map_err(internal)?
+        .map_err(store_failed)?
         .ok_or_else(|| {
             Refused::new(
                 Reason::BadRequest,
@@ -706,7 +748,7 @@ pub async fn accept_cosignature(
     let fresh = node
         .db(move |s| s.add_receipt(&c, role))
         .await
-        .map_err(internal)?;
+        .map_err(store_failed)?;
     if fresh {
         node.emit(Event::Receipt {
             feed: feed.clone(),

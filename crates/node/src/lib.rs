@@ -17,8 +17,10 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::watch;
+use tower_http::timeout::TimeoutLayer;
 
 pub mod api;
+pub mod audit;
 pub mod config;
 pub mod console;
 pub mod federation;
@@ -36,7 +38,12 @@ use federation::{link, outbox, server, witness};
 
 /// Every route the node serves.
 pub fn app(node: Arc<Node>) -> Router {
-    Router::new()
+    // A peer that trickles or never finishes its request must not hold a
+    // connection and its buffer forever; the local API's event streams are
+    // meant to stay open, so only the peers' routes are bounded.
+    let peer_timeout =
+        std::time::Duration::from_secs(node.dir.config.federation.request_timeout_secs.max(1));
+    let peers = Router::new()
         .route("/federation/v1/push", post(server::push))
         .route("/federation/v1/feeds/{channel}/{author}", get(server::feed))
         .route("/federation/v1/receipt", post(server::receipt))
@@ -45,6 +52,12 @@ pub fn app(node: Arc<Node>) -> Router {
         .route("/witness/v1/{hash}/checkpoint", get(witness::monitor))
         .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))
         .route("/tlog/{channel}/{author}/tile/{*path}", get(tlog::tile))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            peer_timeout,
+        ));
+    Router::new()
+        .merge(peers)
         .nest("/api/v1", api::router(node.clone()))
         .merge(console::router())
         .layer(DefaultBodyLimit::max(server::MAX_BODY))

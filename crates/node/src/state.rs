@@ -417,6 +417,13 @@ impl Node {
 
     /// Records the outcome of a contact with a peer; returns true when the
     /// link just came (back) up.
+    /// Keeps a peer's refusal as the link's last error without calling the
+    /// link down: the peer answers, but will not take what is waiting.
+    pub fn note_refusal(&self, peer: &str, why: String) {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links.entry(peer.to_string()).or_default().last_error = Some(why);
+    }
+
     pub fn record_link(&self, peer: &str, result: Result<(), String>) -> bool {
         let now = Node::now();
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());

@@ -222,6 +222,25 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// Why the database cannot take writes just now, when that is the
+    /// failure: the disk is full, the file system is read-only, or an I/O
+    /// error. These clear up by themselves once an operator acts, so
+    /// callers refuse work with this reason and are retried later.
+    pub fn storage_unavailable(&self) -> Option<&'static str> {
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
+            return None;
+        };
+        match e.code {
+            DiskFull => Some("the disk holding the database is full"),
+            ReadOnly => Some("the database is on a read-only file system"),
+            SystemIoFailure | CannotOpen => Some("the database's disk failed to write"),
+            _ => None,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// Everything parley stores. Implementations must make each method atomic
@@ -262,6 +281,10 @@ pub trait Store: Send + Sync {
     // Cosignatures.
     /// Stores a cosignature; false if that cosigner already cosigned that size.
     fn add_cosignature(&self, c: &Cosignature) -> Result<bool>;
+    /// Stores a verified checkpoint of a held size (kept if one is stored
+    /// already) with this node's cosignature of it, atomically, so every
+    /// stored cosignature has the checkpoint it signs.
+    fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool>;
     /// Stores a peer's receipt (or a witness's cosignature) and advances that
     /// peer's delivery progress for the feed, in one transaction. Returns
     /// whether the cosignature was new.

@@ -460,6 +460,19 @@ impl Store for SqliteStore {
         self.write(|conn| Ok(insert_cosignature(conn, c)?))
     }
 
+    fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool> {
+        self.write(|conn| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO checkpoint (channel, author, size, note) VALUES (?1, ?2, ?3, ?4)",
+                params![c.feed.channel, c.feed.author, c.size as i64, note],
+            )?;
+            let fresh = insert_cosignature(&tx, c)?;
+            tx.commit()?;
+            Ok(fresh)
+        })
+    }
+
     fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool> {
         self.write(|conn| {
             let tx = conn.transaction()?;

@@ -40,6 +40,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Proof(a) => entries::proof(a),
         Command::Status(a) => entries::status(a),
         Command::Backup(a) => node::backup(a),
+        Command::Audit(a) => node::audit(a),
         Command::Evidence(c) => evidence::run(c),
         Command::Bench(crate::cli::BenchCommand::Federation(a)) => bench::federation(a),
         Command::Scenario(crate::cli::ScenarioCommand::Run { file, nodes, json }) => {

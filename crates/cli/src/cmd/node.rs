@@ -253,3 +253,42 @@ pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
         "  party.key is not in it: keep the key's own copy offline".to_string(),
     ])
 }
+
+pub(crate) fn audit(a: crate::cli::AuditArgs) -> anyhow::Result<()> {
+    use parley_node::audit::{AuditKeys, audit_all};
+    let dir = NodeDir::load(&a.dir.dir)?;
+    let db = dir.database_path();
+    let store = parley_store::SqliteStore::open(&db)
+        .with_context(|| format!("opening {}", db.display()))?;
+    let started = std::time::Instant::now();
+    let keys = AuditKeys::of_node(&store, &dir.config.party, dir.key.verifier())?;
+    let feeds = match audit_all(&store, &keys) {
+        Ok(f) => f,
+        Err(e) => return Err(output::failure(a.json.json, format!("audit failed: {e}"))),
+    };
+    let secs = started.elapsed().as_secs_f64();
+    let total = |f: fn(&parley_node::audit::FeedAudit) -> u64| feeds.iter().map(f).sum::<u64>();
+    let (entries, tiles, checkpoints, cosignatures) = (
+        total(|f| f.entries),
+        total(|f| f.tiles),
+        total(|f| f.checkpoints),
+        total(|f| f.cosignatures),
+    );
+    if a.json.json {
+        return output::json(&json!({
+            "ok": true, "feeds": feeds, "entries": entries, "tiles": tiles,
+            "checkpoints": checkpoints, "cosignatures": cosignatures, "seconds": secs,
+        }));
+    }
+    let mut lines = vec![format!(
+        "audit passed: {} feeds, {entries} entries, {tiles} tiles, {checkpoints} checkpoints, {cosignatures} cosignatures in {secs:.2} s",
+        feeds.len()
+    )];
+    lines.extend(feeds.iter().map(|f| {
+        format!(
+            "  {}/{}: {} entries, root {}",
+            f.channel, f.author, f.entries, f.root
+        )
+    }));
+    output::lines(lines)
+}

@@ -85,25 +85,79 @@ impl Party {
     }
 
     pub fn start(&mut self) {
+        self.spawn();
+        let d = self.d().to_string();
+        wait_until(20, &format!("{} to answer", self.name), || {
+            parley(&["status", "--dir", &d]).status.success()
+        });
+    }
+
+    /// The running process's id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Resident memory of the running process, in KiB (Linux /proc).
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.pid().expect("the node runs");
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
+    /// Starts without waiting for the node to answer.
+    pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} already runs", self.name);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.join("serve.log"))
             .unwrap();
-        let child = Command::new(bin())
-            .args(["serve", "--dir", self.d()])
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let d = self.d().to_string();
-        wait_until(20, &format!("{} to answer", self.name), || {
-            parley(&["status", "--dir", &d]).status.success()
-        });
+        self.child = Some(
+            Command::new(bin())
+                .args(["serve", "--dir", self.d()])
+                .env("RUST_LOG", "info")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .unwrap(),
+        );
+    }
+
+    /// Points this node at `peer` through another URL (a proxy), keeping
+    /// the pinned key. Takes effect at the node's next start.
+    pub fn repin(&self, peer: &Party, url: &str) {
+        ok(&[
+            "peer",
+            "add",
+            "--dir",
+            self.d(),
+            "--party",
+            &peer.name,
+            "--url",
+            url,
+            "--vkey",
+            &peer.vkey,
+        ]);
+    }
+
+    /// Changes one line of parley.toml (before the node starts).
+    pub fn configure(&self, from: &str, to: &str) {
+        let cfg = self.dir.join("parley.toml");
+        let text = std::fs::read_to_string(&cfg).unwrap();
+        assert!(text.contains(from), "parley.toml has no {from:?}");
+        std::fs::write(&cfg, text.replace(from, to)).unwrap();
+    }
+
+    /// `parley audit --json`: every feed rechecked from the database.
+    pub fn audit(&self) -> Value {
+        let v = json(&["audit", "--dir", self.d()]);
+        assert_eq!(v["ok"], true, "{} fails its audit: {v}", self.name);
+        v
     }
 
     /// SIGKILL: no chance to flush or shut down.
@@ -255,6 +309,18 @@ impl Net {
         Net { root, parties }
     }
 
+    /// Keeps the nodes' directories (logs, databases) when a test fails,
+    /// and says where.
+    fn keep_on_failure(&mut self) {
+        if std::thread::panicking() {
+            self.root.disable_cleanup(true);
+            eprintln!(
+                "the nodes' directories are kept in {}",
+                self.root.path().display()
+            );
+        }
+    }
+
     pub fn p(&mut self, name: &str) -> &mut Party {
         self.parties.iter_mut().find(|p| p.name == name).unwrap()
     }
@@ -307,6 +373,62 @@ pub fn open_channel(net: &Net) {
     });
 }
 
+impl Drop for Net {
+    fn drop(&mut self) {
+        for p in &mut self.parties {
+            p.kill();
+        }
+        self.keep_on_failure();
+    }
+}
+
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
+}
+
+/// A small seeded generator, so a failing run can be replayed with
+/// `PARLEY_SEED=<seed>` (the seed is printed).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_env() -> Rng {
+        let seed = std::env::var("PARLEY_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+            });
+        eprintln!("seed: PARLEY_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A one-thread runtime and an HTTP client, for tests that speak HTTP.
+pub fn http() -> (tokio::runtime::Runtime, reqwest::Client) {
+    parley_node::install_crypto();
+    (
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap(),
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap(),
+    )
 }

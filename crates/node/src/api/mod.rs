@@ -65,6 +65,13 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         tracing::error!(error = %e, "store failure");
+        if let Some(why) = e.storage_unavailable() {
+            return ApiError::new(
+                StatusCode::INSUFFICIENT_STORAGE,
+                "storage_unavailable",
+                format!("nothing was stored: {why}; the node takes work again once it can write"),
+            );
+        }
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -23,9 +23,10 @@ pub enum CallError {
 }
 
 impl CallError {
-    /// Whether the peer was reached (the link is up even if it refused).
+    /// Whether the peer answered in the protocol (the link is up even if
+    /// it refused). A peer that answers garbage is no better than none.
     pub fn reached(&self) -> bool {
-        !matches!(self, CallError::Network(_))
+        matches!(self, CallError::Refused { .. })
     }
 }
 
@@ -39,9 +40,51 @@ fn network(e: reqwest::Error) -> CallError {
     CallError::Network(msg)
 }
 
+/// Largest answer read from a peer for anything but a feed: receipts, link
+/// tests, refusals and witness answers are a few hundred bytes.
+const MAX_SMALL_ANSWER: usize = 64 * 1024;
+
+/// Reads an answer's body, but never more than `limit` bytes: a hostile or
+/// broken peer that streams an endless body costs at most that much memory
+/// (and the request timeout bounds the time).
+async fn read_limited(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, CallError> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(CallError::Protocol(format!(
+            "the answer announces {} bytes, more than the {limit} this node reads",
+            resp.content_length().unwrap_or(0)
+        )));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(network)? {
+        if body.len() + chunk.len() > limit {
+            return Err(CallError::Protocol(format!(
+                "the answer is longer than the {limit} bytes this node reads"
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(
+    resp: reqwest::Response,
+    limit: usize,
+) -> Result<T, CallError> {
+    let body = read_limited(resp, limit).await?;
+    serde_json::from_slice(&body).map_err(|e| CallError::Protocol(format!("the answer: {e}")))
+}
+
+async fn read_text(resp: reqwest::Response) -> Result<String, CallError> {
+    let body = read_limited(resp, MAX_SMALL_ANSWER).await?;
+    String::from_utf8(body).map_err(|_| CallError::Protocol("the answer is not UTF-8".into()))
+}
+
 async fn refused(resp: reqwest::Response) -> CallError {
     let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap_or_default();
+    let text = match read_text(resp).await {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
     let body = serde_json::from_str::<ErrorBody>(&text).unwrap_or(ErrorBody {
         error: "http".into(),
         message: text.chars().take(500).collect(),
@@ -66,9 +109,7 @@ pub async fn push(
     if !resp.status().is_success() {
         return Err(refused(resp).await);
     }
-    resp.json()
-        .await
-        .map_err(|e| CallError::Protocol(e.to_string()))
+    read_json(resp, MAX_SMALL_ANSWER).await
 }
 
 /// Asks the author for its feed from `from` on; `None` when there is nothing new.
@@ -93,10 +134,7 @@ pub async fn pull(
     if !resp.status().is_success() {
         return Err(refused(resp).await);
     }
-    resp.json()
-        .await
-        .map(Some)
-        .map_err(|e| CallError::Protocol(e.to_string()))
+    read_json(resp, super::server::MAX_BODY).await.map(Some)
 }
 
 pub async fn send_receipt(
@@ -130,9 +168,7 @@ pub async fn ping(node: &Node, peer: &PeerInfo, note: String) -> Result<String, 
     if !resp.status().is_success() {
         return Err(refused(resp).await);
     }
-    resp.text()
-        .await
-        .map_err(|e| CallError::Protocol(e.to_string()))
+    read_text(resp).await
 }
 
 /// The witness's answer to `add-checkpoint`.
@@ -164,7 +200,7 @@ pub async fn add_checkpoint(
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(SIZE_CONTENT_TYPE));
-    let text = resp.text().await.map_err(network)?;
+    let text = read_text(resp).await?;
     Ok(match status {
         200 => WitnessAnswer::Cosigned(text),
         409 if is_size => WitnessAnswer::Conflict(
@@ -195,7 +231,7 @@ pub async fn witnessed_checkpoint(
     if !resp.status().is_success() {
         return Err(refused(resp).await);
     }
-    resp.text().await.map(Some).map_err(network)
+    read_text(resp).await.map(Some)
 }
 
 /// Parses base64 proof hashes.

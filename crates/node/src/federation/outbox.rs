@@ -160,6 +160,8 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
                         },
                     );
                     if e.reached() {
+                        // The link works, but delivery is stuck: say why.
+                        node.note_refusal(peer, e.to_string());
                         tracing::warn!(%peer, feed = %feed.origin(), error = %e, "push refused");
                     }
                     return Err(e);

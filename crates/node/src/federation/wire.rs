@@ -104,6 +104,8 @@ pub enum Reason {
     BadConsistencyProof,
     /// The checkpoint conflicts with one the author signed before: a fork.
     Equivocation,
+    /// The receiver cannot write (disk full, read-only); nothing was stored, retry later.
+    StorageUnavailable,
     /// The receiver failed; retry later.
     Internal,
 }
@@ -124,6 +126,7 @@ impl Reason {
             Reason::RootMismatch => "root_mismatch",
             Reason::BadConsistencyProof => "bad_consistency_proof",
             Reason::Equivocation => "equivocation",
+            Reason::StorageUnavailable => "storage_unavailable",
             Reason::Internal => "internal",
         }
     }
@@ -135,6 +138,7 @@ impl Reason {
             Reason::TooLarge => 413,
             Reason::SizeMismatch | Reason::UnknownChannel | Reason::Equivocation => 409,
             Reason::InvalidEntry | Reason::RootMismatch | Reason::BadConsistencyProof => 422,
+            Reason::StorageUnavailable => 507,
             Reason::Internal => 500,
         }
     }

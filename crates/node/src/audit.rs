@@ -1,0 +1,289 @@
+//! A full audit of the feeds a node holds, from its database alone: every
+//! entry re-hashed and decoded, every tile hash recomputed, every
+//! checkpoint's signature and root checked against the recomputed tree,
+//! every cosignature checked against its signer's pinned key.
+//!
+//! It trusts nothing the database says about itself: heads, tiles and
+//! checkpoints are compared with what the entries recompute to.
+
+use std::collections::HashMap;
+
+use parley_log::checkpoint::SignedCheckpoint;
+use parley_log::hash::{HASH_LEN, Hash};
+use parley_log::keys::{KeyType, VerifierKey};
+use parley_log::note::{Note, NoteSignature, verify_one};
+use parley_log::tiles::{TileStore, TiledTree};
+use parley_log::{Entry, leaf_hash};
+use parley_store::{FeedId, Store, StoreError};
+
+/// What one feed's audit checked.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FeedAudit {
+    pub channel: String,
+    pub author: String,
+    pub entries: u64,
+    pub tiles: u64,
+    pub checkpoints: u64,
+    pub cosignatures: u64,
+    pub root: String,
+}
+
+/// Why an audit failed: the database could not be read, or it holds
+/// something that does not check out.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{feed}: {what}")]
+    Broken { feed: String, what: String },
+}
+
+/// The keys an audit checks signatures against: each party's pinned
+/// party key (0x01, named after the party).
+pub struct AuditKeys(HashMap<String, VerifierKey>);
+
+impl AuditKeys {
+    /// This node's own key and every pinned peer's.
+    pub fn of_node(
+        store: &dyn Store,
+        party: &str,
+        own: VerifierKey,
+    ) -> Result<AuditKeys, AuditError> {
+        let mut keys = HashMap::from([(party.to_string(), own)]);
+        for p in store.peers()? {
+            let key = VerifierKey::parse(&p.vkey).map_err(|e| AuditError::Broken {
+                feed: format!("peer {}", p.party),
+                what: format!("the pinned key does not parse: {e}"),
+            })?;
+            keys.insert(p.party, key);
+        }
+        Ok(AuditKeys(keys))
+    }
+
+    fn party(&self, feed: &FeedId, party: &str) -> Result<&VerifierKey, AuditError> {
+        self.0
+            .get(party)
+            .ok_or_else(|| broken(feed, format!("no pinned key for {party:?}")))
+    }
+}
+
+fn broken(feed: &FeedId, what: impl Into<String>) -> AuditError {
+    AuditError::Broken {
+        feed: feed.origin(),
+        what: what.into(),
+    }
+}
+
+/// Audits every feed the store holds.
+pub fn audit_all(store: &dyn Store, keys: &AuditKeys) -> Result<Vec<FeedAudit>, AuditError> {
+    store
+        .feeds()?
+        .into_iter()
+        .map(|(feed, _)| audit_feed(store, &feed, keys))
+        .collect()
+}
+
+/// Entries read per database query: bounds the audit's memory.
+const PAGE: u64 = 4096;
+
+/// Audits one feed.
+pub fn audit_feed(
+    store: &dyn Store,
+    feed: &FeedId,
+    keys: &AuditKeys,
+) -> Result<FeedAudit, AuditError> {
+    let head = store
+        .feed_head(feed)?
+        .ok_or_else(|| broken(feed, "no head stored"))?;
+    let author_key = keys
+        .party(feed, &feed.author)?
+        .with(&feed.origin(), KeyType::Ed25519)
+        .map_err(|e| broken(feed, e.to_string()))?;
+    let mut checkpoint_sizes = store
+        .checkpoint_sizes(feed, 1, head.size)?
+        .into_iter()
+        .peekable();
+    let mut tiles = StoredTiles::new(store, feed);
+    let mut tree = TiledTree::new();
+    let mut texts: HashMap<u64, String> = HashMap::new();
+    let mut checkpoints = 0;
+    let mut pending: Vec<Hash> = Vec::new();
+    while tree.size() + (pending.len() as u64) < head.size {
+        let from = tree.size() + pending.len() as u64;
+        let page = store.entries(feed, from, PAGE)?;
+        if page.is_empty() {
+            return Err(broken(
+                feed,
+                format!("entries end at {from}, the head says {}", head.size),
+            ));
+        }
+        for e in page {
+            let seq = tree.size() + pending.len() as u64;
+            check_entry(feed, seq, &e.bytes, &e.hash)?;
+            pending.push(e.hash);
+            if checkpoint_sizes.peek() == Some(&(seq + 1)) {
+                checkpoint_sizes.next();
+                tree.append(&pending, &mut tiles)?;
+                pending.clear();
+                let text = check_checkpoint(store, feed, &author_key, &tree)?;
+                texts.insert(tree.size(), text);
+                checkpoints += 1;
+            }
+        }
+    }
+    tree.append(&pending, &mut tiles)?;
+    if tree.root() != head.root {
+        return Err(broken(
+            feed,
+            format!(
+                "the stored head's root {} is not the entries' root {}",
+                head.root,
+                tree.root()
+            ),
+        ));
+    }
+    let mut cosignatures = 0;
+    for c in store.cosignatures(feed, 1)? {
+        let text = texts.get(&c.size).ok_or_else(|| {
+            broken(
+                feed,
+                format!(
+                    "{}'s cosignature at size {} has no checkpoint",
+                    c.cosigner, c.size
+                ),
+            )
+        })?;
+        let key = keys.party(feed, &c.cosigner)?.as_cosigner();
+        let sig = NoteSignature::parse_line(&c.line).map_err(|e| {
+            broken(
+                feed,
+                format!("{}'s cosignature at size {}: {e}", c.cosigner, c.size),
+            )
+        })?;
+        match verify_one(&key, text, &sig) {
+            Ok(Some(_)) => cosignatures += 1,
+            _ => {
+                return Err(broken(
+                    feed,
+                    format!(
+                        "{}'s cosignature at size {} does not verify",
+                        c.cosigner, c.size
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(FeedAudit {
+        channel: feed.channel.clone(),
+        author: feed.author.clone(),
+        entries: head.size,
+        tiles: tiles.checked,
+        checkpoints,
+        cosignatures,
+        root: tree.root().to_base64(),
+    })
+}
+
+fn check_entry(feed: &FeedId, seq: u64, bytes: &[u8], stored: &Hash) -> Result<(), AuditError> {
+    if leaf_hash(bytes) != *stored {
+        return Err(broken(
+            feed,
+            format!("entry {seq} does not hash to its stored hash"),
+        ));
+    }
+    let e = Entry::decode(bytes).map_err(|err| broken(feed, format!("entry {seq}: {err}")))?;
+    if e.channel != feed.channel || e.author != feed.author || e.seq != seq {
+        return Err(broken(
+            feed,
+            format!(
+                "entry {seq} says it is {}/{} #{}",
+                e.channel, e.author, e.seq
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the stored checkpoint at the tree's size: signed by the author's
+/// pinned key, for this origin, with the recomputed root. Returns its text.
+fn check_checkpoint(
+    store: &dyn Store,
+    feed: &FeedId,
+    key: &VerifierKey,
+    tree: &TiledTree,
+) -> Result<String, AuditError> {
+    let size = tree.size();
+    let note = store
+        .checkpoint(feed, size)?
+        .ok_or_else(|| broken(feed, format!("checkpoint {size} vanished")))?;
+    let note = Note::parse(note.as_bytes())
+        .map_err(|e| broken(feed, format!("checkpoint {size}: {e}")))?;
+    let signed = SignedCheckpoint::open_note(note, key, &[])
+        .map_err(|e| broken(feed, format!("checkpoint {size}: {e}")))?;
+    let cp = signed.checkpoint;
+    if cp.origin != feed.origin() || cp.size != size || cp.root != tree.root() {
+        return Err(broken(
+            feed,
+            format!(
+                "checkpoint {size} commits to {} entries with root {}, the entries give {}",
+                cp.size,
+                cp.root,
+                tree.root()
+            ),
+        ));
+    }
+    Ok(cp.to_text())
+}
+
+/// Compares each tile the recomputation writes with the stored tile: the
+/// stored tile must begin with the recomputed hashes.
+struct StoredTiles<'a> {
+    store: &'a dyn Store,
+    feed: &'a FeedId,
+    cache: HashMap<(u8, u64), Vec<u8>>,
+    checked: u64,
+}
+
+impl<'a> StoredTiles<'a> {
+    fn new(store: &'a dyn Store, feed: &'a FeedId) -> StoredTiles<'a> {
+        StoredTiles {
+            store,
+            feed,
+            cache: HashMap::new(),
+            checked: 0,
+        }
+    }
+}
+
+impl TileStore for StoredTiles<'_> {
+    type Error = AuditError;
+    fn read_tile(&self, _level: u8, _index: u64) -> Result<Option<Vec<u8>>, AuditError> {
+        Ok(None)
+    }
+    fn write_tile(&mut self, level: u8, index: u64, hashes: &[u8]) -> Result<(), AuditError> {
+        let key = (level, index);
+        if !self.cache.contains_key(&key) {
+            // A new tile: the previous one at this level is complete.
+            self.cache.retain(|(l, _), _| *l != level);
+            let stored = self
+                .store
+                .read_tile(self.feed, level, index)?
+                .unwrap_or_default();
+            self.cache.insert(key, stored);
+            self.checked += 1;
+        }
+        let stored = &self.cache[&key];
+        if !stored.starts_with(hashes) {
+            let at = stored
+                .chunks(HASH_LEN)
+                .zip(hashes.chunks(HASH_LEN))
+                .position(|(a, b)| a != b)
+                .unwrap_or(stored.len() / HASH_LEN);
+            return Err(broken(
+                self.feed,
+                format!("tile {level}/{index} hash {at} is not what the entries recompute to"),
+            ));
+        }
+        Ok(())
+    }
+}
