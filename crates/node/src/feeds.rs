@@ -291,7 +291,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
     let tree = node.tree(&mut slot, &feed).await.map_err(store_failed)?;
     let ours = tree.size();
     if cp.size <= ours {
-        return known_checkpoint(node, &feed, &cp, &log_note, ours).await;
+        return known_checkpoint(node, &feed, &cp, &log_note, ours, &u).await;
     }
     if u.old_size != ours {
         let mut r = Refused::new(
@@ -474,6 +474,38 @@ fn decode_entries(
     Ok(out)
 }
 
+/// A push of entries this node already holds (a retry after a lost answer,
+/// or a replay) is answered only if it carries exactly those entries.
+async fn same_entries_as_held(
+    node: &Arc<Node>,
+    feed: &FeedId,
+    u: &FeedUpdate,
+) -> Result<(), Refused> {
+    if u.entries.is_empty() {
+        return Ok(());
+    }
+    let (f, from, n) = (feed.clone(), u.old_size, u.entries.len() as u64);
+    let held = node
+        .db(move |s| s.entries(&f, from, n))
+        .await
+        .map_err(store_failed)?;
+    for (i, b64) in u.entries.iter().enumerate() {
+        let seq = u.old_size + i as u64;
+        let same = STANDARD
+            .decode(b64)
+            .ok()
+            .zip(held.get(i))
+            .is_some_and(|(bytes, h)| h.seq == seq && leaf_hash(&bytes) == h.hash);
+        if !same {
+            return Err(Refused::new(
+                Reason::RootMismatch,
+                format!("entry {seq} is not the entry this node holds at that position"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A checkpoint no larger than what this node holds: either the same
 /// history (answer with the receipt, changing nothing) or a fork.
 async fn known_checkpoint(
@@ -482,6 +514,7 @@ async fn known_checkpoint(
     cp: &Checkpoint,
     their_note: &Note,
     ours: u64,
+    u: &FeedUpdate,
 ) -> Result<PushReply, Refused> {
     let f = feed.clone();
     let size = cp.size;
@@ -507,6 +540,7 @@ async fn known_checkpoint(
         .await
         .map_err(store_failed)?;
     if root_then == cp.root {
+        same_entries_as_held(node, feed, u).await?;
         let now = Timestamp::now().unix();
         let f = feed.clone();
         let party = node.party.clone();

@@ -55,7 +55,8 @@ pub fn app(node: Arc<Node>) -> Router {
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             peer_timeout,
-        ));
+        ))
+        .layer(axum::middleware::from_fn(server::refuse_announced_oversize));
     Router::new()
         .merge(peers)
         .nest("/api/v1", api::router(node.clone()))

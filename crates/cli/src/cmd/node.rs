@@ -73,6 +73,9 @@ fn init_logging(json: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
+        // When the log's disk is full, a line is lost; reporting that with
+        // eprintln! would panic the task that logged (it fails the same way).
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();

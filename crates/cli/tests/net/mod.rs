@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod faulty;
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_parley")
 }
@@ -60,6 +62,8 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
 }
 
 /// One party's node: its directory, address and (while running) process.
+/// Its log is beside the directory (`<dir>.log`), so a full disk under
+/// the directory cannot swallow it.
 pub struct Party {
     pub name: String,
     pub dir: PathBuf,
@@ -114,7 +118,7 @@ impl Party {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("serve.log"))
+            .open(self.dir.with_extension("log"))
             .unwrap();
         self.child = Some(
             Command::new(bin())
@@ -201,7 +205,7 @@ impl Party {
     }
 
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+        std::fs::read_to_string(self.dir.with_extension("log")).unwrap_or_default()
     }
 
     /// Size of a feed as this node holds it.

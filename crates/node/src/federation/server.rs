@@ -45,6 +45,27 @@ fn json_body<T: for<'de> Deserialize<'de>>(
         .map_err(|e| Refused::new(Reason::BadRequest, format!("body: {e}")))
 }
 
+/// Refuses a request that announces a body over [`MAX_BODY`] before
+/// reading any of it (the body limit alone would wait for the bytes).
+pub async fn refuse_announced_oversize(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let announced = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = announced.filter(|n| *n > MAX_BODY as u64) {
+        return Refused::new(
+            Reason::TooLarge,
+            format!("the request announces {n} bytes; this node takes at most {MAX_BODY}"),
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
 fn log_refusal(what: &str, peer: &str, r: &Refused) {
     tracing::warn!(
         reason = r.reason.as_str(),

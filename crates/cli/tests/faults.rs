@@ -1,0 +1,499 @@
+//! Faults between and around real nodes: a cut link, peers that hang,
+//! babble or never stop talking, requests that do the same, and a disk
+//! that fills up or turns read-only. Each test is bounded in time and
+//! count, targets only 127.0.0.1, and prints what it injected.
+
+mod net;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use net::faulty::{Behaviour, Faulty};
+use net::{Net, Party, http, json, ok, open_channel, parley, wait_until};
+use parley_store::{DeliveryRole, FeedId, Store};
+use serde_json::{Value, json as j};
+
+/// Nodes whose calls to peers give up after 2 s (test timing only).
+fn quick_net(names: &[&str]) -> Net {
+    let net = Net::new(names);
+    for p in &net.parties {
+        p.configure("request_timeout_secs = 20", "request_timeout_secs = 2");
+    }
+    net
+}
+
+fn backlog(p: &Party, peer: &str) -> (u64, Value) {
+    let s = p.peer_status(peer);
+    (s["backlog_entries"].as_u64().unwrap(), s)
+}
+
+fn receipted(p: &Party, channel: &str, peer: &str) -> u64 {
+    p.store()
+        .delivered(peer, &FeedId::new(channel, &p.name), DeliveryRole::Push)
+        .unwrap()
+}
+
+/// Sends `n` messages through `parley send`; returns the feed size after.
+fn send_n(p: &Party, channel: &str, n: usize, label: &str) -> u64 {
+    for i in 0..n {
+        p.send_text(channel, &format!("{label} {i}"));
+    }
+    p.feed_size(channel, &p.name)
+}
+
+#[test]
+fn a_cut_link_shows_its_backlog_and_delivers_everything_when_it_returns() {
+    let mut net = quick_net(&["nato", "russia", "osce"]);
+    let link = Faulty::start(0, net.get("russia").port, Behaviour::Pass);
+    net.get("nato").repin(net.get("russia"), &link.url());
+    net.start_all();
+    open_channel(&net);
+    let started = Instant::now();
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+
+    let mut injected = Vec::new();
+    for fault in [Behaviour::Stall, Behaviour::Drop] {
+        link.set(fault);
+        let size = send_n(nato, "mil", 10, &format!("during {fault:?}"));
+        wait_until(30, "nato to show the link down with a backlog", || {
+            let (b, s) = backlog(nato, "russia");
+            b > 0 && s["link"] == "down" && s["last_error"].is_string()
+        });
+        // The node still answers its users, and russia → nato still flows.
+        russia.send_text("mil", &format!("reply during {fault:?}"));
+        let rs = russia.feed_size("mil", "russia");
+        wait_until(30, "russia's message to reach nato directly", || {
+            nato.feed_size("mil", "russia") == rs
+        });
+        let (b, _) = backlog(nato, "russia");
+        assert!(
+            russia.feed_size("mil", "nato") < size,
+            "nothing crosses a cut link"
+        );
+        injected.push(format!("{fault:?} with {b} entries waiting"));
+    }
+    link.set(Behaviour::Pass);
+    let restored = Instant::now();
+    let size = nato.feed_size("mil", "nato");
+    wait_until(60, "russia to hold everything nato sent", || {
+        russia.feed_size("mil", "nato") == size
+    });
+    wait_until(60, "nato to hold russia's receipt for everything", || {
+        receipted(nato, "mil", "russia") == size
+    });
+    wait_until(30, "the backlog to be empty", || {
+        backlog(nato, "russia").0 == 0
+    });
+    assert_eq!(
+        nato.feed_root("mil", "nato"),
+        russia.feed_root("mil", "nato")
+    );
+    for p in ["nato", "russia"] {
+        net.get(p).audit();
+    }
+    println!(
+        "cut link: {}; {size} entries delivered and receipted {:.1} s after the link returned; {} connections through the proxy; {:.1} s in all",
+        injected.join(", then "),
+        restored.elapsed().as_secs_f64(),
+        link.accepted.load(std::sync::atomic::Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
+    let mut net = quick_net(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    // A second channel, nato with osce, must keep working throughout.
+    ok(&[
+        "channel",
+        "create",
+        "--dir",
+        net.get("nato").d(),
+        "--id",
+        "ops",
+        "--members",
+        "nato,osce",
+        "--level",
+        "expert",
+        "--languages",
+        "en",
+    ]);
+    let od = net.get("osce").d().to_string();
+    wait_until(20, "osce to receive the ops charter", || {
+        json(&["channel", "list", "--dir", &od])
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["id"] == "ops"))
+    });
+    ok(&["channel", "accept", "--dir", &od, "--id", "ops"]);
+    let russia_port = net.get("russia").port;
+    net.p("russia").stop();
+    let hostile = Faulty::start(russia_port, 0, Behaviour::Stall);
+    let baseline_kib = net.get("nato").rss_kib();
+    let mut report = Vec::new();
+    for (b, expect) in [
+        (Behaviour::Stall, "timed out"),
+        (Behaviour::Garbage, ""),
+        (Behaviour::GarbageJson, "bad answer"),
+        (Behaviour::Endless, "longer than"),
+        (Behaviour::Oversized, "announces"),
+    ] {
+        hostile.set(b);
+        let nato = net.get("nato");
+        send_n(nato, "mil", 3, &format!("to a {b:?} russia"));
+        // Other peers and the node's own users are served meanwhile.
+        let ops = send_n(nato, "ops", 3, &format!("to osce while russia is {b:?}"));
+        wait_until(30, "osce to receipt everything on ops", || {
+            receipted(nato, "ops", "osce") == ops
+        });
+        wait_until(
+            30,
+            &format!("nato to say why russia ({b:?}) gets nothing"),
+            || {
+                let (_, s) = backlog(nato, "russia");
+                s["last_error"].as_str().is_some_and(|e| e.contains(expect))
+            },
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        let rss = nato.rss_kib();
+        assert!(
+            rss < baseline_kib + 64 * 1024,
+            "nato grew from {baseline_kib} KiB to {rss} KiB against a {b:?} peer"
+        );
+        let (waiting, s) = backlog(nato, "russia");
+        assert!(waiting > 0);
+        report.push(format!(
+            "{b:?}: {waiting} waiting, rss {} MiB, {:?}",
+            rss / 1024,
+            s["last_error"].as_str().unwrap_or("")
+        ));
+    }
+    drop(hostile);
+    net.p("russia").start();
+    let nato = net.get("nato");
+    let size = nato.feed_size("mil", "nato");
+    wait_until(60, "the real russia to receipt everything", || {
+        receipted(nato, "mil", "russia") == size
+    });
+    println!("hostile peers (baseline rss {} MiB):", baseline_kib / 1024);
+    for r in report {
+        println!("  {r}");
+    }
+}
+
+/// Writes raw bytes to a node and returns the status line it answers (or
+/// what happened instead).
+fn raw_exchange(port: u16, head: &str, body: impl FnOnce(&mut TcpStream)) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    body(&mut s);
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
+    let mut net = quick_net(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    russia.send_text("mil", "first");
+    let rs = russia.feed_size("mil", "russia");
+    wait_until(30, "nato to hold russia's message", || {
+        nato.feed_size("mil", "russia") == rs
+    });
+    let before = (
+        nato.feed_size("mil", "russia"),
+        nato.feed_size("mil", "nato"),
+    );
+    let baseline_kib = nato.rss_kib();
+    let port = nato.port;
+    let push = "POST /federation/v1/push HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n";
+
+    // Idle connections that never send a byte do not stop service.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    assert_eq!(nato.status()["party"], "nato");
+
+    // An oversized body is refused by its announced length.
+    let big = raw_exchange(
+        port,
+        &format!("{push}content-length: 40000000\r\n\r\n"),
+        |_| {},
+    );
+    assert!(big.contains("413"), "oversized: {big}");
+    // An endless body is cut off at the limit.
+    let endless = raw_exchange(
+        port,
+        &format!("{push}transfer-encoding: chunked\r\n\r\n"),
+        |s| {
+            let chunk = format!("100000\r\n{}\r\n", "a".repeat(0x100000));
+            for _ in 0..200 {
+                if s.write_all(chunk.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        },
+    );
+    assert!(endless.contains("413"), "endless: {endless}");
+    // A body trickled in, byte by byte, is timed out.
+    let t = Instant::now();
+    let trickle = raw_exchange(
+        port,
+        &format!("{push}content-length: 100000\r\n\r\n"),
+        |s| {
+            for _ in 0..8 {
+                if s.write_all(b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        },
+    );
+    assert!(
+        trickle.contains("408"),
+        "trickle: {trickle} after {:?}",
+        t.elapsed()
+    );
+
+    // Replays: russia's genuine update, fetched as a peer would, then sent
+    // again. The same entries get the receipt already given; altered
+    // entries under the same signed checkpoint are refused.
+    let (rt, c) = http();
+    let update: Value = rt.block_on(async {
+        c.get(format!(
+            "{}/federation/v1/feeds/mil/russia?from=0",
+            russia.url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+    });
+    let replay = |u: &Value| -> (u16, Value) {
+        rt.block_on(async {
+            let r = c
+                .post(format!("{}/federation/v1/push", nato.url()))
+                .json(u)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    };
+    let (status, answer) = replay(&update);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["size"], rs);
+    russia.send_text("mil", "second");
+    let rs2 = russia.feed_size("mil", "russia");
+    wait_until(30, "nato to hold russia's second message", || {
+        nato.feed_size("mil", "russia") == rs2
+    });
+    let (status, answer) = replay(&update);
+    assert_eq!(
+        (status, answer["size"].as_u64()),
+        (200, Some(rs)),
+        "an old push is answered with the old receipt"
+    );
+    let mut altered = update.clone();
+    let last = altered["entries"].as_array().unwrap().len() - 1;
+    altered["entries"][last] = j!("AAAA");
+    let (status, answer) = replay(&altered);
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (422, Some("root_mismatch")),
+        "{answer}"
+    );
+
+    let rss = nato.rss_kib();
+    assert!(
+        rss < baseline_kib + 64 * 1024,
+        "nato grew from {baseline_kib} KiB to {rss} KiB"
+    );
+    assert_eq!(
+        (
+            nato.feed_size("mil", "russia"),
+            nato.feed_size("mil", "nato")
+        ),
+        (rs2, before.1),
+        "only russia's real second message was stored"
+    );
+    nato.audit();
+    drop(idle);
+    println!(
+        "hostile requests: 200 idle connections, a 40 MB announced body ({big}), 200 MiB streamed ({endless}), a trickle ({trickle}), \
+         3 replays (2 answered with the receipt already given, 1 altered and refused); rss {} → {} MiB",
+        baseline_kib / 1024,
+        rss / 1024
+    );
+}
+
+/// A small RAM file system mounted over a node directory, unmounted when
+/// dropped. Needs mount rights (root in CI).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn over(dir: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        let keep = dir.with_extension("orig");
+        std::fs::rename(dir, &keep).unwrap();
+        std::fs::create_dir(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !mounted {
+            std::fs::remove_dir(dir).unwrap();
+            std::fs::rename(&keep, dir).unwrap();
+            return None;
+        }
+        let copied = std::process::Command::new("cp")
+            .args(["-a", &format!("{}/.", keep.display())])
+            .arg(dir)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Fills the disk; returns the filler's path.
+    fn fill(&self) -> std::path::PathBuf {
+        let path = self.0.join("filler");
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while f.write_all(&block).is_ok() {}
+        let mut small = [0u8; 512];
+        while f.write_all(&small[..]).is_ok() {
+            small[0] ^= 1;
+        }
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// A send through the local API: its HTTP status and answer.
+fn api_send(p: &Party, text: &str) -> (u16, Value) {
+    let (rt, c) = http();
+    rt.block_on(async {
+        let r = c
+            .post(format!("{}/api/v1/entries", p.url()))
+            .bearer_auth(p.token())
+            .json(&j!({"channel": "mil", "kind": "hotline_message",
+                "body": {"priority": "routine", "text": {"en": text}}}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    })
+}
+
+#[test]
+fn a_full_disk_refuses_work_clearly_and_resumes_when_space_returns() {
+    let mut net = quick_net(&["nato", "russia", "osce"]);
+    let dir = net.get("nato").dir.clone();
+    let Some(disk) = SmallDisk::over(&dir, "6m") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the disk test: mounting a tmpfs failed (needs root or CAP_SYS_ADMIN)"
+        );
+        eprintln!("skipped: this user cannot mount a tmpfs to fill");
+        return;
+    };
+    // The node logs to the same small disk, as a node logging to a file would.
+    std::os::unix::fs::symlink(dir.join("serve.log"), dir.with_extension("log")).unwrap();
+    net.start_all();
+    open_channel(&net);
+    let mut report = Vec::new();
+    for fault in ["full", "full again"] {
+        let (nato, russia) = (net.get("nato"), net.get("russia"));
+        let size_before = nato.feed_size("mil", "nato");
+        let filler = disk.fill();
+        // Sends are refused with the reason, and nothing is stored.
+        let mut refused = 0;
+        let mut stored = 0;
+        let mut answer = Value::Null;
+        for i in 0..20 {
+            let (status, a) = api_send(nato, &format!("while the disk is {fault} {i}"));
+            if status == 507 {
+                refused += 1;
+                answer = a;
+            } else {
+                assert_eq!(status, 200, "{a}");
+                stored += 1;
+            }
+        }
+        assert!(refused > 0, "a {fault} disk must refuse sends");
+        assert_eq!(answer["error"], "storage_unavailable");
+        let msg = answer["message"].as_str().unwrap().to_string();
+        assert!(msg.contains("disk holding the database is full"), "{msg}");
+        // A peer's pushes are refused, not acknowledged: they wait at russia.
+        russia.send_text("mil", &format!("to nato while its disk is {fault}"));
+        wait_until(30, "russia to see why nato takes nothing", || {
+            let (b, s) = backlog(russia, "nato");
+            b > 0
+                && s["last_error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("storage_unavailable"))
+        });
+        assert_eq!(
+            receipted(russia, "mil", "nato") + 1,
+            russia.feed_size("mil", "russia")
+        );
+        // Space returns: the node takes work again by itself.
+        std::fs::remove_file(filler).unwrap();
+        let (status, a) = api_send(nato, &format!("after the disk was {fault}"));
+        assert_eq!(status, 200, "{a}");
+        assert_eq!(nato.feed_size("mil", "nato"), size_before + stored + 1);
+        let rs = russia.feed_size("mil", "russia");
+        wait_until(
+            60,
+            "russia's waiting message to be stored and receipted",
+            || receipted(russia, "mil", "nato") == rs,
+        );
+        report.push(format!(
+            "{fault}: {refused} sends refused ({msg:?}), {stored} stored before it bit"
+        ));
+    }
+    let nato = net.get("nato");
+    nato.audit();
+    assert_eq!(
+        nato.feed_root("mil", "nato"),
+        net.get("russia").feed_root("mil", "nato")
+    );
+    net.p("nato").kill();
+    drop(disk);
+    println!("disk faults on a 6 MiB tmpfs: {}", report.join("; "));
+    let _ = parley;
+}
