@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-60}"
-for t in note_parse checkpoint_parse entry_decode bundle_verify witness_request; do
+for t in note_parse checkpoint_parse entry_decode bundle_verify witness_request tile_path key_parse policy_parse entry_validate; do
   mkdir -p "corpus/$t"
   cp -n seeds/"$t"/* "corpus/$t/" 2>/dev/null || true
   echo "== $t (${secs}s)"
