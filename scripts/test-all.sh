@@ -12,6 +12,15 @@ cargo fmt --all -- --check
 step "build (once, before tests run in parallel)"
 cargo build --workspace --all-targets --locked
 
+step "test tools: nats-server (the broker parley bench compares against)"
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
+if ! command -v nats-server >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq </dev/null || true
+  as_root apt-get install -y -qq --no-install-recommends nats-server </dev/null ||
+    echo "nats-server could not be installed: the bench test checks that the peer section says so"
+fi
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -101,9 +101,10 @@ pub(crate) enum Command {
     /// Replay a scenario file through running nodes.
     #[command(subcommand)]
     Scenario(ScenarioCommand),
-    /// Measure this machine: federation throughput and latency.
-    #[command(subcommand)]
-    Bench(BenchCommand),
+    /// Measure parley on this machine against its bounds and a broker:
+    /// hashing and signatures, the log, nodes on loopback, catch-up,
+    /// footprint, NATS JetStream. Prints a table (or --json).
+    Bench(BenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -122,10 +123,55 @@ pub(crate) enum ScenarioCommand {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum BenchCommand {
-    /// Start two nodes on 127.0.0.1, send a stream of messages, and report
-    /// messages per second and the send → stored-receipt latency, beside a
-    /// durable-commit and an Ed25519 baseline measured in the same run.
+    /// Only the saturation figure: two nodes on 127.0.0.1, a stream of
+    /// messages, messages per second and send → stored-receipt latency.
     Federation(BenchFederationArgs),
+}
+
+/// `parley bench`: sizes are flags; the defaults finish in a few minutes on
+/// a 2-core machine, `--quick` in under one.
+#[derive(Args, Debug)]
+pub(crate) struct BenchArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<BenchCommand>,
+    /// Smaller sizes, the same measurements (under a minute).
+    #[arg(long)]
+    pub(crate) quick: bool,
+    /// Seconds spent on each hashing and signature bound.
+    #[arg(long, value_name = "SECS")]
+    pub(crate) hardware_secs: Option<f64>,
+    /// Entries appended one per durable commit [default: 2000; quick 300].
+    #[arg(long, value_name = "N")]
+    pub(crate) append_entries: Option<u64>,
+    /// Entries appended 1,000 per durable commit [default: 100000; quick 10000].
+    #[arg(long, value_name = "N")]
+    pub(crate) batched_entries: Option<u64>,
+    /// Entries in the audited feed [default: 30000; quick 3000].
+    #[arg(long, value_name = "N")]
+    pub(crate) audit_entries: Option<u64>,
+    /// Offered loads in messages per second [default: 10,100,1000].
+    #[arg(long, value_delimiter = ',', value_name = "RATES")]
+    pub(crate) loads: Option<Vec<f64>>,
+    /// Seconds each offered load runs [default: 4; quick 1.5].
+    #[arg(long, value_name = "SECS")]
+    pub(crate) load_secs: Option<f64>,
+    /// Messages sent at saturation [default: 2000; quick 400].
+    #[arg(long, value_name = "N")]
+    pub(crate) saturation_messages: Option<u64>,
+    /// Senders at saturation.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) concurrency: u64,
+    /// Entries a node that was offline catches up on [default: 100000; quick 10000].
+    #[arg(long, value_name = "N")]
+    pub(crate) catchup_entries: Option<u64>,
+    /// Entries in the large node whose footprint is measured [default: 1000000; quick 100000].
+    #[arg(long, value_name = "N")]
+    pub(crate) footprint_entries: Option<u64>,
+    /// Skip the comparison with NATS JetStream.
+    #[arg(long)]
+    pub(crate) no_peer: bool,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
 }
 
 #[derive(Args, Debug)]

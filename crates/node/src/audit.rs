@@ -60,6 +60,11 @@ impl AuditKeys {
         Ok(AuditKeys(keys))
     }
 
+    /// Given party keys, each named after its party.
+    pub fn from_keys(keys: impl IntoIterator<Item = VerifierKey>) -> AuditKeys {
+        AuditKeys(keys.into_iter().map(|k| (k.name().to_string(), k)).collect())
+    }
+
     fn party(&self, feed: &FeedId, party: &str) -> Result<&VerifierKey, AuditError> {
         self.0
             .get(party)

@@ -42,7 +42,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(a) => node::backup(a),
         Command::Audit(a) => node::audit(a),
         Command::Evidence(c) => evidence::run(c),
-        Command::Bench(crate::cli::BenchCommand::Federation(a)) => bench::federation(a),
+        Command::Bench(a) => bench::run(a),
         Command::Scenario(crate::cli::ScenarioCommand::Run { file, nodes, json }) => {
             run_scenario(&file, &nodes, json.json)
         }

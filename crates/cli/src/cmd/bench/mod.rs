@@ -1,0 +1,310 @@
+//! `parley bench`: one run, on the machine it runs on, of everything that
+//! bounds a parley deployment — the hardware's hashing and signature
+//! speed, the log alone, two and three real nodes on loopback, catch-up,
+//! footprint, and a broker a user might pick instead — each figure beside
+//! a baseline measured in the same run.
+
+mod catchup;
+mod federation;
+mod feeds;
+mod hardware;
+mod logbench;
+mod nats;
+mod network;
+mod nodes;
+
+use std::time::Instant;
+
+use serde_json::json;
+
+use crate::cli::{BenchArgs, BenchCommand};
+use crate::output;
+use network::{Load, LoadResult, run_load};
+use nodes::{init, open_channel, pin_all, start};
+
+/// The sizes of one run.
+struct Sizes {
+    hardware_secs: f64,
+    append: u64,
+    batched: u64,
+    audit: u64,
+    loads: Vec<f64>,
+    load_secs: f64,
+    saturation: u64,
+    concurrency: u64,
+    catchup: u64,
+    footprint: u64,
+}
+
+impl Sizes {
+    fn of(a: &BenchArgs) -> Sizes {
+        let q = a.quick;
+        let pick = |v: Option<u64>, full: u64, quick: u64| v.unwrap_or(if q { quick } else { full });
+        Sizes {
+            hardware_secs: a.hardware_secs.unwrap_or(if q { 0.2 } else { 0.5 }),
+            append: pick(a.append_entries, 2_000, 300),
+            batched: pick(a.batched_entries, 100_000, 10_000),
+            audit: pick(a.audit_entries, 30_000, 3_000),
+            loads: a.loads.clone().unwrap_or_else(|| vec![10.0, 100.0, 1000.0]),
+            load_secs: a.load_secs.unwrap_or(if q { 1.5 } else { 4.0 }),
+            saturation: pick(a.saturation_messages, 2_000, 400),
+            concurrency: a.concurrency,
+            catchup: pick(a.catchup_entries, 100_000, 10_000),
+            footprint: pick(a.footprint_entries, 1_000_000, 100_000),
+        }
+    }
+
+    fn loads(&self) -> Vec<Load> {
+        let mut l: Vec<Load> = self
+            .loads
+            .iter()
+            .map(|&per_s| Load::Offered { per_s, secs: self.load_secs })
+            .collect();
+        l.push(Load::Closed { concurrency: self.concurrency, messages: self.saturation });
+        l
+    }
+}
+
+fn say(step: &str) {
+    eprintln!("parley bench: {step}");
+}
+
+pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
+    if let Some(BenchCommand::Federation(f)) = a.command {
+        return federation::federation(f);
+    }
+    let sizes = Sizes::of(&a);
+    let began = Instant::now();
+    let root = tempfile::tempdir()?;
+
+    say("[1/6] hardware bounds: SHA-256 and Ed25519 on one core");
+    let hw = hardware::measure(sizes.hardware_secs);
+    say(&format!(
+        "[2/6] the log: {} appends one per commit, {} batched, an audit of {} entries",
+        sizes.append, sizes.batched, sizes.audit
+    ));
+    let log = logbench::measure(root.path(), &hw, sizes.append, sizes.batched, sizes.audit)?;
+
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let client = reqwest::Client::new();
+    say("[3/6] network: two nodes on 127.0.0.1, then with a witness");
+    let (direct, witnessed) = rt.block_on(network_runs(root.path(), &client, &sizes))?;
+    say(&format!("[4/6] catch-up of {} entries and footprint of {} entries", sizes.catchup, sizes.footprint));
+    let (catch, foot) = rt.block_on(catchup::measure(
+        &root.path().join("catchup"),
+        &client,
+        sizes.catchup,
+        sizes.footprint,
+        &|s| say(&format!("      {s}")),
+    ))?;
+    say("[5/6] peer: NATS JetStream on 127.0.0.1");
+    let peer = if a.no_peer {
+        nats::Peer::Missing { note: "skipped (--no-peer)".into() }
+    } else {
+        rt.block_on(nats::measure(root.path(), &sizes.loads()))?
+    };
+    say("[6/6] done");
+    let secs = began.elapsed().as_secs_f64();
+    let report = Report { hw, log, direct, witnessed, catch, foot, peer, secs, quick: a.quick };
+    if a.json.json {
+        return output::json(&report.json());
+    }
+    output::lines(report.text())
+}
+
+async fn network_runs(
+    root: &std::path::Path,
+    client: &reqwest::Client,
+    sizes: &Sizes,
+) -> anyhow::Result<(Vec<LoadResult>, Vec<LoadResult>)> {
+    let root = root.join("network");
+    std::fs::create_dir_all(&root)?;
+    let (nato, russia, osce) = (init(&root, "nato")?, init(&root, "russia")?, init(&root, "osce")?);
+    pin_all(&[&nato, &russia, &osce])?;
+    let (_n, _) = start(client, &nato).await?;
+    let (_r, _) = start(client, &russia).await?;
+    let (_o, _) = start(client, &osce).await?;
+    open_channel(client, &nato, &russia, "direct", None).await?;
+    open_channel(client, &nato, &russia, "witnessed", Some(&osce)).await?;
+    let mut direct = Vec::new();
+    let mut witnessed = Vec::new();
+    for (channel, out) in [("direct", &mut direct), ("witnessed", &mut witnessed)] {
+        for load in sizes.loads() {
+            say(&format!("      {channel}: {load:?}"));
+            out.push(run_load(client, &nato, &russia, channel, load).await?);
+        }
+    }
+    Ok((direct, witnessed))
+}
+
+struct Report {
+    hw: hardware::Hardware,
+    log: logbench::LogFigures,
+    direct: Vec<LoadResult>,
+    witnessed: Vec<LoadResult>,
+    catch: catchup::CatchUp,
+    foot: catchup::Footprint,
+    peer: nats::Peer,
+    secs: f64,
+    quick: bool,
+}
+
+fn group(n: f64) -> String {
+    let s = format!("{:.0}", n);
+    let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+impl Report {
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "quick": self.quick,
+            "seconds": self.secs,
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "hardware": self.hw,
+            "log": self.log,
+            "network": {"direct": self.direct, "with_witness": self.witnessed},
+            "catch_up": self.catch,
+            "footprint": self.foot,
+            "peer": self.peer,
+        })
+    }
+
+    fn loads_table(rows: &[LoadResult], out: &mut Vec<String>) {
+        out.push(format!("  {:<28} {:>12} {:>9} {:>9} {:>9}", "load", "receipted/s", "p50 ms", "p99 ms", "max ms"));
+        for r in rows {
+            out.push(format!(
+                "  {:<28} {:>12} {:>9.1} {:>9.1} {:>9.1}",
+                r.load,
+                group(r.receipted_per_s),
+                r.p50_ms,
+                r.p99_ms,
+                r.max_ms
+            ));
+        }
+    }
+
+    fn text(&self) -> Vec<String> {
+        let (hw, log) = (&self.hw, &self.log);
+        let mut out = vec![
+            format!(
+                "parley bench{}: one run on this machine ({} cores), {:.0} s",
+                if self.quick { " --quick" } else { "" },
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                self.secs
+            ),
+            String::new(),
+            "hardware (one core, through the code parley uses)".into(),
+            format!("  SHA-256                             {:>12} MB/s", group(hw.sha256_mb_per_s)),
+            format!("  RFC 9162 node hash                  {:>12} /s", group(hw.node_hashes_per_s)),
+            format!("  leaf hash of a 400-byte entry       {:>12} /s", group(hw.entry_hashes_per_s)),
+            format!("  Ed25519 sign                        {:>12} /s", group(hw.ed25519_signs_per_s)),
+            format!("  Ed25519 verify                      {:>12} /s", group(hw.ed25519_verifies_per_s)),
+            format!(
+                "  Ed25519 verify, batches of 64       {:>12} /s   (parley verifies one at a time)",
+                group(hw.ed25519_batch_verifies_per_s)
+            ),
+            String::new(),
+            "log (SQLite, tiles written in the same durable commit)".into(),
+            format!(
+                "  durable commit of one row (fsync)   {:>12} /s   (the storage bound: {:.2} ms each)",
+                group(log.durable_commits_per_s),
+                1000.0 / log.durable_commits_per_s
+            ),
+            format!(
+                "  append, one entry per commit        {:>12} entries/s   ({} entries; {:.2} of the commit bound)",
+                group(log.appends_per_s_one_per_commit),
+                group(log.one_per_commit_entries as f64),
+                log.appends_per_s_one_per_commit / log.durable_commits_per_s
+            ),
+            format!(
+                "  append, 1,000 entries per commit    {:>12} entries/s   ({} entries)",
+                group(log.appends_per_s_batched),
+                group(log.batched_entries as f64)
+            ),
+            format!(
+                "  full audit of a feed                {:>12} entries/s   ({} entries, {} signatures)",
+                group(log.audit_entries_per_s),
+                group(log.audit_entries as f64),
+                group(log.audit_signatures as f64)
+            ),
+            format!(
+                "    = {:.2} of the bound set by its hashing and Ed25519 verifies ({} entries/s); hashing is {:.1}% of its time",
+                log.audit_fraction_of_bound,
+                group(log.audit_bound_entries_per_s),
+                log.audit_hashing_share * 100.0
+            ),
+            String::new(),
+            "network: nato → russia, send → russia's signed receipt stored at nato".into(),
+            format!(
+                "  (each message is three durable commits in a row: nato's append, russia's copy, nato's receipt: {:.1} ms at the commit bound)",
+                3000.0 / log.durable_commits_per_s
+            ),
+        ];
+        Report::loads_table(&self.direct, &mut out);
+        out.push("  with an OSCE witness in the channel:".into());
+        Report::loads_table(&self.witnessed, &mut out);
+        out.extend([
+            String::new(),
+            "catch-up".into(),
+            format!(
+                "  {} entries to a node that was offline: {:.1} s ({} entries/s)",
+                group(self.catch.entries as f64),
+                self.catch.seconds,
+                group(self.catch.entries_per_s)
+            ),
+            String::new(),
+            "footprint".into(),
+            format!(
+                "  idle node: {} resident, starts in {:.0} ms",
+                mib(self.foot.idle_rss_bytes),
+                self.foot.idle_startup_ms
+            ),
+            format!(
+                "  node holding {} entries: {} resident, starts in {:.0} ms",
+                group(self.foot.large_entries as f64),
+                mib(self.foot.large_rss_bytes),
+                self.foot.large_startup_ms
+            ),
+            format!(
+                "  database: {:.0} bytes per entry at the author, {:.0} at the receiver",
+                self.foot.author_db_bytes_per_entry, self.foot.receiver_db_bytes_per_entry
+            ),
+            String::new(),
+        ]);
+        match &self.peer {
+            nats::Peer::Missing { note } => out.push(format!("peer: {note}")),
+            nats::Peer::Measured { version, durability, loads } => {
+                out.push(format!("peer: {version}, JetStream publish → PubAck on 127.0.0.1"));
+                out.push(format!(
+                    "  {:<28} {:>12} {:>9} {:>9} {:>9} {:>16}",
+                    "load", "acked/s", "p50 ms", "p99 ms", "max ms", "parley p50 ÷ it"
+                ));
+                for (n, p) in loads.iter().zip(&self.direct) {
+                    out.push(format!(
+                        "  {:<28} {:>12} {:>9.2} {:>9.2} {:>9.2} {:>15.1}×",
+                        n.load,
+                        group(n.receipted_per_s),
+                        n.p50_ms,
+                        n.p99_ms,
+                        n.max_ms,
+                        p.p50_ms / n.p50_ms.max(1e-6)
+                    ));
+                }
+                out.push(format!("  durability: {durability}"));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,221 @@
+//! Send → stored-receipt latency between two real nodes, at fixed offered
+//! loads and at saturation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::nodes::BenchNode;
+
+/// How messages are offered.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Load {
+    /// A fixed rate, whatever the answers (an open loop).
+    Offered { per_s: f64, secs: f64 },
+    /// `concurrency` senders, each sending as soon as its last send returns.
+    Closed { concurrency: u64, messages: u64 },
+}
+
+/// Latencies in milliseconds.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct LoadResult {
+    pub(crate) load: String,
+    pub(crate) messages: u64,
+    pub(crate) receipted_per_s: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
+}
+
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+pub(crate) fn summarize(load: String, mut lat: Vec<f64>, span_s: f64) -> LoadResult {
+    lat.sort_by(f64::total_cmp);
+    LoadResult {
+        load,
+        messages: lat.len() as u64,
+        receipted_per_s: lat.len() as f64 / span_s.max(1e-9),
+        p50_ms: percentile(&lat, 0.50),
+        p99_ms: percentile(&lat, 0.99),
+        max_ms: lat.last().copied().unwrap_or(0.0),
+    }
+}
+
+type Times = Arc<Mutex<HashMap<u64, Instant>>>;
+
+/// Listens for `cosigner`'s receipts of `author`'s feed in `channel`; a
+/// receipt at size N covers every entry below N.
+async fn listen(
+    client: &reqwest::Client,
+    author: &BenchNode,
+    channel: &str,
+    cosigner: &str,
+    receipted: Times,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut events = client
+        .get(format!("http://127.0.0.1:{}/api/v1/events", author.port))
+        .bearer_auth(&author.token)
+        .send()
+        .await?;
+    let (channel, author, cosigner) = (channel.to_string(), author.party.clone(), cosigner.to_string());
+    Ok(tokio::spawn(async move {
+        let mut buf = String::new();
+        let mut done_below = 0u64;
+        while let Ok(Some(chunk)) = events.chunk().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                if !block.contains("event: receipt") {
+                    continue;
+                }
+                let Some(v) = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                else {
+                    continue;
+                };
+                if v["channel"] != channel.as_str() || v["author"] != author.as_str() || v["cosigner"] != cosigner.as_str() {
+                    continue;
+                }
+                let size = v["size"].as_u64().unwrap_or(0);
+                let now = Instant::now();
+                let mut r = receipted.lock().unwrap_or_else(|e| e.into_inner());
+                while done_below < size {
+                    r.entry(done_below).or_insert(now);
+                    done_below += 1;
+                }
+            }
+        }
+    }))
+}
+
+async fn send_one(
+    client: &reqwest::Client,
+    port: u16,
+    token: &str,
+    channel: &str,
+    i: u64,
+) -> anyhow::Result<u64> {
+    let r: Value = client
+        .post(format!("http://127.0.0.1:{port}/api/v1/entries"))
+        .bearer_auth(token)
+        .json(&json!({"channel": channel, "kind": "hotline_message",
+            "body": {"priority": "routine", "text": {"en": format!(
+                "Benchmark message {i}: routine traffic of about the length of a real hotline message, \
+                 naming a time, a place and what is asked.")}}}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    r["seq"].as_u64().with_context(|| format!("send failed: {r}"))
+}
+
+/// Runs one load from `author` to `other` on `channel`; returns the
+/// latency from each send to `other`'s stored, signed receipt.
+pub(crate) async fn run_load(
+    client: &reqwest::Client,
+    author: &BenchNode,
+    other: &BenchNode,
+    channel: &str,
+    load: Load,
+) -> anyhow::Result<LoadResult> {
+    let started: Times = Arc::default();
+    let receipted: Times = Arc::default();
+    let listener = listen(client, author, channel, &other.party, receipted.clone()).await?;
+    let (label, tasks) = match load {
+        Load::Offered { per_s, secs } => {
+            let n = (per_s * secs).round().max(1.0) as u64;
+            let t0 = tokio::time::Instant::now();
+            let mut tasks = Vec::new();
+            for i in 0..n {
+                let at = t0 + Duration::from_secs_f64(i as f64 / per_s);
+                let (client, started, token, port, ch) =
+                    (client.clone(), started.clone(), author.token.clone(), author.port, channel.to_string());
+                tasks.push(tokio::spawn(async move {
+                    tokio::time::sleep_until(at).await;
+                    let t = Instant::now();
+                    let seq = send_one(&client, port, &token, &ch, i).await?;
+                    started.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, t);
+                    anyhow::Ok(())
+                }));
+            }
+            (format!("{per_s:.0} msg/s offered"), tasks)
+        }
+        Load::Closed { concurrency, messages } => {
+            let next = Arc::new(Mutex::new(0u64));
+            let tasks = (0..concurrency.max(1))
+                .map(|_| {
+                    let (client, started, next, token, port, ch) = (
+                        client.clone(),
+                        started.clone(),
+                        next.clone(),
+                        author.token.clone(),
+                        author.port,
+                        channel.to_string(),
+                    );
+                    tokio::spawn(async move {
+                        loop {
+                            let i = {
+                                let mut g = next.lock().unwrap_or_else(|e| e.into_inner());
+                                if *g >= messages {
+                                    return anyhow::Ok(());
+                                }
+                                *g += 1;
+                                *g
+                            };
+                            let t = Instant::now();
+                            let seq = send_one(&client, port, &token, &ch, i).await?;
+                            started.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, t);
+                        }
+                    })
+                })
+                .collect();
+            (format!("saturation ({concurrency} senders)"), tasks)
+        }
+    };
+    for t in tasks {
+        t.await??;
+    }
+    let want: Vec<u64> = started.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let all = {
+            let r = receipted.lock().unwrap_or_else(|e| e.into_inner());
+            want.iter().all(|s| r.contains_key(s))
+        };
+        if all {
+            break;
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("receipts did not all arrive within 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    listener.abort();
+    let s = started.lock().unwrap_or_else(|e| e.into_inner());
+    let r = receipted.lock().unwrap_or_else(|e| e.into_inner());
+    let mut lat = Vec::with_capacity(s.len());
+    let (mut first, mut last) = (None::<Instant>, None::<Instant>);
+    for (seq, a) in s.iter() {
+        let b = r[seq];
+        lat.push(b.saturating_duration_since(*a).as_secs_f64() * 1000.0);
+        first = Some(first.map_or(*a, |f| f.min(*a)));
+        last = Some(last.map_or(b, |l| l.max(b)));
+    }
+    let span = match (first, last) {
+        (Some(f), Some(l)) => l.duration_since(f).as_secs_f64(),
+        _ => anyhow::bail!("no message was receipted"),
+    };
+    Ok(summarize(label, lat, span))
+}
