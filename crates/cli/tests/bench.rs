@@ -12,31 +12,63 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
         .output()
         .is_ok_and(|o| o.status.success());
     let mut args = vec![
-        "bench", "--hardware-secs", "0.05", "--append-entries", "20", "--batched-entries", "2000",
-        "--audit-entries", "200", "--loads", "50", "--load-secs", "0.5",
-        "--saturation-messages", "60", "--concurrency", "4", "--catchup-entries", "1500",
-        "--footprint-entries", "3000",
+        "bench",
+        "--hardware-secs",
+        "0.05",
+        "--append-entries",
+        "20",
+        "--batched-entries",
+        "2000",
+        "--audit-entries",
+        "200",
+        "--loads",
+        "50",
+        "--load-secs",
+        "0.5",
+        "--saturation-messages",
+        "60",
+        "--concurrency",
+        "4",
+        "--catchup-entries",
+        "1500",
+        "--footprint-entries",
+        "3000",
     ];
     if !has_nats {
         args.push("--no-peer");
     }
     let r = json(&args);
     let hw = &r["hardware"];
-    for k in ["sha256_mb_per_s", "ed25519_signs_per_s", "ed25519_verifies_per_s", "ed25519_batch_verifies_per_s"] {
+    for k in [
+        "sha256_mb_per_s",
+        "ed25519_signs_per_s",
+        "ed25519_verifies_per_s",
+        "ed25519_batch_verifies_per_s",
+    ] {
         assert!(hw[k].as_f64().unwrap() > 0.0, "{k}: {hw}");
     }
     let log = &r["log"];
     assert_eq!(log["audit_entries"], 200);
-    assert_eq!(log["audit_signatures"], 600, "a checkpoint and two cosignatures per entry");
+    assert_eq!(
+        log["audit_signatures"], 600,
+        "a checkpoint and two cosignatures per entry"
+    );
     let f = log["audit_fraction_of_bound"].as_f64().unwrap();
-    assert!(f > 0.0 && f < 1.5, "the audit cannot beat its own bound by much: {f}");
+    assert!(
+        f > 0.0 && f < 1.5,
+        "the audit cannot beat its own bound by much: {f}"
+    );
     for variant in ["direct", "with_witness"] {
         let loads = r["network"][variant].as_array().unwrap();
         assert_eq!(loads.len(), 2, "one offered load and saturation");
         assert_eq!(loads[0]["messages"], 25, "50 msg/s for 0.5 s");
         assert_eq!(loads[1]["messages"], 60);
         for l in loads {
-            let (p50, p99, max) = (l["p50_ms"].as_f64().unwrap(), l["p99_ms"].as_f64().unwrap(), l["max_ms"].as_f64().unwrap());
+            let (p50, p99, max) = (
+                l["p50_ms"].as_f64().unwrap(),
+                l["p99_ms"].as_f64().unwrap(),
+                l["max_ms"].as_f64().unwrap(),
+            );
             assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{l}");
         }
     }
@@ -45,7 +77,10 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
     assert_eq!(foot["large_entries"], 3000);
     assert!(foot["idle_rss_bytes"].as_u64().unwrap() > 1 << 20);
     let per_entry = foot["author_db_bytes_per_entry"].as_f64().unwrap();
-    assert!(per_entry > 100.0 && per_entry < 10_000.0, "{per_entry} bytes per entry");
+    assert!(
+        per_entry > 100.0 && per_entry < 10_000.0,
+        "{per_entry} bytes per entry"
+    );
     let peer = &r["peer"];
     if has_nats {
         assert_eq!(peer["status"], "measured");
@@ -53,5 +88,8 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
     } else {
         assert_eq!(peer["status"], "missing");
     }
-    println!("bench at tiny sizes: {} s, peer {}", r["seconds"], peer["status"]);
+    println!(
+        "bench at tiny sizes: {} s, peer {}",
+        r["seconds"], peer["status"]
+    );
 }

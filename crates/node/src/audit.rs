@@ -62,7 +62,11 @@ impl AuditKeys {
 
     /// Given party keys, each named after its party.
     pub fn from_keys(keys: impl IntoIterator<Item = VerifierKey>) -> AuditKeys {
-        AuditKeys(keys.into_iter().map(|k| (k.name().to_string(), k)).collect())
+        AuditKeys(
+            keys.into_iter()
+                .map(|k| (k.name().to_string(), k))
+                .collect(),
+        )
     }
 
     fn party(&self, feed: &FeedId, party: &str) -> Result<&VerifierKey, AuditError> {

@@ -49,7 +49,11 @@ fn grow(n: &BenchNode, channel: &str, size: u64, say: &dyn Fn(String)) -> anyhow
     while w.size() < size {
         w.append(1000.min(size - w.size()), &[])?;
         if shown.elapsed() > Duration::from_secs(5) {
-            say(format!("writing {}'s feed: {} of {size} entries", n.party, w.size()));
+            say(format!(
+                "writing {}'s feed: {} of {size} entries",
+                n.party,
+                w.size()
+            ));
             shown = Instant::now();
         }
     }

@@ -34,7 +34,10 @@ pub(crate) fn federation(a: BenchFederationArgs) -> anyhow::Result<()> {
     })?;
     if a.keep {
         let kept = root.keep();
-        eprintln!("parley: the nodes' directories are kept in {}", kept.display());
+        eprintln!(
+            "parley: the nodes' directories are kept in {}",
+            kept.display()
+        );
     }
     if a.json.json {
         return output::json(&json!(r));
@@ -44,7 +47,10 @@ pub(crate) fn federation(a: BenchFederationArgs) -> anyhow::Result<()> {
             "federation: {} messages, {} concurrent senders, nato → russia, two processes on 127.0.0.1",
             r.messages, a.concurrency
         ),
-        format!("  sustained:    {:.0} messages/s, from send to stored receipt", r.receipted_per_s),
+        format!(
+            "  sustained:    {:.0} messages/s, from send to stored receipt",
+            r.receipted_per_s
+        ),
         format!(
             "  send→receipt: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
             r.p50_ms, r.p99_ms, r.max_ms

@@ -76,7 +76,8 @@ impl<'a> FeedWriter<'a> {
         let mut tiles = TileBuffer::default();
         let mut next = self.tree.clone();
         let hashes: Vec<_> = entries.iter().map(|e| e.hash).collect();
-        next.append(&hashes, &mut tiles).expect("buffer writes cannot fail");
+        next.append(&hashes, &mut tiles)
+            .expect("buffer writes cannot fail");
         let cp = Checkpoint::new(&self.feed.origin(), next.size(), next.root());
         let note = cp.sign(&self.feed_key)?;
         self.store

@@ -62,7 +62,9 @@ pub(crate) fn measure(secs: f64) -> Hardware {
     let verifies = rate(secs, 1, || {
         assert!(vk.verify_strict(std::hint::black_box(msg), &sig).is_ok());
     });
-    let keys: Vec<SigningKey> = (0..64u8).map(|i| SigningKey::from_bytes(&[i; 32])).collect();
+    let keys: Vec<SigningKey> = (0..64u8)
+        .map(|i| SigningKey::from_bytes(&[i; 32]))
+        .collect();
     let msgs: Vec<Vec<u8>> = (0..64u8).map(|i| [msg.as_slice(), &[i]].concat()).collect();
     let sigs: Vec<_> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(m)).collect();
     let vks: Vec<VerifyingKey> = keys.iter().map(SigningKey::verifying_key).collect();

@@ -39,7 +39,8 @@ struct Sizes {
 impl Sizes {
     fn of(a: &BenchArgs) -> Sizes {
         let q = a.quick;
-        let pick = |v: Option<u64>, full: u64, quick: u64| v.unwrap_or(if q { quick } else { full });
+        let pick =
+            |v: Option<u64>, full: u64, quick: u64| v.unwrap_or(if q { quick } else { full });
         Sizes {
             hardware_secs: a.hardware_secs.unwrap_or(if q { 0.2 } else { 0.5 }),
             append: pick(a.append_entries, 2_000, 300),
@@ -58,9 +59,15 @@ impl Sizes {
         let mut l: Vec<Load> = self
             .loads
             .iter()
-            .map(|&per_s| Load::Offered { per_s, secs: self.load_secs })
+            .map(|&per_s| Load::Offered {
+                per_s,
+                secs: self.load_secs,
+            })
             .collect();
-        l.push(Load::Closed { concurrency: self.concurrency, messages: self.saturation });
+        l.push(Load::Closed {
+            concurrency: self.concurrency,
+            messages: self.saturation,
+        });
         l
     }
 }
@@ -85,11 +92,16 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
     ));
     let log = logbench::measure(root.path(), &hw, sizes.append, sizes.batched, sizes.audit)?;
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let client = reqwest::Client::new();
     say("[3/6] network: two nodes on 127.0.0.1, then with a witness");
     let (direct, witnessed) = rt.block_on(network_runs(root.path(), &client, &sizes))?;
-    say(&format!("[4/6] catch-up of {} entries and footprint of {} entries", sizes.catchup, sizes.footprint));
+    say(&format!(
+        "[4/6] catch-up of {} entries and footprint of {} entries",
+        sizes.catchup, sizes.footprint
+    ));
     let (catch, foot) = rt.block_on(catchup::measure(
         &root.path().join("catchup"),
         &client,
@@ -99,13 +111,25 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
     ))?;
     say("[5/6] peer: NATS JetStream on 127.0.0.1");
     let peer = if a.no_peer {
-        nats::Peer::Missing { note: "skipped (--no-peer)".into() }
+        nats::Peer::Missing {
+            note: "skipped (--no-peer)".into(),
+        }
     } else {
         rt.block_on(nats::measure(root.path(), &sizes.loads()))?
     };
     say("[6/6] done");
     let secs = began.elapsed().as_secs_f64();
-    let report = Report { hw, log, direct, witnessed, catch, foot, peer, secs, quick: a.quick };
+    let report = Report {
+        hw,
+        log,
+        direct,
+        witnessed,
+        catch,
+        foot,
+        peer,
+        secs,
+        quick: a.quick,
+    };
     if a.json.json {
         return output::json(&report.json());
     }
@@ -119,7 +143,11 @@ async fn network_runs(
 ) -> anyhow::Result<(Vec<LoadResult>, Vec<LoadResult>)> {
     let root = root.join("network");
     std::fs::create_dir_all(&root)?;
-    let (nato, russia, osce) = (init(&root, "nato")?, init(&root, "russia")?, init(&root, "osce")?);
+    let (nato, russia, osce) = (
+        init(&root, "nato")?,
+        init(&root, "russia")?,
+        init(&root, "osce")?,
+    );
     pin_all(&[&nato, &russia, &osce])?;
     let (_n, _) = start(client, &nato).await?;
     let (_r, _) = start(client, &russia).await?;
@@ -182,7 +210,10 @@ impl Report {
     }
 
     fn loads_table(rows: &[LoadResult], out: &mut Vec<String>) {
-        out.push(format!("  {:<28} {:>12} {:>9} {:>9} {:>9}", "load", "receipted/s", "p50 ms", "p99 ms", "max ms"));
+        out.push(format!(
+            "  {:<28} {:>12} {:>9} {:>9} {:>9}",
+            "load", "receipted/s", "p50 ms", "p99 ms", "max ms"
+        ));
         for r in rows {
             out.push(format!(
                 "  {:<28} {:>12} {:>9.1} {:>9.1} {:>9.1}",
@@ -201,16 +232,33 @@ impl Report {
             format!(
                 "parley bench{}: one run on this machine ({} cores), {:.0} s",
                 if self.quick { " --quick" } else { "" },
-                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1),
                 self.secs
             ),
             String::new(),
             "hardware (one core, through the code parley uses)".into(),
-            format!("  SHA-256                             {:>12} MB/s", group(hw.sha256_mb_per_s)),
-            format!("  RFC 9162 node hash                  {:>12} /s", group(hw.node_hashes_per_s)),
-            format!("  leaf hash of a 400-byte entry       {:>12} /s", group(hw.entry_hashes_per_s)),
-            format!("  Ed25519 sign                        {:>12} /s", group(hw.ed25519_signs_per_s)),
-            format!("  Ed25519 verify                      {:>12} /s", group(hw.ed25519_verifies_per_s)),
+            format!(
+                "  SHA-256                             {:>12} MB/s",
+                group(hw.sha256_mb_per_s)
+            ),
+            format!(
+                "  RFC 9162 node hash                  {:>12} /s",
+                group(hw.node_hashes_per_s)
+            ),
+            format!(
+                "  leaf hash of a 400-byte entry       {:>12} /s",
+                group(hw.entry_hashes_per_s)
+            ),
+            format!(
+                "  Ed25519 sign                        {:>12} /s",
+                group(hw.ed25519_signs_per_s)
+            ),
+            format!(
+                "  Ed25519 verify                      {:>12} /s",
+                group(hw.ed25519_verifies_per_s)
+            ),
             format!(
                 "  Ed25519 verify, batches of 64       {:>12} /s   (parley verifies one at a time)",
                 group(hw.ed25519_batch_verifies_per_s)
@@ -285,8 +333,14 @@ impl Report {
         ]);
         match &self.peer {
             nats::Peer::Missing { note } => out.push(format!("peer: {note}")),
-            nats::Peer::Measured { version, durability, loads } => {
-                out.push(format!("peer: {version}, JetStream publish → PubAck on 127.0.0.1"));
+            nats::Peer::Measured {
+                version,
+                durability,
+                loads,
+            } => {
+                out.push(format!(
+                    "peer: {version}, JetStream publish → PubAck on 127.0.0.1"
+                ));
                 out.push(format!(
                     "  {:<28} {:>12} {:>9} {:>9} {:>9} {:>16}",
                     "load", "acked/s", "p50 ms", "p99 ms", "max ms", "parley p50 ÷ it"

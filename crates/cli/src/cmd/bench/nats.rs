@@ -91,9 +91,15 @@ async fn connect(port: u16) -> anyhow::Result<Client> {
                     }
                     let now = Instant::now();
                     let ok = !payload.windows(7).any(|w| w == b"\"error\"");
-                    if let Some(id) = parts[1].strip_prefix("_INBOX.bench.").and_then(|s| s.parse().ok()) {
+                    if let Some(id) = parts[1]
+                        .strip_prefix("_INBOX.bench.")
+                        .and_then(|s| s.parse().ok())
+                    {
                         if ok {
-                            acks2.lock().unwrap_or_else(|e| e.into_inner()).insert(id, now);
+                            acks2
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(id, now);
                         }
                     }
                 }
@@ -106,7 +112,10 @@ async fn connect(port: u16) -> anyhow::Result<Client> {
 
 impl Client {
     async fn publish(&self, subject: &str, reply_id: u64, payload: &[u8]) -> anyhow::Result<()> {
-        let head = format!("PUB {subject} _INBOX.bench.{reply_id} {}\r\n", payload.len());
+        let head = format!(
+            "PUB {subject} _INBOX.bench.{reply_id} {}\r\n",
+            payload.len()
+        );
         let mut w = self.writer.lock().await;
         w.write_all(head.as_bytes()).await?;
         w.write_all(payload).await?;
@@ -120,7 +129,10 @@ impl Client {
             if let Some(t) = self.acks.lock().unwrap_or_else(|e| e.into_inner()).get(&id) {
                 return Ok(*t);
             }
-            anyhow::ensure!(Instant::now() < deadline, "no acknowledgement {id} from nats-server");
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "no acknowledgement {id} from nats-server"
+            );
             tokio::time::sleep(Duration::from_micros(200)).await;
         }
     }
@@ -134,7 +146,9 @@ pub(crate) async fn measure(root: &Path, loads: &[Load]) -> anyhow::Result<Peer>
             note: "nats-server is not installed (Debian: apt install nats-server); the peer comparison was skipped".into(),
         });
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let store = root.join("nats");
     std::fs::create_dir_all(&store)?;
     let _server = Server(
@@ -157,8 +171,13 @@ pub(crate) async fn measure(root: &Path, loads: &[Load]) -> anyhow::Result<Peer>
     }
     let client = Arc::new(client.context("nats-server did not start")?);
     let config = br#"{"name":"BENCH","subjects":["bench.>"],"storage":"file","num_replicas":1}"#;
-    client.publish("$JS.API.STREAM.CREATE.BENCH", 0, config).await?;
-    client.wait_ack(0, 10).await.context("creating the JetStream stream")?;
+    client
+        .publish("$JS.API.STREAM.CREATE.BENCH", 0, config)
+        .await?;
+    client
+        .wait_ack(0, 10)
+        .await
+        .context("creating the JetStream stream")?;
 
     let mut results = Vec::new();
     let mut next_id = 1u64;
@@ -173,12 +192,17 @@ pub(crate) async fn measure(root: &Path, loads: &[Load]) -> anyhow::Result<Peer>
                 for i in 0..n {
                     tokio::time::sleep_until(t0 + Duration::from_secs_f64(i as f64 / per_s)).await;
                     let id = next_id + i;
-                    sent.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Instant::now());
+                    sent.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(id, Instant::now());
                     client.publish("bench.msg", id, PAYLOAD).await?;
                 }
                 next_id += n;
             }
-            Load::Closed { concurrency, messages } => {
+            Load::Closed {
+                concurrency,
+                messages,
+            } => {
                 label = format!("saturation ({concurrency} publishers)");
                 let counter = Arc::new(Mutex::new(0u64));
                 let base = next_id;
@@ -196,7 +220,9 @@ pub(crate) async fn measure(root: &Path, loads: &[Load]) -> anyhow::Result<Peer>
                                 *g
                             };
                             let id = base + i;
-                            sent.lock().unwrap_or_else(|e| e.into_inner()).insert(id, Instant::now());
+                            sent.lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(id, Instant::now());
                             client.publish("bench.msg", id, PAYLOAD).await?;
                             client.wait_ack(id, 30).await?;
                         }

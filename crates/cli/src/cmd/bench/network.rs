@@ -67,7 +67,11 @@ async fn listen(
         .bearer_auth(&author.token)
         .send()
         .await?;
-    let (channel, author, cosigner) = (channel.to_string(), author.party.clone(), cosigner.to_string());
+    let (channel, author, cosigner) = (
+        channel.to_string(),
+        author.party.clone(),
+        cosigner.to_string(),
+    );
     Ok(tokio::spawn(async move {
         let mut buf = String::new();
         let mut done_below = 0u64;
@@ -85,7 +89,10 @@ async fn listen(
                 else {
                     continue;
                 };
-                if v["channel"] != channel.as_str() || v["author"] != author.as_str() || v["cosigner"] != cosigner.as_str() {
+                if v["channel"] != channel.as_str()
+                    || v["author"] != author.as_str()
+                    || v["cosigner"] != cosigner.as_str()
+                {
                     continue;
                 }
                 let size = v["size"].as_u64().unwrap_or(0);
@@ -118,7 +125,9 @@ async fn send_one(
         .await?
         .json()
         .await?;
-    r["seq"].as_u64().with_context(|| format!("send failed: {r}"))
+    r["seq"]
+        .as_u64()
+        .with_context(|| format!("send failed: {r}"))
 }
 
 /// Runs one load from `author` to `other` on `channel`; returns the
@@ -140,19 +149,30 @@ pub(crate) async fn run_load(
             let mut tasks = Vec::new();
             for i in 0..n {
                 let at = t0 + Duration::from_secs_f64(i as f64 / per_s);
-                let (client, started, token, port, ch) =
-                    (client.clone(), started.clone(), author.token.clone(), author.port, channel.to_string());
+                let (client, started, token, port, ch) = (
+                    client.clone(),
+                    started.clone(),
+                    author.token.clone(),
+                    author.port,
+                    channel.to_string(),
+                );
                 tasks.push(tokio::spawn(async move {
                     tokio::time::sleep_until(at).await;
                     let t = Instant::now();
                     let seq = send_one(&client, port, &token, &ch, i).await?;
-                    started.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, t);
+                    started
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(seq, t);
                     anyhow::Ok(())
                 }));
             }
             (format!("{per_s:.0} msg/s offered"), tasks)
         }
-        Load::Closed { concurrency, messages } => {
+        Load::Closed {
+            concurrency,
+            messages,
+        } => {
             let next = Arc::new(Mutex::new(0u64));
             let tasks = (0..concurrency.max(1))
                 .map(|_| {
@@ -176,7 +196,10 @@ pub(crate) async fn run_load(
                             };
                             let t = Instant::now();
                             let seq = send_one(&client, port, &token, &ch, i).await?;
-                            started.lock().unwrap_or_else(|e| e.into_inner()).insert(seq, t);
+                            started
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .insert(seq, t);
                         }
                     })
                 })
@@ -187,7 +210,12 @@ pub(crate) async fn run_load(
     for t in tasks {
         t.await??;
     }
-    let want: Vec<u64> = started.lock().unwrap_or_else(|e| e.into_inner()).keys().copied().collect();
+    let want: Vec<u64> = started
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .keys()
+        .copied()
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let all = {

@@ -184,14 +184,22 @@ pub(crate) async fn open_channel(
         author,
         "POST",
         "/channels",
-        Some(json!({"id": id, "charter": {"members": [author.party, other.party],
-            "witnesses": witnesses, "level": "expert", "languages": ["en"]}})),
+        Some(
+            json!({"id": id, "charter": {"members": [author.party, other.party],
+            "witnesses": witnesses, "level": "expert", "languages": ["en"]}}),
+        ),
     )
     .await?;
     wait_for(&format!("{} to accept {id}", other.party), 30, async || {
-        api(client, other, "POST", &format!("/channels/{id}/accept"), None)
-            .await
-            .is_ok()
+        api(
+            client,
+            other,
+            "POST",
+            &format!("/channels/{id}/accept"),
+            None,
+        )
+        .await
+        .is_ok()
     })
     .await?;
     wait_for(&format!("{id} to open"), 30, async || {
