@@ -144,6 +144,7 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
         let nato = net.get("nato");
         send_n(nato, "mil", 3, &format!("to a {b:?} russia"));
         // Other peers and the node's own users are served meanwhile.
+        assert_eq!(console_login_page(nato), 200, "the console answers");
         let ops = send_n(nato, "ops", 3, &format!("to osce while russia is {b:?}"));
         wait_until(30, "osce to receipt everything on ops", || {
             receipted(nato, "ops", "osce") == ops
@@ -181,6 +182,15 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
     for r in report {
         println!("  {r}");
     }
+}
+
+/// The console's sign-in page: its HTTP status.
+fn console_login_page(p: &Party) -> u16 {
+    let (rt, c) = http();
+    rt.block_on(async {
+        let r = c.get(format!("{}/login", p.url())).send().await.unwrap();
+        r.status().as_u16()
+    })
 }
 
 /// Writes raw bytes to a node and returns the status line it answers (or
@@ -379,6 +389,15 @@ impl SmallDisk {
         Some(SmallDisk(dir.to_path_buf()))
     }
 
+    fn remount(&self, how: &str) {
+        let ok = std::process::Command::new("mount")
+            .args(["-o", &format!("remount,{how}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "remount {how}");
+    }
+
     /// Fills the disk; returns the filler's path.
     fn fill(&self) -> std::path::PathBuf {
         let path = self.0.join("filler");
@@ -420,7 +439,7 @@ fn api_send(p: &Party, text: &str) -> (u16, Value) {
 }
 
 #[test]
-fn a_full_disk_refuses_work_clearly_and_resumes_when_space_returns() {
+fn a_full_or_read_only_disk_refuses_work_clearly_and_resumes() {
     let mut net = quick_net(&["nato", "russia", "osce"]);
     let dir = net.get("nato").dir.clone();
     let Some(disk) = SmallDisk::over(&dir, "6m") else {
@@ -492,8 +511,25 @@ fn a_full_disk_refuses_work_clearly_and_resumes_when_space_returns() {
         nato.feed_root("mil", "nato"),
         net.get("russia").feed_root("mil", "nato")
     );
+
+    // Read-only: Linux refuses to remount a file system read-only while a
+    // process has files open on it for writing (EBUSY), so the node is
+    // stopped, the disk made read-only, and the node started on it.
+    net.p("nato").stop();
+    disk.remount("ro");
+    let serve = parley(&["serve", "--dir", net.get("nato").d()]);
+    let err = String::from_utf8_lossy(&serve.stderr).to_string();
+    assert_eq!(serve.status.code(), Some(3), "{err}");
+    assert!(err.contains("Read-only file system"), "says why: {err}");
+    disk.remount("rw");
+    net.p("nato").start();
+    let (status, a) = api_send(net.get("nato"), "after the disk was read-only");
+    assert_eq!(status, 200, "{a}");
+    report.push(format!(
+        "read-only at start: serve exits 3 with {:?}",
+        err.trim()
+    ));
     net.p("nato").kill();
     drop(disk);
     println!("disk faults on a 6 MiB tmpfs: {}", report.join("; "));
-    let _ = parley;
 }

@@ -76,6 +76,11 @@ pub enum ServeError {
         path: std::path::PathBuf,
         source: parley_store::StoreError,
     },
+    #[error("cannot write in {}: {source}; the node stores its database there", path.display())]
+    NotWritable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -90,7 +95,7 @@ impl ServeError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ServeError::Dir(d) => d.exit_code(),
-            ServeError::Database { .. } => 3,
+            ServeError::Database { .. } | ServeError::NotWritable { .. } => 3,
             ServeError::Listen { .. } => 5,
             ServeError::Other(_) => 1,
         }
@@ -109,6 +114,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     install_crypto();
     let db_path = dir.database_path();
+    check_writable(&dir.path)?;
     let store =
         parley_store::SqliteStore::open(&db_path).map_err(|source| ServeError::Database {
             path: db_path.clone(),
@@ -146,6 +152,18 @@ pub async fn serve(
         .map_err(|e| ServeError::Other(e.into()))?;
     tracing::info!(party = %node.party, "parley node stopped");
     Ok(())
+}
+
+/// A node that cannot write must say so at start, not fail on the first
+/// message (SQLite alone only says "unable to open database file").
+fn check_writable(dir: &std::path::Path) -> Result<(), ServeError> {
+    let probe = dir.join(".parley-write-check");
+    std::fs::write(&probe, b"")
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|source| ServeError::NotWritable {
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 async fn wait_for_signal() {
