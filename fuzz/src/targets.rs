@@ -13,8 +13,11 @@ use parley_log::tiles::{TilePath, decode_entry_bundle};
 use parley_log::witness::{Witnessed, judge, parse_add_checkpoint};
 use parley_log::{Checkpoint, Entry, Hash, Note, SignedCheckpoint, SigningKey};
 
+/// A target's check: panics on a bug.
+pub type Check = fn(&[u8]);
+
 /// Every target, by name, for the replay test.
-pub const TARGETS: [(&str, fn(&[u8])); 9] = [
+pub const TARGETS: [(&str, Check); 9] = [
     ("note_parse", note_parse),
     ("checkpoint_parse", checkpoint_parse),
     ("entry_decode", entry_decode),

@@ -91,16 +91,16 @@ async fn connect(port: u16) -> anyhow::Result<Client> {
                     }
                     let now = Instant::now();
                     let ok = !payload.windows(7).any(|w| w == b"\"error\"");
+                    // An error answer is never counted as an acknowledgement.
                     if let Some(id) = parts[1]
                         .strip_prefix("_INBOX.bench.")
                         .and_then(|s| s.parse().ok())
+                        && ok
                     {
-                        if ok {
-                            acks2
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(id, now);
-                        }
+                        acks2
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(id, now);
                     }
                 }
                 _ => {}
