@@ -11,7 +11,7 @@ mod net;
 use net::{Net, Party, http, open_channel, wait_until};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestCaseError, TestRunner};
-use serde_json::{Value, json as j};
+use serde_json::json as j;
 
 /// A request: method, path, headers, body.
 #[derive(Clone, Debug)]
@@ -24,19 +24,7 @@ struct Req {
 }
 
 fn seeds(nato: &Party, russia: &Party) -> Vec<Req> {
-    let (rt, c) = http();
-    let update: Value = rt.block_on(async {
-        c.get(format!(
-            "{}/federation/v1/feeds/mil/russia?from=0",
-            russia.url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-    });
+    let update = russia.feed_update("mil", 0);
     let checkpoint = update["checkpoint"].as_str().unwrap().to_string();
     let post = |path: &str, token, content_type, body: Vec<u8>| Req {
         method: "POST",

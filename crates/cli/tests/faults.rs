@@ -285,18 +285,7 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     // again. The same entries get the receipt already given; altered
     // entries under the same signed checkpoint are refused.
     let (rt, c) = http();
-    let update: Value = rt.block_on(async {
-        c.get(format!(
-            "{}/federation/v1/feeds/mil/russia?from=0",
-            russia.url()
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-    });
+    let update = russia.feed_update("mil", 0);
     let replay = |u: &Value| -> (u16, Value) {
         rt.block_on(async {
             let r = c

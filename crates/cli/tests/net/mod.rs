@@ -164,6 +164,18 @@ impl Party {
         v
     }
 
+    /// This node's own feed in `channel` from `from` on, as a peer fetches
+    /// it for catch-up: the same body a push carries.
+    pub fn feed_update(&self, channel: &str, from: u64) -> Value {
+        let (rt, c) = http();
+        let url = format!(
+            "{}/federation/v1/feeds/{channel}/{}?from={from}",
+            self.url(),
+            self.name
+        );
+        rt.block_on(async { c.get(url).send().await.unwrap().json().await.unwrap() })
+    }
+
     /// SIGKILL: no chance to flush or shut down.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
