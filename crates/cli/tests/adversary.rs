@@ -96,13 +96,7 @@ impl Forge {
     /// Starts from a node's real feed, as served to members.
     fn from_node(key: SigningKey, channel: &str, node: &Party) -> Forge {
         let mut f = Forge::new(key, channel);
-        let (status, body) = get(&format!(
-            "{}/federation/v1/feeds/{channel}/{}?from=0",
-            node.url(),
-            f.author
-        ));
-        assert_eq!(status, 200, "{body}");
-        let u: Value = serde_json::from_str(&body).unwrap();
+        let u = node.feed_update(channel, 0);
         for e in u["entries"].as_array().unwrap() {
             f.push_bytes(STANDARD.decode(e.as_str().unwrap()).unwrap());
         }

@@ -321,6 +321,25 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
         "{answer}"
     );
 
+    // Reading a feed (catch-up) takes a member's signed request.
+    let osce = net.get("osce");
+    let unsigned = rt.block_on(async {
+        let url = format!("{}/federation/v1/feeds/mil/russia?from=0", russia.url());
+        c.get(url).send().await.unwrap().status().as_u16()
+    });
+    assert_eq!(unsigned, 403, "an unsigned read is refused");
+    let (status, answer) = russia.feed_update_for(osce, "mil", 0);
+    assert_eq!(
+        (status, answer["error"].as_str()),
+        (403, Some("not_member")),
+        "the witness is pinned but may not read entries: {answer}"
+    );
+    assert_eq!(
+        russia.feed_update_for(nato, "mil", 0).0,
+        200,
+        "a member may"
+    );
+
     let rss = nato.rss_kib();
     assert!(
         rss < baseline_kib + 64 * 1024,
@@ -338,7 +357,8 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     drop(idle);
     println!(
         "hostile requests: 200 idle connections, a 40 MB announced body ({big}), 200 MiB streamed ({endless}), a trickle ({trickle}), \
-         3 replays (2 answered with the receipt already given, 1 altered and refused); rss {} → {} MiB",
+         3 replays (2 answered with the receipt already given, 1 altered and refused), \
+         feed reads unsigned and by a non-member refused; rss {} → {} MiB",
         baseline_kib / 1024,
         rss / 1024
     );

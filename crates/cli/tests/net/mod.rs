@@ -164,16 +164,40 @@ impl Party {
         v
     }
 
-    /// This node's own feed in `channel` from `from` on, as a peer fetches
-    /// it for catch-up: the same body a push carries.
-    pub fn feed_update(&self, channel: &str, from: u64) -> Value {
+    /// This node's own feed in `channel` from `from` on, as a member
+    /// fetches it for catch-up (the same body a push carries); the read
+    /// request is signed with `reader`'s key.
+    pub fn feed_update_for(&self, reader: &Party, channel: &str, from: u64) -> (u16, Value) {
         let (rt, c) = http();
         let url = format!(
             "{}/federation/v1/feeds/{channel}/{}?from={from}",
             self.url(),
             self.name
         );
-        rt.block_on(async { c.get(url).send().await.unwrap().json().await.unwrap() })
+        let feed = parley_store::FeedId::new(channel, &self.name);
+        let signed = parley_node::federation::reader::request(&reader.key(), &feed, from);
+        rt.block_on(async {
+            let r = c
+                .get(url)
+                .header(parley_node::federation::reader::HEADER, signed)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        })
+    }
+
+    /// This node's own feed in `channel` from `from` on, read as itself.
+    pub fn feed_update(&self, channel: &str, from: u64) -> Value {
+        let (status, update) = self.feed_update_for(self, channel, from);
+        assert_eq!(status, 200, "{update}");
+        update
+    }
+
+    /// The party's private key.
+    pub fn key(&self) -> parley_log::SigningKey {
+        let text = std::fs::read_to_string(self.dir.join("party.key")).unwrap();
+        parley_log::SigningKey::parse(text.trim()).unwrap()
     }
 
     /// SIGKILL: no chance to flush or shut down.

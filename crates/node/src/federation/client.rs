@@ -125,6 +125,10 @@ pub async fn pull(
             "{}/federation/v1/feeds/{}/{}?from={from}",
             peer.url, feed.channel, feed.author
         ))
+        .header(
+            super::reader::HEADER,
+            super::reader::request(&node.key, feed, from),
+        )
         .send()
         .await
         .map_err(network)?;

@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use parley_store::{DeliveryRole, FeedId};
 use serde::Deserialize;
 
-use super::link;
 use super::wire::{FeedUpdate, Reason, ReceiptMessage, Refused};
+use super::{link, reader};
 use crate::feeds;
 use crate::state::Node;
 
@@ -107,12 +107,18 @@ pub async fn feed(
     State(node): State<Arc<Node>>,
     Path((channel, author)): Path<(String, String)>,
     Query(q): Query<FromQuery>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     if author != node.party {
         return Refused::new(Reason::BadRequest, "only an author serves its own feed")
             .into_response();
     }
     let feed = FeedId::new(&channel, &author);
+    let header = headers.get(reader::HEADER).and_then(|v| v.to_str().ok());
+    if let Err(r) = reader::check(&node, &feed, q.from, header) {
+        log_refusal("a feed read", "?", &r);
+        return r.into_response();
+    }
     match feeds::build_update(
         &node,
         &feed,

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// A feed's new entries with the checkpoint that covers them: the body of a
 /// push (`POST /federation/v1/push`) and of a catch-up answer
-/// (`GET /federation/v1/feeds/{channel}/{author}?from=N`).
+/// (`GET /federation/v1/feeds/{channel}/{author}?from=N`, signed by a
+/// member: see [`super::reader`]).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedUpdate {
