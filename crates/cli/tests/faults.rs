@@ -381,33 +381,44 @@ fn privileged(args: &[&str]) -> bool {
     run(args[0], &args[1..]) || run("sudo", &[&["-n"], args].concat())
 }
 
+/// Moves a node directory's files onto a fresh mount at the same path,
+/// owned by the test's user and synced to disk (as an installed node's
+/// files long are). If `mount` fails, the directory stays as it was.
+fn move_onto_mount(dir: &std::path::Path, mount: impl FnOnce() -> bool) -> bool {
+    let keep = dir.with_extension("orig");
+    std::fs::rename(dir, &keep).unwrap();
+    std::fs::create_dir(dir).unwrap();
+    if !mount() {
+        std::fs::remove_dir(dir).unwrap();
+        std::fs::rename(&keep, dir).unwrap();
+        return false;
+    }
+    let owner = format!("{}:{}", id("-u"), id("-g"));
+    assert!(privileged(&["chown", &owner, dir.to_str().unwrap()]));
+    let copied = std::process::Command::new("cp")
+        .args(["-a", &format!("{}/.", keep.display())])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    // Unsynced, the copy could vanish with a disk error (delayed allocation).
+    assert!(
+        std::process::Command::new("sync")
+            .status()
+            .unwrap()
+            .success()
+    );
+    true
+}
+
 impl SmallDisk {
     fn over(dir: &std::path::Path, size: &str) -> Option<SmallDisk> {
-        let keep = dir.with_extension("orig");
-        std::fs::rename(dir, &keep).unwrap();
-        std::fs::create_dir(dir).unwrap();
         let options = format!("size={size},mode=0700,uid={},gid={}", id("-u"), id("-g"));
-        let mounted = privileged(&[
-            "mount",
-            "-t",
-            "tmpfs",
-            "-o",
-            &options,
-            "tmpfs",
-            dir.to_str().unwrap(),
-        ]);
-        if !mounted {
-            std::fs::remove_dir(dir).unwrap();
-            std::fs::rename(&keep, dir).unwrap();
-            return None;
-        }
-        let copied = std::process::Command::new("cp")
-            .args(["-a", &format!("{}/.", keep.display())])
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(copied.success());
-        Some(SmallDisk(dir.to_path_buf()))
+        let dir_text = dir.to_str().unwrap();
+        move_onto_mount(dir, || {
+            privileged(&["mount", "-t", "tmpfs", "-o", &options, "tmpfs", dir_text])
+        })
+        .then(|| SmallDisk(dir.to_path_buf()))
     }
 
     fn remount(&self, how: &str) {
@@ -564,7 +575,6 @@ struct Ext4Disk {
 impl Ext4Disk {
     fn over(dir: &std::path::Path) -> Option<Ext4Disk> {
         let image = dir.with_extension("img");
-        let keep = dir.with_extension("orig");
         std::fs::File::create(&image)
             .unwrap()
             .set_len(32 << 20)
@@ -572,34 +582,11 @@ impl Ext4Disk {
         if !privileged(&["mkfs.ext4", "-q", image.to_str().unwrap()]) {
             return None;
         }
-        std::fs::rename(dir, &keep).unwrap();
-        std::fs::create_dir(dir).unwrap();
         let disk = Ext4Disk {
             dir: dir.to_path_buf(),
             image,
         };
-        if !disk.mount() {
-            std::fs::remove_dir(dir).unwrap();
-            std::fs::rename(&keep, dir).unwrap();
-            return None;
-        }
-        let owner = format!("{}:{}", id("-u"), id("-g"));
-        assert!(privileged(&["chown", &owner, dir.to_str().unwrap()]));
-        let copied = std::process::Command::new("cp")
-            .args(["-a", &format!("{}/.", keep.display())])
-            .arg(dir)
-            .status()
-            .unwrap();
-        assert!(copied.success());
-        // An installed node's files have long reached the disk; the copy's
-        // must too, or the error below loses them (delayed allocation).
-        assert!(
-            std::process::Command::new("sync")
-                .status()
-                .unwrap()
-                .success()
-        );
-        Some(disk)
+        move_onto_mount(dir, || disk.mount()).then_some(disk)
     }
 
     fn mount(&self) -> bool {

@@ -130,6 +130,24 @@ async fn send_one(
         .with_context(|| format!("send failed: {r}"))
 }
 
+/// Sends message `i` and records when its send began, by sequence number.
+async fn send_timed(
+    client: &reqwest::Client,
+    port: u16,
+    token: &str,
+    channel: &str,
+    i: u64,
+    started: &Times,
+) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let seq = send_one(client, port, token, channel, i).await?;
+    started
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(seq, t);
+    Ok(())
+}
+
 /// Runs one load from `author` to `other` on `channel`; returns the
 /// latency from each send to `other`'s stored, signed receipt.
 pub(crate) async fn run_load(
@@ -158,13 +176,7 @@ pub(crate) async fn run_load(
                 );
                 tasks.push(tokio::spawn(async move {
                     tokio::time::sleep_until(at).await;
-                    let t = Instant::now();
-                    let seq = send_one(&client, port, &token, &ch, i).await?;
-                    started
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(seq, t);
-                    anyhow::Ok(())
+                    send_timed(&client, port, &token, &ch, i, &started).await
                 }));
             }
             (format!("{per_s:.0} msg/s offered"), tasks)
@@ -194,12 +206,7 @@ pub(crate) async fn run_load(
                                 *g += 1;
                                 *g
                             };
-                            let t = Instant::now();
-                            let seq = send_one(&client, port, &token, &ch, i).await?;
-                            started
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .insert(seq, t);
+                            send_timed(&client, port, &token, &ch, i, &started).await?;
                         }
                     })
                 })
