@@ -143,6 +143,21 @@ fn role_str(role: DeliveryRole) -> &'static str {
     }
 }
 
+/// Keeps the first checkpoint stored for a size (a later one is the same
+/// signed statement, or evidence handled elsewhere).
+fn insert_checkpoint(
+    conn: &Connection,
+    feed: &FeedId,
+    size: u64,
+    note: &str,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO checkpoint (channel, author, size, note) VALUES (?1, ?2, ?3, ?4)",
+        params![feed.channel, feed.author, size as i64, note],
+    )?;
+    Ok(())
+}
+
 fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bool> {
     let n = conn.execute(
         "INSERT INTO cosignature (channel, author, size, cosigner, time, line)
@@ -324,10 +339,7 @@ impl Store for SqliteStore {
                  ON CONFLICT (channel, author) DO UPDATE SET size = excluded.size, root = excluded.root",
                 params![a.feed.channel, a.feed.author, a.head.size as i64, a.head.root.as_bytes()],
             )?;
-            tx.execute(
-                "INSERT OR IGNORE INTO checkpoint (channel, author, size, note) VALUES (?1, ?2, ?3, ?4)",
-                params![a.feed.channel, a.feed.author, a.head.size as i64, a.checkpoint],
-            )?;
+            insert_checkpoint(&tx, &a.feed, a.head.size, &a.checkpoint)?;
             if let Some(c) = &a.cosignature {
                 insert_cosignature(&tx, c)?;
             }
@@ -476,10 +488,7 @@ impl Store for SqliteStore {
     fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool> {
         self.write(|conn| {
             let tx = conn.transaction()?;
-            tx.execute(
-                "INSERT OR IGNORE INTO checkpoint (channel, author, size, note) VALUES (?1, ?2, ?3, ?4)",
-                params![c.feed.channel, c.feed.author, c.size as i64, note],
-            )?;
+            insert_checkpoint(&tx, &c.feed, c.size, note)?;
             let fresh = insert_cosignature(&tx, c)?;
             tx.commit()?;
             Ok(fresh)
