@@ -71,11 +71,11 @@ pub fn bundle_verify(data: &[u8]) {
     };
     let _ = TlogProof::parse(text);
     let nato = SigningKey::from_seed("nato", [1; 32]).unwrap();
-    let russia = SigningKey::from_seed("russia", [2; 32]).unwrap();
-    let trust = Trust::Keys(vec![nato.verifier(), russia.verifier()]);
+    let russia = SigningKey::from_seed("russia/receipt", [2; 32]).unwrap();
+    let trust = Trust::required(vec![nato.verifier(), russia.cosigner()]);
     if let Ok(v) = verify_bundle(text, &trust) {
         assert_eq!(v.entry.author, "nato");
-        assert!(v.cosigners.iter().any(|(n, _)| n == "russia"));
+        assert!(v.receipts().any(|(p, _)| p == "russia"));
     }
 }
 

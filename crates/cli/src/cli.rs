@@ -48,6 +48,12 @@ pub(crate) enum Command {
     /// Pin peers' keys and addresses.
     #[command(subcommand)]
     Peer(PeerCommand),
+    /// This party's public keys (one per statement), as one file to hand to peers.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
+    /// This node as a witness: the logs it cosigns.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// Create, accept, suspend and resume channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -274,22 +280,58 @@ pub(crate) struct ServeArgs {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum PeerCommand {
-    /// Pin a peer's key (its vkey, exchanged out of band) and URL.
+    /// Pin a peer's keys (its identity file, exchanged out of band) and URL.
     Add {
         #[command(flatten)]
         dir: DirArg,
-        /// The peer's party name (must be its key's name).
+        /// The peer's identity file (its `party.identity`): its log,
+        /// receipt, witness and node keys.
         #[arg(long)]
-        party: String,
+        identity: PathBuf,
         /// The peer node's URL, e.g. https://parley.peer.example.
         #[arg(long)]
         url: String,
-        /// The peer's vkey, or a file holding it.
+        /// The party you expect the identity to name (a check, optional).
         #[arg(long)]
-        vkey: String,
+        party: Option<String>,
     },
     /// List pinned peers.
     List(NodeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum WitnessCommand {
+    /// Witness a log of a pinned party. (Channels that name this node as a
+    /// witness are added by themselves when a member shows their charter.)
+    Add {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The log's origin, e.g. parley/mil/nato.
+        #[arg(long)]
+        origin: String,
+        /// The pinned party whose log key signs it.
+        #[arg(long)]
+        party: String,
+    },
+    /// The logs this node witnesses, with why and the latest size cosigned.
+    List(NodeArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum IdentityCommand {
+    /// Print this node's identity file (also in DIR/party.identity): hand
+    /// it to peers out of band; they pin it with `parley peer add`.
+    Export(NodeArgs),
+    /// Print the log vkey of one feed (its name is the feed's origin, as
+    /// C2SP requires), for a witness operator or an outside verifier.
+    LogKey {
+        /// An identity file.
+        #[arg(long)]
+        identity: PathBuf,
+        /// The feed's origin, e.g. parley/mil/nato.
+        #[arg(long)]
+        origin: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -554,10 +596,18 @@ pub(crate) enum TreeCommand {
 pub(crate) struct VerifyArgs {
     /// The bundle file (`-` for stdin).
     pub(crate) bundle: PathBuf,
-    /// A verifier key or a file holding one; repeat for several.
-    #[arg(long = "vkey", value_name = "VKEY", required_unless_present = "policy")]
+    /// A key the bundle must carry a signature of, or a file holding one;
+    /// repeat for several. The author's log key (0x01, named after it)
+    /// must have signed; every cosigner key given (0x04: a member's
+    /// receipt key `PARTY/receipt`, a witness key) must have cosigned.
+    #[arg(long = "vkey", value_name = "VKEY", required_unless_present_any = ["policy", "identities"])]
     pub(crate) vkeys: Vec<String>,
-    /// A C2SP tlog-policy file.
+    /// A party's identity file; repeat for several. Its log key may sign
+    /// the bundle, its receipt and witness keys are checked and reported
+    /// where present, not required (use --vkey to require one).
+    #[arg(long = "identity", value_name = "FILE", conflicts_with = "policy")]
+    pub(crate) identities: Vec<PathBuf>,
+    /// A C2SP tlog-policy file (e.g. from `parley channel policy`).
     #[arg(long, conflicts_with = "vkeys")]
     pub(crate) policy: Option<PathBuf>,
     #[command(flatten)]

@@ -3,6 +3,8 @@
 
 mod net;
 
+use parley_log::Role;
+
 use net::{Net, json, ok, parley, wait_until};
 use serde_json::{Value, json as j};
 
@@ -300,13 +302,21 @@ fn meetings_agendas_records_and_commitments() {
             "verify",
             file.to_str().unwrap(),
             "--vkey",
-            &nato.vkey,
+            &nato.vkey(Role::Log),
             "--vkey",
-            &russia.vkey,
+            &russia.vkey(Role::Log),
+            // Each receipt is required except the author's own (nobody
+            // receipts its own feed).
             "--vkey",
-            &osce.vkey,
+            &nato.vkey(Role::Receipt),
+            "--vkey",
+            &russia.vkey(Role::Receipt),
+            "--vkey",
+            &osce.vkey(Role::Witness),
         ]);
         assert!(out.contains(&format!("verified: entry {id}")), "{out}");
+        let other = if author == "nato" { "russia" } else { "nato" };
+        assert!(out.contains(&format!("delivered to {other} at")), "{out}");
     }
 }
 

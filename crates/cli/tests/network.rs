@@ -3,6 +3,8 @@
 
 mod net;
 
+use parley_log::Role;
+
 use net::{Net, json, ok, open_channel, parley, wait_until};
 use parley_store::{DeliveryRole, FeedId, Store};
 
@@ -91,18 +93,18 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
         "verify",
         b,
         "--vkey",
-        &nato.vkey,
+        &nato.vkey(Role::Log),
         "--vkey",
-        &russia.vkey,
+        &russia.vkey(Role::Receipt),
         "--vkey",
-        &osce.vkey,
+        &osce.vkey(Role::Witness),
     ]);
     assert!(
         out.contains("verified: entry mil/nato/1 (hotline_message)"),
         "{out}"
     );
     assert!(
-        out.contains("cosigned by russia at") && out.contains("cosigned by osce at"),
+        out.contains("delivered to russia at") && out.contains("witnessed by osce/witness at"),
         "{out}"
     );
     // ...and fails after any one-byte change.
@@ -116,11 +118,11 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
             "verify",
             changed.to_str().unwrap(),
             "--vkey",
-            &nato.vkey,
+            &nato.vkey(Role::Log),
             "--vkey",
-            &russia.vkey,
+            &russia.vkey(Role::Receipt),
             "--vkey",
-            &osce.vkey,
+            &osce.vkey(Role::Witness),
         ]);
         assert_eq!(
             o.status.code(),
@@ -272,9 +274,9 @@ fn serve_refuses_a_bad_directory_key_or_port_with_distinct_exit_codes() {
     );
     std::fs::write(&cfg, &good).unwrap();
 
-    let key = nato.dir.join("party.key");
+    let key = nato.dir.join("keys/receipt.key");
     let good_key = std::fs::read_to_string(&key).unwrap();
-    std::fs::write(&key, "PRIVATE+KEY+nato+00000000+AAAA\n").unwrap();
+    std::fs::write(&key, "PRIVATE+KEY+nato/receipt+00000000+AAAA\n").unwrap();
     let bad_key = parley(&["serve", "--dir", nato.d()]);
     assert_eq!(bad_key.status.code(), Some(4));
     std::fs::write(&key, &good_key).unwrap();
@@ -308,9 +310,21 @@ fn init_creates_a_node_directory_with_private_files() {
         "--listen",
         "127.0.0.1:7999",
     ]);
-    let vkey = std::fs::read_to_string(dir.join("party.vkey")).unwrap();
-    assert!(out.contains(vkey.trim()), "init prints the vkey: {out}");
-    assert!(vkey.starts_with("nato+"));
+    let identity = std::fs::read_to_string(dir.join("party.identity")).unwrap();
+    assert!(
+        out.contains(identity.trim()),
+        "init prints the identity: {out}"
+    );
+    let id = parley_log::Identity::parse(&identity).unwrap();
+    assert_eq!(id.party, "nato");
+    // One key per statement: four distinct keys, each named for its role.
+    for role in Role::ALL {
+        assert_eq!(id.current(role).unwrap().name(), role.key_name("nato"));
+    }
+    assert_eq!(
+        ok(&["identity", "export", "--dir", dir.to_str().unwrap()]),
+        identity
+    );
     let cfg = std::fs::read_to_string(dir.join("parley.toml")).unwrap();
     assert!(
         cfg.contains("party = \"nato\"") && cfg.contains("listen = \"127.0.0.1:7999\""),
@@ -319,7 +333,13 @@ fn init_creates_a_node_directory_with_private_files() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for f in ["party.key", "api.token"] {
+        for f in [
+            "keys/log.key",
+            "keys/receipt.key",
+            "keys/witness.key",
+            "keys/node.key",
+            "api.token",
+        ] {
             let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f}");
         }
@@ -338,8 +358,8 @@ fn init_creates_a_node_directory_with_private_files() {
     ]);
     assert_eq!(again.status.code(), Some(1));
     assert_eq!(
-        std::fs::read_to_string(dir.join("party.vkey")).unwrap(),
-        vkey
+        std::fs::read_to_string(dir.join("party.identity")).unwrap(),
+        identity
     );
 }
 

@@ -379,8 +379,10 @@ fn tree_commands_handle_logs_of_2_pow_63_entries() {
 
 fn sample_bundle(dir: &Path) -> (String, SigningKey, SigningKey, SigningKey) {
     let nato = SigningKey::generate("nato").unwrap();
-    let russia = SigningKey::generate("russia").unwrap();
-    let osce = SigningKey::generate("osce").unwrap();
+    // One key per statement: russia cosigns with its receipt key, the
+    // OSCE with its witness key.
+    let russia = SigningKey::generate("russia/receipt").unwrap();
+    let osce = SigningKey::generate("osce/witness").unwrap();
     let mut tree = MemoryTree::new();
     let mut entries = Vec::new();
     for seq in 0..3u64 {
@@ -409,12 +411,12 @@ fn sample_bundle(dir: &Path) -> (String, SigningKey, SigningKey, SigningKey) {
     let bundle = make_bundle(&entries[1], 1, tree.inclusion_proof(1, 3).unwrap(), &note);
     let path = dir.join("entry.tlog-proof");
     std::fs::write(&path, &bundle).unwrap();
-    for k in [&nato, &russia, &osce] {
-        std::fs::write(
-            dir.join(format!("{}.vkey", k.name())),
-            format!("{}\n", k.verifier()),
-        )
-        .unwrap();
+    for (file, vkey) in [
+        ("nato", nato.verifier()),
+        ("russia", russia.cosigner()),
+        ("osce", osce.cosigner()),
+    ] {
+        std::fs::write(dir.join(format!("{file}.vkey")), format!("{vkey}\n")).unwrap();
     }
     (path.to_str().unwrap().to_string(), nato, russia, osce)
 }
@@ -443,11 +445,11 @@ fn verify_bundle_prints_what_it_proves_and_refuses_any_change() {
         "{out}"
     );
     assert!(
-        out.contains("cosigned by russia at 2022-01-12T15:06:40Z"),
+        out.contains("delivered to russia at 2022-01-12T15:06:40Z (receipt)"),
         "{out}"
     );
     assert!(
-        out.contains("cosigned by osce at 2022-01-12T15:08:20Z"),
+        out.contains("witnessed by osce/witness at 2022-01-12T15:08:20Z"),
         "{out}"
     );
 
@@ -459,8 +461,11 @@ fn verify_bundle_prints_what_it_proves_and_refuses_any_change() {
     assert_eq!(j["entry"]["seq"], 1);
     assert_eq!(j["entry"]["body"]["venue"], "Brussels");
     assert_eq!(
-        j["cosigners"].as_array().unwrap().len(),
-        0,
+        (
+            j["receipts"].as_array().unwrap().len(),
+            j["witnesses"].as_array().unwrap().len()
+        ),
+        (0, 0),
         "only keys given are checked"
     );
 

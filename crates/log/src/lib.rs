@@ -14,6 +14,7 @@
 //! * [`proof`], [`policy`], [`bundle`]: C2SP tlog-proof, tlog-policy and the
 //!   offline proof bundle built from them.
 //! * [`equivocation`]: evidence that a log forked.
+//! * [`identity`]: a party's public keys, one per statement.
 
 pub mod bundle;
 pub mod canonical;
@@ -21,6 +22,7 @@ pub mod checkpoint;
 pub mod entry;
 pub mod equivocation;
 pub mod hash;
+pub mod identity;
 pub mod keys;
 pub mod merkle;
 pub mod note;
@@ -34,6 +36,7 @@ pub use bundle::{Trust, VerifiedBundle, feed_origin, make_bundle, verify_bundle}
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::Entry;
 pub use hash::{Hash, leaf_hash, node_hash};
+pub use identity::{Identity, Role};
 pub use keys::{KeyType, SigningKey, VerifierKey};
 pub use note::{Note, NoteSignature, VerifiedSignature};
 pub use time::Timestamp;

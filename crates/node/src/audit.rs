@@ -1,7 +1,9 @@
 //! A full audit of the feeds a node holds, from its database alone: every
 //! entry re-hashed and decoded, every tile hash recomputed, every
 //! checkpoint's signature and root checked against the recomputed tree,
-//! every cosignature checked against its signer's pinned key.
+//! every cosignature checked against its signer's pinned key for the
+//! statement it makes (a receipt under a receipt key, a witness
+//! cosignature under a witness key).
 //!
 //! It trusts nothing the database says about itself: heads, tiles and
 //! checkpoints are compared with what the entries recompute to.
@@ -10,11 +12,12 @@ use std::collections::HashMap;
 
 use parley_log::checkpoint::SignedCheckpoint;
 use parley_log::hash::{HASH_LEN, Hash};
-use parley_log::keys::{KeyType, VerifierKey};
+use parley_log::identity::{Identity, Role};
+use parley_log::keys::VerifierKey;
 use parley_log::note::{Note, NoteSignature, verify_one};
 use parley_log::tiles::{TileStore, TiledTree};
 use parley_log::{Entry, leaf_hash};
-use parley_store::{FeedId, Store, StoreError};
+use parley_store::{FeedId, Statement, Store, StoreError};
 
 /// What one feed's audit checked.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -38,41 +41,36 @@ pub enum AuditError {
     Broken { feed: String, what: String },
 }
 
-/// The keys an audit checks signatures against: each party's pinned
-/// party key (0x01, named after the party).
-pub struct AuditKeys(HashMap<String, VerifierKey>);
+/// The keys an audit checks signatures against: each party's identity
+/// (its log, receipt and witness keys, current and retired).
+pub struct AuditKeys(HashMap<String, Identity>);
 
 impl AuditKeys {
-    /// This node's own key and every pinned peer's.
-    pub fn of_node(
-        store: &dyn Store,
-        party: &str,
-        own: VerifierKey,
-    ) -> Result<AuditKeys, AuditError> {
-        let mut keys = HashMap::from([(party.to_string(), own)]);
+    /// This node's own identity and every pinned peer's.
+    ///
+    /// # Errors
+    /// A pinned identity does not parse.
+    pub fn of_node(store: &dyn Store, own: Identity) -> Result<AuditKeys, AuditError> {
+        let mut keys = HashMap::from([(own.party.clone(), own)]);
         for p in store.peers()? {
-            let key = VerifierKey::parse(&p.vkey).map_err(|e| AuditError::Broken {
+            let id = Identity::parse(&p.identity).map_err(|e| AuditError::Broken {
                 feed: format!("peer {}", p.party),
-                what: format!("the pinned key does not parse: {e}"),
+                what: format!("the pinned identity does not parse: {e}"),
             })?;
-            keys.insert(p.party, key);
+            keys.insert(p.party, id);
         }
         Ok(AuditKeys(keys))
     }
 
-    /// Given party keys, each named after its party.
-    pub fn from_keys(keys: impl IntoIterator<Item = VerifierKey>) -> AuditKeys {
-        AuditKeys(
-            keys.into_iter()
-                .map(|k| (k.name().to_string(), k))
-                .collect(),
-        )
+    /// Given identities.
+    pub fn from_identities(ids: impl IntoIterator<Item = Identity>) -> AuditKeys {
+        AuditKeys(ids.into_iter().map(|i| (i.party.clone(), i)).collect())
     }
 
-    fn party(&self, feed: &FeedId, party: &str) -> Result<&VerifierKey, AuditError> {
+    fn party(&self, feed: &FeedId, party: &str) -> Result<&Identity, AuditError> {
         self.0
             .get(party)
-            .ok_or_else(|| broken(feed, format!("no pinned key for {party:?}")))
+            .ok_or_else(|| broken(feed, format!("no pinned identity for {party:?}")))
     }
 }
 
@@ -104,10 +102,7 @@ pub fn audit_feed(
     let head = store
         .feed_head(feed)?
         .ok_or_else(|| broken(feed, "no head stored"))?;
-    let author_key = keys
-        .party(feed, &feed.author)?
-        .with(&feed.origin(), KeyType::Ed25519)
-        .map_err(|e| broken(feed, e.to_string()))?;
+    let author_keys = keys.party(feed, &feed.author)?.log_keys_for(&feed.origin());
     let mut checkpoint_sizes = store
         .checkpoint_sizes(feed, 1, head.size)?
         .into_iter()
@@ -134,7 +129,7 @@ pub fn audit_feed(
                 checkpoint_sizes.next();
                 tree.append(&pending, &mut tiles)?;
                 pending.clear();
-                let text = check_checkpoint(store, feed, &author_key, &tree)?;
+                let text = check_checkpoint(store, feed, &author_keys, &tree)?;
                 texts.insert(tree.size(), text);
                 checkpoints += 1;
             }
@@ -162,14 +157,38 @@ pub fn audit_feed(
                 ),
             )
         })?;
-        let key = keys.party(feed, &c.cosigner)?.as_cosigner();
+        let role = match c.statement {
+            Statement::Receipt => Role::Receipt,
+            Statement::Witness => Role::Witness,
+        };
         let sig = NoteSignature::parse_line(&c.line).map_err(|e| {
             broken(
                 feed,
                 format!("{}'s cosignature at size {}: {e}", c.cosigner, c.size),
             )
         })?;
-        match verify_one(&key, text, &sig) {
+        let key = keys
+            .party(feed, &c.cosigner)?
+            .all(role)
+            .find(|k| k.name() == sig.name && k.id() == sig.key_id)
+            .ok_or_else(|| {
+                broken(
+                    feed,
+                    format!(
+                        "{}'s {} at size {} is not signed by its {role} key",
+                        c.cosigner,
+                        c.statement.as_str(),
+                        c.size
+                    ),
+                )
+            })?;
+        if c.statement == Statement::Receipt && c.cosigner == feed.author {
+            return Err(broken(
+                feed,
+                format!("a receipt by the author {} of its own feed", c.cosigner),
+            ));
+        }
+        match verify_one(key, text, &sig) {
             Ok(Some(_)) => cosignatures += 1,
             _ => {
                 return Err(broken(
@@ -218,7 +237,7 @@ fn check_entry(feed: &FeedId, seq: u64, bytes: &[u8], stored: &Hash) -> Result<(
 fn check_checkpoint(
     store: &dyn Store,
     feed: &FeedId,
-    key: &VerifierKey,
+    keys: &[VerifierKey],
     tree: &TiledTree,
 ) -> Result<String, AuditError> {
     let size = tree.size();
@@ -227,8 +246,24 @@ fn check_checkpoint(
         .ok_or_else(|| broken(feed, format!("checkpoint {size} vanished")))?;
     let note = Note::parse(note.as_bytes())
         .map_err(|e| broken(feed, format!("checkpoint {size}: {e}")))?;
-    let signed = SignedCheckpoint::open_note(note, key, &[])
-        .map_err(|e| broken(feed, format!("checkpoint {size}: {e}")))?;
+    let mut last = None;
+    let signed = keys
+        .iter()
+        .rev()
+        .find_map(|k| {
+            SignedCheckpoint::open_note(note.clone(), k, &[])
+                .map_err(|e| last = Some(e))
+                .ok()
+        })
+        .ok_or_else(|| {
+            broken(
+                feed,
+                format!(
+                    "checkpoint {size}: {}",
+                    last.map_or("no log key".to_string(), |e| e.to_string())
+                ),
+            )
+        })?;
     let cp = signed.checkpoint;
     if cp.origin != feed.origin() || cp.size != size || cp.root != tree.root() {
         return Err(broken(

@@ -1,22 +1,28 @@
 //! A node directory and its configuration file.
 //!
 //! ```text
-//! DIR/parley.toml    configuration (TOML)
-//! DIR/party.key      the party's Ed25519 private key (mode 0600)
-//! DIR/party.vkey     its verifier key, to hand to peers
-//! DIR/api.token      bearer token for the local API (mode 0600)
-//! DIR/parley.db      SQLite database (WAL)
+//! DIR/parley.toml      configuration (TOML)
+//! DIR/keys/ROLE.key    the party's private keys, one per statement:
+//!                      log, receipt, witness, node (mode 0600)
+//! DIR/party.identity   its public keys (parley-identity/v1), to hand to peers
+//! DIR/api.token        bearer token for the local API (mode 0600)
+//! DIR/parley.db        SQLite database (WAL)
 //! ```
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use parley_log::SigningKey;
+use parley_log::identity::Role;
 use serde::{Deserialize, Serialize};
 
+use crate::keyring::PartyKeys;
+
 pub const CONFIG_FILE: &str = "parley.toml";
-pub const KEY_FILE: &str = "party.key";
-pub const VKEY_FILE: &str = "party.vkey";
+/// The folder of private keys, one file per role (`log.key`, …).
+pub const KEYS_DIR: &str = "keys";
+/// The party's public identity file.
+pub const IDENTITY_FILE: &str = "party.identity";
 pub const TOKEN_FILE: &str = "api.token";
 pub const DATABASE_FILE: &str = "parley.db";
 
@@ -139,8 +145,46 @@ impl DirError {
 pub struct NodeDir {
     pub path: PathBuf,
     pub config: Config,
-    pub key: SigningKey,
+    pub keys: PartyKeys,
     pub token: String,
+}
+
+/// The private key file of a role.
+pub fn key_path(dir: &Path, role: Role) -> PathBuf {
+    dir.join(KEYS_DIR).join(format!("{role}.key"))
+}
+
+/// Reads one private key, refusing a file others can read and a key not
+/// named for its role.
+fn load_key(dir: &Path, party: &str, role: Role) -> Result<SigningKey, DirError> {
+    let path = key_path(dir, role);
+    let bad = |why: String| DirError::BadKey {
+        path: path.clone(),
+        why,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0);
+        if mode & 0o077 != 0 {
+            return Err(bad(format!(
+                "the private key is readable by others (mode {:o}); run chmod 600 on it",
+                mode & 0o777
+            )));
+        }
+    }
+    let key = SigningKey::parse(text.trim()).map_err(|e| bad(e.to_string()))?;
+    let want = role.key_name(party);
+    if key.name() != want {
+        return Err(bad(format!(
+            "the {role} key is named {:?} but must be {want:?} for party {party:?}",
+            key.name()
+        )));
+    }
+    Ok(key)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DirError + '_ {
@@ -174,41 +218,12 @@ impl NodeDir {
             path: cfg_path.clone(),
             why: format!("party: {why}"),
         })?;
-        let key_path = dir.join(KEY_FILE);
-        let key_text = std::fs::read_to_string(&key_path).map_err(|e| DirError::BadKey {
-            path: key_path.clone(),
-            why: e.to_string(),
-        })?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&key_path)
-                .map(|m| m.permissions().mode())
-                .unwrap_or(0);
-            if mode & 0o077 != 0 {
-                return Err(DirError::BadKey {
-                    path: key_path,
-                    why: format!(
-                        "the private key is readable by others (mode {:o}); run chmod 600 on it",
-                        mode & 0o777
-                    ),
-                });
-            }
-        }
-        let key = SigningKey::parse(key_text.trim()).map_err(|e| DirError::BadKey {
-            path: key_path.clone(),
-            why: e.to_string(),
-        })?;
-        if key.name() != config.party {
-            return Err(DirError::BadKey {
-                path: key_path,
-                why: format!(
-                    "the key is named {:?} but the node's party is {:?}",
-                    key.name(),
-                    config.party
-                ),
-            });
-        }
+        let keys = PartyKeys {
+            log: load_key(dir, &config.party, Role::Log)?,
+            receipt: load_key(dir, &config.party, Role::Receipt)?,
+            witness: load_key(dir, &config.party, Role::Witness)?,
+            node: load_key(dir, &config.party, Role::Node)?,
+        };
         let token_path = dir.join(TOKEN_FILE);
         let token = std::fs::read_to_string(&token_path)
             .map_err(io(&token_path))?
@@ -223,7 +238,7 @@ impl NodeDir {
         Ok(NodeDir {
             path: dir.to_path_buf(),
             config,
-            key,
+            keys,
             token,
         })
     }
@@ -241,16 +256,29 @@ impl NodeDir {
             why,
         };
         parley_log::entry::check_identifier(party).map_err(|w| bad(format!("party: {w}")))?;
-        if NodeDir::config_path(dir).exists() || dir.join(KEY_FILE).exists() {
+        if NodeDir::config_path(dir).exists() || dir.join(KEYS_DIR).exists() {
             return Err(DirError::Exists(dir.to_path_buf()));
         }
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let key = SigningKey::generate(party).map_err(|e| bad(e.to_string()))?;
-        write_private(
-            &dir.join(KEY_FILE),
-            &format!("{}\n", key.to_private_string()),
-        )?;
-        std::fs::write(dir.join(VKEY_FILE), format!("{}\n", key.verifier())).map_err(io(dir))?;
+        std::fs::create_dir_all(dir.join(KEYS_DIR)).map_err(io(dir))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let keys_dir = dir.join(KEYS_DIR);
+            std::fs::set_permissions(&keys_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(io(&keys_dir))?;
+        }
+        let keys = PartyKeys::generate(party).map_err(|e| bad(e.to_string()))?;
+        for role in Role::ALL {
+            write_private(
+                &key_path(dir, role),
+                &format!("{}\n", keys.get(role).to_private_string()),
+            )?;
+        }
+        let identity = crate::keyring::Keyring::new(party, keys.clone())
+            .map_err(|e| bad(e.to_string()))?
+            .identity()
+            .to_text();
+        std::fs::write(dir.join(IDENTITY_FILE), identity).map_err(io(dir))?;
         let token = random_token();
         write_private(&dir.join(TOKEN_FILE), &format!("{token}\n"))?;
         let config = Config {
@@ -267,7 +295,7 @@ impl NodeDir {
         let nd = NodeDir {
             path: dir.to_path_buf(),
             config,
-            key,
+            keys,
             token,
         };
         parley_store::SqliteStore::open(&nd.database_path())

@@ -1,31 +1,125 @@
-//! Feeds: appending to this node's own, and verifying then storing the
-//! updates peers send of theirs.
+//! The feed engine: appending to this node's own feeds, and verifying then
+//! storing the updates peers send of theirs, with the receipt that only
+//! such a store produces.
 //!
 //! Both paths hold the feed's slot lock from reading the tree to the
 //! commit, and the store refuses any append whose expected size is stale,
-//! so a feed can never fork here.
+//! so a feed can never fork here. The engine knows no transport: it takes
+//! decoded [`FeedUpdate`]s and returns [`IngestError`]s, which the HTTP
+//! layer (`federation::server`) translates for peers.
 
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use parley_domain::{ChannelState, Violation};
 use parley_log::checkpoint::CheckpointError;
 use parley_log::equivocation::Equivocation;
+use parley_log::identity::Role;
 use parley_log::merkle::{consistency_proof, consistency_roots, root, verify_consistency};
-use parley_log::note::{cosignature_line, verify_one};
+use parley_log::note::verify_one;
 use parley_log::tiles::TileNodes;
 use parley_log::{
     Checkpoint, Entry, Hash, Note, NoteSignature, SignedCheckpoint, Timestamp, leaf_hash,
 };
 use parley_store::{
     Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, FeedTiles, NewEntry,
-    StoreError, TileBuffer,
+    Statement, StoreError, TileBuffer,
 };
 use serde_json::Value;
 
-use crate::federation::wire::{FeedUpdate, PushReply, Reason, Refused};
 use crate::state::{Event, Node};
+
+/// A feed's new entries with the signed checkpoint that covers them.
+#[derive(Clone, Debug)]
+pub struct FeedUpdate {
+    pub feed: FeedId,
+    /// The receiver's size as the sender believes it; `entries` start at
+    /// this sequence number.
+    pub old_size: u64,
+    /// The sender's root at `old_size`. With it a fork from any size,
+    /// powers of two included, yields verifiable evidence.
+    pub old_root: Option<Hash>,
+    /// Canonical entry bytes, sequence numbers `old_size..`.
+    pub entries: Vec<Vec<u8>>,
+    /// The author's signed checkpoint at `old_size + entries.len()`.
+    pub checkpoint: String,
+    /// RFC 9162 consistency proof from `old_size` to the checkpoint's size.
+    pub consistency: Vec<Hash>,
+}
+
+/// This node's receipt for a peer's feed: its cosignature/v1 under its
+/// receipt key, made by ingest only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub size: u64,
+    /// The signature line.
+    pub cosignature: String,
+}
+
+/// What is wrong with what a peer sent, in the engine's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Malformed input.
+    Malformed,
+    /// The author (or cosigner) is not a pinned peer.
+    UnknownAuthor,
+    /// A signature does not verify against the pinned key.
+    BadSignature,
+    /// An entry is not in canonical form.
+    NonCanonical,
+    /// Sequence numbers do not fit the feed or the checkpoint.
+    BadSequence,
+    /// The sender's idea of this node's size is wrong.
+    SizeMismatch,
+    /// The channel is not known here (yet).
+    UnknownChannel,
+    /// The author, or this node, is not a member of the channel.
+    NotMember,
+    /// An entry breaks its kind's rules.
+    InvalidEntry,
+    /// The entries do not hash to the signed root.
+    RootMismatch,
+    /// The consistency proof does not verify.
+    BadConsistencyProof,
+    /// The author signed two histories: evidence was recorded.
+    Equivocation,
+    /// This node cannot write now; nothing was stored.
+    StorageUnavailable,
+    /// This node failed.
+    Internal,
+}
+
+/// Why the engine refuses a peer's input. Nothing was stored.
+#[derive(Clone, Debug)]
+pub struct IngestError {
+    pub fault: Fault,
+    pub message: String,
+    /// This node's size of the feed, where that tells the sender where to resume.
+    pub size: Option<u64>,
+    pub violations: Vec<Violation>,
+}
+
+impl IngestError {
+    pub fn new(fault: Fault, message: impl Into<String>) -> IngestError {
+        IngestError {
+            fault,
+            message: message.into(),
+            size: None,
+            violations: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        for v in &self.violations {
+            write!(f, "; {v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for IngestError {}
 
 /// What an append produced.
 #[derive(Clone, Debug)]
@@ -116,9 +210,10 @@ async fn append_own_now(
     let mut next = tree.clone();
     next.append(&[hash], &mut tiles)
         .expect("buffer writes cannot fail");
-    let checkpoint = Checkpoint::new(&feed.origin(), next.size(), next.root())
-        .sign(&node.feed_signing_key(&feed))
-        .expect("the feed key is named after the origin");
+    let checkpoint = node.keys.sign_checkpoint(
+        &feed,
+        &Checkpoint::new(&feed.origin(), next.size(), next.root()),
+    );
     let append = Append {
         feed: feed.clone(),
         old_size: tree.size(),
@@ -207,18 +302,18 @@ async fn check_references(node: &Arc<Node>, entry: &Entry) -> Result<Vec<Violati
     Ok(out)
 }
 
-fn internal(e: impl std::fmt::Display) -> Refused {
-    Refused::new(Reason::Internal, e.to_string())
+fn internal(e: impl std::fmt::Display) -> IngestError {
+    IngestError::new(Fault::Internal, e.to_string())
 }
 
 /// A store failure as the peer should see it: "cannot write now, retry"
 /// when the disk is full or read-only, else an internal failure.
-fn store_failed(e: StoreError) -> Refused {
+fn store_failed(e: StoreError) -> IngestError {
     match e.storage_unavailable() {
         Some(why) => {
             tracing::error!(error = %e, "cannot store a peer's update");
-            Refused::new(
-                Reason::StorageUnavailable,
+            IngestError::new(
+                Fault::StorageUnavailable,
                 format!("nothing was stored: {why}"),
             )
         }
@@ -227,8 +322,17 @@ fn store_failed(e: StoreError) -> Refused {
 }
 
 /// Verifies a peer's feed update and, only if everything holds, stores it
-/// and returns this node's cosignature of the checkpoint.
-pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refused> {
+/// and returns this node's receipt of the checkpoint.
+///
+/// This is the only code that produces a receipt: the receipt is signed
+/// with the receipt key once the update is verified, is committed in the
+/// same transaction as the entries, and is returned only after that
+/// commit.
+///
+/// # Errors
+/// An [`IngestError`] saying what is wrong; nothing is stored. A fork is
+/// recorded as evidence before the error returns.
+pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestError> {
     // Runs to completion even if the peer hangs up mid-request.
     let node = node.clone();
     tokio::spawn(async move { ingest_now(&node, u).await })
@@ -236,41 +340,68 @@ pub async fn ingest(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
         .expect("ingesting does not panic")
 }
 
-async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refused> {
-    for (what, v) in [("channel", &u.channel), ("author", &u.author)] {
-        parley_log::entry::check_identifier(v)
-            .map_err(|e| Refused::new(Reason::BadRequest, format!("{what}: {e}")))?;
+/// Opens a checkpoint with one of the author's log keys (current or
+/// retired), keeping only that signature.
+fn open_checkpoint(
+    peer: &crate::keyring::PeerInfo,
+    feed: &FeedId,
+    text: &str,
+) -> Result<(Checkpoint, Note), IngestError> {
+    let note = Note::parse(text.as_bytes())
+        .map_err(|e| IngestError::new(Fault::Malformed, format!("checkpoint: {e}")))?;
+    let mut refusal = None;
+    for key in peer.feed_keys(feed).iter().rev() {
+        match SignedCheckpoint::open_note(note.clone(), key, &[]) {
+            Ok(signed) => {
+                let mut log_note = signed.note;
+                log_note.retain_signatures(|s| s.name == key.name() && s.key_id == key.id());
+                return Ok((signed.checkpoint, log_note));
+            }
+            Err(
+                CheckpointError::MissingLogSignature(_)
+                | CheckpointError::Note(parley_log::note::NoteError::BadSignature { .. }),
+            ) => {
+                refusal = Some(IngestError::new(
+                    Fault::BadSignature,
+                    format!(
+                        "the checkpoint is not signed by {}'s pinned log key",
+                        feed.author
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(IngestError::new(
+                    Fault::Malformed,
+                    format!("checkpoint: {e}"),
+                ));
+            }
+        }
     }
-    if u.author == node.party {
-        return Err(Refused::new(
-            Reason::BadRequest,
+    Err(refusal.unwrap_or_else(|| internal("a pinned identity has a log key")))
+}
+
+async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestError> {
+    let feed = u.feed.clone();
+    for (what, v) in [("channel", &feed.channel), ("author", &feed.author)] {
+        parley_log::entry::check_identifier(v)
+            .map_err(|e| IngestError::new(Fault::Malformed, format!("{what}: {e}")))?;
+    }
+    if feed.author == node.party {
+        return Err(IngestError::new(
+            Fault::Malformed,
             "this node does not take updates of its own feed",
         ));
     }
-    let peer = node.peer(&u.author).ok_or_else(|| {
-        Refused::new(
-            Reason::UnknownAuthor,
-            format!("{:?} is not a pinned peer of {}", u.author, node.party),
+    let peer = node.peer(&feed.author).ok_or_else(|| {
+        IngestError::new(
+            Fault::UnknownAuthor,
+            format!("{:?} is not a pinned peer of {}", feed.author, node.party),
         )
     })?;
-    let feed = FeedId::new(&u.channel, &u.author);
-    let feed_key = peer.feed_key(&feed);
-    let note = Note::parse(u.checkpoint.as_bytes())
-        .map_err(|e| Refused::new(Reason::BadRequest, format!("checkpoint: {e}")))?;
-    let signed = SignedCheckpoint::open_note(note, &feed_key, &[]).map_err(|e| match e {
-        CheckpointError::MissingLogSignature(_)
-        | CheckpointError::Note(parley_log::note::NoteError::BadSignature { .. }) => Refused::new(
-            Reason::BadSignature,
-            format!("the checkpoint is not signed by {}'s pinned key", u.author),
-        ),
-        e => Refused::new(Reason::BadRequest, format!("checkpoint: {e}")),
-    })?;
-    let cp = signed.checkpoint;
-    let mut log_note = signed.note;
-    log_note.retain_signatures(|s| s.name == feed_key.name() && s.key_id == feed_key.id());
+    let (cp, log_note) = open_checkpoint(&peer, &feed, &u.checkpoint)?;
     if cp.size != u.old_size + u.entries.len() as u64 {
-        return Err(Refused::new(
-            Reason::BadSequence,
+        return Err(IngestError::new(
+            Fault::BadSequence,
             format!(
                 "{} entries from {} do not end at the checkpoint size {}",
                 u.entries.len(),
@@ -279,12 +410,6 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
             ),
         ));
     }
-    let proof = u
-        .consistency
-        .iter()
-        .map(|h| Hash::from_base64(h))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Refused::new(Reason::BadRequest, format!("consistency proof: {e}")))?;
 
     let slot = node.feed_slot(&feed);
     let mut slot = slot.lock().await;
@@ -294,19 +419,26 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
         return known_checkpoint(node, &feed, &cp, &log_note, ours, &u).await;
     }
     if u.old_size != ours {
-        let mut r = Refused::new(
-            Reason::SizeMismatch,
+        let mut r = IngestError::new(
+            Fault::SizeMismatch,
             format!("this node holds {ours} entries of {feed:?}; send from there"),
         );
         r.size = Some(ours);
         return Err(r);
     }
     if ours > 0
-        && let Err(e) = verify_consistency(ours, cp.size, &tree.root(), &cp.root, &proof)
+        && let Err(e) = verify_consistency(ours, cp.size, &tree.root(), &cp.root, &u.consistency)
     {
-        return Err(
-            conflicting_proof(node, &feed, &cp, &log_note, ours, tree.root(), &proof, e).await,
-        );
+        let fork = Fork {
+            feed: &feed,
+            checkpoint: &cp,
+            their_note: &log_note,
+            ours,
+            our_root: tree.root(),
+            proof: &u.consistency,
+            their_old_root: u.old_root,
+        };
+        return Err(conflicting_proof(node, fork, e).await);
     }
 
     let entries = decode_entries(node, &u, ours)?;
@@ -316,8 +448,8 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
     next.append(&leaves, &mut tiles)
         .expect("buffer writes cannot fail");
     if next.root() != cp.root {
-        return Err(Refused::new(
-            Reason::RootMismatch,
+        return Err(IngestError::new(
+            Fault::RootMismatch,
             format!(
                 "the entries hash to {}, not to the signed root {}",
                 next.root(),
@@ -326,8 +458,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
         ));
     }
     let now = Timestamp::now().unix();
-    let cp_text = cp.to_text();
-    let line = cosignature_line(&node.key, &cp_text, now as u64).to_line();
+    let line = node.keys.receipt_signer().sign(&cp, now as u64).to_line();
     let new_entries: Vec<NewEntry> = entries
         .iter()
         .zip(&leaves)
@@ -354,6 +485,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
             feed: feed.clone(),
             size: cp.size,
             cosigner: node.party.clone(),
+            statement: Statement::Receipt,
             time: now,
             line: line.clone(),
         }),
@@ -364,7 +496,8 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
         .await
         .map_err(|e| match e {
             StoreError::Conflict { actual, .. } => {
-                let mut r = Refused::new(Reason::SizeMismatch, "another update was stored first");
+                let mut r =
+                    IngestError::new(Fault::SizeMismatch, "another update was stored first");
                 r.size = Some(actual);
                 r
             }
@@ -386,8 +519,8 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<PushReply, Refuse
             node.wake(w);
         }
     }
-    tracing::info!(feed = %feed.origin(), from = ours, to = cp.size, "stored update and cosigned");
-    Ok(PushReply {
+    tracing::info!(feed = %feed.origin(), from = ours, to = cp.size, "stored update and receipted");
+    Ok(Receipt {
         size: cp.size,
         cosignature: line,
     })
@@ -398,23 +531,20 @@ fn decode_entries(
     node: &Node,
     u: &FeedUpdate,
     first_seq: u64,
-) -> Result<Vec<(Entry, Vec<u8>)>, Refused> {
-    let mut state: Option<ChannelState> = node.channel(&u.channel);
+) -> Result<Vec<(Entry, Vec<u8>)>, IngestError> {
+    let mut state: Option<ChannelState> = node.channel(&u.feed.channel);
     let mut out = Vec::with_capacity(u.entries.len());
-    for (i, b64) in u.entries.iter().enumerate() {
+    for (i, bytes) in u.entries.iter().enumerate() {
         let seq = first_seq + i as u64;
-        let bytes = STANDARD
-            .decode(b64)
-            .map_err(|_| Refused::new(Reason::BadRequest, format!("entry {seq} is not base64")))?;
-        let e = Entry::decode(&bytes).map_err(|err| {
-            Refused::new(
-                Reason::NonCanonical,
+        let e = Entry::decode(bytes).map_err(|err| {
+            IngestError::new(
+                Fault::NonCanonical,
                 format!("entry {seq} is not a canonical entry: {err}"),
             )
         })?;
-        if e.channel != u.channel || e.author != u.author {
-            return Err(Refused::new(
-                Reason::BadRequest,
+        if e.channel != u.feed.channel || e.author != u.feed.author {
+            return Err(IngestError::new(
+                Fault::Malformed,
                 format!(
                     "entry {seq} belongs to {}/{}, not to this feed",
                     e.channel, e.author
@@ -422,54 +552,54 @@ fn decode_entries(
             ));
         }
         if e.seq != seq {
-            return Err(Refused::new(
-                Reason::BadSequence,
+            return Err(IngestError::new(
+                Fault::BadSequence,
                 format!("entry at position {seq} carries sequence number {}", e.seq),
             ));
         }
         if e.kind == "channel_charter" && state.is_none() {
             let charter: parley_domain::Charter = parley_domain::kinds::parse_body(&e.body)
                 .map_err(|v| {
-                    let mut r = Refused::new(
-                        Reason::InvalidEntry,
+                    let mut r = IngestError::new(
+                        Fault::InvalidEntry,
                         format!("entry {seq}: invalid charter"),
                     );
                     r.violations = vec![v];
                     r
                 })?;
             if !charter.members.contains(&node.party) {
-                return Err(Refused::new(
-                    Reason::NotMember,
+                return Err(IngestError::new(
+                    Fault::NotMember,
                     format!("{} is not a member of channel {}", node.party, e.channel),
                 ));
             }
-            state = Some(ChannelState::from_charter(&e, charter, leaf_hash(&bytes)));
+            state = Some(ChannelState::from_charter(&e, charter, leaf_hash(bytes)));
         }
         let Some(s) = state.as_mut() else {
-            return Err(Refused::new(
-                Reason::UnknownChannel,
+            return Err(IngestError::new(
+                Fault::UnknownChannel,
                 format!(
                     "channel {} is not known here yet; its charter comes first",
-                    u.channel
+                    u.feed.channel
                 ),
             ));
         };
         if !s.is_member(&e.author) {
-            return Err(Refused::new(
-                Reason::NotMember,
+            return Err(IngestError::new(
+                Fault::NotMember,
                 format!("{} is not a member of channel {}", e.author, e.channel),
             ));
         }
         if let Err(violations) = parley_domain::validate(&e, Some(s)) {
-            let mut r = Refused::new(
-                Reason::InvalidEntry,
+            let mut r = IngestError::new(
+                Fault::InvalidEntry,
                 format!("entry {} breaks its kind's rules", e.id()),
             );
             r.violations = violations;
             return Err(r);
         }
         s.apply(&e);
-        out.push((e, bytes));
+        out.push((e, bytes.clone()));
     }
     Ok(out)
 }
@@ -480,7 +610,7 @@ async fn same_entries_as_held(
     node: &Arc<Node>,
     feed: &FeedId,
     u: &FeedUpdate,
-) -> Result<(), Refused> {
+) -> Result<(), IngestError> {
     if u.entries.is_empty() {
         return Ok(());
     }
@@ -489,16 +619,14 @@ async fn same_entries_as_held(
         .db(move |s| s.entries(&f, from, n))
         .await
         .map_err(store_failed)?;
-    for (i, b64) in u.entries.iter().enumerate() {
+    for (i, bytes) in u.entries.iter().enumerate() {
         let seq = u.old_size + i as u64;
-        let same = STANDARD
-            .decode(b64)
-            .ok()
-            .zip(held.get(i))
-            .is_some_and(|(bytes, h)| h.seq == seq && leaf_hash(&bytes) == h.hash);
+        let same = held
+            .get(i)
+            .is_some_and(|h| h.seq == seq && leaf_hash(bytes) == h.hash);
         if !same {
-            return Err(Refused::new(
-                Reason::RootMismatch,
+            return Err(IngestError::new(
+                Fault::RootMismatch,
                 format!("entry {seq} is not the entry this node holds at that position"),
             ));
         }
@@ -515,7 +643,7 @@ async fn known_checkpoint(
     their_note: &Note,
     ours: u64,
     u: &FeedUpdate,
-) -> Result<PushReply, Refused> {
+) -> Result<Receipt, IngestError> {
     let f = feed.clone();
     let size = cp.size;
     let (root_then, our_note_then, our_note_now, prefix_proof) = node
@@ -541,39 +669,7 @@ async fn known_checkpoint(
         .map_err(store_failed)?;
     if root_then == cp.root {
         same_entries_as_held(node, feed, u).await?;
-        let now = Timestamp::now().unix();
-        let f = feed.clone();
-        let party = node.party.clone();
-        let existing = node
-            .db(move |s| {
-                Ok(s.cosignatures(&f, size)?
-                    .into_iter()
-                    .find(|c| c.size == size && c.cosigner == party))
-            })
-            .await
-            .map_err(store_failed)?;
-        let line = match existing {
-            Some(c) => c.line,
-            None => {
-                let line = cosignature_line(&node.key, &cp.to_text(), now as u64).to_line();
-                let c = Cosignature {
-                    feed: feed.clone(),
-                    size,
-                    cosigner: node.party.clone(),
-                    time: now,
-                    line: line.clone(),
-                };
-                let note = their_note.to_string();
-                node.db(move |s| s.add_cosigned_checkpoint(&note, &c))
-                    .await
-                    .map_err(store_failed)?;
-                line
-            }
-        };
-        return Ok(PushReply {
-            size,
-            cosignature: line,
-        });
+        return receipt_for_held(node, feed, cp, their_note).await;
     }
     let evidence = match (our_note_then, our_note_now) {
         (Some(ours_then), _) => Equivocation {
@@ -593,44 +689,127 @@ async fn known_checkpoint(
         feed.author, cp.size, cp.root, root_then
     );
     record_evidence(node, feed, &evidence, true, summary.clone()).await;
-    Err(Refused::new(Reason::Equivocation, summary))
+    Err(IngestError::new(Fault::Equivocation, summary))
 }
 
-/// A consistency proof that does not verify: a fork if the proof itself
-/// shows the new tree has another prefix, else just a bad proof.
-#[allow(clippy::too_many_arguments)]
-async fn conflicting_proof(
+/// The receipt for a size this node already holds with the same root: the
+/// one given before, or a new one stored with the checkpoint it signs.
+async fn receipt_for_held(
     node: &Arc<Node>,
     feed: &FeedId,
     cp: &Checkpoint,
     their_note: &Note,
+) -> Result<Receipt, IngestError> {
+    let (f, size, party) = (feed.clone(), cp.size, node.party.clone());
+    let existing = node
+        .db(move |s| {
+            Ok(s.cosignatures(&f, size)?.into_iter().find(|c| {
+                c.size == size && c.cosigner == party && c.statement == Statement::Receipt
+            }))
+        })
+        .await
+        .map_err(store_failed)?;
+    if let Some(c) = existing {
+        return Ok(Receipt {
+            size,
+            cosignature: c.line,
+        });
+    }
+    let now = Timestamp::now().unix();
+    let line = node.keys.receipt_signer().sign(cp, now as u64).to_line();
+    let c = Cosignature {
+        feed: feed.clone(),
+        size,
+        cosigner: node.party.clone(),
+        statement: Statement::Receipt,
+        time: now,
+        line: line.clone(),
+    };
+    let note = their_note.to_string();
+    node.db(move |s| s.add_cosigned_checkpoint(&note, &c))
+        .await
+        .map_err(store_failed)?;
+    Ok(Receipt {
+        size,
+        cosignature: line,
+    })
+}
+
+/// A checkpoint whose consistency proof from this node's size fails.
+struct Fork<'a> {
+    feed: &'a FeedId,
+    checkpoint: &'a Checkpoint,
+    their_note: &'a Note,
     ours: u64,
     our_root: Hash,
-    proof: &[Hash],
-    err: parley_log::merkle::VerifyError,
-) -> Refused {
-    if let Ok((prefix, new)) = consistency_roots(ours, cp.size, &our_root, proof)
-        && !ours.is_power_of_two()
-        && new == cp.root
-        && prefix != our_root
-    {
-        let f = feed.clone();
-        if let Ok(Some(our_note)) = node.db(move |s| s.checkpoint(&f, ours)).await {
-            let evidence = Equivocation {
-                first: our_note,
-                second: their_note.to_string(),
-                prefix: Some((prefix, proof.to_vec())),
-            };
-            let summary = format!(
-                "{} signed size {} whose first {} entries differ from the {} this node holds",
-                feed.author, cp.size, ours, ours
-            );
-            record_evidence(node, feed, &evidence, true, summary.clone()).await;
-            return Refused::new(Reason::Equivocation, summary);
+    proof: &'a [Hash],
+    their_old_root: Option<Hash>,
+}
+
+impl Fork<'_> {
+    /// The root the author's tree had at this node's size, when the proof
+    /// shows it: the proof itself names it (any size that is not a power
+    /// of two), or the root the sender states binds to the signed root
+    /// through the proof (a power of two, where the proof cannot name it).
+    fn their_prefix(&self) -> Option<Hash> {
+        let cp = self.checkpoint;
+        if let Ok((prefix, new)) = consistency_roots(self.ours, cp.size, &self.our_root, self.proof)
+            && new == cp.root
+            && prefix != self.our_root
+        {
+            return Some(prefix);
         }
+        self.their_old_root.filter(|r| {
+            *r != self.our_root
+                && verify_consistency(self.ours, cp.size, r, &cp.root, self.proof).is_ok()
+        })
     }
-    Refused::new(
-        Reason::BadConsistencyProof,
+}
+
+/// A consistency proof that does not verify: proven evidence of a fork
+/// when the proof shows the other prefix, otherwise an unproven conflict
+/// kept for the operator (a signed checkpoint that this node cannot
+/// reconcile with the history it holds).
+async fn conflicting_proof(
+    node: &Arc<Node>,
+    fork: Fork<'_>,
+    err: parley_log::merkle::VerifyError,
+) -> IngestError {
+    let (feed, cp, ours) = (fork.feed, fork.checkpoint, fork.ours);
+    let f = feed.clone();
+    let our_note = node
+        .db(move |s| s.checkpoint(&f, ours))
+        .await
+        .ok()
+        .flatten();
+    let Some(our_note) = our_note else {
+        return internal("no checkpoint stored for a held size");
+    };
+    if let Some(prefix) = fork.their_prefix() {
+        let evidence = Equivocation {
+            first: our_note,
+            second: fork.their_note.to_string(),
+            prefix: Some((prefix, fork.proof.to_vec())),
+        };
+        let summary = format!(
+            "{} signed size {} whose first {} entries differ from the {} this node holds",
+            feed.author, cp.size, ours, ours
+        );
+        record_evidence(node, feed, &evidence, true, summary.clone()).await;
+        return IngestError::new(Fault::Equivocation, summary);
+    }
+    let summary = format!(
+        "{} signed size {} but its consistency proof from the {} entries this node holds does not verify ({err}); unproven: the proof does not show the other history",
+        feed.author, cp.size, ours
+    );
+    let evidence = Equivocation {
+        first: our_note,
+        second: fork.their_note.to_string(),
+        prefix: None,
+    };
+    record_evidence(node, feed, &evidence, false, summary).await;
+    IngestError::new(
+        Fault::BadConsistencyProof,
         format!(
             "the consistency proof from {ours} to {} does not verify: {err}",
             cp.size
@@ -638,7 +817,8 @@ async fn conflicting_proof(
     )
 }
 
-/// Stores evidence of a fork, logs it and raises the alarm.
+/// Stores evidence of a fork, logs it and raises the alarm. Proven
+/// evidence is checked against the author's log keys first.
 pub async fn record_evidence(
     node: &Arc<Node>,
     feed: &FeedId,
@@ -646,12 +826,16 @@ pub async fn record_evidence(
     proven: bool,
     summary: String,
 ) {
-    if proven
-        && let Some(p) = node.peer(&feed.author)
-        && let Err(e) = ev.verify(&p.key)
-    {
-        tracing::error!(error = %e, "built evidence does not verify; not recording it");
-        return;
+    if proven {
+        let keys = node
+            .keys
+            .identity_of(&feed.author)
+            .map(|i| i.all(Role::Log).cloned().collect::<Vec<_>>())
+            .unwrap_or_default();
+        if !keys.iter().any(|k| ev.verify(k).is_ok()) {
+            tracing::error!("built evidence does not verify; not recording it");
+            return;
+        }
     }
     let rec = EvidenceRecord {
         id: 0,
@@ -665,7 +849,7 @@ pub async fn record_evidence(
     };
     match node.db(move |s| s.add_evidence(&rec)).await {
         Ok(id) => {
-            tracing::error!(party = %feed.author, origin = %feed.origin(), evidence = id, "EQUIVOCATION: {summary}");
+            tracing::error!(party = %feed.author, origin = %feed.origin(), evidence = id, proven, "EQUIVOCATION: {summary}");
             node.emit(Event::Evidence {
                 id,
                 party: feed.author.clone(),
@@ -678,6 +862,9 @@ pub async fn record_evidence(
 /// Builds the update that brings a peer from `from` entries of one of this
 /// node's feeds to a signed checkpoint: at most `max` entries, ending at a
 /// size this node signed.
+///
+/// # Errors
+/// The store fails, or lacks entries or a checkpoint it should hold.
 pub async fn build_update(
     node: &Arc<Node>,
     feed: &FeedId,
@@ -709,27 +896,38 @@ pub async fn build_update(
         let note = s
             .checkpoint(&f, size)?
             .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint at {size}")))?;
-        let proof = if from > 0 {
+        let (old_root, proof) = if from > 0 {
             let tiles = FeedTiles { store: s, feed: &f };
-            consistency_proof(&mut TileNodes::new(&tiles), from, size)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            let mut nodes = TileNodes::new(&tiles);
+            (
+                Some(root(&mut nodes, from).map_err(|e| StoreError::Corrupt(e.to_string()))?),
+                consistency_proof(&mut nodes, from, size)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            )
         } else {
-            vec![]
+            (None, vec![])
         };
         Ok(Some(FeedUpdate {
-            channel: f.channel.clone(),
-            author: f.author.clone(),
+            feed: f.clone(),
             old_size: from,
-            entries: entries.iter().map(|e| STANDARD.encode(&e.bytes)).collect(),
+            old_root,
+            entries: entries.into_iter().map(|e| e.bytes).collect(),
             checkpoint: note,
-            consistency: proof.iter().map(Hash::to_base64).collect(),
+            consistency: proof,
         }))
     })
     .await
 }
 
-/// Checks and stores a cosignature by `cosigner` on this node's checkpoint
-/// of `feed` at `size`: a member's receipt or a witness's signature.
+/// Checks and stores a cosignature on this node's checkpoint of `feed` at
+/// `size`: a member's receipt (`DeliveryRole::Push`, under its receipt
+/// key) or a witness's cosignature (`DeliveryRole::Witness`, under its
+/// witness key). A witness cosignature is never taken as a receipt: the
+/// keys differ, and each is checked against the role it claims.
+///
+/// # Errors
+/// The cosigner is not pinned, not a member (or witness) of the channel,
+/// the line is not by its key for that role, or does not verify.
 pub async fn accept_cosignature(
     node: &Arc<Node>,
     feed: &FeedId,
@@ -737,30 +935,70 @@ pub async fn accept_cosignature(
     cosigner: &str,
     line: &str,
     role: DeliveryRole,
-) -> Result<i64, Refused> {
+) -> Result<i64, IngestError> {
     let peer = node.peer(cosigner).ok_or_else(|| {
-        Refused::new(
-            Reason::UnknownAuthor,
+        IngestError::new(
+            Fault::UnknownAuthor,
             format!("{cosigner:?} is not a pinned peer"),
         )
     })?;
-    let sig = NoteSignature::parse_line(line)
-        .map_err(|e| Refused::new(Reason::BadRequest, format!("cosignature: {e}")))?;
-    let key = peer.cosigner_key();
-    if sig.name != key.name() || sig.key_id != key.id() {
-        return Err(Refused::new(
-            Reason::BadSignature,
-            format!("the cosignature is not by {cosigner}'s pinned key"),
+    let channel = node.channel(&feed.channel).ok_or_else(|| {
+        IngestError::new(
+            Fault::UnknownChannel,
+            format!("channel {} is not known here", feed.channel),
+        )
+    })?;
+    let (key_role, statement, allowed) = match role {
+        DeliveryRole::Push => (
+            Role::Receipt,
+            Statement::Receipt,
+            channel.is_member(cosigner) && cosigner != feed.author,
+        ),
+        DeliveryRole::Witness => (
+            Role::Witness,
+            Statement::Witness,
+            channel.is_witness(cosigner),
+        ),
+    };
+    if !allowed {
+        return Err(IngestError::new(
+            Fault::NotMember,
+            format!(
+                "{cosigner} cannot give a {} for {}: it is not a {} of channel {}",
+                statement.as_str(),
+                feed.origin(),
+                if role == DeliveryRole::Push {
+                    "member"
+                } else {
+                    "witness"
+                },
+                feed.channel
+            ),
         ));
     }
+    let sig = NoteSignature::parse_line(line)
+        .map_err(|e| IngestError::new(Fault::Malformed, format!("cosignature: {e}")))?;
+    let key = peer
+        .keys(key_role)
+        .into_iter()
+        .find(|k| sig.name == k.name() && sig.key_id == k.id())
+        .ok_or_else(|| {
+            IngestError::new(
+                Fault::BadSignature,
+                format!(
+                    "the cosignature is not by {cosigner}'s pinned {key_role} key ({})",
+                    peer.key(key_role).name()
+                ),
+            )
+        })?;
     let f = feed.clone();
     let note = node
         .db(move |s| s.checkpoint(&f, size))
         .await
         .map_err(store_failed)?
         .ok_or_else(|| {
-            Refused::new(
-                Reason::BadRequest,
+            IngestError::new(
+                Fault::Malformed,
                 format!("no checkpoint of size {size} here"),
             )
         })?;
@@ -769,13 +1007,14 @@ pub async fn accept_cosignature(
         .text()
         .to_string();
     let time = verify_one(&key, &text, &sig)
-        .map_err(|e| Refused::new(Reason::BadSignature, e.to_string()))?
-        .ok_or_else(|| Refused::new(Reason::BadSignature, "not a cosignature/v1 signature"))?
+        .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
+        .ok_or_else(|| IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature"))?
         as i64;
     let c = Cosignature {
         feed: feed.clone(),
         size,
         cosigner: cosigner.to_string(),
+        statement,
         time,
         line: sig.to_line(),
     };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parley_domain::ledger::{Known, Ledger};
 use parley_log::{Entry, Timestamp};
-use parley_store::{Cosignature, StoreError};
+use parley_store::{Cosignature, Statement, StoreError};
 
 use crate::state::Node;
 
@@ -63,7 +63,8 @@ pub async fn build(node: &Arc<Node>) -> Result<Ledger, StoreError> {
         .db(|s| Ok((s.all_entries()?, s.all_cosignatures()?)))
         .await?;
     let mut by_feed: HashMap<(String, String), Vec<&Cosignature>> = HashMap::new();
-    for c in &cosigs {
+    // Only receipts prove delivery; a witness cosignature never does.
+    for c in cosigs.iter().filter(|c| c.statement == Statement::Receipt) {
         by_feed
             .entry((c.feed.channel.clone(), c.feed.author.clone()))
             .or_default()

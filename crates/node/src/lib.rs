@@ -25,6 +25,7 @@ pub mod config;
 pub mod console;
 pub mod federation;
 pub mod feeds;
+pub mod keyring;
 pub mod ledger;
 pub mod state;
 pub mod status;
@@ -48,6 +49,7 @@ pub fn app(node: Arc<Node>) -> Router {
         .route("/federation/v1/feeds/{channel}/{author}", get(server::feed))
         .route("/federation/v1/receipt", post(server::receipt))
         .route("/federation/v1/ping", post(server::ping))
+        .route("/federation/v1/witness-charter", post(witness::charter))
         .route("/witness/v1/add-checkpoint", post(witness::add_checkpoint))
         .route("/witness/v1/{hash}/checkpoint", get(witness::monitor))
         .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))

@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use parley_domain::ChannelState;
 use parley_log::tiles::TiledTree;
-use parley_log::{Entry, KeyType, SigningKey, Timestamp, VerifierKey};
+use parley_log::{Entry, Timestamp};
 use parley_store::{FeedId, FeedTiles, Store, StoreError};
 use tokio::sync::{Notify, broadcast};
 
 use crate::config::NodeDir;
+use crate::keyring::Keyring;
 
 /// Something that happened, for live views and for waking workers.
 #[derive(Clone, Debug)]
@@ -60,28 +61,7 @@ pub fn event_json(e: &Event) -> (&'static str, serde_json::Value) {
     }
 }
 
-/// A pinned peer, ready to use.
-#[derive(Clone, Debug)]
-pub struct PeerInfo {
-    pub party: String,
-    pub url: String,
-    /// The party key (0x01, named after the party).
-    pub key: VerifierKey,
-}
-
-impl PeerInfo {
-    /// The key of one of this peer's feeds (named after the origin).
-    pub fn feed_key(&self, feed: &FeedId) -> VerifierKey {
-        self.key
-            .with(&feed.origin(), KeyType::Ed25519)
-            .expect("origins are valid key names")
-    }
-
-    /// The key this peer cosigns with (0x04, named after the party).
-    pub fn cosigner_key(&self) -> VerifierKey {
-        self.key.as_cosigner()
-    }
-}
+pub use crate::keyring::PeerInfo;
 
 /// Link status of one peer.
 #[derive(Clone, Debug, Default)]
@@ -102,7 +82,8 @@ pub struct FeedSlot {
 
 pub struct Node {
     pub party: String,
-    pub key: SigningKey,
+    /// Our signing keys (one per statement) and the peers' pinned keys.
+    pub keys: Keyring,
     pub dir: NodeDir,
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
@@ -113,10 +94,8 @@ pub struct Node {
     pub users: crate::console::auth::UserDirectory,
     feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
     channels: RwLock<BTreeMap<String, ChannelState>>,
-    peers: RwLock<HashMap<String, PeerInfo>>,
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     links: Mutex<HashMap<String, LinkState>>,
-    feed_keys: Mutex<HashMap<String, SigningKey>>,
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
     ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,
@@ -141,10 +120,12 @@ impl Node {
             .build()?;
         let (events, _) = broadcast::channel(4096);
         let users = crate::console::auth::UserDirectory::new(&dir.path, dir.config.users.clone());
+        let keys = Keyring::new(&dir.config.party, dir.keys.clone())
+            .map_err(|e| anyhow::anyhow!("the node's keys: {e}"))?;
         let node = Arc::new(Node {
             users,
             party: dir.config.party.clone(),
-            key: dir.key.clone(),
+            keys,
             dir,
             store,
             http,
@@ -152,10 +133,8 @@ impl Node {
             sessions: Default::default(),
             feeds: Mutex::default(),
             channels: RwLock::default(),
-            peers: RwLock::default(),
             wake: Mutex::default(),
             links: Mutex::default(),
-            feed_keys: Mutex::default(),
             version: std::sync::atomic::AtomicU64::new(0),
             ledger: Mutex::default(),
         });
@@ -215,52 +194,22 @@ impl Node {
 
     /// Re-reads pinned peers (the CLI adds them to the database directly).
     pub fn reload_peers(&self) -> anyhow::Result<()> {
-        let mut map = HashMap::new();
-        for p in self.store.peers()? {
-            let key = VerifierKey::parse(&p.vkey)
-                .map_err(|e| anyhow::anyhow!("peer {}: stored vkey is invalid: {e}", p.party))?;
-            map.insert(
-                p.party.clone(),
-                PeerInfo {
-                    party: p.party,
-                    url: p.url.trim_end_matches('/').to_string(),
-                    key,
-                },
-            );
-        }
-        *self.peers.write().unwrap_or_else(|e| e.into_inner()) = map;
+        self.keys.load_peers(self.store.peers()?)?;
         Ok(())
     }
 
     /// A pinned peer; re-reads the table once if it is not known yet.
     pub fn peer(&self, party: &str) -> Option<PeerInfo> {
-        if let Some(p) = self
-            .peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(party)
-        {
-            return Some(p.clone());
+        if let Some(p) = self.keys.peer(party) {
+            return Some(p);
         }
         self.reload_peers().ok()?;
-        self.peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(party)
-            .cloned()
+        self.keys.peer(party)
     }
 
     pub fn peer_list(&self) -> Vec<PeerInfo> {
         let _ = self.reload_peers();
-        let mut v: Vec<PeerInfo> = self
-            .peers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.party.cmp(&b.party));
-        v
+        self.keys.peers()
     }
 
     // Channels.
@@ -359,21 +308,6 @@ impl Node {
             .await?;
         slot.tree = Some(tree.clone());
         Ok(tree)
-    }
-
-    /// This node's key for signing one of its feeds' checkpoints.
-    pub fn feed_signing_key(&self, feed: &FeedId) -> SigningKey {
-        let origin = feed.origin();
-        self.feed_keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(origin.clone())
-            .or_insert_with(|| {
-                self.key
-                    .renamed(&origin)
-                    .expect("origins are valid key names")
-            })
-            .clone()
     }
 
     // Workers and links.

@@ -83,7 +83,15 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
         let link = node.link(&p.party);
         let (entries, checkpoints) = backlog(node, &p.party).await?;
         let party = p.party.clone();
-        let last_receipt = node.db(move |s| s.last_cosignature_by(&party)).await?;
+        // A member's last receipt, or a witness's last cosignature.
+        let last_receipt = node
+            .db(move |s| {
+                Ok(
+                    s.last_cosignature_by(&party, parley_store::Statement::Receipt)?
+                        .max(s.last_cosignature_by(&party, parley_store::Statement::Witness)?),
+                )
+            })
+            .await?;
         peers.push(json!({
             "party": p.party,
             "url": p.url,
@@ -100,7 +108,8 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
     let evidence = node.db(|s| s.evidence()).await?;
     Ok(json!({
         "party": node.party,
-        "vkey": node.key.verifier().to_string(),
+        "identity": node.keys.identity().to_text(),
+        "keys": node.keys.identity().keys().iter().map(|(r, k)| json!({"role": r.as_str(), "vkey": k.to_string()})).collect::<Vec<_>>(),
         "url": node.dir.config.public_url(),
         "peers": peers,
         "channels": node.channel_list().iter().map(channel_json).collect::<Vec<_>>(),

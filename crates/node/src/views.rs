@@ -7,7 +7,7 @@ use std::sync::Arc;
 use parley_log::merkle::inclusion_proof;
 use parley_log::tiles::TileNodes;
 use parley_log::{Entry, Hash, Note, NoteSignature, make_bundle};
-use parley_store::{Cosignature, FeedId, FeedTiles, StoreError, StoredEntry};
+use parley_store::{Cosignature, FeedId, FeedTiles, Statement, StoreError, StoredEntry};
 use serde::Serialize;
 
 use crate::state::Node;
@@ -22,6 +22,9 @@ pub struct Delivery {
     pub delivered_at: Option<i64>,
     /// The checkpoint size that receipt is for.
     pub receipt_size: Option<u64>,
+    /// The receipt itself: the recipient's cosignature/v1 line under its
+    /// receipt key, on the author's checkpoint at `receipt_size`.
+    pub receipt: Option<String>,
     /// Whether this node can see the recipient's receipts (it sees receipts
     /// for its own feeds, and its own receipts for others').
     pub visible: bool,
@@ -51,16 +54,41 @@ impl RefBy {
     }
 }
 
-/// The earliest receipt by each cosigner covering entry `seq`.
-pub fn earliest_receipts(cosigs: &[Cosignature], seq: u64) -> BTreeMap<String, (i64, u64)> {
-    let mut out: BTreeMap<String, (i64, u64)> = BTreeMap::new();
-    for c in cosigs.iter().filter(|c| c.size > seq) {
-        let e = out.entry(c.cosigner.clone()).or_insert((c.time, c.size));
-        if c.time < e.0 {
-            *e = (c.time, c.size);
+/// The earliest receipt by each member covering entry `seq`. Witness
+/// cosignatures are not receipts and are left out.
+pub fn earliest_receipts(cosigs: &[Cosignature], seq: u64) -> BTreeMap<String, &Cosignature> {
+    earliest(cosigs, seq, Statement::Receipt)
+}
+
+/// The earliest cosignature making `statement`, by each cosigner, covering
+/// entry `seq`.
+pub fn earliest(
+    cosigs: &[Cosignature],
+    seq: u64,
+    statement: Statement,
+) -> BTreeMap<String, &Cosignature> {
+    let mut out: BTreeMap<String, &Cosignature> = BTreeMap::new();
+    for c in cosigs
+        .iter()
+        .filter(|c| c.size > seq && c.statement == statement)
+    {
+        let e = out.entry(c.cosigner.clone()).or_insert(c);
+        if c.time < e.time {
+            *e = c;
         }
     }
     out
+}
+
+/// The earliest witness cosignature by each witness covering an entry: the
+/// witness saw this history then. It is not a receipt.
+pub async fn witnessed(node: &Arc<Node>, e: &StoredEntry) -> Result<Vec<Cosignature>, StoreError> {
+    let (feed, seq) = (e.feed(), e.seq);
+    let cosigs = node.db(move |s| s.cosignatures(&feed, seq + 1)).await?;
+    Ok(earliest(&cosigs, seq, Statement::Witness)
+        .into_values()
+        .cloned()
+        .collect())
 }
 
 /// Delivery state of an entry for every other member of its channel.
@@ -82,8 +110,9 @@ pub async fn delivery(node: &Arc<Node>, e: &StoredEntry) -> Result<Vec<Delivery>
             let r = receipts.get(&m);
             let by: Vec<&StoredEntry> = refs.iter().filter(|x| x.author == m).collect();
             Delivery {
-                delivered_at: r.map(|r| r.0),
-                receipt_size: r.map(|r| r.1),
+                delivered_at: r.map(|r| r.time),
+                receipt_size: r.map(|r| r.size),
+                receipt: r.map(|r| r.line.clone()),
                 visible,
                 acknowledged: by
                     .iter()
@@ -117,16 +146,21 @@ pub async fn find_entry(node: &Arc<Node>, id: &str) -> Result<Option<StoredEntry
 }
 
 /// The checkpoint to prove an entry against: the one carrying receipts from
-/// the most cosigners (the earliest such), else the feed's latest.
+/// the most members, then the most witness cosignatures (the earliest
+/// such), else the feed's latest.
 fn best_checkpoint(cosigs: &[Cosignature], seq: u64, head: u64) -> u64 {
-    let mut by_size: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut by_size: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
     for c in cosigs.iter().filter(|c| c.size > seq) {
-        *by_size.entry(c.size).or_default() += 1;
+        let n = by_size.entry(c.size).or_default();
+        match c.statement {
+            Statement::Receipt => n.0 += 1,
+            Statement::Witness => n.1 += 1,
+        }
     }
-    let best = by_size.values().copied().max().unwrap_or(0);
+    let best = by_size.values().copied().max().unwrap_or((0, 0));
     by_size
         .into_iter()
-        .find(|(_, n)| *n == best && best > 0)
+        .find(|(_, n)| *n == best && best != (0, 0))
         .map_or(head, |(size, _)| size)
 }
 

@@ -45,8 +45,46 @@ pub struct FeedHead {
 pub struct Peer {
     pub party: String,
     pub url: String,
-    pub vkey: String,
+    /// Its identity file (`parley-identity/v1`): one key per statement.
+    pub identity: String,
     pub added_at: i64,
+}
+
+/// What a cosignature states. Only a receipt proves delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Statement {
+    /// A member verified and durably stored the feed up to the size.
+    Receipt,
+    /// A witness saw no other history of the log up to the size.
+    Witness,
+}
+
+impl Statement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Statement::Receipt => "receipt",
+            Statement::Witness => "witness",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Statement> {
+        match s {
+            "receipt" => Some(Statement::Receipt),
+            "witness" => Some(Statement::Witness),
+            _ => None,
+        }
+    }
+}
+
+/// A log this node witnesses, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessLog {
+    /// The log's origin, e.g. `parley/mil/nato`.
+    pub origin: String,
+    /// The pinned party whose log key signs it.
+    pub party: String,
+    /// Why: `charter <hash>` or `operator`.
+    pub source: String,
 }
 
 /// An entry to store with an append.
@@ -139,6 +177,8 @@ pub struct Cosignature {
     pub feed: FeedId,
     pub size: u64,
     pub cosigner: String,
+    /// What the signature states (receipt or witness).
+    pub statement: Statement,
     /// POSIX seconds, from the signature itself.
     pub time: i64,
     /// The note signature line, `— name base64\n`.
@@ -213,9 +253,13 @@ pub enum StoreError {
         actual: u64,
     },
     #[error(
-        "peer {0:?} is already pinned with a different key; a pinned key never changes (parley has no key rotation yet: see docs/operator.md)"
+        "peer {0:?} is already pinned with another identity; its keys change only by a rotation it signs with the old key (a lost key is re-pinned by the operator: see docs/operator.md)"
     )]
     PeerKeyChanged(String),
+    #[error(
+        "this database holds record format {found}; this build reads format {known} only. There is no migration (parley has no deployments of earlier formats): create a new node directory with `parley init`"
+    )]
+    OldFormat { found: i64, known: i64 },
     #[error("the database schema is version {found}, newer than this build ({known})")]
     SchemaTooNew { found: i64, known: i64 },
     #[error("stored data is corrupt: {0}")]
@@ -291,8 +335,8 @@ pub trait Store: Send + Sync {
     fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool>;
     /// Cosignatures on a feed's checkpoints of size ≥ `min_size`.
     fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>>;
-    /// The latest cosignature time by a cosigner on any feed.
-    fn last_cosignature_by(&self, cosigner: &str) -> Result<Option<i64>>;
+    /// The latest time a cosigner signed a statement on any feed.
+    fn last_cosignature_by(&self, cosigner: &str, statement: Statement) -> Result<Option<i64>>;
 
     // Delivery progress.
     fn delivered(&self, peer: &str, feed: &FeedId, role: DeliveryRole) -> Result<u64>;
@@ -307,6 +351,16 @@ pub trait Store: Send + Sync {
     /// Replaces the record only if its size is still `expected_size`
     /// (`None`: no record yet). Returns whether it did.
     fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool>;
+
+    /// Replaces a pinned peer's identity (after a verified key rotation) if
+    /// it is still `old`. Returns whether it did.
+    fn replace_peer_identity(&self, party: &str, old: &str, new: &str) -> Result<bool>;
+
+    // Logs this node witnesses.
+    /// Adds a log to witness; false if it was already there.
+    fn add_witness_log(&self, log: &WitnessLog) -> Result<bool>;
+    fn witness_logs(&self) -> Result<Vec<WitnessLog>>;
+    fn witness_log(&self, origin: &str) -> Result<Option<WitnessLog>>;
 
     // Console read marks.
     fn mark_read(&self, user: &str, hash: &Hash) -> Result<()>;

@@ -8,8 +8,8 @@ use parley_log::Hash;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, Peer, Result, Store,
-    StoreError, StoredEntry, WitnessedRecord,
+    Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, Peer, Result, Statement,
+    Store, StoreError, StoredEntry, WitnessLog, WitnessedRecord,
 };
 
 /// Migrations, applied in order; the schema version is their count.
@@ -17,6 +17,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_read_marks.sql"),
 ];
+
+/// The record format (protocol version) this build reads and writes.
+const FORMAT: i64 = 2;
 
 pub struct SqliteStore {
     writer: Mutex<Connection>,
@@ -85,6 +88,18 @@ impl SqliteStore {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > 0 {
+        let format: Option<i64> = conn
+            .query_row("SELECT version FROM parley_format", [], |r| r.get(0))
+            .optional()
+            .unwrap_or(None);
+        if format != Some(FORMAT) {
+            return Err(StoreError::OldFormat {
+                found: format.unwrap_or(1),
+                known: FORMAT,
+            });
+        }
+    }
     let known = MIGRATIONS.len() as i64;
     if version > known {
         return Err(StoreError::SchemaTooNew {
@@ -123,7 +138,10 @@ fn entry_row(row: &Row<'_>) -> rusqlite::Result<StoredEntry> {
     })
 }
 
+const COSIGNATURE_COLUMNS: &str = "channel, author, size, cosigner, statement, time, line";
+
 fn cosignature_row(row: &Row<'_>) -> rusqlite::Result<Cosignature> {
+    let statement: String = row.get(4)?;
     Ok(Cosignature {
         feed: FeedId {
             channel: row.get(0)?,
@@ -131,8 +149,15 @@ fn cosignature_row(row: &Row<'_>) -> rusqlite::Result<Cosignature> {
         },
         size: row.get::<_, i64>(2)? as u64,
         cosigner: row.get(3)?,
-        time: row.get(4)?,
-        line: row.get(5)?,
+        statement: Statement::parse(&statement).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                4,
+                rusqlite::types::Type::Text,
+                format!("unknown statement {statement:?}").into(),
+            )
+        })?,
+        time: row.get(5)?,
+        line: row.get(6)?,
     })
 }
 
@@ -160,13 +185,14 @@ fn insert_checkpoint(
 
 fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bool> {
     let n = conn.execute(
-        "INSERT INTO cosignature (channel, author, size, cosigner, time, line)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
+        "INSERT INTO cosignature (channel, author, size, cosigner, statement, time, line)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
         params![
             c.feed.channel,
             c.feed.author,
             c.size as i64,
             c.cosigner,
+            c.statement.as_str(),
             c.time,
             c.line
         ],
@@ -195,13 +221,13 @@ impl Store for SqliteStore {
             let tx = conn.transaction()?;
             let existing: Option<String> = tx
                 .query_row(
-                    "SELECT vkey FROM peer WHERE party = ?1",
+                    "SELECT identity FROM peer WHERE party = ?1",
                     [&peer.party],
                     |r| r.get(0),
                 )
                 .optional()?;
             match existing {
-                Some(vkey) if vkey != peer.vkey => {
+                Some(identity) if identity != peer.identity => {
                     return Err(StoreError::PeerKeyChanged(peer.party.clone()));
                 }
                 Some(_) => {
@@ -212,8 +238,8 @@ impl Store for SqliteStore {
                 }
                 None => {
                     tx.execute(
-                        "INSERT INTO peer (party, url, vkey, added_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![peer.party, peer.url, peer.vkey, peer.added_at],
+                        "INSERT INTO peer (party, url, identity, added_at) VALUES (?1, ?2, ?3, ?4)",
+                        params![peer.party, peer.url, peer.identity, peer.added_at],
                     )?;
                 }
             }
@@ -224,12 +250,13 @@ impl Store for SqliteStore {
 
     fn peers(&self) -> Result<Vec<Peer>> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT party, url, vkey, added_at FROM peer ORDER BY party")?;
+            let mut st =
+                c.prepare("SELECT party, url, identity, added_at FROM peer ORDER BY party")?;
             st.query_map([], |r| {
                 Ok(Peer {
                     party: r.get(0)?,
                     url: r.get(1)?,
-                    vkey: r.get(2)?,
+                    identity: r.get(2)?,
                     added_at: r.get(3)?,
                 })
             })?
@@ -457,9 +484,9 @@ impl Store for SqliteStore {
 
     fn all_cosignatures(&self) -> Result<Vec<Cosignature>> {
         self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT channel, author, size, cosigner, time, line FROM cosignature ORDER BY channel, author, size",
-            )?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COSIGNATURE_COLUMNS} FROM cosignature ORDER BY channel, author, size"
+            ))?;
             st.query_map([], cosignature_row)?.collect()
         })
     }
@@ -507,10 +534,10 @@ impl Store for SqliteStore {
 
     fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>> {
         self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT channel, author, size, cosigner, time, line FROM cosignature
-                 WHERE channel = ?1 AND author = ?2 AND size >= ?3 ORDER BY size, time, cosigner",
-            )?;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {COSIGNATURE_COLUMNS} FROM cosignature
+                 WHERE channel = ?1 AND author = ?2 AND size >= ?3 ORDER BY size, time, cosigner"
+            ))?;
             st.query_map(
                 params![feed.channel, feed.author, min_size as i64],
                 cosignature_row,
@@ -519,11 +546,11 @@ impl Store for SqliteStore {
         })
     }
 
-    fn last_cosignature_by(&self, cosigner: &str) -> Result<Option<i64>> {
+    fn last_cosignature_by(&self, cosigner: &str, statement: Statement) -> Result<Option<i64>> {
         self.read(|c| {
             c.query_row(
-                "SELECT max(time) FROM cosignature WHERE cosigner = ?1",
-                [cosigner],
+                "SELECT max(time) FROM cosignature WHERE cosigner = ?1 AND statement = ?2",
+                params![cosigner, statement.as_str()],
                 |r| r.get(0),
             )
         })
@@ -605,6 +632,59 @@ impl Store for SqliteStore {
                     params![new.origin, new.size as i64, new.root.as_bytes(), new.note, old as i64],
                 )?,
             };
+            Ok(n == 1)
+        })
+    }
+
+    fn add_witness_log(&self, log: &WitnessLog) -> Result<bool> {
+        self.write(|conn| {
+            let n = conn.execute(
+                "INSERT INTO witness_log (origin, party, source) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+                params![log.origin, log.party, log.source],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    fn witness_logs(&self) -> Result<Vec<WitnessLog>> {
+        self.read(|c| {
+            let mut st =
+                c.prepare_cached("SELECT origin, party, source FROM witness_log ORDER BY origin")?;
+            st.query_map([], |r| {
+                Ok(WitnessLog {
+                    origin: r.get(0)?,
+                    party: r.get(1)?,
+                    source: r.get(2)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn witness_log(&self, origin: &str) -> Result<Option<WitnessLog>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT origin, party, source FROM witness_log WHERE origin = ?1",
+                [origin],
+                |r| {
+                    Ok(WitnessLog {
+                        origin: r.get(0)?,
+                        party: r.get(1)?,
+                        source: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    fn replace_peer_identity(&self, party: &str, old: &str, new: &str) -> Result<bool> {
+        self.write(|conn| {
+            let n = conn.execute(
+                "UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2",
+                params![party, old, new],
+            )?;
             Ok(n == 1)
         })
     }

@@ -5,7 +5,7 @@ use parley_log::tiles::{TileNodes, TileStore, TiledTree};
 use parley_log::{Hash, leaf_hash};
 use parley_store::{
     Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, NewEntry, Peer,
-    SqliteStore, Store, StoreError, TileBuffer, WitnessedRecord,
+    SqliteStore, Statement, Store, StoreError, TileBuffer, WitnessedRecord,
 };
 
 fn open() -> (tempfile::TempDir, SqliteStore) {
@@ -168,7 +168,7 @@ fn peers_cosignatures_deliveries_witness_and_evidence() {
     let peer = Peer {
         party: "russia".into(),
         url: "http://127.0.0.1:1".into(),
-        vkey: "russia+1+A".into(),
+        identity: "parley-identity/v1\nparty russia\nlog russia+1+A\n".into(),
         added_at: 1,
     };
     store.add_peer(&peer).unwrap();
@@ -181,7 +181,7 @@ fn peers_cosignatures_deliveries_witness_and_evidence() {
     assert_eq!(store.peers().unwrap()[0].url, "http://127.0.0.1:2");
     assert!(matches!(
         store.add_peer(&Peer {
-            vkey: "russia+2+B".into(),
+            identity: "parley-identity/v1\nparty russia\nlog russia+2+B\n".into(),
             ..peer
         }),
         Err(StoreError::PeerKeyChanged(_))
@@ -192,17 +192,39 @@ fn peers_cosignatures_deliveries_witness_and_evidence() {
         feed: feed.clone(),
         size: 3,
         cosigner: "russia".into(),
+        statement: Statement::Receipt,
         time: 100,
-        line: "— russia x\n".into(),
+        line: "— russia/receipt x\n".into(),
     };
     assert!(store.add_cosignature(&c).unwrap());
     assert!(
         !store.add_cosignature(&c).unwrap(),
         "the same receipt twice changes nothing"
     );
-    assert_eq!(store.cosignatures(&feed, 0).unwrap(), vec![c]);
+    assert_eq!(store.cosignatures(&feed, 0).unwrap(), vec![c.clone()]);
     assert_eq!(store.cosignatures(&feed, 4).unwrap(), vec![]);
-    assert_eq!(store.last_cosignature_by("russia").unwrap(), Some(100));
+    assert_eq!(
+        store
+            .last_cosignature_by("russia", Statement::Receipt)
+            .unwrap(),
+        Some(100)
+    );
+    assert_eq!(
+        store
+            .last_cosignature_by("russia", Statement::Witness)
+            .unwrap(),
+        None,
+        "a receipt is not a witness cosignature"
+    );
+    // A witness cosignature of the same size by the same party is a
+    // different statement, kept apart.
+    let w = Cosignature {
+        statement: Statement::Witness,
+        line: "— russia/witness y\n".into(),
+        ..c.clone()
+    };
+    assert!(store.add_cosignature(&w).unwrap());
+    assert_eq!(store.cosignatures(&feed, 0).unwrap().len(), 2);
 
     assert_eq!(
         store

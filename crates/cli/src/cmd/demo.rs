@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::api::Api;
 use super::scenario::{self, Scenario};
@@ -55,10 +55,9 @@ fn dir_of(root: &Path, party: &str) -> PathBuf {
 /// Creates the three nodes, pins them to each other, adds the console users.
 fn create(root: &Path, base: u16) -> anyhow::Result<()> {
     println!("creating three nodes in {}", root.display());
-    let mut vkeys = BTreeMap::new();
     for (i, p) in PARTIES.iter().enumerate() {
         let d = dir_of(root, p);
-        let out: Value = serde_json::from_str(&parley(&[
+        parley(&[
             "init",
             "--party",
             p,
@@ -67,11 +66,7 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
             "--listen",
             &format!("127.0.0.1:{}", base + i as u16),
             "--json",
-        ])?)?;
-        vkeys.insert(
-            p.to_string(),
-            out["vkey"].as_str().unwrap_or_default().to_string(),
-        );
+        ])?;
         // Link tests every 15 s, so the Links view moves while you watch.
         let cfg = d.join("parley.toml");
         let text = std::fs::read_to_string(&cfg)?.replace(
@@ -103,12 +98,10 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
                     "add",
                     "--dir",
                     &dir_of(root, a).to_string_lossy(),
-                    "--party",
-                    b,
+                    "--identity",
+                    &dir_of(root, b).join("party.identity").to_string_lossy(),
                     "--url",
                     &format!("http://127.0.0.1:{}", base + j as u16),
-                    "--vkey",
-                    &vkeys[*b],
                 ])?;
             }
         }

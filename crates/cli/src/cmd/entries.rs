@@ -195,6 +195,21 @@ pub(crate) fn show(a: ShowArgs) -> anyhow::Result<()> {
     out.push("  delivery:".into());
     for d in e["delivery"].as_array().into_iter().flatten() {
         out.push(format!("    {}", delivery_line(d)));
+        if let Some(line) = d["receipt"].as_str() {
+            out.push(format!(
+                "      receipt (checkpoint size {}): {}",
+                d["receipt_size"],
+                line.trim_end()
+            ));
+        }
+    }
+    for w in e["witnessed"].as_array().into_iter().flatten() {
+        out.push(format!(
+            "  witnessed by {} {} (not a receipt): {}",
+            w["witness"].as_str().unwrap_or("?"),
+            time(&w["time"]),
+            w["cosignature"].as_str().unwrap_or("").trim_end()
+        ));
     }
     output::lines(out)
 }
@@ -215,14 +230,18 @@ pub(crate) fn status(a: NodeArgs) -> anyhow::Result<()> {
     if a.json.json {
         return output::json(&s);
     }
-    let mut out = vec![
-        format!(
-            "node {} at {}",
-            s["party"].as_str().unwrap_or(""),
-            s["url"].as_str().unwrap_or("")
-        ),
-        format!("  vkey {}", s["vkey"].as_str().unwrap_or("")),
-    ];
+    let mut out = vec![format!(
+        "node {} at {}",
+        s["party"].as_str().unwrap_or(""),
+        s["url"].as_str().unwrap_or("")
+    )];
+    for k in s["keys"].as_array().cloned().unwrap_or_default() {
+        out.push(format!(
+            "  {:<8} key {}",
+            k["role"].as_str().unwrap_or(""),
+            k["vkey"].as_str().unwrap_or("")
+        ));
+    }
     let evidence = s["evidence"].as_array().cloned().unwrap_or_default();
     for e in &evidence {
         out.push(format!(

@@ -4,7 +4,7 @@ use parley_log::equivocation::Equivocation;
 use serde_json::json;
 
 use super::api::{Api, report};
-use super::{load_vkey, read_input};
+use super::{load_log_keys, read_input};
 use crate::cli::{EvidenceCommand, NodeArgs};
 use crate::output;
 
@@ -41,16 +41,29 @@ pub(crate) fn run(cmd: EvidenceCommand) -> anyhow::Result<()> {
             Ok(())
         }
         EvidenceCommand::Verify { file, vkey, json } => {
-            let key = load_vkey(&vkey)?;
+            let keys = load_log_keys(&vkey)?;
             let text = String::from_utf8(read_input(&file, 1 << 20)?)
                 .map_err(|_| output::failure(json.json, "the evidence file is not UTF-8"))?;
             let ev = Equivocation::from_json(&text).map_err(|e| output::failure(json.json, e))?;
-            let proven = ev.verify(&key).map_err(|e| {
-                output::failure(
-                    json.json,
-                    format!("the evidence does not prove a fork: {e}"),
-                )
-            })?;
+            let mut last = None;
+            let (key, proven) = keys
+                .iter()
+                .find_map(|k| match ev.verify(k) {
+                    Ok(p) => Some((k, p)),
+                    Err(e) => {
+                        last = Some(e);
+                        None
+                    }
+                })
+                .ok_or_else(|| {
+                    output::failure(
+                        json.json,
+                        format!(
+                            "the evidence does not prove a fork: {}",
+                            last.map_or("no key".into(), |e| e.to_string())
+                        ),
+                    )
+                })?;
             let (a, b) = (&proven.first, &proven.second);
             let what = if a.size == b.size {
                 format!(

@@ -32,6 +32,8 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(a) => node::init(a),
         Command::Serve(a) => node::serve(a),
         Command::Peer(c) => node::peer(c),
+        Command::Identity(c) => node::identity(c),
+        Command::Witness(c) => node::witness(c),
         Command::User(c) => node::user(c),
         Command::Channel(c) => channel::run(c),
         Command::Send(a) => entries::send(a),
@@ -123,4 +125,26 @@ pub(crate) fn load_vkey(arg: &str) -> anyhow::Result<VerifierKey> {
                 .with_context(|| format!("{arg} does not hold a verifier key"))
         }
     }
+}
+
+/// An identity file (`parley-identity/v1`).
+pub(crate) fn load_identity(path: &Path) -> anyhow::Result<parley_log::Identity> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parley_log::Identity::parse(&text)
+        .with_context(|| format!("{} is not a valid identity file", path.display()))
+}
+
+/// Log keys from a vkey, a file holding one, or an identity file (all its
+/// log keys, current and retired).
+pub(crate) fn load_log_keys(arg: &str) -> anyhow::Result<Vec<VerifierKey>> {
+    let path = Path::new(arg);
+    if path.exists()
+        && let Ok(text) = std::fs::read_to_string(path)
+        && text.starts_with(parley_log::identity::IDENTITY_HEADER)
+    {
+        let id = load_identity(path)?;
+        return Ok(id.all(parley_log::Role::Log).cloned().collect());
+    }
+    Ok(vec![load_vkey(arg)?])
 }

@@ -1,26 +1,30 @@
 //! `parley init`, `parley serve`, `parley peer …`.
 
 use anyhow::Context;
-use parley_log::{KeyType, Timestamp};
+use parley_log::Timestamp;
 use parley_node::NodeDir;
 use parley_node::config::{CONFIG_FILE, DATABASE_FILE};
 use parley_store::{Peer, SqliteStore, Store};
 use serde_json::json;
 
-use super::load_vkey;
-use crate::cli::{InitArgs, NodeArgs, PeerCommand, ServeArgs, UserCommand};
+use super::load_identity;
+use crate::cli::{
+    IdentityCommand, InitArgs, NodeArgs, PeerCommand, ServeArgs, UserCommand, WitnessCommand,
+};
 use crate::output;
 
 pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
     let nd = NodeDir::init(&a.dir, &a.party, a.listen, a.public_url)?;
-    let vkey = nd.key.verifier().to_string();
+    let identity_path = nd.path.join(parley_node::config::IDENTITY_FILE);
+    let identity = std::fs::read_to_string(&identity_path)?;
     if a.json.json {
         return output::json(&json!({
             "party": nd.config.party,
             "dir": nd.path,
             "listen": nd.config.listen.to_string(),
             "url": nd.config.public_url(),
-            "vkey": vkey,
+            "identity": identity,
+            "identity_file": identity_path,
         }));
     }
     output::lines([
@@ -34,8 +38,11 @@ pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
             nd.config.listen,
             nd.config.public_url()
         ),
-        "give this verifier key to your peers (out of band):".to_string(),
-        vkey,
+        format!(
+            "give {} to your peers (out of band); they pin it with `parley peer add --identity`:",
+            identity_path.display()
+        ),
+        identity.trim_end().to_string(),
     ])
 }
 
@@ -99,51 +106,140 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
     match cmd {
         PeerCommand::Add {
             dir,
-            party,
+            identity,
             url,
-            vkey,
+            party,
         } => {
-            parley_log::entry::check_identifier(&party)
-                .map_err(|e| anyhow::anyhow!("--party: {e}"))?;
-            let key = load_vkey(&vkey)?;
-            if key.name() != party {
+            let id = load_identity(&identity)?;
+            if let Some(p) = &party
+                && *p != id.party
+            {
                 anyhow::bail!(
-                    "the vkey is named {:?}, not {party:?}: a party's key is named after the party",
-                    key.name()
+                    "{} is the identity of {:?}, not {p:?}",
+                    identity.display(),
+                    id.party
                 );
             }
-            if key.key_type() != KeyType::Ed25519 {
-                anyhow::bail!("a party key is an Ed25519 (0x01) vkey");
+            let own = parley_node::config::read_config(&dir.dir)?;
+            if id.party == own.party {
+                anyhow::bail!("{} is this node's own identity", identity.display());
             }
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 anyhow::bail!("--url must start with http:// or https://");
             }
             let store = open_store(&dir.dir)?;
             store.add_peer(&Peer {
-                party: party.clone(),
+                party: id.party.clone(),
                 url: url.trim_end_matches('/').to_string(),
-                vkey: key.to_string(),
+                identity: id.to_text(),
                 added_at: Timestamp::now().unix(),
             })?;
-            output::lines([format!("pinned {party} at {url}"), format!("  {key}")])
+            let mut out = vec![format!("pinned {} at {url}", id.party)];
+            out.extend(id.keys().iter().map(|(role, k)| format!("  {role:<8} {k}")));
+            output::lines(out)
         }
         PeerCommand::List(NodeArgs { dir, json }) => {
             let peers = open_store(&dir.dir)?.peers()?;
             if json.json {
                 let v: Vec<_> = peers
                     .iter()
-                    .map(|p| json!({"party": p.party, "url": p.url, "vkey": p.vkey, "added_at": p.added_at}))
+                    .map(|p| json!({"party": p.party, "url": p.url, "identity": p.identity, "added_at": p.added_at}))
                     .collect();
                 return output::json(&serde_json::Value::Array(v));
             }
             if peers.is_empty() {
                 return output::lines(["no peers pinned; add one with `parley peer add`"]);
             }
-            output::lines(
-                peers
-                    .iter()
-                    .map(|p| format!("{:<16} {:<32} {}", p.party, p.url, p.vkey)),
-            )
+            output::lines(peers.iter().map(|p| {
+                let log = parley_log::Identity::parse(&p.identity)
+                    .ok()
+                    .and_then(|i| i.current(parley_log::Role::Log).map(ToString::to_string))
+                    .unwrap_or_else(|| "(unreadable identity)".into());
+                format!("{:<16} {:<32} {}", p.party, p.url, log)
+            }))
+        }
+    }
+}
+
+pub(crate) fn witness(cmd: WitnessCommand) -> anyhow::Result<()> {
+    match cmd {
+        WitnessCommand::Add { dir, origin, party } => {
+            parley_log::keys::check_key_name(&origin)
+                .map_err(|e| anyhow::anyhow!("--origin: {e}"))?;
+            let store = open_store(&dir.dir)?;
+            let Some(peer) = store.peers()?.into_iter().find(|p| p.party == party) else {
+                anyhow::bail!(
+                    "{party:?} is not a pinned peer: pin it first with `parley peer add`"
+                );
+            };
+            let id = parley_log::Identity::parse(&peer.identity)?;
+            let added = store.add_witness_log(&parley_store::WitnessLog {
+                origin: origin.clone(),
+                party: party.clone(),
+                source: "operator".into(),
+            })?;
+            output::lines([
+                if added {
+                    format!("witnessing {origin}, signed by {party}")
+                } else {
+                    format!("already witnessing {origin}")
+                },
+                format!("  log key {}", id.log_key_for(&origin)),
+            ])
+        }
+        WitnessCommand::List(NodeArgs { dir, json }) => {
+            let store = open_store(&dir.dir)?;
+            let logs = store.witness_logs()?;
+            let sizes: std::collections::HashMap<String, u64> = store
+                .witnessed_all()?
+                .into_iter()
+                .map(|r| (r.origin, r.size))
+                .collect();
+            if json.json {
+                return output::json(&serde_json::Value::Array(
+                    logs.iter()
+                        .map(|l| json!({"origin": l.origin, "party": l.party, "source": l.source, "cosigned_size": sizes.get(&l.origin)}))
+                        .collect(),
+                ));
+            }
+            if logs.is_empty() {
+                return output::lines(["this node witnesses no log"]);
+            }
+            output::lines(logs.iter().map(|l| {
+                format!(
+                    "{:<32} {:<12} cosigned up to {:<8} ({})",
+                    l.origin,
+                    l.party,
+                    sizes.get(&l.origin).copied().unwrap_or(0),
+                    l.source
+                )
+            }))
+        }
+    }
+}
+
+pub(crate) fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
+    match cmd {
+        IdentityCommand::Export(NodeArgs { dir, json }) => {
+            let nd = NodeDir::load(&dir.dir)?;
+            let id = parley_node::keyring::Keyring::new(&nd.config.party, nd.keys)?
+                .identity()
+                .clone();
+            if json.json {
+                return output::json(&json!({
+                    "party": id.party,
+                    "identity": id.to_text(),
+                    "keys": id.keys().iter().map(|(r, k)| json!({"role": r.as_str(), "vkey": k.to_string()})).collect::<Vec<_>>(),
+                }));
+            }
+            print!("{}", id.to_text());
+            Ok(())
+        }
+        IdentityCommand::LogKey { identity, origin } => {
+            let id = load_identity(&identity)?;
+            parley_log::keys::check_key_name(&origin)
+                .map_err(|e| anyhow::anyhow!("--origin: {e}"))?;
+            output::lines([id.log_key_for(&origin).to_string()])
         }
     }
 }
@@ -264,7 +360,10 @@ pub(crate) fn audit(a: crate::cli::AuditArgs) -> anyhow::Result<()> {
     let store = parley_store::SqliteStore::open(&db)
         .with_context(|| format!("opening {}", db.display()))?;
     let started = std::time::Instant::now();
-    let keys = AuditKeys::of_node(&store, &dir.config.party, dir.key.verifier())?;
+    let own = parley_node::keyring::Keyring::new(&dir.config.party, dir.keys.clone())?
+        .identity()
+        .clone();
+    let keys = AuditKeys::of_node(&store, own)?;
     let feeds = match audit_all(&store, &keys) {
         Ok(f) => f,
         Err(e) => return Err(output::failure(a.json.json, format!("audit failed: {e}"))),

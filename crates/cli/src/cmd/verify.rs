@@ -4,7 +4,7 @@ use parley_log::bundle::{Trust, verify_bundle};
 use parley_log::policy::Policy;
 use serde_json::json;
 
-use super::{load_vkey, read_input};
+use super::{load_identity, load_vkey, read_input};
 use crate::cli::VerifyArgs;
 use crate::cmd::note::rfc3339;
 use crate::output;
@@ -19,12 +19,21 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<()> {
                 .map_err(|_| output::failure(as_json, "the policy file is not UTF-8"))?;
             Trust::Policy(Policy::parse(&text).map_err(|e| output::failure(as_json, e))?)
         }
-        None => Trust::Keys(
-            args.vkeys
-                .iter()
-                .map(|v| load_vkey(v))
-                .collect::<anyhow::Result<_>>()?,
-        ),
+        None => {
+            let mut known = Vec::new();
+            for path in &args.identities {
+                let id = load_identity(path)?;
+                known.extend(id.keys().iter().map(|(_, k)| k.clone()));
+            }
+            Trust::Keys {
+                known,
+                required: args
+                    .vkeys
+                    .iter()
+                    .map(|v| load_vkey(v))
+                    .collect::<anyhow::Result<_>>()?,
+            }
+        }
     };
     let bytes = read_input(&args.bundle, BUNDLE_LIMIT)?;
     let text = String::from_utf8(bytes)
@@ -47,7 +56,8 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<()> {
                 "body": e.body,
             },
             "checkpoint": {"origin": v.origin, "size": v.tree_size, "root": v.root.to_base64()},
-            "cosigners": v.cosigners.iter().map(|(n, t)| json!({"name": n, "time": t, "time_rfc3339": rfc3339(*t)})).collect::<Vec<_>>(),
+            "receipts": v.receipts().map(|(p, t)| json!({"party": p, "time": t, "time_rfc3339": rfc3339(t)})).collect::<Vec<_>>(),
+            "witnesses": v.witnesses().map(|(n, t)| json!({"name": n, "time": t, "time_rfc3339": rfc3339(t)})).collect::<Vec<_>>(),
         }));
     }
     let mut out = vec![
@@ -62,11 +72,20 @@ pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<()> {
             v.origin, v.tree_size, e.author
         ),
     ];
-    if v.cosigners.is_empty() {
-        out.push("  cosigned by: nobody (no receipt or witness signature in this bundle)".into());
+    if v.receipts().next().is_none() {
+        out.push("  delivery: not proven (no receipt from a member in this bundle)".into());
     }
-    for (name, t) in &v.cosigners {
-        out.push(format!("  cosigned by {name} at {}", rfc3339(*t)));
+    for (party, t) in v.receipts() {
+        out.push(format!(
+            "  delivered to {party} at {} (receipt)",
+            rfc3339(t)
+        ));
+    }
+    for (name, t) in v.witnesses() {
+        out.push(format!(
+            "  witnessed by {name} at {} (no other history seen; not a receipt)",
+            rfc3339(t)
+        ));
     }
     output::lines(out)
 }

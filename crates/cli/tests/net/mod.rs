@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod faulty;
+pub mod forge;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_parley")
@@ -68,7 +69,8 @@ pub struct Party {
     pub name: String,
     pub dir: PathBuf,
     pub port: u16,
-    pub vkey: String,
+    /// Its identity file (public keys), for peers and verifiers.
+    pub identity: String,
     child: Option<Child>,
 }
 
@@ -140,12 +142,10 @@ impl Party {
             "add",
             "--dir",
             self.d(),
-            "--party",
-            &peer.name,
+            "--identity",
+            &peer.identity,
             "--url",
             url,
-            "--vkey",
-            &peer.vkey,
         ]);
     }
 
@@ -175,7 +175,12 @@ impl Party {
             self.name
         );
         let feed = parley_store::FeedId::new(channel, &self.name);
-        let signed = parley_node::federation::reader::request(&reader.key(), &feed, from);
+        let signed = parley_node::federation::reader::request(
+            &reader.role_key(parley_log::Role::Node),
+            &reader.name,
+            &feed,
+            from,
+        );
         rt.block_on(async {
             let r = c
                 .get(url)
@@ -194,10 +199,21 @@ impl Party {
         update
     }
 
-    /// The party's private key.
+    /// The party's private log key (signs its feeds' checkpoints).
     pub fn key(&self) -> parley_log::SigningKey {
-        let text = std::fs::read_to_string(self.dir.join("party.key")).unwrap();
+        self.role_key(parley_log::Role::Log)
+    }
+
+    /// The party's private key for one statement.
+    pub fn role_key(&self, role: parley_log::Role) -> parley_log::SigningKey {
+        let text = std::fs::read_to_string(self.dir.join(format!("keys/{role}.key"))).unwrap();
         parley_log::SigningKey::parse(text.trim()).unwrap()
+    }
+
+    /// The public key of one statement (`--vkey` for `parley verify`).
+    pub fn vkey(&self, role: parley_log::Role) -> String {
+        let id = parley_log::Identity::parse(&read(Path::new(&self.identity))).unwrap();
+        id.current(role).unwrap().to_string()
     }
 
     /// SIGKILL: no chance to flush or shut down.
@@ -301,7 +317,7 @@ impl Net {
         for name in names {
             let dir = root.path().join(name);
             let port = free_port();
-            let out = json(&[
+            json(&[
                 "init",
                 "--party",
                 name,
@@ -322,9 +338,9 @@ impl Net {
             std::fs::write(&cfg, text).unwrap();
             parties.push(Party {
                 name: name.to_string(),
+                identity: dir.join("party.identity").to_str().unwrap().to_string(),
                 dir,
                 port,
-                vkey: out["vkey"].as_str().unwrap().to_string(),
                 child: None,
             });
         }
@@ -336,12 +352,10 @@ impl Net {
                         "add",
                         "--dir",
                         a.d(),
-                        "--party",
-                        &b.name,
+                        "--identity",
+                        &b.identity,
                         "--url",
                         &b.url(),
-                        "--vkey",
-                        &b.vkey,
                     ]);
                 }
             }

@@ -352,6 +352,7 @@ async fn show_entry(
     let e =
         Entry::decode(&r.bytes).map_err(|e| ApiError::from(StoreError::Corrupt(e.to_string())))?;
     let delivery = views::delivery(&node, &r).await?;
+    let witnessed = views::witnessed(&node, &r).await?;
     let hash = r.hash;
     let by = node.db(move |s| s.referencing(&hash)).await?;
     let mut references = Vec::new();
@@ -373,6 +374,7 @@ async fn show_entry(
         "references": references,
         "referenced_by": by.iter().map(views::RefBy::of).collect::<Vec<_>>(),
         "delivery": delivery,
+        "witnessed": witnessed.iter().map(|c| json!({"witness": c.cosigner, "time": c.time, "size": c.size, "cosignature": c.line})).collect::<Vec<_>>(),
     })))
 }
 

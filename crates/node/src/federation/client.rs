@@ -127,7 +127,7 @@ pub async fn pull(
         ))
         .header(
             super::reader::HEADER,
-            super::reader::request(&node.key, feed, from),
+            super::reader::request(node.keys.node_key(), &node.party, feed, from),
         )
         .send()
         .await
@@ -150,6 +150,25 @@ pub async fn send_receipt(
         .http
         .post(format!("{}/federation/v1/receipt", peer.url))
         .json(msg)
+        .send()
+        .await
+        .map_err(network)?;
+    if !resp.status().is_success() {
+        return Err(refused(resp).await);
+    }
+    Ok(())
+}
+
+/// Shows a parley witness the charter of a channel that names it.
+pub async fn present_charter(
+    node: &Node,
+    witness: &PeerInfo,
+    p: &super::witness::CharterPresentation,
+) -> Result<(), CallError> {
+    let resp = node
+        .http
+        .post(format!("{}/federation/v1/witness-charter", witness.url))
+        .json(p)
         .send()
         .await
         .map_err(network)?;
@@ -186,14 +205,23 @@ pub enum WitnessAnswer {
     Refused(u16, String),
 }
 
+/// The submission (and monitoring) prefix of a parley node's witness.
+pub fn parley_witness_prefix(witness: &PeerInfo) -> String {
+    format!("{}/witness/v1", witness.url)
+}
+
+/// C2SP tlog-witness: `POST <submission prefix>/add-checkpoint`.
 pub async fn add_checkpoint(
     node: &Node,
-    witness: &PeerInfo,
+    submission_prefix: &str,
     body: String,
 ) -> Result<WitnessAnswer, CallError> {
     let resp = node
         .http
-        .post(format!("{}/witness/v1/add-checkpoint", witness.url))
+        .post(format!(
+            "{}/add-checkpoint",
+            submission_prefix.trim_end_matches('/')
+        ))
         .body(body)
         .send()
         .await
@@ -219,13 +247,16 @@ pub async fn add_checkpoint(
 /// The witness's latest cosigned checkpoint for an origin (C2SP monitor read).
 pub async fn witnessed_checkpoint(
     node: &Node,
-    witness: &PeerInfo,
+    monitoring_prefix: &str,
     origin: &str,
 ) -> Result<Option<String>, CallError> {
     let hash = parley_log::witness::origin_hash(origin);
     let resp = node
         .http
-        .get(format!("{}/witness/v1/{hash}/checkpoint", witness.url))
+        .get(format!(
+            "{}/{hash}/checkpoint",
+            monitoring_prefix.trim_end_matches('/')
+        ))
         .send()
         .await
         .map_err(network)?;

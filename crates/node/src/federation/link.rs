@@ -30,7 +30,7 @@ fn field<'a>(lines: &[&'a str], i: usize, name: &str) -> Result<&'a str, Refused
         })
 }
 
-/// A link test from this node to `peer`, signed with the party key.
+/// A link test from this node to `peer`, signed with the node key.
 pub fn ping_note(node: &Node, peer: &str) -> String {
     let mut nonce = [0u8; 16];
     getrandom::fill(&mut nonce).expect("the OS random source is available");
@@ -41,7 +41,7 @@ pub fn ping_note(node: &Node, peer: &str) -> String {
         parley_log::hash::hex_encode(&nonce)
     );
     let mut note = Note::new(&text).expect("well-formed text");
-    note.sign(&node.key);
+    node.keys.node_sign(&mut note);
     note.to_string()
 }
 
@@ -73,7 +73,7 @@ pub fn answer(node: &Node, body: &[u8]) -> Result<(String, String), Refused> {
             format!("{from:?} is not a pinned peer"),
         )
     })?;
-    note.verify(std::slice::from_ref(&peer.key))
+    note.verify(&peer.keys(parley_log::identity::Role::Node))
         .map_err(|e| Refused::new(Reason::BadSignature, format!("link test: {e}")))?;
     let now = Timestamp::now().unix();
     if (now - time).abs() > MAX_SKEW_SECS {
@@ -88,7 +88,7 @@ pub fn answer(node: &Node, body: &[u8]) -> Result<(String, String), Refused> {
         node.party
     );
     let mut reply = Note::new(&text).expect("well-formed text");
-    reply.sign(&node.key);
+    node.keys.node_sign(&mut reply);
     Ok((from.to_string(), reply.to_string()))
 }
 
@@ -104,7 +104,7 @@ pub async fn test_link(node: &Node, peer: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let note = Note::parse(reply.as_bytes()).map_err(|e| format!("reply: {e}"))?;
-    note.verify(std::slice::from_ref(&info.key))
+    note.verify(&info.keys(parley_log::identity::Role::Node))
         .map_err(|e| format!("reply: {e}"))?;
     let want = format!("ping {}", parley_log::leaf_hash(ping_text.as_bytes()));
     if !note.text().starts_with(PONG) || !note.text().lines().any(|l| l == want) {

@@ -12,7 +12,7 @@ use parley_store::{DeliveryRole, FeedId};
 use tokio::sync::watch;
 
 use super::client::{self, CallError};
-use super::wire::{Reason, ReceiptMessage};
+use super::wire::{FeedUpdate, Reason, ReceiptMessage};
 use super::witness_client;
 use crate::feeds;
 use crate::state::Node;
@@ -127,7 +127,7 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
             else {
                 continue;
             };
-            match client::push(node, &info, &update).await {
+            match client::push(node, &info, &FeedUpdate::encode(&update)).await {
                 Ok(reply) => {
                     node.record_link(peer, Ok(()));
                     feeds::accept_cosignature(
@@ -216,6 +216,13 @@ pub async fn catch_up(node: Arc<Node>, peer: String) {
                     return;
                 }
             };
+            let update = match update.decode() {
+                Ok(u) => u,
+                Err(r) => {
+                    tracing::warn!(%peer, "catch-up answer refused: {r}");
+                    break;
+                }
+            };
             match feeds::ingest(&node, update).await {
                 Ok(reply) => {
                     tracing::info!(%peer, feed = %feed.origin(), size = reply.size, "caught up");
@@ -230,8 +237,8 @@ pub async fn catch_up(node: Arc<Node>, peer: String) {
                         tracing::debug!(%peer, error = %e, "receipt after catch-up not delivered");
                     }
                 }
-                Err(r) => {
-                    tracing::warn!(%peer, reason = r.reason.as_str(), "catch-up refused: {}", r.message);
+                Err(e) => {
+                    tracing::warn!(%peer, "catch-up refused: {e}");
                     break;
                 }
             }

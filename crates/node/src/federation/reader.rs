@@ -1,6 +1,6 @@
 //! Who may read a feed. Catch-up (`GET /federation/v1/feeds/…`) hands out a
 //! feed's entries, which only the channel's members may see, so the reader
-//! signs its request with its party key: a short note naming itself, the
+//! signs its request with its node key: a short note naming itself, the
 //! feed, the size it reads from and the time, sent base64 in the
 //! `Parley-Reader` header. The author's node answers only a pinned peer
 //! that is a member of the channel (or itself).
@@ -19,12 +19,12 @@ const READ: &str = "parley/feed-read/v1";
 /// Requests older or newer than this are refused (replays, bad clocks).
 const MAX_SKEW_SECS: i64 = 600;
 
-/// The header value for `reader` (whose party key is `key`) reading `feed`
+/// The header value for `reader` (whose node key is `key`) reading `feed`
 /// from `from` on.
-pub fn request(key: &SigningKey, feed: &FeedId, from: u64) -> String {
+pub fn request(key: &SigningKey, reader: &str, feed: &FeedId, from: u64) -> String {
     let text = format!(
         "{READ}\nreader {}\nfeed {}\nfrom {from}\ntime {}\n",
-        key.name(),
+        reader,
         feed.origin(),
         Timestamp::now().unix()
     );
@@ -80,19 +80,19 @@ pub fn check(
             "signed at {time}, more than {MAX_SKEW_SECS} s from now"
         )));
     }
-    let key = if reader == node.party {
-        node.key.verifier()
-    } else {
-        node.peer(&reader)
-            .ok_or_else(|| {
-                Refused::new(
-                    Reason::UnknownAuthor,
-                    format!("{reader:?} is not a pinned peer"),
-                )
-            })?
-            .key
-    };
-    note.verify(std::slice::from_ref(&key))
+    let keys = node
+        .keys
+        .identity_of(&reader)
+        .ok_or_else(|| {
+            Refused::new(
+                Reason::UnknownAuthor,
+                format!("{reader:?} is not a pinned peer"),
+            )
+        })?
+        .all(parley_log::identity::Role::Node)
+        .cloned()
+        .collect::<Vec<_>>();
+    note.verify(&keys)
         .map_err(|e| Refused::new(Reason::BadSignature, format!("{HEADER}: {e}")))?;
     let member = node
         .channel(&feed.channel)

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use parley_store::{DeliveryRole, FeedId};
 use serde::Deserialize;
 
-use super::wire::{FeedUpdate, Reason, ReceiptMessage, Refused};
+use super::wire::{FeedUpdate, PushReply, Reason, ReceiptMessage, Refused};
 use super::{link, reader};
 use crate::feeds;
 use crate::state::Node;
@@ -84,12 +84,20 @@ pub async fn push(State(node): State<Arc<Node>>, body: Result<Bytes, BytesReject
         }
     };
     let author = update.author.clone();
-    match feeds::ingest(&node, update).await {
-        Ok(reply) => {
-            node.record_link(&author, Ok(()));
-            Json(reply).into_response()
-        }
+    let update = match update.decode() {
+        Ok(u) => u,
         Err(r) => {
+            log_refusal("push", &author, &r);
+            return r.into_response();
+        }
+    };
+    match feeds::ingest(&node, update).await {
+        Ok(receipt) => {
+            node.record_link(&author, Ok(()));
+            Json(PushReply::from(receipt)).into_response()
+        }
+        Err(e) => {
+            let r = Refused::from(e);
             log_refusal("push", &author, &r);
             r.into_response()
         }
@@ -127,7 +135,7 @@ pub async fn feed(
     )
     .await
     {
-        Ok(Some(u)) => Json(u).into_response(),
+        Ok(Some(u)) => Json(FeedUpdate::encode(&u)).into_response(),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => Refused::new(Reason::Internal, e.to_string()).into_response(),
     }
@@ -158,7 +166,8 @@ pub async fn receipt(
     .await
     {
         Ok(_) => StatusCode::NO_CONTENT.into_response(),
-        Err(r) => {
+        Err(e) => {
+            let r = Refused::from(e);
             log_refusal("receipt", &msg.cosigner, &r);
             r.into_response()
         }

@@ -2,8 +2,14 @@
 //! signed by its author (checkpoints, cosignatures, link tests); the JSON
 //! around them carries nothing that is trusted unchecked.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use parley_domain::Violation;
+use parley_log::Hash;
+use parley_store::FeedId;
 use serde::{Deserialize, Serialize};
+
+use crate::feeds::{self, Fault, IngestError};
 
 /// A feed's new entries with the checkpoint that covers them: the body of a
 /// push (`POST /federation/v1/push`) and of a catch-up answer
@@ -17,6 +23,10 @@ pub struct FeedUpdate {
     /// The receiver's size as the sender believes it; `entries` start at
     /// this sequence number.
     pub old_size: u64,
+    /// The sender's root at `old_size` (base64), present when `old_size`
+    /// is not 0: with it, a fork from any size yields verifiable evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old_root: Option<String>,
     /// Canonical entry bytes, standard base64, sequence numbers
     /// `old_size..old_size + entries.len()`.
     pub entries: Vec<String>,
@@ -27,6 +37,59 @@ pub struct FeedUpdate {
     pub consistency: Vec<String>,
 }
 
+impl FeedUpdate {
+    /// The update as the feed engine takes it.
+    ///
+    /// # Errors
+    /// A refusal naming the field that is not base64 or not a hash.
+    pub fn decode(self) -> Result<feeds::FeedUpdate, Refused> {
+        let bad = |what: String| Refused::new(Reason::BadRequest, what);
+        let entries = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, b64)| {
+                STANDARD
+                    .decode(b64)
+                    .map_err(|_| bad(format!("entry {} is not base64", self.old_size + i as u64)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let consistency = self
+            .consistency
+            .iter()
+            .map(|h| Hash::from_base64(h))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("consistency proof: {e}")))?;
+        let old_root = self
+            .old_root
+            .as_deref()
+            .map(Hash::from_base64)
+            .transpose()
+            .map_err(|e| bad(format!("old_root: {e}")))?;
+        Ok(feeds::FeedUpdate {
+            feed: FeedId::new(&self.channel, &self.author),
+            old_size: self.old_size,
+            old_root,
+            entries,
+            checkpoint: self.checkpoint,
+            consistency,
+        })
+    }
+
+    /// The wire form of an update.
+    pub fn encode(u: &feeds::FeedUpdate) -> FeedUpdate {
+        FeedUpdate {
+            channel: u.feed.channel.clone(),
+            author: u.feed.author.clone(),
+            old_size: u.old_size,
+            old_root: u.old_root.map(|h| h.to_base64()),
+            entries: u.entries.iter().map(|b| STANDARD.encode(b)).collect(),
+            checkpoint: u.checkpoint.clone(),
+            consistency: u.consistency.iter().map(Hash::to_base64).collect(),
+        }
+    }
+}
+
 /// The answer to a push: the receiver's cosignature of the checkpoint, its
 /// signed, timed receipt for every entry up to `size`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -35,6 +98,15 @@ pub struct PushReply {
     pub size: u64,
     /// A cosignature/v1 note signature line.
     pub cosignature: String,
+}
+
+impl From<feeds::Receipt> for PushReply {
+    fn from(r: feeds::Receipt) -> PushReply {
+        PushReply {
+            size: r.size,
+            cosignature: r.cosignature,
+        }
+    }
 }
 
 /// A receipt sent back to an author after a catch-up pull
@@ -181,5 +253,37 @@ impl std::fmt::Display for Refused {
             write!(f, "; {v}")?;
         }
         Ok(())
+    }
+}
+
+impl From<Fault> for Reason {
+    fn from(f: Fault) -> Reason {
+        match f {
+            Fault::Malformed => Reason::BadRequest,
+            Fault::UnknownAuthor => Reason::UnknownAuthor,
+            Fault::BadSignature => Reason::BadSignature,
+            Fault::NonCanonical => Reason::NonCanonical,
+            Fault::BadSequence => Reason::BadSequence,
+            Fault::SizeMismatch => Reason::SizeMismatch,
+            Fault::UnknownChannel => Reason::UnknownChannel,
+            Fault::NotMember => Reason::NotMember,
+            Fault::InvalidEntry => Reason::InvalidEntry,
+            Fault::RootMismatch => Reason::RootMismatch,
+            Fault::BadConsistencyProof => Reason::BadConsistencyProof,
+            Fault::Equivocation => Reason::Equivocation,
+            Fault::StorageUnavailable => Reason::StorageUnavailable,
+            Fault::Internal => Reason::Internal,
+        }
+    }
+}
+
+impl From<IngestError> for Refused {
+    fn from(e: IngestError) -> Refused {
+        Refused {
+            reason: e.fault.into(),
+            message: e.message,
+            size: e.size,
+            violations: e.violations,
+        }
     }
 }

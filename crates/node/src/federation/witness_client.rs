@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use parley_log::equivocation::Equivocation;
+use parley_log::identity::Role;
 use parley_log::merkle::{consistency_proof, root};
 use parley_log::tiles::TileNodes;
 use parley_log::witness::format_add_checkpoint;
@@ -59,11 +60,78 @@ pub async fn submit(
                 .map_err(store_err)?;
             Ok(Some(theirs))
         }
+        // The witness does not witness this log yet: show it the charter
+        // that names it, then submit again.
+        WitnessAnswer::Refused(404, _) => {
+            present_charter(node, w, &feed.channel).await?;
+            match attempt(node, w, feed, at, size).await? {
+                WitnessAnswer::Cosigned(lines) => {
+                    accept(node, w, feed, size, &lines).await?;
+                    Ok(Some(size))
+                }
+                WitnessAnswer::Conflict(theirs) => Ok(Some(theirs.min(size))),
+                other => {
+                    refused(node, w, feed, other).await;
+                    Err(CallError::Protocol(format!(
+                        "{} does not witness {} even after seeing its charter",
+                        w.party,
+                        feed.origin()
+                    )))
+                }
+            }
+        }
         other => {
             refused(node, w, feed, other).await;
             Ok(Some(size))
         }
     }
+}
+
+/// Shows a witness the charter of a channel that names it: the creator's
+/// first entry with its inclusion proof and a checkpoint of the creator's
+/// feed. It reveals the charter (members, title, rules) to the witness,
+/// and nothing else.
+async fn present_charter(node: &Arc<Node>, w: &PeerInfo, channel: &str) -> Result<(), CallError> {
+    let Some(state) = node.channel(channel) else {
+        return Err(CallError::Protocol(format!(
+            "channel {channel} is not known here"
+        )));
+    };
+    let feed = FeedId::new(channel, &state.creator);
+    let presentation = node
+        .db(move |s| {
+            let head = s
+                .feed_head(&feed)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no feed {feed:?}")))?;
+            let entry = s
+                .entry(&feed, 0)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no charter in {feed:?}")))?;
+            let size = s
+                .checkpoint_sizes(&feed, 1, head.size)?
+                .last()
+                .copied()
+                .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint of {feed:?}")))?;
+            let note = s
+                .checkpoint(&feed, size)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint at {size}")))?;
+            let tiles = FeedTiles {
+                store: s,
+                feed: &feed,
+            };
+            let proof = parley_log::merkle::inclusion_proof(&mut TileNodes::new(&tiles), 0, size)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok(super::witness::CharterPresentation {
+                entry: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &entry.bytes,
+                ),
+                checkpoint: note,
+                proof: proof.iter().map(parley_log::Hash::to_base64).collect(),
+            })
+        })
+        .await
+        .map_err(store_err)?;
+    client::present_charter(node, w, &presentation).await
 }
 
 /// One `add-checkpoint` call from `old` to this node's checkpoint at `size`.
@@ -91,7 +159,12 @@ async fn attempt(
         })
         .await
         .map_err(store_err)?;
-    let answer = client::add_checkpoint(node, w, format_add_checkpoint(old, &proof, &note)).await;
+    let answer = client::add_checkpoint(
+        node,
+        &client::parley_witness_prefix(w),
+        format_add_checkpoint(old, &proof, &note),
+    )
+    .await;
     node.record_link(
         &w.party,
         match &answer {
@@ -110,7 +183,7 @@ async fn accept(
     size: u64,
     lines: &str,
 ) -> Result<(), CallError> {
-    let key = w.cosigner_key();
+    let key = w.key(Role::Witness);
     let line = lines
         .lines()
         .filter_map(|l| NoteSignature::parse_line(l).ok())
@@ -151,21 +224,19 @@ async fn refused(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId, answer: WitnessA
 /// the history this node holds, records the fork as evidence.
 async fn compare_with_witness(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId) {
     let origin = feed.origin();
-    let Ok(Some(text)) = client::witnessed_checkpoint(node, w, &origin).await else {
+    let Ok(Some(text)) =
+        client::witnessed_checkpoint(node, &client::parley_witness_prefix(w), &origin).await
+    else {
         return;
     };
-    let key = if feed.author == node.party {
-        node.key.verifier()
-    } else {
-        match node.peer(&feed.author) {
-            Some(p) => p.key,
-            None => return,
-        }
-    };
-    let Ok(feed_key) = key.with(&origin, parley_log::KeyType::Ed25519) else {
+    let Some(identity) = node.keys.identity_of(&feed.author) else {
         return;
     };
-    let Ok(theirs) = SignedCheckpoint::open(text.as_bytes(), &feed_key, &[]) else {
+    let Some((theirs, feed_key)) = identity
+        .log_keys_for(&origin)
+        .into_iter()
+        .find_map(|k| Some((SignedCheckpoint::open(text.as_bytes(), &k, &[]).ok()?, k)))
+    else {
         return;
     };
     let cp = theirs.checkpoint;

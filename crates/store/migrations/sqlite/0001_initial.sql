@@ -1,8 +1,14 @@
--- Parties whose keys this node has pinned.
+-- The record format this database holds (protocol v2: one key per
+-- statement). Databases of earlier formats are refused, not migrated.
+CREATE TABLE parley_format (version INTEGER NOT NULL);
+INSERT INTO parley_format (version) VALUES (2);
+
+-- Parties whose keys this node has pinned: their identity file
+-- (parley-identity/v1: log, receipt, witness and node keys).
 CREATE TABLE peer (
     party     TEXT PRIMARY KEY,
     url       TEXT NOT NULL,
-    vkey      TEXT NOT NULL,
+    identity  TEXT NOT NULL,
     added_at  INTEGER NOT NULL
 );
 
@@ -60,16 +66,19 @@ CREATE TABLE checkpoint (
     PRIMARY KEY (channel, author, size)
 );
 
--- Cosignatures (receipts from peers, witness signatures, and this node's
--- own receipts of peers' checkpoints), one signature line each.
+-- Cosignatures, one signature line each, with the statement they make:
+-- 'receipt' (a member stored the feed: peers' receipts of this node's
+-- feeds, and this node's own receipts of peers' feeds) or 'witness' (a
+-- witness saw no other history). Only a receipt is proof of delivery.
 CREATE TABLE cosignature (
-    channel   TEXT NOT NULL,
-    author    TEXT NOT NULL,
-    size      INTEGER NOT NULL,
-    cosigner  TEXT NOT NULL,
-    time      INTEGER NOT NULL,
-    line      TEXT NOT NULL,
-    PRIMARY KEY (channel, author, size, cosigner)
+    channel    TEXT NOT NULL,
+    author     TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    cosigner   TEXT NOT NULL,
+    statement  TEXT NOT NULL CHECK (statement IN ('receipt', 'witness')),
+    time       INTEGER NOT NULL,
+    line       TEXT NOT NULL,
+    PRIMARY KEY (channel, author, size, cosigner, statement)
 );
 CREATE INDEX cosignature_by_cosigner ON cosignature (cosigner, time);
 
@@ -82,6 +91,14 @@ CREATE TABLE delivery (
     role      TEXT NOT NULL CHECK (role IN ('push', 'witness')),
     size      INTEGER NOT NULL,
     PRIMARY KEY (peer, channel, author, role)
+);
+
+-- Logs this node witnesses: from a charter that names it as a witness, or
+-- added by its operator. It cosigns no other origin.
+CREATE TABLE witness_log (
+    origin   TEXT PRIMARY KEY,
+    party    TEXT NOT NULL,
+    source   TEXT NOT NULL
 );
 
 -- This node acting as a witness: the latest checkpoint it cosigned per origin.

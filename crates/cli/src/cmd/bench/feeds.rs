@@ -7,9 +7,18 @@ use parley_log::note::cosignature_line;
 use parley_log::tiles::TiledTree;
 use parley_log::{Checkpoint, Entry, SigningKey, Timestamp, leaf_hash};
 use parley_store::{
-    Append, Cosignature, FeedHead, FeedId, FeedTiles, NewEntry, SqliteStore, Store, TileBuffer,
+    Append, Cosignature, FeedHead, FeedId, FeedTiles, NewEntry, SqliteStore, Statement, Store,
+    TileBuffer,
 };
 use serde_json::json;
+
+/// A party that cosigns each checkpoint a [`FeedWriter`] writes.
+pub(crate) struct Cosigner {
+    pub(crate) party: String,
+    /// Its receipt key (a member) or witness key (a witness).
+    pub(crate) key: SigningKey,
+    pub(crate) statement: Statement,
+}
 
 pub(crate) struct FeedWriter<'a> {
     store: &'a SqliteStore,
@@ -22,7 +31,7 @@ impl<'a> FeedWriter<'a> {
     /// Continues `author`'s feed in `channel` from what the store holds.
     pub(crate) fn open(
         store: &'a SqliteStore,
-        party_key: &SigningKey,
+        log_key: &SigningKey,
         channel: &str,
         author: &str,
     ) -> anyhow::Result<FeedWriter<'a>> {
@@ -30,7 +39,7 @@ impl<'a> FeedWriter<'a> {
         let size = store.feed_head(&feed)?.map_or(0, |h| h.size);
         let tree = TiledTree::load(&FeedTiles { store, feed: &feed }, size)
             .map_err(|e| anyhow::anyhow!("loading {feed:?}: {e}"))?;
-        let feed_key = party_key.renamed(&feed.origin())?;
+        let feed_key = log_key.renamed(&feed.origin())?;
         Ok(FeedWriter {
             store,
             feed,
@@ -44,8 +53,8 @@ impl<'a> FeedWriter<'a> {
     }
 
     /// Appends `n` routine hotline messages in one commit with one signed
-    /// checkpoint, cosigned by each of `cosigners` (party keys).
-    pub(crate) fn append(&mut self, n: u64, cosigners: &[SigningKey]) -> anyhow::Result<()> {
+    /// checkpoint, cosigned by each of `cosigners` (receipt or witness keys).
+    pub(crate) fn append(&mut self, n: u64, cosigners: &[Cosigner]) -> anyhow::Result<()> {
         let now = Timestamp::now();
         let mut entries = Vec::with_capacity(n as usize);
         for i in 0..n {
@@ -96,11 +105,12 @@ impl<'a> FeedWriter<'a> {
             })
             .context("appending")?;
         for c in cosigners {
-            let line = cosignature_line(c, &cp.to_text(), now.unix() as u64).to_line();
+            let line = cosignature_line(&c.key, &cp.to_text(), now.unix() as u64).to_line();
             self.store.add_cosignature(&Cosignature {
                 feed: self.feed.clone(),
                 size: next.size(),
-                cosigner: c.name().to_string(),
+                cosigner: c.party.clone(),
+                statement: c.statement,
                 time: now.unix(),
                 line,
             })?;

@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::time::Instant;
 
-use parley_log::SigningKey;
+use parley_log::{Role, SigningKey};
 use parley_node::audit::{AuditKeys, audit_feed};
-use parley_store::{FeedId, SqliteStore, Store};
+use parley_node::keyring::{Keyring, PartyKeys};
+use parley_store::{FeedId, SqliteStore, Statement, Store};
 use serde::Serialize;
 
-use super::feeds::FeedWriter;
+use super::feeds::{Cosigner, FeedWriter};
 use super::hardware::Hardware;
 
 #[derive(Clone, Debug, Serialize)]
@@ -38,6 +39,23 @@ fn party(name: &str, seed: u8) -> SigningKey {
     SigningKey::from_seed(name, [seed; 32]).expect("valid name")
 }
 
+/// A party's four keys from fixed seeds (the benchmark needs no secrets).
+fn keys_of(name: &str, seed: u8) -> PartyKeys {
+    let key = |role: Role, n: u8| {
+        SigningKey::from_seed(
+            &role.key_name(name),
+            [seed.wrapping_mul(4).wrapping_add(n); 32],
+        )
+        .expect("valid name")
+    };
+    PartyKeys {
+        log: key(Role::Log, 0),
+        receipt: key(Role::Receipt, 1),
+        witness: key(Role::Witness, 2),
+        node: key(Role::Node, 3),
+    }
+}
+
 pub(crate) fn measure(
     dir: &Path,
     hw: &Hardware,
@@ -54,6 +72,7 @@ pub(crate) fn measure(
             feed: feed.clone(),
             size,
             cosigner: "x".into(),
+            statement: parley_store::Statement::Receipt,
             time: 0,
             line: String::new(),
         })?;
@@ -73,15 +92,40 @@ pub(crate) fn measure(
     let batch = batched as f64 / t.elapsed().as_secs_f64();
 
     // A feed as a node writes it under one-at-a-time sends: a checkpoint
-    // per entry, each cosigned by the two other members.
-    let (russia, osce) = (party("russia", 2), party("osce", 3));
+    // per entry, with the other member's receipt and a witness cosignature.
+    let (russia, osce) = (keys_of("russia", 2), keys_of("osce", 3));
+    let cosigners = [
+        Cosigner {
+            party: "russia".into(),
+            key: russia.receipt.clone(),
+            statement: Statement::Receipt,
+        },
+        Cosigner {
+            party: "osce".into(),
+            key: osce.witness.clone(),
+            statement: Statement::Witness,
+        },
+    ];
     let store = SqliteStore::open_unsynced(&dir.join("audit.db"))?;
     let mut w = FeedWriter::open(&store, &nato, "audit", "nato")?;
     for _ in 0..audit {
-        w.append(1, &[russia.clone(), osce.clone()])?;
+        w.append(1, &cosigners)?;
     }
     drop(w);
-    let keys = AuditKeys::from_keys([nato.verifier(), russia.verifier(), osce.verifier()]);
+    let nato_keys = PartyKeys {
+        log: nato.clone(),
+        ..keys_of("nato", 1)
+    };
+    let keys = AuditKeys::from_identities(
+        [("nato", nato_keys), ("russia", russia), ("osce", osce)]
+            .into_iter()
+            .map(|(p, k)| {
+                Keyring::new(p, k)
+                    .expect("distinct keys")
+                    .identity()
+                    .clone()
+            }),
+    );
     let t = Instant::now();
     let report = audit_feed(&store, &FeedId::new("audit", "nato"), &keys)
         .map_err(|e| anyhow::anyhow!("the benchmark feed fails its audit: {e}"))?;

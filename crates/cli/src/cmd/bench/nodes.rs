@@ -36,7 +36,8 @@ pub(crate) struct BenchNode {
     pub(crate) dir: PathBuf,
     pub(crate) port: u16,
     pub(crate) token: String,
-    pub(crate) vkey: String,
+    /// Its identity file, for peers to pin.
+    pub(crate) identity: PathBuf,
 }
 
 fn exe() -> anyhow::Result<PathBuf> {
@@ -77,7 +78,7 @@ pub(crate) fn init(root: &Path, party: &str) -> anyhow::Result<BenchNode> {
         dir,
         port,
         token,
-        vkey: out["vkey"].as_str().unwrap_or_default().to_string(),
+        identity: PathBuf::from(out["identity_file"].as_str().unwrap_or_default()),
     })
 }
 
@@ -90,12 +91,10 @@ pub(crate) fn pin_all(nodes: &[&BenchNode]) -> anyhow::Result<()> {
                 "add",
                 "--dir",
                 a.dir.to_str().unwrap_or_default(),
-                "--party",
-                &b.party,
+                "--identity",
+                b.identity.to_str().unwrap_or_default(),
                 "--url",
                 &format!("http://127.0.0.1:{}", b.port),
-                "--vkey",
-                &b.vkey,
             ])?;
         }
     }

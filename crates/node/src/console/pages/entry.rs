@@ -226,15 +226,23 @@ async fn verify_panel(
     let note = Note::parse(proof.checkpoint.as_bytes())
         .map_err(|e| ConsoleError::Internal(e.to_string()))?;
     let cp = Checkpoint::parse(note.text()).map_err(|e| ConsoleError::Internal(e.to_string()))?;
-    let mut keys = vec![ctx.node.key.verifier()];
-    keys.extend(ctx.node.peer_list().into_iter().map(|p| p.key));
-    let trust = parley_log::Trust::Keys(keys.clone());
+    let _ = ctx.node.peer_list();
+    let trust = parley_log::Trust::known(ctx.node.keys.all_public_keys());
     let verified = parley_log::verify_bundle(&bundle, &trust);
     let signer = |s: &NoteSignature| -> String {
         match s.cosignature_time() {
-            Some(t) if s.sig.len() == 72 => {
-                format!("{} — cosigned at {}", s.name, fmt_time(t as i64))
-            }
+            Some(t) if s.sig.len() == 72 => match parley_log::identity::receipt_party(&s.name) {
+                Some(p) => format!(
+                    "{} — receipt: delivered to {p} at {}",
+                    s.name,
+                    fmt_time(t as i64)
+                ),
+                None => format!(
+                    "{} — witness cosignature at {} (not a receipt)",
+                    s.name,
+                    fmt_time(t as i64)
+                ),
+            },
             _ => format!("{} — log signature", s.name),
         }
     };
@@ -243,8 +251,15 @@ async fn verify_panel(
         div.panel.verified[verified.is_ok()] #verify {
             h2 { "Verify" }
             @match &verified {
-                Ok(v) => p { (badge("VERIFIED", "green")) " Entry " (v.entry.id()) " is in " (v.origin) " at size " (v.tree_size)
-                    ", signed by " (v.entry.author) ", cosigned by " (v.cosigners.len()) " part" @if v.cosigners.len() != 1 { "ies" } @else { "y" } "." }
+                Ok(v) => {
+                    p { (badge("VERIFIED", "green")) " Entry " (v.entry.id()) " is in " (v.origin) " at size " (v.tree_size)
+                        ", signed by " (v.entry.author) "." }
+                    ul {
+                        @for (party, t) in v.receipts() { li { "Delivered to " b { (party) } " at " (fmt_time(t as i64)) " (receipt)" } }
+                        @if v.receipts().next().is_none() { li { "No receipt yet: delivery is not proven." } }
+                        @for (name, t) in v.witnesses() { li { "Witnessed by " b { (name) } " at " (fmt_time(t as i64)) " (not a receipt)" } }
+                    }
+                }
                 Err(e) => p { (badge("NOT VERIFIED HERE", "amber")) " " (e.to_string()) }
             }
             dl.facts {
@@ -259,7 +274,7 @@ async fn verify_panel(
             p {
                 a.button.primary href=(href) download=(format!("{}.tlog-proof", stored.id().replace('/', "-"))) { "Download proof bundle" }
                 span { " \u{a0} " }
-                span.muted { "Check it anywhere, offline: " code { "parley verify FILE --vkey …" } }
+                span.muted { "Check it anywhere, offline: " code { "parley verify FILE --identity PARTY.identity …" } }
             }
         }
     })

@@ -18,7 +18,15 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
         let link = node.link(&p.party);
         let (entries, checkpoints) = status::backlog(&node, &p.party).await?;
         let party = p.party.clone();
-        let last = node.db(move |s| s.last_cosignature_by(&party)).await?;
+        // A member's last receipt, or a witness's last cosignature.
+        let last = node
+            .db(move |s| {
+                Ok(
+                    s.last_cosignature_by(&party, parley_store::Statement::Receipt)?
+                        .max(s.last_cosignature_by(&party, parley_store::Statement::Witness)?),
+                )
+            })
+            .await?;
         rows.push((p, link, entries, checkpoints, last));
     }
     let content = html! {
@@ -53,7 +61,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                         }
                         td.when { @match last { Some(t) => (fmt_time(*t)), None => "never" } }
                         td { (entries) " entries" @if *checkpoints > 0 { ", " (checkpoints) " checkpoints to witness" } }
-                        td { code { (p.url) } div.sub { code { (p.key.to_string()) } } }
+                        td { code { (p.url) } div.sub { code { (p.key(parley_log::identity::Role::Log).to_string()) } } }
                     }
                 }
             }

@@ -19,14 +19,18 @@ pub struct VerifyForm {
 }
 
 fn known_keys(node: &Node) -> String {
-    let mut k = vec![node.key.verifier().to_string()];
-    k.extend(node.peer_list().into_iter().map(|p| p.key.to_string()));
-    k.join("\n")
+    let _ = node.peer_list();
+    node.keys
+        .all_public_keys()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn form_markup(bundle: &str, vkeys: &str) -> Markup {
     html! {
-        p.muted { "Paste a proof bundle (a .tlog-proof file) and the verifier keys to check it against. The author's key must have signed; every other key must have cosigned." }
+        p.muted { "Paste a proof bundle (a .tlog-proof file) and the verifier keys to check it against. The author's log key must have signed. A receipt (a member's receipt key) proves delivery to that member; a witness cosignature proves only that the witness saw no other history." }
         form.compose method="post" action="/verify" {
             div.field { label for="bundle" { "Proof bundle" } textarea #bundle name="bundle" rows="12" { (bundle) } }
             div.field { label for="vkeys" { "Verifier keys, one per line" } textarea #vkeys name="vkeys" rows="4" { (vkeys) } }
@@ -61,13 +65,17 @@ pub async fn check(
         .collect();
     let bundle = f.bundle.replace("\r\n", "\n");
     let result =
-        keys.and_then(|k| verify_bundle(&bundle, &Trust::Keys(k)).map_err(|e| e.to_string()));
+        keys.and_then(|k| verify_bundle(&bundle, &Trust::known(k)).map_err(|e| e.to_string()));
     let content = html! {
         @match &result {
             Ok(v) => div.panel.verified {
                 p { (badge("VERIFIED", "green")) " entry " b { (v.entry.id()) } " (" (v.entry.kind) ") by " (v.entry.author) ", stated " (v.entry.time.to_string()) }
                 p { "In feed " code { (v.origin) } " of size " (v.tree_size) "." }
-                ul { @for (n, t) in &v.cosigners { li { "cosigned by " b { (n) } " at " (fmt_time(*t as i64)) } } }
+                ul {
+                    @for (party, t) in v.receipts() { li { "delivered to " b { (party) } " at " (fmt_time(t as i64)) " (receipt)" } }
+                    @if v.receipts().next().is_none() { li { "no receipt: delivery is not proven by this bundle" } }
+                    @for (name, t) in v.witnesses() { li { "witnessed by " b { (name) } " at " (fmt_time(t as i64)) " (not a receipt)" } }
+                }
             },
             Err(e) => div.errors-summary { b { "Does not verify: " } (e) },
         }

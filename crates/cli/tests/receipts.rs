@@ -1,0 +1,383 @@
+//! A receipt proves delivery, and nothing else can pass for one. Each test
+//! plays an attack found against parley's receipts and witnesses, against
+//! real nodes over HTTP, and checks it is refused and leaves evidence
+//! where a party signed two histories.
+
+mod net;
+
+use net::forge::{Forge, get, post, push};
+use net::{Net, json, ok, open_channel, parley, wait_until};
+use parley_log::witness::{format_add_checkpoint, origin_hash};
+use parley_log::{Role, feed_origin};
+use parley_store::Store;
+use serde_json::{Value, json as j};
+
+/// POSTs a tlog-witness `add-checkpoint` body; returns status and body.
+fn add_checkpoint(
+    witness_url: &str,
+    old: u64,
+    proof: &[parley_log::Hash],
+    note: &str,
+) -> (u16, String) {
+    post(
+        &format!("{witness_url}/witness/v1/add-checkpoint"),
+        format_add_checkpoint(old, proof, note).into_bytes(),
+        "text/plain",
+    )
+}
+
+/// POSTs a receipt message to an author's node, as a catch-up reader would.
+fn post_receipt(author_url: &str, msg: &Value) -> (u16, Value) {
+    let (s, body) = post(
+        &format!("{author_url}/federation/v1/receipt"),
+        msg.to_string().into_bytes(),
+        "application/json",
+    );
+    (
+        s,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+/// The witness's latest cosigned size for an origin (0 if none).
+fn witnessed_size(witness_url: &str, origin: &str) -> u64 {
+    let (s, body) = get(&format!(
+        "{witness_url}/witness/v1/{}/checkpoint",
+        origin_hash(origin)
+    ));
+    if s != 200 {
+        return 0;
+    }
+    body.lines().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    let origin = feed_origin("mil", "nato");
+    let size = net.get("nato").feed_size("mil", "nato");
+    wait_until(30, "the witness to cosign nato's feed", || {
+        witnessed_size(&net.get("osce").url(), &origin) == size
+    });
+    // NATO's node loses its route to Russia; Russia keeps running.
+    net.p("nato").stop();
+    net.get("nato")
+        .repin(net.get("russia"), "http://127.0.0.1:9");
+    net.p("nato").start();
+    let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
+    let sent = json(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "mil",
+        "--priority",
+        "flash",
+        "--text",
+        "Unplanned air activity at 14:00Z",
+    ]);
+    let id = sent["id"].as_str().unwrap().to_string();
+    let n = nato.feed_size("mil", "nato");
+    wait_until(30, "the witness to cosign the new size", || {
+        witnessed_size(&osce.url(), &origin) == n
+    });
+
+    // An outsider reads NATO's public checkpoint...
+    let (s, checkpoint) = get(&format!("{}/tlog/mil/nato/checkpoint", nato.url()));
+    assert_eq!(s, 200);
+    // ...and asks Russia's witness endpoint to cosign it: Russia witnesses
+    // no such log, so it cosigns nothing.
+    let (s, body) = add_checkpoint(&russia.url(), 0, &[], &checkpoint);
+    assert_eq!(
+        s, 404,
+        "russia's witness endpoint cosigned a log it does not witness: {body}"
+    );
+
+    // The real witness's cosignature, obtained by anyone, is not a receipt.
+    let (s, witness_note) = get(&format!(
+        "{}/witness/v1/{}/checkpoint",
+        osce.url(),
+        origin_hash(&origin)
+    ));
+    assert_eq!(s, 200);
+    let osce_line = witness_note
+        .lines()
+        .find(|l| l.starts_with("\u{2014} osce/witness "))
+        .expect("the witness's line")
+        .to_string()
+        + "\n";
+    for (cosigner, reason) in [("russia", "bad_signature"), ("osce", "not_member")] {
+        let (s, r) = post_receipt(
+            &nato.url(),
+            &j!({"channel": "mil", "author": "nato", "size": n, "cosigner": cosigner, "cosignature": osce_line}),
+        );
+        assert_eq!(
+            (s, r["error"].as_str()),
+            (403, Some(reason)),
+            "a witness cosignature presented as {cosigner}'s receipt: {r}"
+        );
+    }
+    // Russia's genuine receipt of an earlier size, replayed for this size,
+    // does not verify.
+    let earlier = nato
+        .store()
+        .cosignatures(&parley_store::FeedId::new("mil", "nato"), 1)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.cosigner == "russia")
+        .expect("russia receipted the charter");
+    let (s, r) = post_receipt(
+        &nato.url(),
+        &j!({"channel": "mil", "author": "nato", "size": n, "cosigner": "russia", "cosignature": earlier.line}),
+    );
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (403, Some("bad_signature")),
+        "{r}"
+    );
+
+    // NATO's node shows no delivery, and no deadline runs against Russia.
+    let shown = json(&["show", "--dir", nato.d(), &id]);
+    let to_russia = &shown["delivery"][0];
+    assert_eq!(to_russia["party"], "russia");
+    assert!(to_russia["delivered_at"].is_null(), "{shown}");
+    assert!(
+        shown["witnessed"].as_array().is_some_and(|w| !w.is_empty()),
+        "{shown}"
+    );
+    let obligations = json(&["obligations", "--dir", nato.d()]);
+    for o in obligations["obligations"].as_array().unwrap() {
+        if o["source"] == id.as_str() {
+            assert_ne!(o["status"], "overdue", "{o}");
+            assert!(o["starts"].is_null(), "a deadline without a receipt: {o}");
+        }
+    }
+    // The proof bundle says the same offline: witnessed, not delivered, and
+    // refused when Russia's receipt is required.
+    let bundle = net.path("flash.tlog-proof");
+    std::fs::write(&bundle, ok(&["proof", "--dir", nato.d(), &id])).unwrap();
+    let b = bundle.to_str().unwrap();
+    let out = ok(&[
+        "verify",
+        b,
+        "--identity",
+        &nato.identity,
+        "--identity",
+        &russia.identity,
+        "--identity",
+        &osce.identity,
+    ]);
+    assert!(out.contains("delivery: not proven"), "{out}");
+    assert!(out.contains("witnessed by osce/witness at"), "{out}");
+    let o = parley(&[
+        "verify",
+        b,
+        "--vkey",
+        &nato.vkey(Role::Log),
+        "--vkey",
+        &russia.vkey(Role::Receipt),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no receipt from russia"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // Even a witness key presented as Russia's receipt key proves nothing.
+    let o = parley(&[
+        "verify",
+        b,
+        "--vkey",
+        &nato.vkey(Role::Log),
+        "--vkey",
+        &osce.vkey(Role::Witness),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("delivery: not proven"));
+    assert!(
+        russia
+            .store()
+            .entry(&parley_store::FeedId::new("mil", "nato"), n - 1)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_witness_cosigns_only_logs_it_witnesses_and_keeps_evidence_of_forks() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    net.get("nato").send_text("mil", "before the fork");
+    let n = net.get("nato").feed_size("mil", "nato");
+    wait_until(20, "russia to hold nato's feed", || {
+        net.get("russia").feed_size("mil", "nato") == n
+    });
+    let mut fork = Forge::from_node(net.get("nato").key(), "mil", net.get("nato"));
+    net.p("nato").stop();
+    let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
+
+    // A channel that does not exist: signed by NATO's real key, cosigned by nobody.
+    let mut t9 = Forge::new(nato.key(), "t9");
+    t9.message("a channel nobody agreed to");
+    for w in [osce, russia] {
+        let (s, body) = add_checkpoint(&w.url(), 0, &[], &t9.checkpoint());
+        assert_eq!(s, 404, "{} cosigned parley/t9/nato: {body}", w.name);
+    }
+    let origins: Vec<String> = json(&["witness", "list", "--dir", osce.d()])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["origin"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        origins,
+        ["parley/mil/nato", "parley/mil/russia"],
+        "from the charter only"
+    );
+
+    // NATO signs another history at a size Russia holds and asks Russia's
+    // witness endpoint to cosign it: refused, and the fork is kept.
+    fork.entries.pop();
+    fork.tree = parley_log::merkle::MemoryTree::new();
+    let kept = fork.entries.clone();
+    fork.entries.clear();
+    for e in kept {
+        fork.push_bytes(e);
+    }
+    fork.message("a different last message");
+    assert_eq!(fork.tree.size(), n);
+    let (s, body) = add_checkpoint(&russia.url(), 0, &[], &fork.checkpoint());
+    assert_eq!(s, 404, "{body}");
+    wait_until(10, "russia to keep the fork as evidence", || {
+        russia.store().evidence().unwrap().len() == 1
+    });
+    // Witnessing it explicitly changes nothing: the fork contradicts the
+    // copy Russia holds, so it is refused with 422 and kept again.
+    ok(&[
+        "witness",
+        "add",
+        "--dir",
+        russia.d(),
+        "--origin",
+        "parley/mil/nato",
+        "--party",
+        "nato",
+    ]);
+    let (s, body) = add_checkpoint(&russia.url(), 0, &[], &fork.checkpoint());
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        russia.store().evidence().unwrap().len(),
+        1,
+        "the same fork is kept once"
+    );
+    assert!(
+        russia.store().witnessed_all().unwrap().is_empty(),
+        "nothing was cosigned"
+    );
+    for e in json(&["evidence", "list", "--dir", russia.d()])
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            (e["party"].as_str(), e["proven"].as_bool()),
+            (Some("nato"), Some(true)),
+            "{e}"
+        );
+        let file = net.path(&format!("fork-{}.json", e["id"]));
+        std::fs::write(
+            &file,
+            ok(&[
+                "evidence",
+                "export",
+                "--dir",
+                russia.d(),
+                &e["id"].to_string(),
+            ]),
+        )
+        .unwrap();
+        let out = ok(&[
+            "evidence",
+            "verify",
+            file.to_str().unwrap(),
+            "--vkey",
+            &nato.identity,
+        ]);
+        assert!(
+            out.starts_with("proven: nato signed two different roots"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn a_fork_from_a_power_of_two_size_leaves_evidence() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    while net.get("nato").feed_size("mil", "nato") < 4 {
+        net.get("nato").send_text("mil", "filler");
+    }
+    assert_eq!(net.get("nato").feed_size("mil", "nato"), 4);
+    let origin = feed_origin("mil", "nato");
+    wait_until(30, "russia and the witness to hold size 4", || {
+        net.get("russia").feed_size("mil", "nato") == 4
+            && witnessed_size(&net.get("osce").url(), &origin) == 4
+    });
+    let mut fork = Forge::from_node(net.get("nato").key(), "mil", net.get("nato"));
+    net.p("nato").stop();
+    let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
+    // Another history whose first four entries differ at the last one, then two more.
+    let first3: Vec<Vec<u8>> = fork.entries[..3].to_vec();
+    fork.entries.clear();
+    fork.tree = parley_log::merkle::MemoryTree::new();
+    for e in first3 {
+        fork.push_bytes(e);
+    }
+    for text in ["rewritten", "five", "six"] {
+        fork.message(text);
+    }
+    assert_eq!(fork.tree.size(), 6);
+
+    // Without the sender's old root the proof cannot show the other prefix:
+    // refused, and kept as an unproven alarm.
+    let (s, r) = push(russia, &fork.update_without_root(4));
+    assert_eq!(
+        (s, r["error"].as_str()),
+        (422, Some("bad_consistency_proof")),
+        "{r}"
+    );
+    let ev = russia.store().evidence().unwrap();
+    assert_eq!(ev.len(), 1);
+    assert!(!ev[0].proven);
+    // With it (what every parley node sends), the fork is proven.
+    let (s, r) = push(russia, &fork.update(4));
+    assert_eq!((s, r["error"].as_str()), (409, Some("equivocation")), "{r}");
+    let ev = russia.store().evidence().unwrap();
+    assert_eq!(ev.len(), 2);
+    assert!(ev[1].proven, "{}", ev[1].summary);
+    let file = net.path("pow2.json");
+    std::fs::write(&file, &ev[1].evidence).unwrap();
+    let out = ok(&[
+        "evidence",
+        "verify",
+        file.to_str().unwrap(),
+        "--vkey",
+        &nato.identity,
+    ]);
+    assert!(out.contains("size 4") && out.contains("size 6"), "{out}");
+    assert_eq!(
+        russia.feed_size("mil", "nato"),
+        4,
+        "nothing of the fork was stored"
+    );
+
+    // The witness, given only what tlog-witness carries, refuses it and
+    // keeps the conflicting signed checkpoint.
+    let proof = fork.tree.consistency_proof(4, 6).unwrap();
+    let (s, body) = add_checkpoint(&osce.url(), 4, &proof, &fork.checkpoint());
+    assert_eq!(s, 422, "{body}");
+    assert_eq!(witnessed_size(&osce.url(), &origin), 4);
+    assert_eq!(osce.store().evidence().unwrap().len(), 1);
+}

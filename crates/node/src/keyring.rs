@@ -1,0 +1,270 @@
+//! The party's signing keys, one per statement, and the pinned identities
+//! of its peers.
+//!
+//! Every signature this node makes goes through here, and each statement
+//! has its own key and its own method:
+//!
+//! * [`Keyring::sign_checkpoint`]: the log key, for this party's feeds;
+//! * [`ReceiptSigner`]: the receipt key. Only [`crate::feeds`] can make
+//!   one, and only ingest uses it, after it has verified an update and
+//!   while it commits the entries: nothing else can make a receipt;
+//! * [`Keyring::witness_cosign`]: the witness key, for logs this node
+//!   witnesses (never counts as delivery);
+//! * [`Keyring::node_sign`]: the node key, for link tests and read requests.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, RwLock};
+
+use parley_log::identity::{Identity, Role};
+use parley_log::note::cosignature_line;
+use parley_log::{Checkpoint, Note, NoteSignature, SigningKey, VerifierKey};
+use parley_store::{FeedId, Peer};
+
+/// The four private keys of a party.
+#[derive(Clone, Debug)]
+pub struct PartyKeys {
+    pub log: SigningKey,
+    pub receipt: SigningKey,
+    pub witness: SigningKey,
+    pub node: SigningKey,
+}
+
+impl PartyKeys {
+    /// Fresh keys for `party`, each named for its role.
+    ///
+    /// # Errors
+    /// `party` is not a valid key name.
+    pub fn generate(party: &str) -> Result<PartyKeys, parley_log::keys::KeyError> {
+        Ok(PartyKeys {
+            log: SigningKey::generate(&Role::Log.key_name(party))?,
+            receipt: SigningKey::generate(&Role::Receipt.key_name(party))?,
+            witness: SigningKey::generate(&Role::Witness.key_name(party))?,
+            node: SigningKey::generate(&Role::Node.key_name(party))?,
+        })
+    }
+
+    pub fn get(&self, role: Role) -> &SigningKey {
+        match role {
+            Role::Log => &self.log,
+            Role::Receipt => &self.receipt,
+            Role::Witness => &self.witness,
+            Role::Node => &self.node,
+        }
+    }
+
+    /// The public key of a role, of the type that role signs with.
+    pub fn verifier(&self, role: Role) -> VerifierKey {
+        let k = self.get(role);
+        match role.key_type() {
+            parley_log::KeyType::Ed25519 => k.verifier(),
+            parley_log::KeyType::CosignatureV1 => k.cosigner(),
+        }
+    }
+}
+
+/// A pinned peer, ready to use.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    pub party: String,
+    pub url: String,
+    pub identity: Identity,
+}
+
+impl PeerInfo {
+    /// The current log key of one of this peer's feeds (named after the origin).
+    pub fn feed_key(&self, feed: &FeedId) -> VerifierKey {
+        self.identity.log_key_for(&feed.origin())
+    }
+
+    /// Every log key (current and retired) of one of this peer's feeds.
+    pub fn feed_keys(&self, feed: &FeedId) -> Vec<VerifierKey> {
+        self.identity.log_keys_for(&feed.origin())
+    }
+
+    /// The keys this peer signs a statement with (current last).
+    pub fn keys(&self, role: Role) -> Vec<VerifierKey> {
+        self.identity.all(role).cloned().collect()
+    }
+
+    /// The current key of a role.
+    pub fn key(&self, role: Role) -> VerifierKey {
+        self.identity
+            .current(role)
+            .expect("a parsed identity has every role")
+            .clone()
+    }
+}
+
+/// Signs receipts. Only the feed engine can construct one.
+pub struct ReceiptSigner<'a> {
+    key: &'a SigningKey,
+}
+
+impl ReceiptSigner<'_> {
+    /// The receipt (cosignature/v1 under the receipt key) of a checkpoint.
+    pub fn sign(&self, checkpoint: &Checkpoint, time: u64) -> NoteSignature {
+        cosignature_line(self.key, &checkpoint.to_text(), time)
+    }
+}
+
+/// The party's keys and the pinned keys of its peers.
+pub struct Keyring {
+    party: String,
+    keys: PartyKeys,
+    identity: Identity,
+    feed_keys: Mutex<HashMap<String, SigningKey>>,
+    peers: RwLock<HashMap<String, PeerInfo>>,
+}
+
+/// Why a stored peer cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("peer {party}: stored identity is invalid: {why}")]
+pub struct BadPeer {
+    pub party: String,
+    pub why: String,
+}
+
+impl Keyring {
+    /// # Errors
+    /// The keys do not form a valid identity for `party` (a key reused for
+    /// two statements, or misnamed).
+    pub fn new(
+        party: &str,
+        keys: PartyKeys,
+    ) -> Result<Keyring, parley_log::identity::IdentityError> {
+        let identity = Identity::new(party, Role::ALL.map(|r| (r, keys.verifier(r))))?;
+        Ok(Keyring {
+            party: party.to_string(),
+            keys,
+            identity,
+            feed_keys: Mutex::default(),
+            peers: RwLock::default(),
+        })
+    }
+
+    pub fn party(&self) -> &str {
+        &self.party
+    }
+
+    /// This party's public identity (what `parley identity export` prints).
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Signs a checkpoint of one of this party's feeds with the log key,
+    /// under the feed's origin.
+    pub fn sign_checkpoint(&self, feed: &FeedId, checkpoint: &Checkpoint) -> Note {
+        let origin = feed.origin();
+        let key = self
+            .feed_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(origin.clone())
+            .or_insert_with(|| {
+                self.keys
+                    .log
+                    .renamed(&origin)
+                    .expect("origins are valid key names")
+            })
+            .clone();
+        checkpoint
+            .sign(&key)
+            .expect("the feed key is named after the origin")
+    }
+
+    /// The receipt signer, for the feed engine only.
+    pub(crate) fn receipt_signer(&self) -> ReceiptSigner<'_> {
+        ReceiptSigner {
+            key: &self.keys.receipt,
+        }
+    }
+
+    /// A witness cosignature of a checkpoint of a log this node witnesses.
+    pub fn witness_cosign(&self, checkpoint: &Checkpoint, time: u64) -> NoteSignature {
+        cosignature_line(&self.keys.witness, &checkpoint.to_text(), time)
+    }
+
+    /// Signs a node-to-node message (link test, read request) with the node key.
+    pub fn node_sign(&self, note: &mut Note) {
+        note.sign(&self.keys.node);
+    }
+
+    /// The node key, for building signed read requests.
+    pub fn node_key(&self) -> &SigningKey {
+        &self.keys.node
+    }
+
+    /// This party's current public key of a role.
+    pub fn own_key(&self, role: Role) -> VerifierKey {
+        self.keys.verifier(role)
+    }
+
+    // Peers.
+
+    /// Replaces the pinned peers with what the store holds.
+    ///
+    /// # Errors
+    /// A stored identity does not parse.
+    pub fn load_peers(&self, peers: Vec<Peer>) -> Result<(), BadPeer> {
+        let mut map = HashMap::new();
+        for p in peers {
+            let identity = Identity::parse(&p.identity).map_err(|e| BadPeer {
+                party: p.party.clone(),
+                why: e.to_string(),
+            })?;
+            map.insert(
+                p.party.clone(),
+                PeerInfo {
+                    party: p.party,
+                    url: p.url.trim_end_matches('/').to_string(),
+                    identity,
+                },
+            );
+        }
+        *self.peers.write().unwrap_or_else(|e| e.into_inner()) = map;
+        Ok(())
+    }
+
+    pub fn peer(&self, party: &str) -> Option<PeerInfo> {
+        self.peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(party)
+            .cloned()
+    }
+
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let mut v: Vec<PeerInfo> = self
+            .peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.party.cmp(&b.party));
+        v
+    }
+
+    /// The identity of `party`: this party's own or a pinned peer's.
+    pub fn identity_of(&self, party: &str) -> Option<Identity> {
+        if party == self.party {
+            return Some(self.identity.clone());
+        }
+        self.peer(party).map(|p| p.identity)
+    }
+
+    /// Every public key this node knows, for verifying bundles: its own and
+    /// every pinned peer's, current and retired.
+    pub fn all_public_keys(&self) -> Vec<VerifierKey> {
+        let mut out: Vec<VerifierKey> = self
+            .identity
+            .keys()
+            .iter()
+            .map(|(_, k)| k.clone())
+            .collect();
+        for p in self.peers() {
+            out.extend(p.identity.keys().iter().map(|(_, k)| k.clone()));
+        }
+        out
+    }
+}
