@@ -375,6 +375,17 @@ pub(crate) enum ChannelCommand {
     Resume(ChannelActArgs),
     /// List channels and their state.
     List(NodeArgs),
+    /// Print the channel's C2SP tlog-policy: each member feed's log key
+    /// (named after its origin), each member's receipt key, the witnesses,
+    /// and the quorum (every other member's receipt and every witness).
+    /// `parley verify --policy` and C2SP tools accept it.
+    Policy {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The channel id.
+        #[arg(long)]
+        id: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -390,6 +401,10 @@ pub(crate) struct ChannelCreateArgs {
     /// A neutral witness (receives checkpoints only); repeat for several.
     #[arg(long = "witness")]
     pub(crate) witnesses: Vec<String>,
+    /// A C2SP witness outside parley, as "URL VKEY": its submission
+    /// prefix and its cosignature/v1 vkey; repeat for several.
+    #[arg(long = "external-witness", value_name = "URL VKEY")]
+    pub(crate) external_witnesses: Vec<String>,
     /// The level of the channel: who talks on it (military, political or expert).
     #[arg(long, value_parser = ["military", "political", "expert"])]
     pub(crate) level: String,

@@ -107,14 +107,70 @@ pub struct Charter {
     pub title: Option<String>,
     /// Member parties, the creator included.
     pub members: Vec<String>,
-    /// Neutral witnesses: they receive checkpoints only, never content.
+    /// Neutral witnesses that are parley nodes (pinned parties): they
+    /// receive checkpoints only, never content.
     #[serde(default)]
     pub witnesses: Vec<String>,
+    /// Witnesses outside parley that speak C2SP tlog-witness (e.g. the
+    /// public witness network): each by its cosignature/v1 key and its
+    /// submission URL prefix. Agreed by every member with the charter.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub external_witnesses: Vec<ExternalWitness>,
     pub level: Level,
     /// ISO 639-1 codes of the languages messages are written in.
     pub languages: Vec<String>,
     #[serde(default)]
     pub rules: ChannelRules,
+}
+
+/// A C2SP witness outside parley.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExternalWitness {
+    /// Its verifier key: a cosignature/v1 (0x04) vkey with any C2SP-legal
+    /// name, e.g. `witness.example.org/w1+1234abcd+BA…` (a 0x01 vkey of the
+    /// same key is accepted and read as its 0x04 form).
+    pub vkey: String,
+    /// Its submission prefix: `add-checkpoint` is POSTed to `<url>/add-checkpoint`.
+    pub url: String,
+}
+
+impl ExternalWitness {
+    /// Its cosignature/v1 key.
+    ///
+    /// # Errors
+    /// The vkey does not parse.
+    pub fn key(&self) -> Result<parley_log::VerifierKey, parley_log::keys::KeyError> {
+        let k = parley_log::VerifierKey::parse(&self.vkey)?;
+        Ok(k.as_cosigner())
+    }
+
+    /// The name its cosignatures carry.
+    pub fn name(&self) -> String {
+        self.key()
+            .map(|k| k.name().to_string())
+            .unwrap_or_else(|_| self.vkey.clone())
+    }
+
+    fn check(&self, field: &str, v: &mut Violations) {
+        match self.key() {
+            Err(e) => v.push(format!("{field}.vkey"), e.to_string()),
+            Ok(k) if parley_log::identity::receipt_party(k.name()).is_some() => v.push(
+                format!("{field}.vkey"),
+                format!(
+                    "{:?} is named like a member's receipt key; a witness's cosignature must never pass for a receipt",
+                    k.name()
+                ),
+            ),
+            Ok(_) => {}
+        }
+        v.check(
+            (self.url.starts_with("https://") || self.url.starts_with("http://"))
+                && !self.url.contains(char::is_whitespace),
+            format!("{field}.url"),
+            "the submission prefix is an http(s) URL, e.g. https://witness.example.org/w1",
+        );
+    }
 }
 
 impl Charter {
@@ -149,6 +205,18 @@ impl Charter {
             }
             if self.witnesses[..i].contains(w) {
                 v.push(format!("witnesses[{i}]"), format!("{w:?} is listed twice"));
+            }
+        }
+        for (i, w) in self.external_witnesses.iter().enumerate() {
+            w.check(&format!("external_witnesses[{i}]"), v);
+            if self.external_witnesses[..i]
+                .iter()
+                .any(|o| o.name() == w.name())
+            {
+                v.push(
+                    format!("external_witnesses[{i}]"),
+                    format!("{:?} is listed twice", w.name()),
+                );
             }
         }
         v.check(

@@ -23,6 +23,6 @@ pub mod rules;
 pub mod views;
 pub mod violation;
 
-pub use channel::{ChannelState, Charter, Level};
+pub use channel::{ChannelState, Charter, ExternalWitness, Level};
 pub use kinds::validate;
 pub use violation::Violation;

@@ -43,7 +43,11 @@ pub enum AuditError {
 
 /// The keys an audit checks signatures against: each party's identity
 /// (its log, receipt and witness keys, current and retired).
-pub struct AuditKeys(HashMap<String, Identity>);
+pub struct AuditKeys {
+    parties: HashMap<String, Identity>,
+    /// External C2SP witnesses named in stored charters, by key name.
+    external: HashMap<String, VerifierKey>,
+}
 
 impl AuditKeys {
     /// This node's own identity and every pinned peer's.
@@ -51,26 +55,63 @@ impl AuditKeys {
     /// # Errors
     /// A pinned identity does not parse.
     pub fn of_node(store: &dyn Store, own: Identity) -> Result<AuditKeys, AuditError> {
-        let mut keys = HashMap::from([(own.party.clone(), own)]);
+        let mut keys = AuditKeys::from_identities([own]);
         for p in store.peers()? {
             let id = Identity::parse(&p.identity).map_err(|e| AuditError::Broken {
                 feed: format!("peer {}", p.party),
                 what: format!("the pinned identity does not parse: {e}"),
             })?;
-            keys.insert(p.party, id);
+            keys.parties.insert(p.party, id);
         }
-        Ok(AuditKeys(keys))
+        for stored in store.entries_of_kinds(&["channel_charter"])? {
+            let Ok(e) = parley_log::Entry::decode(&stored.bytes) else {
+                continue;
+            };
+            let Ok(charter) = parley_domain::kinds::parse_body::<parley_domain::Charter>(&e.body)
+            else {
+                continue;
+            };
+            for w in charter.external_witnesses {
+                if let Ok(k) = w.key() {
+                    keys.external.insert(k.name().to_string(), k);
+                }
+            }
+        }
+        Ok(keys)
     }
 
     /// Given identities.
     pub fn from_identities(ids: impl IntoIterator<Item = Identity>) -> AuditKeys {
-        AuditKeys(ids.into_iter().map(|i| (i.party.clone(), i)).collect())
+        AuditKeys {
+            parties: ids.into_iter().map(|i| (i.party.clone(), i)).collect(),
+            external: HashMap::new(),
+        }
     }
 
     fn party(&self, feed: &FeedId, party: &str) -> Result<&Identity, AuditError> {
-        self.0
+        self.parties
             .get(party)
             .ok_or_else(|| broken(feed, format!("no pinned identity for {party:?}")))
+    }
+
+    /// The keys `cosigner` may sign `statement` with.
+    fn cosigner_keys(
+        &self,
+        feed: &FeedId,
+        cosigner: &str,
+        statement: Statement,
+    ) -> Result<Vec<VerifierKey>, AuditError> {
+        let role = match statement {
+            Statement::Receipt => Role::Receipt,
+            Statement::Witness => Role::Witness,
+        };
+        if statement == Statement::Witness
+            && !self.parties.contains_key(cosigner)
+            && let Some(k) = self.external.get(cosigner)
+        {
+            return Ok(vec![k.clone()]);
+        }
+        Ok(self.party(feed, cosigner)?.all(role).cloned().collect())
     }
 }
 
@@ -157,28 +198,25 @@ pub fn audit_feed(
                 ),
             )
         })?;
-        let role = match c.statement {
-            Statement::Receipt => Role::Receipt,
-            Statement::Witness => Role::Witness,
-        };
         let sig = NoteSignature::parse_line(&c.line).map_err(|e| {
             broken(
                 feed,
                 format!("{}'s cosignature at size {}: {e}", c.cosigner, c.size),
             )
         })?;
-        let key = keys
-            .party(feed, &c.cosigner)?
-            .all(role)
+        let candidates = keys.cosigner_keys(feed, &c.cosigner, c.statement)?;
+        let key = candidates
+            .iter()
             .find(|k| k.name() == sig.name && k.id() == sig.key_id)
             .ok_or_else(|| {
                 broken(
                     feed,
                     format!(
-                        "{}'s {} at size {} is not signed by its {role} key",
+                        "{}'s {} at size {} is not signed by its {} key",
                         c.cosigner,
                         c.statement.as_str(),
-                        c.size
+                        c.size,
+                        c.statement.as_str()
                     ),
                 )
             })?;

@@ -518,6 +518,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
         for w in &c.charter.witnesses {
             node.wake(w);
         }
+        node.wake_external_witnesses(&c);
     }
     tracing::info!(feed = %feed.origin(), from = ours, to = cp.size, "stored update and receipted");
     Ok(Receipt {
@@ -978,19 +979,78 @@ pub async fn accept_cosignature(
     }
     let sig = NoteSignature::parse_line(line)
         .map_err(|e| IngestError::new(Fault::Malformed, format!("cosignature: {e}")))?;
-    let key = peer
-        .keys(key_role)
-        .into_iter()
+    let keys = peer.keys(key_role);
+    if !keys
+        .iter()
+        .any(|k| sig.name == k.name() && sig.key_id == k.id())
+    {
+        return Err(IngestError::new(
+            Fault::BadSignature,
+            format!(
+                "the cosignature is not by {cosigner}'s pinned {key_role} key ({})",
+                peer.key(key_role).name()
+            ),
+        ));
+    }
+    store_cosignature(node, feed, size, cosigner, &keys, &sig, statement, role).await
+}
+
+/// Checks and stores an external C2SP witness's cosignature on this
+/// node's checkpoint of `feed` at `size`, under the key the channel's
+/// charter names. It is a witness cosignature, never a receipt.
+///
+/// # Errors
+/// The line is not by that key, or does not verify.
+pub async fn accept_external_cosignature(
+    node: &Arc<Node>,
+    feed: &FeedId,
+    size: u64,
+    name: &str,
+    keys: &[parley_log::VerifierKey],
+    sig: &NoteSignature,
+) -> Result<i64, IngestError> {
+    let named = node.channel(&feed.channel).is_some_and(|c| {
+        c.charter
+            .external_witnesses
+            .iter()
+            .any(|w| w.key().is_ok_and(|k| keys.contains(&k)))
+    });
+    if !named {
+        return Err(IngestError::new(
+            Fault::NotMember,
+            format!("{name} is not a witness of channel {}", feed.channel),
+        ));
+    }
+    store_cosignature(
+        node,
+        feed,
+        size,
+        name,
+        keys,
+        sig,
+        Statement::Witness,
+        DeliveryRole::Witness,
+    )
+    .await
+}
+
+/// Verifies a cosignature line against the checkpoint stored at `size` and
+/// one of `keys`, then stores it with the delivery progress it proves.
+#[allow(clippy::too_many_arguments)]
+async fn store_cosignature(
+    node: &Arc<Node>,
+    feed: &FeedId,
+    size: u64,
+    cosigner: &str,
+    keys: &[parley_log::VerifierKey],
+    sig: &NoteSignature,
+    statement: Statement,
+    role: DeliveryRole,
+) -> Result<i64, IngestError> {
+    let key = keys
+        .iter()
         .find(|k| sig.name == k.name() && sig.key_id == k.id())
-        .ok_or_else(|| {
-            IngestError::new(
-                Fault::BadSignature,
-                format!(
-                    "the cosignature is not by {cosigner}'s pinned {key_role} key ({})",
-                    peer.key(key_role).name()
-                ),
-            )
-        })?;
+        .ok_or_else(|| IngestError::new(Fault::BadSignature, "not signed by the expected key"))?;
     let f = feed.clone();
     let note = node
         .db(move |s| s.checkpoint(&f, size))
@@ -1006,7 +1066,7 @@ pub async fn accept_cosignature(
         .map_err(internal)?
         .text()
         .to_string();
-    let time = verify_one(&key, &text, &sig)
+    let time = verify_one(key, &text, sig)
         .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
         .ok_or_else(|| IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature"))?
         as i64;

@@ -27,6 +27,7 @@ pub mod federation;
 pub mod feeds;
 pub mod keyring;
 pub mod ledger;
+pub mod policy;
 pub mod state;
 pub mod status;
 pub mod tlog;
@@ -183,10 +184,11 @@ async fn wait_for_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Starts a delivery worker for every pinned peer, including peers pinned
-/// while the node runs.
+/// Starts a delivery worker for every pinned peer and every external
+/// witness a channel names, including those that appear while the node runs.
 async fn supervise_workers(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
     let mut running: HashSet<String> = HashSet::new();
+    let mut external: HashSet<parley_domain::ExternalWitness> = HashSet::new();
     loop {
         for p in node.peer_list() {
             if running.insert(p.party.clone()) {
@@ -195,6 +197,13 @@ async fn supervise_workers(node: Arc<Node>, mut stop: watch::Receiver<bool>) {
                     p.party.clone(),
                     stop.clone(),
                 ));
+            }
+        }
+        for c in node.channel_list() {
+            for w in c.charter.external_witnesses {
+                if external.insert(w.clone()) {
+                    tokio::spawn(outbox::run_external_witness(node.clone(), w, stop.clone()));
+                }
             }
         }
         tokio::select! {

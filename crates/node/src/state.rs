@@ -338,6 +338,14 @@ impl Node {
                 self.wake(p);
             }
         }
+        self.wake_external_witnesses(channel);
+    }
+
+    /// The submission workers of the channel's external witnesses.
+    pub fn wake_external_witnesses(&self, channel: &ChannelState) {
+        for w in &channel.charter.external_witnesses {
+            self.wake(&w.name());
+        }
     }
 
     pub fn link(&self, peer: &str) -> LinkState {

@@ -23,6 +23,7 @@ pub fn channel_json(c: &ChannelState) -> Value {
         "level": c.charter.level.as_str(),
         "members": c.charter.members,
         "witnesses": c.charter.witnesses,
+        "external_witnesses": c.charter.external_witnesses.iter().map(|w| json!({"name": w.name(), "url": w.url, "vkey": w.vkey})).collect::<Vec<_>>(),
         "languages": c.charter.languages,
         "rules": {"flash_ack_minutes": c.charter.rules.flash_ack_minutes, "immediate_ack_minutes": c.charter.rules.immediate_ack_minutes},
         "state": state,
@@ -54,7 +55,12 @@ pub async fn backlog(node: &Arc<Node>, peer: &str) -> Result<(u64, u64), StoreEr
         if c.is_member(peer) && c.is_member(&node.party) {
             pushes.push(FeedId::new(&c.id, &node.party));
         }
-        if c.is_witness(peer) {
+        let external = c
+            .charter
+            .external_witnesses
+            .iter()
+            .any(|w| w.name() == peer);
+        if c.is_witness(peer) || (external && c.is_member(&node.party)) {
             witnessed.extend(c.charter.members.iter().map(|m| FeedId::new(&c.id, m)));
         }
     }
@@ -106,12 +112,39 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
     }
     let feeds = node.db(|s| s.feeds()).await?;
     let evidence = node.db(|s| s.evidence()).await?;
+    let mut external = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in node.channel_list() {
+        for w in &c.charter.external_witnesses {
+            let name = w.name();
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            let link = node.link(&name);
+            let (_, checkpoints) = backlog(node, &name).await?;
+            let who = name.clone();
+            let last = node
+                .db(move |s| s.last_cosignature_by(&who, parley_store::Statement::Witness))
+                .await?;
+            external.push(json!({
+                "name": name,
+                "url": w.url,
+                "supports": "C2SP tlog-witness add-checkpoint (no link tests, no catch-up)",
+                "link": match link.up { Some(true) => "up", Some(false) => "down", None => "unknown" },
+                "since": link.since,
+                "last_error": link.last_error,
+                "last_cosignature": last,
+                "backlog_checkpoints": checkpoints,
+            }));
+        }
+    }
     Ok(json!({
         "party": node.party,
         "identity": node.keys.identity().to_text(),
         "keys": node.keys.identity().keys().iter().map(|(r, k)| json!({"role": r.as_str(), "vkey": k.to_string()})).collect::<Vec<_>>(),
         "url": node.dir.config.public_url(),
         "peers": peers,
+        "external_witnesses": external,
         "channels": node.channel_list().iter().map(channel_json).collect::<Vec<_>>(),
         "feeds": feeds.iter().map(|(f, h)| json!({"channel": f.channel, "author": f.author, "size": h.size, "root": h.root.to_hex()})).collect::<Vec<_>>(),
         "evidence": evidence.iter().map(evidence_json).collect::<Vec<_>>(),

@@ -22,6 +22,18 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
             if let Some(t) = &a.title {
                 charter["title"] = json!(t);
             }
+            let mut external = Vec::new();
+            for w in &a.external_witnesses {
+                let Some((url, vkey)) = w.trim().split_once(char::is_whitespace) else {
+                    anyhow::bail!(
+                        "--external-witness {w:?}: give the submission URL and the vkey, separated by a space"
+                    );
+                };
+                external.push(json!({"url": url, "vkey": vkey.trim()}));
+            }
+            if !external.is_empty() {
+                charter["external_witnesses"] = json!(external);
+            }
             let r = api
                 .post("/channels", &json!({"id": a.id, "charter": charter}))
                 .map_err(|e| report(a.json.json, e))?;
@@ -37,6 +49,12 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
         ChannelCommand::Accept(a) => act(a, "accept", "accepted"),
         ChannelCommand::Suspend(a) => act(a, "suspend", "suspended"),
         ChannelCommand::Resume(a) => act(a, "resume", "resumed"),
+        ChannelCommand::Policy { dir, id } => {
+            let api = Api::open(&dir.dir)?;
+            let text = api.get_text(&format!("/channels/{id}/policy"))?;
+            print!("{text}");
+            Ok(())
+        }
         ChannelCommand::List(NodeArgs { dir, json }) => {
             let api = Api::open(&dir.dir)?;
             let list = api.get("/channels").map_err(|e| report(json.json, e))?;

@@ -281,6 +281,24 @@ pub(crate) fn status(a: NodeArgs) -> anyhow::Result<()> {
                 .unwrap_or_default(),
         ));
     }
+    for w in s["external_witnesses"].as_array().into_iter().flatten() {
+        out.push(format!(
+            "  witness {} at {} (C2SP tlog-witness): {}; last cosignature {}; {} checkpoints to witness{}",
+            w["name"].as_str().unwrap_or(""),
+            w["url"].as_str().unwrap_or(""),
+            w["link"].as_str().unwrap_or(""),
+            if w["last_cosignature"].is_null() {
+                "never".to_string()
+            } else {
+                time(&w["last_cosignature"])
+            },
+            w["backlog_checkpoints"],
+            w["last_error"]
+                .as_str()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default(),
+        ));
+    }
     out.push("channels:".into());
     for c in s["channels"].as_array().into_iter().flatten() {
         out.push(format!("  {}", channel_line(c)));

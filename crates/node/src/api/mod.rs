@@ -145,6 +145,7 @@ pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
         .route("/status", get(get_status))
         .route("/channels", get(list_channels).post(create_channel))
         .route("/channels/{id}/{act}", post(channel_act))
+        .route("/channels/{id}/policy", get(channel_policy))
         .route("/entries", post(send_entry))
         .route("/inbox", get(inbox))
         .route("/entries/{channel}/{author}/{seq}", get(show_entry))
@@ -422,6 +423,19 @@ async fn list_evidence(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> 
     Ok(Json(Value::Array(
         all.iter().map(status::evidence_json).collect(),
     )))
+}
+
+async fn channel_policy(
+    State(node): State<Arc<Node>>,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let channel = node.channel(&id).ok_or_else(|| {
+        ApiError::not_found(format!("channel {id:?} does not exist on this node"))
+    })?;
+    let _ = node.peer_list();
+    let text = crate::policy::channel_policy(&node.keys, &channel)
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "unknown_keys", e.to_string()))?;
+    Ok(([("content-type", "text/plain; charset=utf-8")], text).into_response())
 }
 
 async fn get_evidence(State(node): State<Arc<Node>>, Path(id): Path<i64>) -> ApiResult<Response> {

@@ -177,12 +177,83 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
         for author in &channel.charter.members {
             let feed = FeedId::new(&channel.id, author);
             let at = cursor(node, cursors, peer, &feed, DeliveryRole::Witness).await?;
-            match witness_client::submit(node, &info, &feed, at).await? {
+            let target = witness_client::WitnessTarget::parley(&info);
+            match witness_client::submit(node, &target, &feed, at).await? {
                 Some(next) => {
                     cursors.insert((feed, DeliveryRole::Witness), next);
                     progress = true;
                 }
                 None => continue,
+            }
+        }
+    }
+    Ok(if progress { Pass::Progress } else { Pass::Idle })
+}
+
+/// Runs the submissions to one external C2SP witness until shutdown: for
+/// every channel that names it, the latest checkpoint of each member feed
+/// this node holds, one request in flight, retried with exponential
+/// backoff after any failure.
+pub async fn run_external_witness(
+    node: Arc<Node>,
+    witness: parley_domain::ExternalWitness,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let target = match witness_client::WitnessTarget::external(&witness) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(vkey = %witness.vkey, "external witness: {e}");
+            return;
+        }
+    };
+    let fed = &node.dir.config.federation;
+    let mut backoff = Backoff::new(fed.retry_initial_ms, fed.retry_max_ms);
+    let wake = node.wake_handle(&target.name);
+    let mut cursors = Cursors::new();
+    loop {
+        let wait = match witness_pass(&node, &target, &witness, &mut cursors).await {
+            Ok(Pass::Progress) => {
+                backoff.reset();
+                continue;
+            }
+            Ok(Pass::Idle) => {
+                backoff.reset();
+                Duration::from_secs(30)
+            }
+            Err(e) => {
+                let d = backoff.next();
+                node.note_refusal(&target.name, e.to_string());
+                tracing::warn!(witness = %target.name, error = %e, retry_in_ms = d.as_millis() as u64, "witness submission failed");
+                d
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = wake.notified(), if backoff.current == 0 => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// One pass over the member feeds of the channels naming `witness`.
+async fn witness_pass(
+    node: &Arc<Node>,
+    target: &witness_client::WitnessTarget,
+    witness: &parley_domain::ExternalWitness,
+    cursors: &mut Cursors,
+) -> Result<Pass, CallError> {
+    let mut progress = false;
+    for channel in node
+        .channel_list()
+        .into_iter()
+        .filter(|c| c.charter.external_witnesses.contains(witness) && c.is_member(&node.party))
+    {
+        for author in &channel.charter.members {
+            let feed = FeedId::new(&channel.id, author);
+            let at = cursor(node, cursors, &target.name, &feed, DeliveryRole::Witness).await?;
+            if let Some(next) = witness_client::submit(node, target, &feed, at).await? {
+                cursors.insert((feed, DeliveryRole::Witness), next);
+                progress = true;
             }
         }
     }

@@ -1,7 +1,10 @@
 //! Submitting checkpoints to a channel's witnesses (C2SP tlog-witness
 //! client). Members submit their own feeds and the feeds they hold of
 //! others, so a party that shows different histories to different peers
-//! is caught by the witness.
+//! is caught by the witness. A witness is a pinned parley node (shown the
+//! charter that names it) or an external C2SP witness named in the
+//! charter by its key and submission prefix; both are spoken to exactly
+//! as tlog-witness says.
 
 use std::sync::Arc;
 
@@ -14,18 +17,65 @@ use parley_log::{NoteSignature, SignedCheckpoint};
 use parley_store::{DeliveryRole, FeedId, FeedTiles, StoreError};
 
 use super::client::{self, CallError, WitnessAnswer};
-use crate::feeds::{accept_cosignature, record_evidence};
+use crate::feeds::{accept_cosignature, accept_external_cosignature, record_evidence};
 use crate::state::{Node, PeerInfo};
 
 fn store_err(e: StoreError) -> CallError {
     CallError::Protocol(e.to_string())
 }
 
+/// A witness to submit checkpoints to.
+#[derive(Clone, Debug)]
+pub struct WitnessTarget {
+    /// The name its progress and cosignatures are kept under: the party
+    /// of a parley witness, the key name of an external one.
+    pub name: String,
+    /// Its cosignature/v1 key(s), current last.
+    pub keys: Vec<parley_log::VerifierKey>,
+    /// `POST <submission>/add-checkpoint`.
+    pub submission: String,
+    /// `GET <monitoring>/<origin hash>/checkpoint`, where it has one.
+    pub monitoring: Option<String>,
+    /// A parley witness: the pinned peer, which can be shown a charter.
+    pub peer: Option<PeerInfo>,
+}
+
+impl WitnessTarget {
+    /// A pinned parley node acting as a witness.
+    pub fn parley(w: &PeerInfo) -> WitnessTarget {
+        let prefix = client::parley_witness_prefix(w);
+        WitnessTarget {
+            name: w.party.clone(),
+            keys: w.keys(Role::Witness),
+            submission: prefix.clone(),
+            monitoring: Some(prefix),
+            peer: Some(w.clone()),
+        }
+    }
+
+    /// A C2SP witness named in a charter.
+    ///
+    /// # Errors
+    /// Its vkey does not parse (the charter check refuses such charters).
+    pub fn external(
+        w: &parley_domain::ExternalWitness,
+    ) -> Result<WitnessTarget, parley_log::keys::KeyError> {
+        let key = w.key()?;
+        Ok(WitnessTarget {
+            name: key.name().to_string(),
+            keys: vec![key],
+            submission: w.url.trim_end_matches('/').to_string(),
+            monitoring: None,
+            peer: None,
+        })
+    }
+}
+
 /// Submits the feed's latest checkpoint if the witness is behind `at`.
 /// Returns the witness's new position, or `None` when there was nothing to do.
 pub async fn submit(
     node: &Arc<Node>,
-    w: &PeerInfo,
+    w: &WitnessTarget,
     feed: &FeedId,
     at: u64,
 ) -> Result<Option<u64>, CallError> {
@@ -47,23 +97,24 @@ pub async fn submit(
         WitnessAnswer::Conflict(theirs) if theirs == size => {
             match attempt(node, w, feed, size, size).await? {
                 WitnessAnswer::Cosigned(lines) => accept(node, w, feed, size, &lines).await?,
-                other => refused(node, w, feed, other).await,
+                other => refused(node, w, feed, &other).await,
             }
             Ok(Some(size))
         }
         // It is ahead of this node for this feed: check that it agrees.
         WitnessAnswer::Conflict(theirs) => {
             compare_with_witness(node, w, feed).await;
-            let (p, f) = (w.party.clone(), feed.clone());
+            let (p, f) = (w.name.clone(), feed.clone());
             node.db(move |s| s.set_delivered(&p, &f, DeliveryRole::Witness, size))
                 .await
                 .map_err(store_err)?;
             Ok(Some(theirs))
         }
-        // The witness does not witness this log yet: show it the charter
-        // that names it, then submit again.
-        WitnessAnswer::Refused(404, _) => {
-            present_charter(node, w, &feed.channel).await?;
+        // A parley witness that does not witness this log yet: show it
+        // the charter that names it, then submit again.
+        WitnessAnswer::Refused(404, _) if w.peer.is_some() => {
+            let peer = w.peer.as_ref().expect("checked");
+            present_charter(node, peer, &feed.channel).await?;
             match attempt(node, w, feed, at, size).await? {
                 WitnessAnswer::Cosigned(lines) => {
                     accept(node, w, feed, size, &lines).await?;
@@ -71,19 +122,34 @@ pub async fn submit(
                 }
                 WitnessAnswer::Conflict(theirs) => Ok(Some(theirs.min(size))),
                 other => {
-                    refused(node, w, feed, other).await;
+                    refused(node, w, feed, &other).await;
                     Err(CallError::Protocol(format!(
                         "{} does not witness {} even after seeing its charter",
-                        w.party,
+                        w.name,
                         feed.origin()
                     )))
                 }
             }
         }
         other => {
-            refused(node, w, feed, other).await;
-            Ok(Some(size))
+            refused(node, w, feed, &other).await;
+            Err(CallError::Protocol(format!(
+                "{} refused {} at size {size}: {}",
+                w.name,
+                feed.origin(),
+                describe(&other)
+            )))
         }
+    }
+}
+
+fn describe(a: &WitnessAnswer) -> String {
+    match a {
+        WitnessAnswer::Refused(404, _) => {
+            "404: it does not witness this log (its operator must add it)".into()
+        }
+        WitnessAnswer::Refused(s, body) => format!("{s}: {}", body.trim()),
+        other => format!("{other:?}"),
     }
 }
 
@@ -137,7 +203,7 @@ async fn present_charter(node: &Arc<Node>, w: &PeerInfo, channel: &str) -> Resul
 /// One `add-checkpoint` call from `old` to this node's checkpoint at `size`.
 async fn attempt(
     node: &Arc<Node>,
-    w: &PeerInfo,
+    w: &WitnessTarget,
     feed: &FeedId,
     old: u64,
     size: u64,
@@ -161,12 +227,12 @@ async fn attempt(
         .map_err(store_err)?;
     let answer = client::add_checkpoint(
         node,
-        &client::parley_witness_prefix(w),
+        &w.submission,
         format_add_checkpoint(old, &proof, &note),
     )
     .await;
     node.record_link(
-        &w.party,
+        &w.name,
         match &answer {
             Err(e) if !e.reached() => Err(e.to_string()),
             _ => Ok(()),
@@ -175,58 +241,68 @@ async fn attempt(
     answer
 }
 
-/// Keeps the witness's cosignature from a 200 answer.
+/// Keeps the witness's cosignature from a 200 answer (the answer may hold
+/// several lines; only the one by its configured key counts).
 async fn accept(
     node: &Arc<Node>,
-    w: &PeerInfo,
+    w: &WitnessTarget,
     feed: &FeedId,
     size: u64,
     lines: &str,
 ) -> Result<(), CallError> {
-    let key = w.key(Role::Witness);
     let line = lines
         .lines()
-        .filter_map(|l| NoteSignature::parse_line(l).ok())
-        .find(|s| s.name == key.name() && s.key_id == key.id())
+        .filter_map(|l| NoteSignature::parse_line(&format!("{l}\n")).ok())
+        .find(|s| {
+            w.keys
+                .iter()
+                .any(|k| s.name == k.name() && s.key_id == k.id())
+        })
         .ok_or_else(|| {
-            CallError::Protocol(format!("{} answered without its cosignature", w.party))
+            CallError::Protocol(format!("{} answered without its cosignature", w.name))
         })?;
-    accept_cosignature(
-        node,
-        feed,
-        size,
-        &w.party,
-        &line.to_line(),
-        DeliveryRole::Witness,
-    )
-    .await
-    .map_err(|r| CallError::Protocol(format!("{}'s cosignature: {r}", w.party)))?;
+    let stored = match &w.peer {
+        Some(p) => {
+            accept_cosignature(
+                node,
+                feed,
+                size,
+                &p.party,
+                &line.to_line(),
+                DeliveryRole::Witness,
+            )
+            .await
+        }
+        None => accept_external_cosignature(node, feed, size, &w.name, &w.keys, &line).await,
+    };
+    stored.map_err(|r| CallError::Protocol(format!("{}'s cosignature: {r}", w.name)))?;
     Ok(())
 }
 
 /// A refusal: a configuration problem (404) or an alarm (403, 422).
-async fn refused(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId, answer: WitnessAnswer) {
+async fn refused(node: &Arc<Node>, w: &WitnessTarget, feed: &FeedId, answer: &WitnessAnswer) {
     match answer {
         WitnessAnswer::Refused(404, _) => {
-            tracing::warn!(witness = %w.party, origin = %feed.origin(), "the witness does not know this feed's author");
+            tracing::warn!(witness = %w.name, origin = %feed.origin(), "the witness does not witness this log");
         }
         WitnessAnswer::Refused(status, body) => {
-            tracing::error!(witness = %w.party, origin = %feed.origin(), status, "the witness refused a checkpoint: {}", body.trim());
+            tracing::error!(witness = %w.name, origin = %feed.origin(), status, "the witness refused a checkpoint: {}", body.trim());
             compare_with_witness(node, w, feed).await;
         }
         other => {
-            tracing::warn!(witness = %w.party, origin = %feed.origin(), "unexpected witness answer: {other:?}")
+            tracing::warn!(witness = %w.name, origin = %feed.origin(), "unexpected witness answer: {other:?}")
         }
     }
 }
 
 /// Fetches what the witness cosigned for a feed and, if it conflicts with
 /// the history this node holds, records the fork as evidence.
-async fn compare_with_witness(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId) {
+async fn compare_with_witness(node: &Arc<Node>, w: &WitnessTarget, feed: &FeedId) {
     let origin = feed.origin();
-    let Ok(Some(text)) =
-        client::witnessed_checkpoint(node, &client::parley_witness_prefix(w), &origin).await
-    else {
+    let Some(monitoring) = &w.monitoring else {
+        return;
+    };
+    let Ok(Some(text)) = client::witnessed_checkpoint(node, monitoring, &origin).await else {
         return;
     };
     let Some(identity) = node.keys.identity_of(&feed.author) else {
@@ -279,7 +355,7 @@ async fn compare_with_witness(node: &Arc<Node>, w: &PeerInfo, feed: &FeedId) {
     if let Ok(Some(ev)) = local {
         let summary = format!(
             "witness {} holds a checkpoint of {} that conflicts with the history this node received",
-            w.party, feed.author
+            w.name, feed.author
         );
         record_evidence(node, feed, &ev, true, summary).await;
     }
