@@ -294,6 +294,10 @@ pub(crate) enum PeerCommand {
         /// The party you expect the identity to name (a check, optional).
         #[arg(long)]
         party: Option<String>,
+        /// Replace the identity pinned for that party (after its key was
+        /// lost or stolen, with a new identity checked out of band).
+        #[arg(long)]
+        replace: bool,
     },
     /// List pinned peers.
     List(NodeArgs),
@@ -322,6 +326,19 @@ pub(crate) enum IdentityCommand {
     /// Print this node's identity file (also in DIR/party.identity): hand
     /// it to peers out of band; they pin it with `parley peer add`.
     Export(NodeArgs),
+    /// Replace one of this party's keys (log, receipt, witness or node) with
+    /// a fresh one. The running node signs a rotation statement with the old
+    /// and the new key and sends it to every peer, which pins the new key
+    /// beside the old; records signed before stay verifiable.
+    Rotate {
+        #[command(flatten)]
+        dir: DirArg,
+        /// log, receipt, witness or node.
+        #[arg(long, value_parser = ["log", "receipt", "witness", "node"])]
+        role: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Print the log vkey of one feed (its name is the feed's origin, as
     /// C2SP requires), for a witness operator or an outside verifier.
     LogKey {

@@ -381,3 +381,127 @@ fn a_fork_from_a_power_of_two_size_leaves_evidence() {
     assert_eq!(witnessed_size(&osce.url(), &origin), 4);
     assert_eq!(osce.store().evidence().unwrap().len(), 1);
 }
+
+/// The receipt keys a node has pinned for `peer` (current last).
+fn pinned_keys(at: &net::Party, peer: &str, role: &str) -> Vec<String> {
+    at.peer_status(peer)["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["role"] == role)
+        .map(|k| k["vkey"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn send_and_wait_for_receipt(net: &Net, text: &str) -> String {
+    let nato = net.get("nato");
+    let id = json(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "mil",
+        "--text",
+        text,
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let nd = nato.d().to_string();
+    wait_until(30, &format!("russia's receipt for {id}"), || {
+        !json(&["show", "--dir", &nd, &id])["delivery"][0]["delivered_at"].is_null()
+    });
+    id
+}
+
+#[test]
+fn a_rotated_key_is_taken_by_peers_and_old_records_still_verify() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    let first = send_and_wait_for_receipt(&net, "before any rotation");
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    let old_bundle = net.path("first.tlog-proof");
+    std::fs::write(&old_bundle, ok(&["proof", "--dir", nato.d(), &first])).unwrap();
+    let old_receipt_key = russia.vkey(Role::Receipt);
+
+    // Russia rotates its receipt key: NATO takes the new key by itself.
+    let out = ok(&[
+        "identity",
+        "rotate",
+        "--dir",
+        russia.d(),
+        "--role",
+        "receipt",
+    ]);
+    assert!(out.contains("rotated the receipt key"), "{out}");
+    let new_receipt_key = russia.vkey(Role::Receipt);
+    assert_ne!(new_receipt_key, old_receipt_key);
+    wait_until(20, "nato to pin russia's new receipt key", || {
+        pinned_keys(nato, "russia", "receipt") == [old_receipt_key.clone(), new_receipt_key.clone()]
+    });
+    let status = ok(&["status", "--dir", nato.d()]);
+    assert!(
+        status.contains("key rotation: russia rotated its receipt key"),
+        "{status}"
+    );
+    // NATO rotates its log and node keys: Russia keeps taking its feed and
+    // its link tests.
+    ok(&["identity", "rotate", "--dir", nato.d(), "--role", "log"]);
+    ok(&["identity", "rotate", "--dir", nato.d(), "--role", "node"]);
+    let second = send_and_wait_for_receipt(&net, "after the rotations");
+    let shown = json(&["show", "--dir", nato.d(), &second]);
+    let receipt_line = shown["delivery"][0]["receipt"].as_str().unwrap();
+    assert!(
+        receipt_line.starts_with("\u{2014} russia/receipt "),
+        "{receipt_line}"
+    );
+    wait_until(20, "the link to stay up under nato's new node key", || {
+        russia.peer_status("nato")["link"] == "up"
+            && russia.peer_status("nato")["last_error"].is_null()
+    });
+
+    // Both bundles verify with the identity files as they are now (old
+    // keys retired, not removed), and the old one with the old key alone.
+    let new_bundle = net.path("second.tlog-proof");
+    std::fs::write(&new_bundle, ok(&["proof", "--dir", nato.d(), &second])).unwrap();
+    for b in [&old_bundle, &new_bundle] {
+        let out = ok(&[
+            "verify",
+            b.to_str().unwrap(),
+            "--identity",
+            &nato.identity,
+            "--identity",
+            &russia.identity,
+        ]);
+        assert!(out.contains("delivered to russia at"), "{out}");
+    }
+    let out = ok(&[
+        "verify",
+        old_bundle.to_str().unwrap(),
+        "--identity",
+        &nato.identity,
+        "--vkey",
+        &old_receipt_key,
+    ]);
+    assert!(out.contains("delivered to russia at"), "{out}");
+    nato.audit();
+    russia.audit();
+
+    // A rotation is accepted only with the pinned old key's signature.
+    let thief = parley_log::SigningKey::generate("russia/receipt").unwrap();
+    let forged = parley_log::Rotation {
+        party: "russia".into(),
+        role: Role::Receipt,
+        old: thief.cosigner(),
+        new: thief.cosigner(),
+        time: 1,
+    };
+    let (s, body) = post(
+        &format!("{}/federation/v1/rotation", nato.url()),
+        forged.sign(&thief, &thief).into_bytes(),
+        "text/plain",
+    );
+    assert_eq!(s, 403, "{body}");
+    assert_eq!(pinned_keys(nato, "russia", "receipt").len(), 2);
+}

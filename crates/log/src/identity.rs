@@ -282,6 +282,152 @@ impl Identity {
     }
 }
 
+/// The first line of a key rotation statement.
+pub const ROTATION_HEADER: &str = "parley-key-rotation/v1";
+
+/// "From `time` on, `party` signs `role` statements with `new` instead of
+/// `old`", signed by both keys.
+///
+/// The statement is a signed note whose text starts with
+/// `parley-key-rotation/v1`, and each signature is Ed25519 over that text
+/// under the key's own (name, key ID). This is the one message a receipt
+/// or witness key signs that is not a cosignature: it cannot be mistaken
+/// for one (a cosigned message starts `cosignature/v1`), nor for a
+/// checkpoint (its second line is not a tree size), so it makes no
+/// statement of the kinds those keys make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    pub party: String,
+    pub role: Role,
+    pub old: VerifierKey,
+    pub new: VerifierKey,
+    /// POSIX seconds.
+    pub time: u64,
+}
+
+/// Why a rotation statement is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RotationError {
+    #[error("not a key rotation statement: {0}")]
+    Format(String),
+    #[error("the statement rotates {party}'s keys, not {expected}'s")]
+    WrongParty { party: String, expected: String },
+    #[error("the old {role} key {key} is not one of {party}'s pinned keys")]
+    UnknownOldKey {
+        party: String,
+        role: Role,
+        key: String,
+    },
+    #[error("the statement is not signed by the {0} key")]
+    MissingSignature(&'static str),
+    #[error("the new key does not fit: {0}")]
+    BadNewKey(String),
+}
+
+impl Rotation {
+    /// The statement's text.
+    pub fn text(&self) -> String {
+        format!(
+            "{ROTATION_HEADER}\nparty {}\nrole {}\nold {}\nnew {}\ntime {}\n",
+            self.party, self.role, self.old, self.new, self.time
+        )
+    }
+
+    /// The signed statement: the text, signed by the old and the new key.
+    ///
+    /// # Panics
+    /// If the keys are not the ones the statement names.
+    pub fn sign(&self, old: &crate::keys::SigningKey, new: &crate::keys::SigningKey) -> String {
+        let text = self.text();
+        let mut note = crate::note::Note::new(&text).expect("well-formed text");
+        for (vk, sk) in [(&self.old, old), (&self.new, new)] {
+            assert_eq!(
+                sk.verifier().public_bytes(),
+                vk.public_bytes(),
+                "signing key matches the statement"
+            );
+            note.add_signature(crate::note::NoteSignature {
+                name: vk.name().to_string(),
+                key_id: vk.id(),
+                sig: sk.sign_raw(text.as_bytes()).to_vec(),
+            });
+        }
+        note.to_string()
+    }
+
+    /// Parses a signed statement and checks it against `identity`: the old
+    /// key is one of the party's keys for that role, both signatures
+    /// verify, and the new key fits the role.
+    ///
+    /// # Errors
+    /// A [`RotationError`] saying which check failed.
+    pub fn verify(signed: &str, identity: &Identity) -> Result<Rotation, RotationError> {
+        let fmt = |w: &str| RotationError::Format(w.to_string());
+        let note = crate::note::Note::parse(signed.as_bytes()).map_err(|e| fmt(&e.to_string()))?;
+        let text = note.text();
+        let lines: Vec<&str> = text.lines().collect();
+        let field = |i: usize, name: &str| -> Result<&str, RotationError> {
+            lines
+                .get(i)
+                .and_then(|l| l.strip_prefix(name))
+                .and_then(|l| l.strip_prefix(' '))
+                .ok_or_else(|| fmt(&format!("line {} must be \"{name} …\"", i + 1)))
+        };
+        if lines.first() != Some(&ROTATION_HEADER) || lines.len() != 6 {
+            return Err(fmt(&format!(
+                "it must be 6 lines starting {ROTATION_HEADER}"
+            )));
+        }
+        let party = field(1, "party")?.to_string();
+        let role = Role::parse(field(2, "role")?).ok_or_else(|| fmt("unknown role"))?;
+        let old = VerifierKey::parse(field(3, "old")?).map_err(|e| fmt(&e.to_string()))?;
+        let new = VerifierKey::parse(field(4, "new")?).map_err(|e| fmt(&e.to_string()))?;
+        let time = field(5, "time")?
+            .parse()
+            .map_err(|_| fmt("time is not a number"))?;
+        let r = Rotation {
+            party,
+            role,
+            old,
+            new,
+            time,
+        };
+        if r.text() != text {
+            return Err(fmt("not in canonical form"));
+        }
+        if r.party != identity.party {
+            return Err(RotationError::WrongParty {
+                party: r.party,
+                expected: identity.party.clone(),
+            });
+        }
+        if !identity.all(role).any(|k| *k == r.old) {
+            return Err(RotationError::UnknownOldKey {
+                party: r.party,
+                role,
+                key: r.old.to_string(),
+            });
+        }
+        for (which, key) in [("old", &r.old), ("new", &r.new)] {
+            let signed = note.signatures().iter().any(|s| {
+                s.name == key.name()
+                    && s.key_id == key.id()
+                    && key.verify_ed25519(text.as_bytes(), &s.sig)
+            });
+            if !signed {
+                return Err(RotationError::MissingSignature(which));
+            }
+        }
+        let mut check = identity.clone();
+        if !check.all(role).any(|k| *k == r.new) {
+            check
+                .rotate(role, r.new.clone())
+                .map_err(RotationError::BadNewKey)?;
+        }
+        Ok(r)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,6 +500,58 @@ mod tests {
             Err(IdentityError::Missing(Role::Node))
         );
         assert_eq!(Identity::parse("hello"), Err(IdentityError::Header));
+    }
+
+    #[test]
+    fn a_rotation_is_signed_by_both_keys_and_checked_against_the_pinned_one() {
+        let id = nato();
+        let old = SigningKey::from_seed("nato/receipt", [2; 32]).unwrap();
+        let new = SigningKey::from_seed("nato/receipt", [77; 32]).unwrap();
+        let r = Rotation {
+            party: "nato".into(),
+            role: Role::Receipt,
+            old: old.cosigner(),
+            new: new.cosigner(),
+            time: 1_800_000_000,
+        };
+        let signed = r.sign(&old, &new);
+        assert_eq!(Rotation::verify(&signed, &id), Ok(r.clone()));
+        // Signed by the old key only: refused.
+        let other = SigningKey::from_seed("nato/receipt", [78; 32]).unwrap();
+        let forged = Rotation {
+            new: other.cosigner(),
+            ..r.clone()
+        };
+        let text = forged.text();
+        let mut note = crate::note::Note::new(&text).unwrap();
+        note.add_signature(crate::note::NoteSignature {
+            name: "nato/receipt".into(),
+            key_id: old.cosigner().id(),
+            sig: old.sign_raw(text.as_bytes()).to_vec(),
+        });
+        assert_eq!(
+            Rotation::verify(&note.to_string(), &id),
+            Err(RotationError::MissingSignature("new"))
+        );
+        // An old key nobody pinned cannot rotate anything.
+        let stranger = Rotation {
+            old: other.cosigner(),
+            new: new.cosigner(),
+            ..r.clone()
+        };
+        assert!(matches!(
+            Rotation::verify(&stranger.sign(&other, &new), &id),
+            Err(RotationError::UnknownOldKey { .. })
+        ));
+        // Another party's statement does not apply.
+        let mut russia = id.clone();
+        russia.party = "russia".into();
+        assert!(matches!(
+            Rotation::verify(&signed, &russia),
+            Err(RotationError::WrongParty { .. })
+        ));
+        // It can never be read as a checkpoint.
+        assert!(crate::checkpoint::Checkpoint::parse(&r.text()).is_err());
     }
 
     #[test]

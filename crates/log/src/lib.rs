@@ -36,7 +36,7 @@ pub use bundle::{Trust, VerifiedBundle, feed_origin, make_bundle, verify_bundle}
 pub use checkpoint::{Checkpoint, SignedCheckpoint};
 pub use entry::Entry;
 pub use hash::{Hash, leaf_hash, node_hash};
-pub use identity::{Identity, Role};
+pub use identity::{Identity, Role, Rotation};
 pub use keys::{KeyType, SigningKey, VerifierKey};
 pub use note::{Note, NoteSignature, VerifiedSignature};
 pub use time::Timestamp;

@@ -146,6 +146,8 @@ pub struct NodeDir {
     pub path: PathBuf,
     pub config: Config,
     pub keys: PartyKeys,
+    /// The party's public keys with their history (`party.identity`).
+    pub identity: parley_log::Identity,
     pub token: String,
 }
 
@@ -224,6 +226,26 @@ impl NodeDir {
             witness: load_key(dir, &config.party, Role::Witness)?,
             node: load_key(dir, &config.party, Role::Node)?,
         };
+        let identity_path = dir.join(IDENTITY_FILE);
+        let identity = std::fs::read_to_string(&identity_path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| parley_log::Identity::parse(&t).map_err(|e| e.to_string()))
+            .and_then(|id| {
+                crate::keyring::Keyring::with_history(id.clone(), keys.clone()).map(|_| id)
+            })
+            .map_err(|why| DirError::BadKey {
+                path: identity_path.clone(),
+                why,
+            })?;
+        if identity.party != config.party {
+            return Err(DirError::BadKey {
+                path: identity_path,
+                why: format!(
+                    "the identity is {:?}'s, not {:?}'s",
+                    identity.party, config.party
+                ),
+            });
+        }
         let token_path = dir.join(TOKEN_FILE);
         let token = std::fs::read_to_string(&token_path)
             .map_err(io(&token_path))?
@@ -239,8 +261,15 @@ impl NodeDir {
             path: dir.to_path_buf(),
             config,
             keys,
+            identity,
             token,
         })
+    }
+
+    /// The keyring of this node's own keys, with their history.
+    pub fn keyring(&self) -> crate::keyring::Keyring {
+        crate::keyring::Keyring::with_history(self.identity.clone(), self.keys.clone())
+            .expect("checked when the directory was loaded")
     }
 
     /// Creates a node directory: configuration, key (0600), token (0600)
@@ -276,9 +305,8 @@ impl NodeDir {
         }
         let identity = crate::keyring::Keyring::new(party, keys.clone())
             .map_err(|e| bad(e.to_string()))?
-            .identity()
-            .to_text();
-        std::fs::write(dir.join(IDENTITY_FILE), identity).map_err(io(dir))?;
+            .identity();
+        std::fs::write(dir.join(IDENTITY_FILE), identity.to_text()).map_err(io(dir))?;
         let token = random_token();
         write_private(&dir.join(TOKEN_FILE), &format!("{token}\n"))?;
         let config = Config {
@@ -296,6 +324,7 @@ impl NodeDir {
             path: dir.to_path_buf(),
             config,
             keys,
+            identity,
             token,
         };
         parley_store::SqliteStore::open(&nd.database_path())

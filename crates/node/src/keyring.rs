@@ -96,22 +96,22 @@ impl PeerInfo {
 }
 
 /// Signs receipts. Only the feed engine can construct one.
-pub struct ReceiptSigner<'a> {
-    key: &'a SigningKey,
+pub struct ReceiptSigner {
+    key: SigningKey,
 }
 
-impl ReceiptSigner<'_> {
+impl ReceiptSigner {
     /// The receipt (cosignature/v1 under the receipt key) of a checkpoint.
     pub fn sign(&self, checkpoint: &Checkpoint, time: u64) -> NoteSignature {
-        cosignature_line(self.key, &checkpoint.to_text(), time)
+        cosignature_line(&self.key, &checkpoint.to_text(), time)
     }
 }
 
 /// The party's keys and the pinned keys of its peers.
 pub struct Keyring {
     party: String,
-    keys: PartyKeys,
-    identity: Identity,
+    keys: RwLock<PartyKeys>,
+    identity: RwLock<Identity>,
     feed_keys: Mutex<HashMap<String, SigningKey>>,
     peers: RwLock<HashMap<String, PeerInfo>>,
 }
@@ -135,11 +135,73 @@ impl Keyring {
         let identity = Identity::new(party, Role::ALL.map(|r| (r, keys.verifier(r))))?;
         Ok(Keyring {
             party: party.to_string(),
-            keys,
-            identity,
+            keys: RwLock::new(keys),
+            identity: RwLock::new(identity),
             feed_keys: Mutex::default(),
             peers: RwLock::default(),
         })
+    }
+
+    /// The keys with their history: `identity` (the node's
+    /// `party.identity`) lists retired keys too, and its current keys
+    /// must be the private keys' public halves.
+    ///
+    /// # Errors
+    /// Its current keys are not `keys`.
+    pub fn with_history(identity: Identity, keys: PartyKeys) -> Result<Keyring, String> {
+        for role in Role::ALL {
+            let current = identity.current(role).ok_or("incomplete identity")?;
+            if *current != keys.verifier(role) {
+                return Err(format!(
+                    "the current {role} key in the identity file ({current}) is not the private key in keys/{role}.key"
+                ));
+            }
+        }
+        Ok(Keyring {
+            party: identity.party.clone(),
+            keys: RwLock::new(keys),
+            identity: RwLock::new(identity),
+            feed_keys: Mutex::default(),
+            peers: RwLock::default(),
+        })
+    }
+
+    fn keys(&self) -> std::sync::RwLockReadGuard<'_, PartyKeys> {
+        self.keys.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the key of `role` with a fresh one and returns the signed
+    /// rotation statement (by the old and the new key) and the new private
+    /// key, which the caller must store. Old records stay verifiable: the
+    /// old public key stays in the identity.
+    pub fn rotate(&self, role: Role, time: u64) -> (String, SigningKey) {
+        let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
+        let mut identity = self.identity.write().unwrap_or_else(|e| e.into_inner());
+        let new = SigningKey::generate(&role.key_name(&self.party)).expect("valid name");
+        let mut next = keys.clone();
+        match role {
+            Role::Log => next.log = new.clone(),
+            Role::Receipt => next.receipt = new.clone(),
+            Role::Witness => next.witness = new.clone(),
+            Role::Node => next.node = new.clone(),
+        }
+        let rotation = parley_log::Rotation {
+            party: self.party.clone(),
+            role,
+            old: keys.verifier(role),
+            new: next.verifier(role),
+            time,
+        };
+        let signed = rotation.sign(keys.get(role), &new);
+        identity
+            .rotate(role, rotation.new)
+            .expect("a fresh key fits its role");
+        *keys = next;
+        self.feed_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        (signed, new)
     }
 
     pub fn party(&self) -> &str {
@@ -147,8 +209,11 @@ impl Keyring {
     }
 
     /// This party's public identity (what `parley identity export` prints).
-    pub fn identity(&self) -> &Identity {
-        &self.identity
+    pub fn identity(&self) -> Identity {
+        self.identity
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Signs a checkpoint of one of this party's feeds with the log key,
@@ -161,7 +226,7 @@ impl Keyring {
             .unwrap_or_else(|e| e.into_inner())
             .entry(origin.clone())
             .or_insert_with(|| {
-                self.keys
+                self.keys()
                     .log
                     .renamed(&origin)
                     .expect("origins are valid key names")
@@ -173,30 +238,30 @@ impl Keyring {
     }
 
     /// The receipt signer, for the feed engine only.
-    pub(crate) fn receipt_signer(&self) -> ReceiptSigner<'_> {
+    pub(crate) fn receipt_signer(&self) -> ReceiptSigner {
         ReceiptSigner {
-            key: &self.keys.receipt,
+            key: self.keys().receipt.clone(),
         }
     }
 
     /// A witness cosignature of a checkpoint of a log this node witnesses.
     pub fn witness_cosign(&self, checkpoint: &Checkpoint, time: u64) -> NoteSignature {
-        cosignature_line(&self.keys.witness, &checkpoint.to_text(), time)
+        cosignature_line(&self.keys().witness, &checkpoint.to_text(), time)
     }
 
     /// Signs a node-to-node message (link test, read request) with the node key.
     pub fn node_sign(&self, note: &mut Note) {
-        note.sign(&self.keys.node);
+        note.sign(&self.keys().node);
     }
 
     /// The node key, for building signed read requests.
-    pub fn node_key(&self) -> &SigningKey {
-        &self.keys.node
+    pub fn node_key(&self) -> SigningKey {
+        self.keys().node.clone()
     }
 
     /// This party's current public key of a role.
     pub fn own_key(&self, role: Role) -> VerifierKey {
-        self.keys.verifier(role)
+        self.keys().verifier(role)
     }
 
     // Peers.
@@ -248,7 +313,7 @@ impl Keyring {
     /// The identity of `party`: this party's own or a pinned peer's.
     pub fn identity_of(&self, party: &str) -> Option<Identity> {
         if party == self.party {
-            return Some(self.identity.clone());
+            return Some(self.identity());
         }
         self.peer(party).map(|p| p.identity)
     }
@@ -257,7 +322,7 @@ impl Keyring {
     /// every pinned peer's, current and retired.
     pub fn all_public_keys(&self) -> Vec<VerifierKey> {
         let mut out: Vec<VerifierKey> = self
-            .identity
+            .identity()
             .keys()
             .iter()
             .map(|(_, k)| k.clone())

@@ -28,6 +28,7 @@ pub mod feeds;
 pub mod keyring;
 pub mod ledger;
 pub mod policy;
+pub mod rotation;
 pub mod state;
 pub mod status;
 pub mod tlog;
@@ -51,6 +52,7 @@ pub fn app(node: Arc<Node>) -> Router {
         .route("/federation/v1/receipt", post(server::receipt))
         .route("/federation/v1/ping", post(server::ping))
         .route("/federation/v1/witness-charter", post(witness::charter))
+        .route("/federation/v1/rotation", post(server::rotation))
         .route("/witness/v1/add-checkpoint", post(witness::add_checkpoint))
         .route("/witness/v1/{hash}/checkpoint", get(witness::monitor))
         .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))

@@ -33,6 +33,8 @@ pub enum Event {
     Link { peer: String, up: bool },
     /// A fork was detected.
     Evidence { id: i64, party: String },
+    /// A party (this one or a peer) rotated one of its keys.
+    KeyRotated { party: String, role: String },
 }
 
 /// An event as a name and a JSON body, for the event stream.
@@ -58,6 +60,7 @@ pub fn event_json(e: &Event) -> (&'static str, serde_json::Value) {
         ),
         Event::Link { peer, up } => ("link", json!({"peer": peer, "up": up})),
         Event::Evidence { id, party } => ("evidence", json!({"id": id, "party": party})),
+        Event::KeyRotated { party, role } => ("key_rotated", json!({"party": party, "role": role})),
     }
 }
 
@@ -96,6 +99,8 @@ pub struct Node {
     channels: RwLock<BTreeMap<String, ChannelState>>,
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     links: Mutex<HashMap<String, LinkState>>,
+    /// This party's key rotations delivered to each peer since start.
+    pub rotations_delivered: crate::rotation::Delivered,
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
     ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,
@@ -120,8 +125,7 @@ impl Node {
             .build()?;
         let (events, _) = broadcast::channel(4096);
         let users = crate::console::auth::UserDirectory::new(&dir.path, dir.config.users.clone());
-        let keys = Keyring::new(&dir.config.party, dir.keys.clone())
-            .map_err(|e| anyhow::anyhow!("the node's keys: {e}"))?;
+        let keys = dir.keyring();
         let node = Arc::new(Node {
             users,
             party: dir.config.party.clone(),
@@ -135,6 +139,7 @@ impl Node {
             channels: RwLock::default(),
             wake: Mutex::default(),
             links: Mutex::default(),
+            rotations_delivered: Default::default(),
             version: std::sync::atomic::AtomicU64::new(0),
             ledger: Mutex::default(),
         });

@@ -34,6 +34,20 @@ pub fn channel_json(c: &ChannelState) -> Value {
     })
 }
 
+/// A party's keys, each with its role and whether it is current or
+/// retired (rotated away; it still verifies what it signed).
+pub fn keys_json(id: &parley_log::Identity) -> Value {
+    Value::Array(
+        id.keys()
+            .iter()
+            .map(|(r, k)| {
+                let current = id.current(*r) == Some(k);
+                json!({"role": r.as_str(), "vkey": k.to_string(), "current": current})
+            })
+            .collect(),
+    )
+}
+
 pub fn evidence_json(e: &EvidenceRecord) -> Value {
     json!({
         "id": e.id,
@@ -101,6 +115,7 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
         peers.push(json!({
             "party": p.party,
             "url": p.url,
+            "keys": keys_json(&p.identity),
             "link": match link.up { Some(true) => "up", Some(false) => "down", None => "unknown" },
             "since": link.since,
             "last_ok": link.last_ok,
@@ -112,6 +127,7 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
     }
     let feeds = node.db(|s| s.feeds()).await?;
     let evidence = node.db(|s| s.evidence()).await?;
+    let rotations = node.db(|s| s.rotations()).await?;
     let mut external = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for c in node.channel_list() {
@@ -141,7 +157,8 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
     Ok(json!({
         "party": node.party,
         "identity": node.keys.identity().to_text(),
-        "keys": node.keys.identity().keys().iter().map(|(r, k)| json!({"role": r.as_str(), "vkey": k.to_string()})).collect::<Vec<_>>(),
+        "keys": keys_json(&node.keys.identity()),
+        "rotations": rotations.iter().map(|r| json!({"party": r.party, "role": r.role, "recorded_at": r.recorded_at})).collect::<Vec<_>>(),
         "url": node.dir.config.public_url(),
         "peers": peers,
         "external_witnesses": external,

@@ -76,6 +76,17 @@ impl Statement {
     }
 }
 
+/// A key rotation statement (`parley-key-rotation/v1`), as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRotation {
+    pub id: i64,
+    pub party: String,
+    pub role: String,
+    /// The signed statement.
+    pub statement: String,
+    pub recorded_at: i64,
+}
+
 /// A log this node witnesses, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WitnessLog {
@@ -352,9 +363,22 @@ pub trait Store: Send + Sync {
     /// (`None`: no record yet). Returns whether it did.
     fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool>;
 
-    /// Replaces a pinned peer's identity (after a verified key rotation) if
-    /// it is still `old`. Returns whether it did.
-    fn replace_peer_identity(&self, party: &str, old: &str, new: &str) -> Result<bool>;
+    /// Replaces a pinned peer's identity if it is still `old`, and records
+    /// the rotation statement that justifies it (if any), atomically.
+    /// Returns whether it did.
+    fn replace_peer_identity(
+        &self,
+        party: &str,
+        old: &str,
+        new: &str,
+        rotation: Option<&KeyRotation>,
+    ) -> Result<bool>;
+
+    // Key rotations.
+    /// Records a rotation statement; false if it was already recorded.
+    fn add_rotation(&self, r: &KeyRotation) -> Result<bool>;
+    /// Every rotation recorded, oldest first.
+    fn rotations(&self) -> Result<Vec<KeyRotation>>;
 
     // Logs this node witnesses.
     /// Adds a log to witness; false if it was already there.

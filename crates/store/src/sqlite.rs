@@ -8,8 +8,8 @@ use parley_log::Hash;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::{
-    Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, Peer, Result, Statement,
-    Store, StoreError, StoredEntry, WitnessLog, WitnessedRecord,
+    Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, KeyRotation, Peer, Result,
+    Statement, Store, StoreError, StoredEntry, WitnessLog, WitnessedRecord,
 };
 
 /// Migrations, applied in order; the schema version is their count.
@@ -196,6 +196,15 @@ fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bo
             c.time,
             c.line
         ],
+    )?;
+    Ok(n == 1)
+}
+
+fn insert_rotation(conn: &Connection, r: &KeyRotation) -> rusqlite::Result<bool> {
+    let n = conn.execute(
+        "INSERT INTO key_rotation (party, role, statement, recorded_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (statement) DO NOTHING",
+        params![r.party, r.role, r.statement, r.recorded_at],
     )?;
     Ok(n == 1)
 }
@@ -679,13 +688,48 @@ impl Store for SqliteStore {
         })
     }
 
-    fn replace_peer_identity(&self, party: &str, old: &str, new: &str) -> Result<bool> {
+    fn replace_peer_identity(
+        &self,
+        party: &str,
+        old: &str,
+        new: &str,
+        rotation: Option<&KeyRotation>,
+    ) -> Result<bool> {
         self.write(|conn| {
-            let n = conn.execute(
+            let tx = conn.transaction()?;
+            let n = tx.execute(
                 "UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2",
                 params![party, old, new],
             )?;
+            if n == 1
+                && let Some(r) = rotation
+            {
+                insert_rotation(&tx, r)?;
+            }
+            tx.commit()?;
             Ok(n == 1)
+        })
+    }
+
+    fn add_rotation(&self, r: &KeyRotation) -> Result<bool> {
+        self.write(|conn| Ok(insert_rotation(conn, r)?))
+    }
+
+    fn rotations(&self) -> Result<Vec<KeyRotation>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, party, role, statement, recorded_at FROM key_rotation ORDER BY id",
+            )?;
+            st.query_map([], |r| {
+                Ok(KeyRotation {
+                    id: r.get(0)?,
+                    party: r.get(1)?,
+                    role: r.get(2)?,
+                    statement: r.get(3)?,
+                    recorded_at: r.get(4)?,
+                })
+            })?
+            .collect()
         })
     }
 

@@ -237,9 +237,22 @@ pub(crate) fn status(a: NodeArgs) -> anyhow::Result<()> {
     )];
     for k in s["keys"].as_array().cloned().unwrap_or_default() {
         out.push(format!(
-            "  {:<8} key {}",
+            "  {:<8} key {}{}",
             k["role"].as_str().unwrap_or(""),
-            k["vkey"].as_str().unwrap_or("")
+            k["vkey"].as_str().unwrap_or(""),
+            if k["current"] == true {
+                ""
+            } else {
+                " (retired)"
+            }
+        ));
+    }
+    for r in s["rotations"].as_array().cloned().unwrap_or_default() {
+        out.push(format!(
+            "  key rotation: {} rotated its {} key ({})",
+            r["party"].as_str().unwrap_or(""),
+            r["role"].as_str().unwrap_or(""),
+            time(&r["recorded_at"])
         ));
     }
     let evidence = s["evidence"].as_array().cloned().unwrap_or_default();

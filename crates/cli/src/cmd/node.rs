@@ -109,6 +109,7 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
             identity,
             url,
             party,
+            replace,
         } => {
             let id = load_identity(&identity)?;
             if let Some(p) = &party
@@ -128,12 +129,34 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
                 anyhow::bail!("--url must start with http:// or https://");
             }
             let store = open_store(&dir.dir)?;
-            store.add_peer(&Peer {
-                party: id.party.clone(),
-                url: url.trim_end_matches('/').to_string(),
-                identity: id.to_text(),
-                added_at: Timestamp::now().unix(),
-            })?;
+            let pinned = store.peers()?.into_iter().find(|p| p.party == id.party);
+            match pinned {
+                Some(old) if replace && old.identity != id.to_text() => {
+                    if !store.replace_peer_identity(
+                        &id.party,
+                        &old.identity,
+                        &id.to_text(),
+                        None,
+                    )? {
+                        anyhow::bail!(
+                            "the pinned identity of {} changed meanwhile; run again",
+                            id.party
+                        );
+                    }
+                    store.add_peer(&Peer {
+                        party: id.party.clone(),
+                        url: url.trim_end_matches('/').to_string(),
+                        identity: id.to_text(),
+                        added_at: old.added_at,
+                    })?;
+                }
+                _ => store.add_peer(&Peer {
+                    party: id.party.clone(),
+                    url: url.trim_end_matches('/').to_string(),
+                    identity: id.to_text(),
+                    added_at: Timestamp::now().unix(),
+                })?,
+            }
             let mut out = vec![format!("pinned {} at {url}", id.party)];
             out.extend(id.keys().iter().map(|(role, k)| format!("  {role:<8} {k}")));
             output::lines(out)
@@ -222,9 +245,7 @@ pub(crate) fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
     match cmd {
         IdentityCommand::Export(NodeArgs { dir, json }) => {
             let nd = NodeDir::load(&dir.dir)?;
-            let id = parley_node::keyring::Keyring::new(&nd.config.party, nd.keys)?
-                .identity()
-                .clone();
+            let id = nd.identity.clone();
             if json.json {
                 return output::json(&json!({
                     "party": id.party,
@@ -234,6 +255,21 @@ pub(crate) fn identity(cmd: IdentityCommand) -> anyhow::Result<()> {
             }
             print!("{}", id.to_text());
             Ok(())
+        }
+        IdentityCommand::Rotate { dir, role, json } => {
+            let api = super::api::Api::open(&dir.dir)?;
+            let r = api
+                .post("/identity/rotate", &json!({"role": role}))
+                .map_err(|e| super::api::report(json.json, e))?;
+            if json.json {
+                return output::json(&r);
+            }
+            output::lines([
+                format!("rotated the {role} key; the new key:"),
+                format!("  {}", r["key"].as_str().unwrap_or("")),
+                "the rotation statement (signed by the old and the new key) goes to every peer; the identity file now lists both keys:".to_string(),
+                r["identity"].as_str().unwrap_or("").trim_end().to_string(),
+            ])
         }
         IdentityCommand::LogKey { identity, origin } => {
             let id = load_identity(&identity)?;
@@ -360,9 +396,7 @@ pub(crate) fn audit(a: crate::cli::AuditArgs) -> anyhow::Result<()> {
     let store = parley_store::SqliteStore::open(&db)
         .with_context(|| format!("opening {}", db.display()))?;
     let started = std::time::Instant::now();
-    let own = parley_node::keyring::Keyring::new(&dir.config.party, dir.keys.clone())?
-        .identity()
-        .clone();
+    let own = dir.identity.clone();
     let keys = AuditKeys::of_node(&store, own)?;
     let feeds = match audit_all(&store, &keys) {
         Ok(f) => f,

@@ -143,6 +143,7 @@ async fn require_token(State(node): State<Arc<Node>>, req: Request, next: Next) 
 pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
     Router::new()
         .route("/status", get(get_status))
+        .route("/identity/rotate", post(rotate_key))
         .route("/channels", get(list_channels).post(create_channel))
         .route("/channels/{id}/{act}", post(channel_act))
         .route("/channels/{id}/policy", get(channel_policy))
@@ -161,6 +162,33 @@ pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
         .route("/negotiations", get(domain::negotiations))
         .route("/commitments", get(domain::commitments))
         .layer(middleware::from_fn_with_state(node, require_token))
+}
+
+#[derive(serde::Deserialize)]
+struct RotateRequest {
+    role: String,
+}
+
+async fn rotate_key(
+    State(node): State<Arc<Node>>,
+    Json(req): Json<RotateRequest>,
+) -> ApiResult<Json<Value>> {
+    let role = parley_log::Role::parse(&req.role).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("role {:?}: log, receipt, witness or node", req.role),
+        )
+    })?;
+    let statement = crate::rotation::rotate_own(&node, role)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    Ok(Json(json!({
+        "role": role.as_str(),
+        "key": node.keys.own_key(role).to_string(),
+        "statement": statement,
+        "identity": node.keys.identity().to_text(),
+    })))
 }
 
 async fn get_status(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {

@@ -127,7 +127,7 @@ pub async fn pull(
         ))
         .header(
             super::reader::HEADER,
-            super::reader::request(node.keys.node_key(), &node.party, feed, from),
+            super::reader::request(&node.keys.node_key(), &node.party, feed, from),
         )
         .send()
         .await
@@ -169,6 +169,22 @@ pub async fn present_charter(
         .http
         .post(format!("{}/federation/v1/witness-charter", witness.url))
         .json(p)
+        .send()
+        .await
+        .map_err(network)?;
+    if !resp.status().is_success() {
+        return Err(refused(resp).await);
+    }
+    Ok(())
+}
+
+/// Sends this party's key rotation statement to a peer.
+pub async fn send_rotation(node: &Node, peer: &PeerInfo, statement: &str) -> Result<(), CallError> {
+    let resp = node
+        .http
+        .post(format!("{}/federation/v1/rotation", peer.url))
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(statement.to_string())
         .send()
         .await
         .map_err(network)?;

@@ -120,6 +120,7 @@ pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
         for p in node.peer_list() {
             let node = node.clone();
             tokio::spawn(async move {
+                crate::rotation::deliver(&node, &p.party).await;
                 let result = test_link(&node, &p.party).await;
                 if let Err(e) = &result {
                     tracing::debug!(peer = %p.party, error = %e, "link test failed");

@@ -186,3 +186,27 @@ pub async fn ping(State(node): State<Arc<Node>>, body: Result<Bytes, BytesReject
         Err(r) => r.into_response(),
     }
 }
+
+/// A peer's key rotation statement (`POST /federation/v1/rotation`).
+pub async fn rotation(
+    State(node): State<Arc<Node>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Ok(text) = body.map(|b| String::from_utf8_lossy(&b).into_owned()) else {
+        return Refused::new(Reason::BadRequest, "unreadable body").into_response();
+    };
+    match crate::rotation::accept(&node, &text).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            let reason = match &e {
+                crate::rotation::RotationFailure::UnknownParty(_) => Reason::UnknownAuthor,
+                crate::rotation::RotationFailure::Refused(_) => Reason::BadSignature,
+                crate::rotation::RotationFailure::Conflict(_) => Reason::SizeMismatch,
+                _ => Reason::Internal,
+            };
+            let r = Refused::new(reason, e.to_string());
+            log_refusal("key rotation", "?", &r);
+            r.into_response()
+        }
+    }
+}

@@ -120,3 +120,13 @@ CREATE TABLE evidence (
     evidence     TEXT NOT NULL,
     proven       INTEGER NOT NULL
 );
+
+-- Key rotations: this party's own and its peers', each a statement signed
+-- by the old and the new key (parley-key-rotation/v1).
+CREATE TABLE key_rotation (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    party        TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    statement    TEXT NOT NULL UNIQUE,
+    recorded_at  INTEGER NOT NULL
+);
