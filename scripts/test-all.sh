@@ -21,6 +21,13 @@ if ! command -v nats-server >/dev/null 2>&1; then
     echo "nats-server could not be installed: the bench test checks that the peer section says so"
 fi
 
+step "test tools: Go and golang.org/x/mod (the independent C2SP witness and verifier the tests build)"
+if ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/golang.org/x/mod/sumdb ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq </dev/null || true
+  as_root apt-get install -y -qq --no-install-recommends golang-go golang-golang-x-mod-dev </dev/null
+fi
+
 step "tests"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

@@ -65,8 +65,8 @@ async function shot(page, name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
-function vkeys() {
-  return ['nato', 'russia', 'osce'].flatMap((p) => ['--vkey', join(dir, p, 'party.vkey')]);
+function identities() {
+  return ['nato', 'russia', 'osce'].flatMap((p) => ['--identity', join(dir, p, 'party.identity')]);
 }
 
 function isoDate(daysFromNow) {
@@ -156,14 +156,16 @@ test('the proof bundle downloaded from the Verify panel verifies with parley ver
   const auditor = await signIn('nato', 'auditor');
   await auditor.goto(`${url.nato}/entry/${flashId}`);
   await auditor.locator('#verify').waitFor();
-  assert.match(await auditor.locator('#verify').innerText(), /VERIFIED/);
+  const panel = await auditor.locator('#verify').innerText();
+  assert.match(panel, /VERIFIED/);
+  assert.match(panel, /Delivered to russia at/, 'the receipt is shown as delivery');
   await shot(auditor, 'entry-verify-panel');
   const [download] = await Promise.all([auditor.waitForEvent('download'), auditor.click('text=Download proof bundle')]);
   const file = join(dir, 'downloaded.tlog-proof');
   await download.saveAs(file);
-  const out = execFileSync(parley, ['verify', file, ...vkeys()], { encoding: 'utf8' });
+  const out = execFileSync(parley, ['verify', file, ...identities()], { encoding: 'utf8' });
   assert.match(out, new RegExp(`verified: entry ${flashId}`));
-  assert.match(out, /cosigned by russia at/);
+  assert.match(out, /delivered to russia at .* \(receipt\)/);
 });
 
 test('a role without the right to sign cannot sign a draft, in the page or against the server', async () => {

@@ -5,13 +5,10 @@
 
 mod net;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use net::forge::{Forge, get, http, post, push};
 use net::{Net, Party, json, ok, open_channel, parley, wait_until};
-use parley_log::merkle::MemoryTree;
 use parley_log::witness::format_add_checkpoint;
-use parley_log::{Checkpoint, Entry, Hash, SigningKey, Timestamp, feed_origin, leaf_hash};
+use parley_log::{Hash, SigningKey, feed_origin};
 use parley_store::Store;
 use serde_json::{Value, json as j};
 

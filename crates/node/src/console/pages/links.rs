@@ -8,6 +8,18 @@ use axum::http::HeaderMap;
 use maud::html;
 
 use crate::console::layout::{Ctx, Page, badge, fmt_time, frame};
+
+/// A party's keys by role, retired ones marked.
+fn key_list(id: &parley_log::Identity) -> maud::Markup {
+    html! {
+        @for (role, k) in id.keys() {
+            div.sub {
+                (role.as_str()) " " code { (k.to_string()) }
+                @if id.current(*role) != Some(k) { " " (badge("RETIRED", "grey")) }
+            }
+        }
+    }
+}
 use crate::state::Node;
 use crate::status;
 
@@ -29,6 +41,8 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
             .await?;
         rows.push((p, link, entries, checkpoints, last));
     }
+    let rotations = node.db(|s| s.rotations()).await?;
+    let own = node.keys.identity();
     let content = html! {
         @if !ctx.evidence.is_empty() {
             h2 { "Equivocation evidence" }
@@ -61,12 +75,31 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                         }
                         td.when { @match last { Some(t) => (fmt_time(*t)), None => "never" } }
                         td { (entries) " entries" @if *checkpoints > 0 { ", " (checkpoints) " checkpoints to witness" } }
-                        td { code { (p.url) } div.sub { code { (p.key(parley_log::identity::Role::Log).to_string()) } } }
+                        td { code { (p.url) } (key_list(&p.identity)) }
                     }
                 }
             }
         }
         p.muted { "Each node sends a signed link test to every peer every " (node.dir.config.federation.link_test_interval_secs) " s; deliveries retry with backoff until receipted." }
+        h2 { "Keys" }
+        p.muted { "One key per statement: log (checkpoints), receipt (proof of delivery), witness, node (link tests). A rotated key is retired, not removed: what it signed still verifies." }
+        table {
+            thead { tr { th { "Party" } th { "Keys" } } }
+            tbody {
+                tr { td { b { (own.party) } " (this node)" } td { (key_list(&own)) } }
+            }
+        }
+        @if !rotations.is_empty() {
+            h3 { "Key rotations" }
+            table {
+                thead { tr { th { "When" } th { "Party" } th { "Key" } } }
+                tbody {
+                    @for r in rotations.iter().rev() {
+                        tr { td.when { (fmt_time(r.recorded_at)) } td { b { (r.party) } } td { (r.role) " key replaced, signed by the old and the new key" } }
+                    }
+                }
+            }
+        }
     };
     Ok(frame(&ctx, "Links", "links", true, content))
 }
