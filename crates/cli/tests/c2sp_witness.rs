@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use net::forge::get;
-use net::{Net, json, ok, parley, wait_until};
+use net::{Net, accept_channel, free_port, json, ok, parley, wait_until};
 
 /// Builds the Go peer, or fails (skips only where PARLEY_ALLOW_SKIP names `go`).
 fn build_go_peer(out: &Path) -> Option<PathBuf> {
@@ -80,14 +80,6 @@ fn start_witness(bin: &Path, port: u16, logs: &[(String, String)]) -> (GoWitness
     (GoWitness(child), line.trim().to_string())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_channel_witnessed_by_an_independent_go_witness() {
     let tmp = tempfile::tempdir().unwrap();
@@ -136,13 +128,7 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
         "--languages",
         "en",
     ]);
-    let rd = russia.d().to_string();
-    wait_until(20, "russia to receive the charter", || {
-        json(&["channel", "list", "--dir", &rd])
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-    });
-    ok(&["channel", "accept", "--dir", russia.d(), "--id", "ext"]);
+    accept_channel(russia, "ext");
     let sent = json(&[
         "send",
         "--dir",

@@ -42,7 +42,7 @@ pub fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(&a)).expect("JSON output")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -414,17 +414,26 @@ pub fn open_channel(net: &Net) {
         "--languages",
         "en,ru",
     ]);
-    let rd = russia.d().to_string();
-    wait_until(20, "russia to receive the charter", || {
-        json(&["channel", "list", "--dir", &rd])
-            .as_array()
-            .is_some_and(|a| !a.is_empty())
-    });
-    ok(&["channel", "accept", "--dir", russia.d(), "--id", "mil"]);
+    accept_channel(russia, "mil");
     let nd = nato.d().to_string();
     wait_until(20, "the channel to be active at nato", || {
         json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
     });
+}
+
+/// Waits for a channel's charter to reach `p`, then accepts it.
+pub fn accept_channel(p: &Party, id: &str) {
+    let d = p.d().to_string();
+    wait_until(
+        20,
+        &format!("{} to receive the charter of {id}", p.name),
+        || {
+            json(&["channel", "list", "--dir", &d])
+                .as_array()
+                .is_some_and(|a| a.iter().any(|c| c["id"] == id))
+        },
+    );
+    ok(&["channel", "accept", "--dir", p.d(), "--id", id]);
 }
 
 impl Drop for Net {

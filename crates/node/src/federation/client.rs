@@ -141,15 +141,14 @@ pub async fn pull(
     read_json(resp, super::server::MAX_BODY).await.map(Some)
 }
 
-pub async fn send_receipt(
+/// POSTs a request to a peer's federation API and succeeds on any 2xx.
+async fn post_ok(
     node: &Node,
     peer: &PeerInfo,
-    msg: &ReceiptMessage,
+    path: &str,
+    build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
 ) -> Result<(), CallError> {
-    let resp = node
-        .http
-        .post(format!("{}/federation/v1/receipt", peer.url))
-        .json(msg)
+    let resp = build(node.http.post(format!("{}/federation/v1/{path}", peer.url)))
         .send()
         .await
         .map_err(network)?;
@@ -157,6 +156,14 @@ pub async fn send_receipt(
         return Err(refused(resp).await);
     }
     Ok(())
+}
+
+pub async fn send_receipt(
+    node: &Node,
+    peer: &PeerInfo,
+    msg: &ReceiptMessage,
+) -> Result<(), CallError> {
+    post_ok(node, peer, "receipt", |r| r.json(msg)).await
 }
 
 /// Shows a parley witness the charter of a channel that names it.
@@ -165,33 +172,16 @@ pub async fn present_charter(
     witness: &PeerInfo,
     p: &super::witness::CharterPresentation,
 ) -> Result<(), CallError> {
-    let resp = node
-        .http
-        .post(format!("{}/federation/v1/witness-charter", witness.url))
-        .json(p)
-        .send()
-        .await
-        .map_err(network)?;
-    if !resp.status().is_success() {
-        return Err(refused(resp).await);
-    }
-    Ok(())
+    post_ok(node, witness, "witness-charter", |r| r.json(p)).await
 }
 
 /// Sends this party's key rotation statement to a peer.
 pub async fn send_rotation(node: &Node, peer: &PeerInfo, statement: &str) -> Result<(), CallError> {
-    let resp = node
-        .http
-        .post(format!("{}/federation/v1/rotation", peer.url))
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(statement.to_string())
-        .send()
-        .await
-        .map_err(network)?;
-    if !resp.status().is_success() {
-        return Err(refused(resp).await);
-    }
-    Ok(())
+    post_ok(node, peer, "rotation", |r| {
+        r.header("content-type", "text/plain; charset=utf-8")
+            .body(statement.to_string())
+    })
+    .await
 }
 
 /// Sends a signed link test; returns the signed reply's text.

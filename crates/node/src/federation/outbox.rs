@@ -61,14 +61,25 @@ enum Pass {
 /// Where the worker believes the peer is, per feed and role.
 type Cursors = HashMap<(FeedId, DeliveryRole), u64>;
 
-/// Runs the delivery worker of one peer until shutdown.
-pub async fn run_peer(node: Arc<Node>, peer: String, mut shutdown: watch::Receiver<bool>) {
+/// One kind of delivery work: a pass does what is waiting, at most a batch
+/// per feed.
+trait Worker {
+    /// The name its wake handle and link status are kept under.
+    fn name(&self) -> &str;
+    async fn pass(&mut self, node: &Arc<Node>) -> Result<Pass, CallError>;
+    /// Called when a pass fails, before waiting.
+    fn failed(&self, node: &Node, e: &CallError, retry_in: Duration);
+}
+
+/// Runs a worker until shutdown: again at once after progress, after 30 s
+/// when idle, after exponential backoff with jitter on failure. A wake
+/// ends an idle wait; it ends a backoff only once the link is up again.
+async fn run_worker(node: Arc<Node>, mut worker: impl Worker, mut shutdown: watch::Receiver<bool>) {
     let fed = &node.dir.config.federation;
     let mut backoff = Backoff::new(fed.retry_initial_ms, fed.retry_max_ms);
-    let wake = node.wake_handle(&peer);
-    let mut cursors = Cursors::new();
+    let wake = node.wake_handle(worker.name());
     loop {
-        let wait = match deliver(&node, &peer, &mut cursors).await {
+        let wait = match worker.pass(&node).await {
             Ok(Pass::Progress) => {
                 backoff.reset();
                 continue;
@@ -79,16 +90,46 @@ pub async fn run_peer(node: Arc<Node>, peer: String, mut shutdown: watch::Receiv
             }
             Err(e) => {
                 let d = backoff.next();
-                tracing::debug!(%peer, error = %e, retry_in_ms = d.as_millis() as u64, "delivery failed");
+                worker.failed(&node, &e, d);
                 d
             }
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = wake.notified(), if backoff.current == 0 || node.link(&peer).up == Some(true) => {}
+            _ = wake.notified(), if backoff.current == 0 || node.link(worker.name()).up == Some(true) => {}
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Delivers this node's feeds to one member, and checkpoints to one
+/// parley witness.
+struct PeerWorker {
+    peer: String,
+    cursors: Cursors,
+}
+
+impl Worker for PeerWorker {
+    fn name(&self) -> &str {
+        &self.peer
+    }
+
+    async fn pass(&mut self, node: &Arc<Node>) -> Result<Pass, CallError> {
+        deliver(node, &self.peer, &mut self.cursors).await
+    }
+
+    fn failed(&self, _node: &Node, e: &CallError, retry_in: Duration) {
+        tracing::debug!(peer = %self.peer, error = %e, retry_in_ms = retry_in.as_millis() as u64, "delivery failed");
+    }
+}
+
+/// Runs the delivery worker of one peer until shutdown.
+pub async fn run_peer(node: Arc<Node>, peer: String, shutdown: watch::Receiver<bool>) {
+    let worker = PeerWorker {
+        peer,
+        cursors: Cursors::new(),
+    };
+    run_worker(node, worker, shutdown).await;
 }
 
 async fn cursor(
@@ -190,6 +231,28 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
     Ok(if progress { Pass::Progress } else { Pass::Idle })
 }
 
+/// Submits checkpoints to one external C2SP witness.
+struct ExternalWorker {
+    target: witness_client::WitnessTarget,
+    witness: parley_domain::ExternalWitness,
+    cursors: Cursors,
+}
+
+impl Worker for ExternalWorker {
+    fn name(&self) -> &str {
+        &self.target.name
+    }
+
+    async fn pass(&mut self, node: &Arc<Node>) -> Result<Pass, CallError> {
+        witness_pass(node, &self.target, &self.witness, &mut self.cursors).await
+    }
+
+    fn failed(&self, node: &Node, e: &CallError, retry_in: Duration) {
+        node.note_refusal(&self.target.name, e.to_string());
+        tracing::warn!(witness = %self.target.name, error = %e, retry_in_ms = retry_in.as_millis() as u64, "witness submission failed");
+    }
+}
+
 /// Runs the submissions to one external C2SP witness until shutdown: for
 /// every channel that names it, the latest checkpoint of each member feed
 /// this node holds, one request in flight, retried with exponential
@@ -197,7 +260,7 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
 pub async fn run_external_witness(
     node: Arc<Node>,
     witness: parley_domain::ExternalWitness,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let target = match witness_client::WitnessTarget::external(&witness) {
         Ok(t) => t,
@@ -206,33 +269,12 @@ pub async fn run_external_witness(
             return;
         }
     };
-    let fed = &node.dir.config.federation;
-    let mut backoff = Backoff::new(fed.retry_initial_ms, fed.retry_max_ms);
-    let wake = node.wake_handle(&target.name);
-    let mut cursors = Cursors::new();
-    loop {
-        let wait = match witness_pass(&node, &target, &witness, &mut cursors).await {
-            Ok(Pass::Progress) => {
-                backoff.reset();
-                continue;
-            }
-            Ok(Pass::Idle) => {
-                backoff.reset();
-                Duration::from_secs(30)
-            }
-            Err(e) => {
-                let d = backoff.next();
-                node.note_refusal(&target.name, e.to_string());
-                tracing::warn!(witness = %target.name, error = %e, retry_in_ms = d.as_millis() as u64, "witness submission failed");
-                d
-            }
-        };
-        tokio::select! {
-            _ = tokio::time::sleep(wait) => {}
-            _ = wake.notified(), if backoff.current == 0 => {}
-            _ = shutdown.changed() => return,
-        }
-    }
+    let worker = ExternalWorker {
+        target,
+        witness,
+        cursors: Cursors::new(),
+    };
+    run_worker(node, worker, shutdown).await;
 }
 
 /// One pass over the member feeds of the channels naming `witness`.
