@@ -95,7 +95,7 @@ pub(crate) enum Command {
     /// A channel's merged transcript, in causal order.
     Timeline(TimelineArgs),
     /// What has gone unanswered, and for how long.
-    Silence(AtArgs),
+    Silence(SilenceArgs),
     /// Notified military activities and annual calendars.
     Exercises(NodeArgs),
     /// Meetings: invitations, replies, agendas, records, disclosure.
@@ -692,6 +692,26 @@ pub(crate) struct AtArgs {
     pub(crate) at: Option<String>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
+}
+
+/// `parley silence`: the report, or with --proof a proof of one silence.
+#[derive(Args, Debug)]
+pub(crate) struct SilenceArgs {
+    #[command(flatten)]
+    pub(crate) at: AtArgs,
+    /// Write a proof that the --debtor has not answered this entry (one of
+    /// this party's, e.g. nrc/nato/3): delivered at T by its receipt, and
+    /// no answer in its feed as of a checkpoint cosigned after the
+    /// deadline, showing only its entries' headers. Check it with
+    /// `parley verify FILE --identity …`.
+    #[arg(long, value_name = "ENTRY", requires = "debtor")]
+    pub(crate) proof: Option<String>,
+    /// The party whose silence to prove.
+    #[arg(long, requires = "proof")]
+    pub(crate) debtor: Option<String>,
+    /// Write the proof here instead of stdout.
+    #[arg(long, requires = "proof")]
+    pub(crate) out: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone, Copy)]

@@ -399,7 +399,7 @@ fn sample_bundle(dir: &Path) -> (String, SigningKey, SigningKey, SigningKey) {
             body: serde_json::json!({"venue": "Brussels"}),
         };
         let bytes = e.encode().unwrap();
-        tree.append(leaf_hash(&bytes));
+        tree.append(e.leaf_hash().unwrap());
         entries.push(bytes);
     }
     let origin = feed_origin("nrc", "nato");

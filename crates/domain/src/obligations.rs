@@ -72,6 +72,8 @@ pub struct Obligation {
     pub starts_proven: bool,
     pub due: Option<Timestamp>,
     pub met_by: Option<String>,
+    /// The kinds of entry by the debtor that would meet it.
+    pub answered_by: Vec<String>,
     pub met_at: Option<Timestamp>,
     /// Whether `met_at` is the creditor's receipt (else the stated time).
     pub met_proven: bool,
@@ -82,6 +84,24 @@ impl Obligation {
     /// Seconds until the deadline at `at` (negative: overdue by that much).
     pub fn remaining(&self, at: Timestamp) -> Option<i64> {
         self.due.map(|d| d.unix() - at.unix())
+    }
+}
+
+/// What answers an entry of `kind`: the one rule for "what answers what",
+/// used by obligations, the silence report and proofs of silence.
+pub fn answering_kinds(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "hotline_message" => &["acknowledgement"],
+        "incident_report" => &["acknowledgement", "reply", "clarification_reply"],
+        "clarification_request" => &["clarification_reply"],
+        "meeting_request" => &["meeting_reply", "meeting_invitation", "meeting_record"],
+        "meeting_invitation" => &["meeting_reply"],
+        "briefing_request" => &["briefing"],
+        "prior_notification" => &["observation_invitation"],
+        "observation_invitation" => &["reply"],
+        "meeting_record" => &["record_confirmation"],
+        // Every other kind creates no duty to answer.
+        _ => &[],
     }
 }
 
@@ -164,7 +184,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                     creditor: e.author.clone(),
                     due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
                     starts,
-                    answers: &["acknowledgement"],
+                    answers: answering_kinds(&e.kind),
                     accept: any,
                 })
             });
@@ -182,7 +202,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                 due: starts
                     .map(|(t, _)| t.plus_seconds(i64::from(rules.incident_ack_minutes) * 60)),
                 starts,
-                answers: &["acknowledgement", "reply", "clarification_reply"],
+                answers: answering_kinds(&e.kind),
                 accept: any,
             })
         }),
@@ -199,7 +219,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                 creditor: e.author.clone(),
                 due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
                 starts,
-                answers: &["clarification_reply"],
+                answers: answering_kinds(&e.kind),
                 accept: any,
             });
         }
@@ -216,7 +236,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                 creditor: e.author.clone(),
                 due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
                 starts,
-                answers: &["meeting_reply", "meeting_invitation", "meeting_record"],
+                answers: answering_kinds(&e.kind),
                 accept: |a| {
                     a.entry.kind != "meeting_reply"
                         || parse_body::<MeetingReply>(&a.entry.body).is_ok_and(|r| r.response == Response::Accept)
@@ -242,7 +262,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                     creditor: e.author.clone(),
                     starts,
                     due,
-                    answers: &["meeting_reply"],
+                    answers: answering_kinds(&e.kind),
                     accept: any,
                 })
             });
@@ -270,7 +290,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                         .map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
                     debtor: d,
                     starts,
-                    answers: &["briefing"],
+                    answers: answering_kinds(&e.kind),
                     accept: any,
                 });
             }
@@ -298,7 +318,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                         creditor: c.into(),
                         starts: Some((e.time, true)),
                         due: Some(deadline),
-                        answers: &["observation_invitation"],
+                        answers: answering_kinds(&e.kind),
                         accept: any,
                     })
                 });
@@ -323,7 +343,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                         .map(|r| r.0)
                         .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
                     starts,
-                    answers: &["reply"],
+                    answers: answering_kinds(&e.kind),
                     accept: any,
                 })
             });
@@ -341,7 +361,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                 due: starts
                     .map(|(t, _)| t.plus_seconds(i64::from(rules.record_confirm_days) * 86_400)),
                 starts,
-                answers: &["record_confirmation"],
+                answers: answering_kinds(&e.kind),
                 accept: any,
             })
         }),
@@ -412,6 +432,7 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                     .filter(|_| starts.is_some() || d.rule == "observation-invitation"),
                 status: status(starts, d.due, found.map(|f| f.1), at),
                 met_by: found.map(|f| f.0.id()),
+                answered_by: d.answers.iter().map(|k| k.to_string()).collect(),
                 met_at: found.map(|f| f.1),
                 met_proven: found.is_some_and(|f| f.2),
                 starts,
@@ -482,6 +503,7 @@ fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                         starts_proven: true,
                         due: Some(due),
                         met_by: found.map(|f| f.0.id()),
+                        answered_by: vec!["annual_calendar".into()],
                         met_at: found.map(|f| f.1),
                         met_proven: found.is_some_and(|f| f.2),
                         status: status(Some(starts), Some(due), found.map(|f| f.1), at),

@@ -9,7 +9,7 @@
 
 use crate::checkpoint::{CheckpointError, SignedCheckpoint};
 use crate::entry::{Entry, EntryError};
-use crate::hash::{Hash, leaf_hash};
+use crate::hash::Hash;
 use crate::identity::{Role, receipt_party};
 use crate::keys::{KeyType, VerifierKey};
 use crate::merkle::{VerifyError, verify_inclusion};
@@ -183,7 +183,7 @@ pub fn verify_bundle(text: &str, trust: &Trust) -> Result<VerifiedBundle, Bundle
         .collect();
     let signed = open_with_any(&note, &log_keys, &cosigner_keys, &origin)?;
     let cp = &signed.checkpoint;
-    let leaf = leaf_hash(entry_bytes);
+    let leaf = entry.leaf_hash()?;
     verify_inclusion(proof.index, cp.size, &leaf, &proof.path, &cp.root)?;
     let cosigned: Vec<(String, u32)> = signed
         .cosignatures
@@ -324,7 +324,7 @@ mod tests {
                 body: json!({"text": {"en": format!("message {seq}")}}),
             };
             let bytes = e.encode().unwrap();
-            tree.append(leaf_hash(&bytes));
+            tree.append(e.leaf_hash().unwrap());
             entries.push(bytes);
         }
         let origin = feed_origin("hotline", "nato");

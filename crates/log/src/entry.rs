@@ -1,26 +1,36 @@
-//! One feed entry and its canonical encoding.
+//! One feed entry and its canonical encoding (entry format 2).
 //!
-//! An entry is an RFC 8785 canonical JSON object:
+//! An entry has a **header** (who, where, when, what kind, what it answers)
+//! and a **body** (what it says). The log leaf is the header alone, an RFC
+//! 8785 canonical JSON object that commits to the body by a salted hash:
 //!
 //! ```json
-//! {"author":"nato","body":{…},"channel":"mil-hotline","kind":"hotline_message",
-//!  "refs":["<hex leaf hash>",…],"salt":"<32 hex digits>","seq":7,
-//!  "time":"2026-11-22T03:00:00Z","v":1}
+//! {"author":"nato","body_hash":"<hex>","channel":"mil-hotline","kind":"hotline_message",
+//!  "refs":["<hex leaf hash>",…],"seq":7,"time":"2026-11-22T03:00:00Z","v":2}
 //! ```
 //!
-//! The bytes are the log leaf; its RFC 9162 leaf hash is the entry's
-//! identity, which other entries cite in `refs`. The random salt makes the
-//! leaf hash of a confidential entry impossible to guess from its content.
+//! with `body_hash = SHA-256("parley-entry-body/v2\n" || salt || canonical(body))`
+//! and a random 16-byte salt. The leaf hash of the header is the entry's
+//! identity, which other entries cite in `refs`. So a party can show the
+//! headers of its entries (to prove that none answers a request) while the
+//! bodies stay committed and hidden; the salt makes a body impossible to
+//! guess from its hash.
+//!
+//! An entry is stored and sent whole, as a canonical envelope
+//! `{"body":{…},"header":{…},"salt":"<32 hex digits>"}`.
 
 use serde_json::{Map, Value};
 
 use crate::canonical::{self, CanonicalError};
-use crate::hash::{Hash, hex_decode, hex_encode, leaf_hash};
+use crate::hash::{Hash, hex_decode, hex_encode, leaf_hash, sha256};
 use crate::tiles::MAX_ENTRY_BYTES;
 use crate::time::Timestamp;
 
 /// The entry format this library writes and reads.
-pub const ENTRY_FORMAT_VERSION: i64 = 1;
+pub const ENTRY_FORMAT_VERSION: i64 = 2;
+
+/// Domain separation of the body commitment.
+const BODY_DOMAIN: &[u8] = b"parley-entry-body/v2\n";
 
 /// A feed entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +44,19 @@ pub struct Entry {
     pub salt: [u8; 16],
     /// A JSON object; its schema depends on `kind` (checked by the domain).
     pub body: Value,
+}
+
+/// What anyone may see of an entry: everything but its body, to which it
+/// commits. Its canonical bytes are the log leaf.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryHeader {
+    pub channel: String,
+    pub author: String,
+    pub seq: u64,
+    pub time: Timestamp,
+    pub kind: String,
+    pub refs: Vec<Hash>,
+    pub body_hash: Hash,
 }
 
 /// Why bytes are not an entry, or an entry cannot be encoded.
@@ -55,27 +78,57 @@ pub enum EntryError {
         "entry format version {0} is not supported (this build reads version {ENTRY_FORMAT_VERSION})"
     )]
     Version(i64),
+    #[error("the body does not match the body_hash its header commits to")]
+    BodyMismatch,
 }
 
-const FIELDS: [&str; 9] = [
-    "author", "body", "channel", "kind", "refs", "salt", "seq", "time", "v",
+const HEADER_FIELDS: [&str; 8] = [
+    "author",
+    "body_hash",
+    "channel",
+    "kind",
+    "refs",
+    "seq",
+    "time",
+    "v",
 ];
+const ENVELOPE_FIELDS: [&str; 3] = ["body", "header", "salt"];
+
+/// The salted commitment to a body.
+///
+/// # Errors
+/// The body is not canonical-JSON encodable.
+pub fn body_hash(salt: &[u8; 16], body: &Value) -> Result<Hash, EntryError> {
+    let bytes = canonical::encode(body)?;
+    Ok(Hash(sha256(&[BODY_DOMAIN, salt, &bytes])))
+}
 
 impl Entry {
-    /// Canonical bytes of the entry (the log leaf).
-    pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
+    /// The header, with the commitment to this body.
+    ///
+    /// # Errors
+    /// A field is invalid (names, kind, refs, body not an object).
+    pub fn header(&self) -> Result<EntryHeader, EntryError> {
         self.check()?;
+        Ok(EntryHeader {
+            channel: self.channel.clone(),
+            author: self.author.clone(),
+            seq: self.seq,
+            time: self.time,
+            kind: self.kind.clone(),
+            refs: self.refs.clone(),
+            body_hash: body_hash(&self.salt, &self.body)?,
+        })
+    }
+
+    /// Canonical bytes of the whole entry (the envelope stored and sent).
+    ///
+    /// # Errors
+    /// A field is invalid, or the entry is over the size limit.
+    pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
+        let header = self.header()?.to_value();
         let mut m = Map::new();
-        m.insert("v".into(), Value::from(ENTRY_FORMAT_VERSION));
-        m.insert("channel".into(), Value::from(self.channel.clone()));
-        m.insert("author".into(), Value::from(self.author.clone()));
-        m.insert("seq".into(), Value::from(self.seq));
-        m.insert("time".into(), Value::from(self.time.to_string()));
-        m.insert("kind".into(), Value::from(self.kind.clone()));
-        m.insert(
-            "refs".into(),
-            Value::Array(self.refs.iter().map(|h| Value::from(h.to_hex())).collect()),
-        );
+        m.insert("header".into(), header);
         m.insert("salt".into(), Value::from(hex_encode(&self.salt)));
         m.insert("body".into(), self.body.clone());
         let bytes = canonical::encode(&Value::Object(m))?;
@@ -85,51 +138,38 @@ impl Entry {
         Ok(bytes)
     }
 
-    /// Decodes canonical entry bytes; anything not canonical is refused.
+    /// Decodes canonical entry bytes; anything not canonical, or a body
+    /// that does not match its header's commitment, is refused.
+    ///
+    /// # Errors
+    /// What is wrong, as an [`EntryError`].
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(EntryError::TooLarge(bytes.len()));
-        }
-        let Value::Object(mut m) = canonical::decode(bytes)? else {
-            return Err(EntryError::NotObject);
-        };
-        if let Some(k) = m.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(EntryError::UnknownField(k.clone()));
-        }
-        let mut take = |f: &'static str| m.remove(f).ok_or(EntryError::Missing(f));
-        let v = take("v")?.as_i64().ok_or(EntryError::Invalid {
-            field: "v",
-            why: "must be an integer".into(),
-        })?;
-        if v != ENTRY_FORMAT_VERSION {
-            return Err(EntryError::Version(v));
+        let (header, salt, body) = split(bytes)?;
+        let header = EntryHeader::from_value(header)?;
+        let salt = salt_of(&string(salt, "salt")?)?;
+        if body_hash(&salt, &body)? != header.body_hash {
+            return Err(EntryError::BodyMismatch);
         }
         let entry = Entry {
-            channel: string(take("channel")?, "channel")?,
-            author: string(take("author")?, "author")?,
-            seq: take("seq")?.as_u64().ok_or(EntryError::Invalid {
-                field: "seq",
-                why: "must be a non-negative integer".into(),
-            })?,
-            time: {
-                let s = string(take("time")?, "time")?;
-                Timestamp::parse(&s).map_err(|e| EntryError::Invalid {
-                    field: "time",
-                    why: e.to_string(),
-                })?
-            },
-            kind: string(take("kind")?, "kind")?,
-            refs: refs(take("refs")?)?,
-            salt: salt(&string(take("salt")?, "salt")?)?,
-            body: take("body")?,
+            channel: header.channel,
+            author: header.author,
+            seq: header.seq,
+            time: header.time,
+            kind: header.kind,
+            refs: header.refs,
+            salt,
+            body,
         };
         entry.check()?;
         Ok(entry)
     }
 
-    /// RFC 9162 leaf hash of the canonical bytes: the entry's identity.
+    /// RFC 9162 leaf hash of the header: the entry's identity.
+    ///
+    /// # Errors
+    /// The entry cannot be encoded.
     pub fn leaf_hash(&self) -> Result<Hash, EntryError> {
-        Ok(leaf_hash(&self.encode()?))
+        Ok(self.header()?.leaf_hash())
     }
 
     /// `channel/author/seq`, the human-readable entry ID.
@@ -145,29 +185,13 @@ impl Entry {
     }
 
     fn check(&self) -> Result<(), EntryError> {
-        check_identifier(&self.channel).map_err(|why| EntryError::Invalid {
-            field: "channel",
-            why,
-        })?;
-        check_identifier(&self.author).map_err(|why| EntryError::Invalid {
-            field: "author",
-            why,
-        })?;
-        check_kind(&self.kind).map_err(|why| EntryError::Invalid { field: "kind", why })?;
-        if self.seq > canonical::MAX_SAFE_INTEGER as u64 {
-            return Err(EntryError::Invalid {
-                field: "seq",
-                why: "must be at most 2^53-1".into(),
-            });
-        }
-        for (i, r) in self.refs.iter().enumerate() {
-            if self.refs[..i].contains(r) {
-                return Err(EntryError::Invalid {
-                    field: "refs",
-                    why: format!("reference {r} appears twice"),
-                });
-            }
-        }
+        check_names(
+            &self.channel,
+            &self.author,
+            &self.kind,
+            self.seq,
+            &self.refs,
+        )?;
         if !self.body.is_object() {
             return Err(EntryError::Invalid {
                 field: "body",
@@ -175,6 +199,177 @@ impl Entry {
             });
         }
         Ok(())
+    }
+}
+
+fn check_names(
+    channel: &str,
+    author: &str,
+    kind: &str,
+    seq: u64,
+    refs: &[Hash],
+) -> Result<(), EntryError> {
+    check_identifier(channel).map_err(|why| EntryError::Invalid {
+        field: "channel",
+        why,
+    })?;
+    check_identifier(author).map_err(|why| EntryError::Invalid {
+        field: "author",
+        why,
+    })?;
+    check_kind(kind).map_err(|why| EntryError::Invalid { field: "kind", why })?;
+    if seq > canonical::MAX_SAFE_INTEGER as u64 {
+        return Err(EntryError::Invalid {
+            field: "seq",
+            why: "must be at most 2^53-1".into(),
+        });
+    }
+    for (i, r) in refs.iter().enumerate() {
+        if refs[..i].contains(r) {
+            return Err(EntryError::Invalid {
+                field: "refs",
+                why: format!("reference {r} appears twice"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// An envelope's header object, salt and body; refuses anything else.
+fn split(bytes: &[u8]) -> Result<(Value, Value, Value), EntryError> {
+    if bytes.len() > MAX_ENTRY_BYTES {
+        return Err(EntryError::TooLarge(bytes.len()));
+    }
+    let Value::Object(mut m) = canonical::decode(bytes)? else {
+        return Err(EntryError::NotObject);
+    };
+    if let Some(k) = m.keys().find(|k| !ENVELOPE_FIELDS.contains(&k.as_str())) {
+        return Err(EntryError::UnknownField(k.clone()));
+    }
+    let mut take = |f: &'static str| m.remove(f).ok_or(EntryError::Missing(f));
+    Ok((take("header")?, take("salt")?, take("body")?))
+}
+
+/// The header bytes (the log leaf) inside stored entry bytes.
+///
+/// # Errors
+/// The bytes are not an entry envelope with a valid header.
+pub fn header_bytes_of(envelope: &[u8]) -> Result<Vec<u8>, EntryError> {
+    let (header, _, _) = split(envelope)?;
+    let h = EntryHeader::from_value(header)?;
+    h.encode()
+}
+
+/// The leaf hash (the identity) of stored entry bytes: that of its header.
+/// The body is not checked against the header here; [`Entry::decode`] does.
+///
+/// # Errors
+/// The bytes are not an entry envelope with a valid header.
+pub fn leaf_of(envelope: &[u8]) -> Result<Hash, EntryError> {
+    Ok(leaf_hash(&header_bytes_of(envelope)?))
+}
+
+impl EntryHeader {
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("v".into(), Value::from(ENTRY_FORMAT_VERSION));
+        m.insert("channel".into(), Value::from(self.channel.clone()));
+        m.insert("author".into(), Value::from(self.author.clone()));
+        m.insert("seq".into(), Value::from(self.seq));
+        m.insert("time".into(), Value::from(self.time.to_string()));
+        m.insert("kind".into(), Value::from(self.kind.clone()));
+        m.insert(
+            "refs".into(),
+            Value::Array(self.refs.iter().map(|h| Value::from(h.to_hex())).collect()),
+        );
+        m.insert("body_hash".into(), Value::from(self.body_hash.to_hex()));
+        Value::Object(m)
+    }
+
+    /// Canonical bytes of the header: the log leaf.
+    ///
+    /// # Errors
+    /// A field is invalid.
+    pub fn encode(&self) -> Result<Vec<u8>, EntryError> {
+        check_names(
+            &self.channel,
+            &self.author,
+            &self.kind,
+            self.seq,
+            &self.refs,
+        )?;
+        Ok(canonical::encode(&self.to_value())?)
+    }
+
+    /// Decodes canonical header bytes (a log leaf).
+    ///
+    /// # Errors
+    /// The bytes are not a canonical header.
+    pub fn decode(bytes: &[u8]) -> Result<EntryHeader, EntryError> {
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        EntryHeader::from_value(canonical::decode(bytes)?)
+    }
+
+    fn from_value(v: Value) -> Result<EntryHeader, EntryError> {
+        let Value::Object(mut m) = v else {
+            return Err(EntryError::NotObject);
+        };
+        if let Some(k) = m.keys().find(|k| !HEADER_FIELDS.contains(&k.as_str())) {
+            return Err(EntryError::UnknownField(k.clone()));
+        }
+        let mut take = |f: &'static str| m.remove(f).ok_or(EntryError::Missing(f));
+        let v = take("v")?.as_i64().ok_or(EntryError::Invalid {
+            field: "v",
+            why: "must be an integer".into(),
+        })?;
+        if v != ENTRY_FORMAT_VERSION {
+            return Err(EntryError::Version(v));
+        }
+        let h = EntryHeader {
+            channel: string(take("channel")?, "channel")?,
+            author: string(take("author")?, "author")?,
+            seq: take("seq")?.as_u64().ok_or(EntryError::Invalid {
+                field: "seq",
+                why: "must be a non-negative integer".into(),
+            })?,
+            time: {
+                let s = string(take("time")?, "time")?;
+                Timestamp::parse(&s).map_err(|e| EntryError::Invalid {
+                    field: "time",
+                    why: e.to_string(),
+                })?
+            },
+            kind: string(take("kind")?, "kind")?,
+            refs: refs(take("refs")?)?,
+            body_hash: {
+                let s = string(take("body_hash")?, "body_hash")?;
+                let h = Hash::from_hex(&s).map_err(|e| EntryError::Invalid {
+                    field: "body_hash",
+                    why: e.to_string(),
+                })?;
+                if h.to_hex() != s {
+                    return Err(EntryError::Invalid {
+                        field: "body_hash",
+                        why: "must be lowercase hex".into(),
+                    });
+                }
+                h
+            },
+        };
+        check_names(&h.channel, &h.author, &h.kind, h.seq, &h.refs)?;
+        Ok(h)
+    }
+
+    /// RFC 9162 leaf hash of the header bytes.
+    pub fn leaf_hash(&self) -> Hash {
+        leaf_hash(&self.encode().expect("a decoded or built header encodes"))
+    }
+
+    /// `channel/author/seq`.
+    pub fn id(&self) -> String {
+        format!("{}/{}/{}", self.channel, self.author, self.seq)
     }
 }
 
@@ -240,7 +435,7 @@ fn refs(v: Value) -> Result<Vec<Hash>, EntryError> {
         .collect()
 }
 
-fn salt(s: &str) -> Result<[u8; 16], EntryError> {
+fn salt_of(s: &str) -> Result<[u8; 16], EntryError> {
     let bad = || EntryError::Invalid {
         field: "salt",
         why: "must be 32 lowercase hex digits".into(),
@@ -271,23 +466,48 @@ mod tests {
     }
 
     #[test]
-    fn round_trip_is_exact() {
+    fn round_trip_is_exact_and_the_leaf_is_the_header() {
         let e = sample();
         let bytes = e.encode().unwrap();
         assert_eq!(Entry::decode(&bytes).unwrap(), e);
-        let s = String::from_utf8(bytes).unwrap();
+        let s = String::from_utf8(bytes.clone()).unwrap();
+        assert!(s.starts_with("{\"body\":{\"priority\":\"flash\""), "{s}");
+        let header = header_bytes_of(&bytes).unwrap();
+        let h = String::from_utf8(header.clone()).unwrap();
         assert!(
-            s.starts_with("{\"author\":\"nato\",\"body\":{\"priority\":\"flash\""),
-            "{s}"
+            h.starts_with("{\"author\":\"nato\",\"body_hash\":\""),
+            "{h}"
         );
-        assert!(s.ends_with("\"v\":1}"), "{s}");
+        assert!(h.ends_with("\"v\":2}"), "{h}");
+        assert!(!h.contains("Test"), "the header hides the body: {h}");
+        assert_eq!(leaf_of(&bytes).unwrap(), leaf_hash(&header));
+        assert_eq!(e.leaf_hash().unwrap(), leaf_hash(&header));
+        assert_eq!(EntryHeader::decode(&header).unwrap(), e.header().unwrap());
+    }
+
+    #[test]
+    fn the_body_hash_is_salted_and_binds_the_body() {
+        let e = sample();
+        let mut other = e.clone();
+        other.salt = [0xac; 16];
+        assert_ne!(
+            e.header().unwrap().body_hash,
+            other.header().unwrap().body_hash
+        );
+        // A body swapped under a genuine header is refused.
+        let good = String::from_utf8(e.encode().unwrap()).unwrap();
+        let swapped = good.replace("\"Test\"", "\"Tess\"");
+        assert_eq!(
+            Entry::decode(swapped.as_bytes()),
+            Err(EntryError::BodyMismatch)
+        );
     }
 
     #[test]
     fn decode_rejects_anything_not_canonical_or_not_an_entry() {
         let good = String::from_utf8(sample().encode().unwrap()).unwrap();
         let cases = [
-            good.replace("\"v\":1", "\"v\":2"),
+            good.replace("\"v\":2", "\"v\":1"),
             good.replace("\"seq\":7", "\"seq\":7.0"),
             good.replace("\"seq\":7", "\"seq\":-7"),
             good.replace("\"seq\":7", "\"seq\":\"7\""),
@@ -296,14 +516,15 @@ mod tests {
             good.replace(&"ab".repeat(16), &"ab".repeat(15)),
             good.replace("\"nato\"", "\"NATO\""),
             good.replace("\"hotline_message\"", "\"Hotline\""),
-            good.replace(",\"v\":1}", ",\"v\":1,\"x\":1}"),
+            good.replace(",\"v\":2}", ",\"v\":2,\"x\":1}"),
             good.replace("\"author\":\"nato\",", ""),
-            good.replace("{\"author\"", "{ \"author\""),
+            good.replace("{\"body\"", "{ \"body\""),
             good.replace("\"body\":{", "\"body\":{\"z\":0.5,"),
             good.replace(
                 &leaf_hash(b"x").to_hex(),
                 &leaf_hash(b"x").to_hex().to_uppercase(),
             ),
+            good.replace("{\"body\"", "{\"x\":1,\"body\""),
         ];
         for c in cases {
             assert!(Entry::decode(c.as_bytes()).is_err(), "{c}");

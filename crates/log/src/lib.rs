@@ -28,6 +28,7 @@ pub mod merkle;
 pub mod note;
 pub mod policy;
 pub mod proof;
+pub mod silence;
 pub mod tiles;
 pub mod time;
 pub mod witness;

@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 
+use parley_log::Entry;
 use parley_log::checkpoint::SignedCheckpoint;
 use parley_log::hash::{HASH_LEN, Hash};
 use parley_log::identity::{Identity, Role};
 use parley_log::keys::VerifierKey;
 use parley_log::note::{Note, NoteSignature, verify_one};
 use parley_log::tiles::{TileStore, TiledTree};
-use parley_log::{Entry, leaf_hash};
 use parley_store::{FeedId, Statement, Store, StoreError};
 
 /// What one feed's audit checked.
@@ -251,7 +251,7 @@ pub fn audit_feed(
 }
 
 fn check_entry(feed: &FeedId, seq: u64, bytes: &[u8], stored: &Hash) -> Result<(), AuditError> {
-    if leaf_hash(bytes) != *stored {
+    if parley_log::entry::leaf_of(bytes).ok() != Some(*stored) {
         return Err(broken(
             feed,
             format!("entry {seq} does not hash to its stored hash"),

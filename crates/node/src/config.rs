@@ -74,6 +74,11 @@ pub struct FederationConfig {
     /// Seconds to wait for a peer's answer.
     #[serde(default = "default_timeout")]
     pub request_timeout_secs: u64,
+    /// Seconds after which an unchanged checkpoint is submitted to the
+    /// witnesses again, for a fresh cosignature: "as of T the feed was
+    /// still size N", which proofs of silence rest on.
+    #[serde(default = "default_witness_refresh")]
+    pub witness_refresh_secs: u64,
 }
 
 fn default_link_test() -> u64 {
@@ -91,6 +96,9 @@ fn default_batch() -> u64 {
 fn default_timeout() -> u64 {
     20
 }
+fn default_witness_refresh() -> u64 {
+    3600
+}
 
 impl Default for FederationConfig {
     fn default() -> FederationConfig {
@@ -100,6 +108,7 @@ impl Default for FederationConfig {
             retry_max_ms: default_retry_max(),
             max_batch_entries: default_batch(),
             request_timeout_secs: default_timeout(),
+            witness_refresh_secs: default_witness_refresh(),
         }
     }
 }

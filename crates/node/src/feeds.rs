@@ -17,9 +17,7 @@ use parley_log::identity::Role;
 use parley_log::merkle::{consistency_proof, consistency_roots, root, verify_consistency};
 use parley_log::note::verify_one;
 use parley_log::tiles::TileNodes;
-use parley_log::{
-    Checkpoint, Entry, Hash, Note, NoteSignature, SignedCheckpoint, Timestamp, leaf_hash,
-};
+use parley_log::{Checkpoint, Entry, Hash, Note, NoteSignature, SignedCheckpoint, Timestamp};
 use parley_store::{
     Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, FeedTiles, NewEntry,
     Statement, StoreError, TileBuffer,
@@ -205,7 +203,7 @@ async fn append_own_now(
         return Err(AppendError::Invalid(violations));
     }
     let bytes = entry.encode()?;
-    let hash = leaf_hash(&bytes);
+    let hash = entry.leaf_hash()?;
     let mut tiles = TileBuffer::default();
     let mut next = tree.clone();
     next.append(&[hash], &mut tiles)
@@ -444,7 +442,10 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
     let entries = decode_entries(node, &u, ours)?;
     let mut next = tree.clone();
     let mut tiles = TileBuffer::default();
-    let leaves: Vec<Hash> = entries.iter().map(|(_, b)| leaf_hash(b)).collect();
+    let leaves: Vec<Hash> = entries
+        .iter()
+        .map(|(e, _)| e.leaf_hash().expect("a decoded entry encodes"))
+        .collect();
     next.append(&leaves, &mut tiles)
         .expect("buffer writes cannot fail");
     if next.root() != cp.root {
@@ -574,7 +575,8 @@ fn decode_entries(
                     format!("{} is not a member of channel {}", node.party, e.channel),
                 ));
             }
-            state = Some(ChannelState::from_charter(&e, charter, leaf_hash(bytes)));
+            let hash = e.leaf_hash().expect("a decoded entry encodes");
+            state = Some(ChannelState::from_charter(&e, charter, hash));
         }
         let Some(s) = state.as_mut() else {
             return Err(IngestError::new(
@@ -622,9 +624,9 @@ async fn same_entries_as_held(
         .map_err(store_failed)?;
     for (i, bytes) in u.entries.iter().enumerate() {
         let seq = u.old_size + i as u64;
-        let same = held
-            .get(i)
-            .is_some_and(|h| h.seq == seq && leaf_hash(bytes) == h.hash);
+        let same = held.get(i).is_some_and(|h| {
+            h.seq == seq && parley_log::entry::leaf_of(bytes).ok() == Some(h.hash)
+        });
         if !same {
             return Err(IngestError::new(
                 Fault::RootMismatch,

@@ -29,6 +29,7 @@ pub mod keyring;
 pub mod ledger;
 pub mod policy;
 pub mod rotation;
+pub mod silence;
 pub mod state;
 pub mod status;
 pub mod tlog;

@@ -1,7 +1,7 @@
 //! What users look at, derived from the feeds: delivery state per
 //! recipient, references both ways, proof bundles.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use parley_log::merkle::inclusion_proof;
@@ -146,44 +146,107 @@ pub async fn find_entry(node: &Arc<Node>, id: &str) -> Result<Option<StoredEntry
 }
 
 /// The checkpoint to prove an entry against: the one carrying receipts from
-/// the most members, then the most witness cosignatures (the earliest
-/// such), else the feed's latest.
+/// the most members, then the most witnesses (the earliest such), else the
+/// feed's latest.
 fn best_checkpoint(cosigs: &[Cosignature], seq: u64, head: u64) -> u64 {
-    let mut by_size: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    let mut by_size: BTreeMap<u64, (BTreeSet<&str>, BTreeSet<&str>)> = BTreeMap::new();
     for c in cosigs.iter().filter(|c| c.size > seq) {
         let n = by_size.entry(c.size).or_default();
         match c.statement {
-            Statement::Receipt => n.0 += 1,
-            Statement::Witness => n.1 += 1,
+            Statement::Receipt => n.0.insert(&c.cosigner),
+            Statement::Witness => n.1.insert(&c.cosigner),
+        };
+    }
+    let count = |n: &(BTreeSet<&str>, BTreeSet<&str>)| (n.0.len(), n.1.len());
+    let best = by_size.values().map(count).max().unwrap_or((0, 0));
+    by_size
+        .iter()
+        .find(|(_, n)| count(n) == best && best != (0, 0))
+        .map_or(head, |(size, _)| *size)
+}
+
+/// Which of a cosigner's signatures on one checkpoint a note carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// The first: when it first held that size (delivery times).
+    Earliest,
+    /// The last: that it still held nothing newer then (silence).
+    Latest,
+}
+
+/// The feed's signed checkpoint at `size` with one cosignature per
+/// cosigner and statement.
+///
+/// # Errors
+/// The store fails or holds no checkpoint at that size.
+pub fn cosigned_note(
+    s: &dyn parley_store::Store,
+    feed: &FeedId,
+    size: u64,
+    which: Which,
+) -> Result<Note, StoreError> {
+    let text = s
+        .checkpoint(feed, size)?
+        .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint at {size}")))?;
+    let mut note =
+        Note::parse(text.as_bytes()).map_err(|err| StoreError::Corrupt(err.to_string()))?;
+    let mut chosen: BTreeMap<(String, &'static str), Cosignature> = BTreeMap::new();
+    for c in s
+        .cosignatures(feed, size)?
+        .into_iter()
+        .filter(|c| c.size == size)
+    {
+        let key = (c.cosigner.clone(), c.statement.as_str());
+        let keep = chosen.get(&key).is_none_or(|o| match which {
+            Which::Earliest => c.time < o.time,
+            Which::Latest => c.time > o.time,
+        });
+        if keep {
+            chosen.insert(key, c);
         }
     }
-    let best = by_size.values().copied().max().unwrap_or((0, 0));
-    by_size
-        .into_iter()
-        .find(|(_, n)| *n == best && best != (0, 0))
-        .map_or(head, |(size, _)| size)
+    for c in chosen.values() {
+        if let Ok(sig) = NoteSignature::parse_line(&c.line) {
+            note.add_signature(sig);
+        }
+    }
+    Ok(note)
 }
 
 /// A proof bundle (C2SP tlog-proof with the entry) for a stored entry.
+///
+/// # Errors
+/// The store fails or lacks what the feed should hold.
 pub async fn proof_bundle(node: &Arc<Node>, e: &StoredEntry) -> Result<String, StoreError> {
+    let (feed, seq) = (e.feed(), e.seq);
+    let size = node
+        .db(move |s| {
+            let head = s
+                .feed_head(&feed)?
+                .ok_or_else(|| StoreError::Corrupt("entry without feed".into()))?;
+            Ok(best_checkpoint(
+                &s.cosignatures(&feed, seq + 1)?,
+                seq,
+                head.size,
+            ))
+        })
+        .await?;
+    proof_bundle_at(node, e, size).await
+}
+
+/// A proof bundle of a stored entry against the checkpoint at `size`.
+///
+/// # Errors
+/// The store fails, or holds no checkpoint at `size`.
+pub async fn proof_bundle_at(
+    node: &Arc<Node>,
+    e: &StoredEntry,
+    size: u64,
+) -> Result<String, StoreError> {
     let e = e.clone();
     node.db(move |s| {
         let feed = e.feed();
-        let head = s
-            .feed_head(&feed)?
-            .ok_or_else(|| StoreError::Corrupt("entry without feed".into()))?;
-        let cosigs = s.cosignatures(&feed, e.seq + 1)?;
-        let size = best_checkpoint(&cosigs, e.seq, head.size);
-        let note_text = s
-            .checkpoint(&feed, size)?
-            .ok_or_else(|| StoreError::Corrupt(format!("no checkpoint at {size}")))?;
-        let mut note = Note::parse(note_text.as_bytes())
-            .map_err(|err| StoreError::Corrupt(err.to_string()))?;
-        for c in cosigs.iter().filter(|c| c.size == size) {
-            if let Ok(sig) = NoteSignature::parse_line(&c.line) {
-                note.add_signature(sig);
-            }
-        }
+        let note = cosigned_note(s, &feed, size, Which::Earliest)?;
         let tiles = FeedTiles {
             store: s,
             feed: &feed,

@@ -216,7 +216,33 @@ pub(crate) fn obligations(a: ObligationsArgs) -> anyhow::Result<()> {
     output::lines(out)
 }
 
-pub(crate) fn silence(a: AtArgs) -> anyhow::Result<()> {
+pub(crate) fn silence(s: crate::cli::SilenceArgs) -> anyhow::Result<()> {
+    if let (Some(entry), Some(debtor)) = (&s.proof, &s.debtor) {
+        let api = Api::open(&s.at.dir.dir)?;
+        let text = api
+            .get_text(&format!(
+                "/silence/proof{}",
+                query(&[
+                    ("entry", Some(entry.clone())),
+                    ("debtor", Some(debtor.clone()))
+                ])
+            ))
+            .map_err(|e| report(s.at.json.json, e))?;
+        return match &s.out {
+            Some(path) => {
+                std::fs::write(path, &text)?;
+                output::lines([format!(
+                    "wrote the proof that {debtor} has not answered {entry} to {}; check it with parley verify",
+                    path.display()
+                )])
+            }
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        };
+    }
+    let a = s.at;
     let api = Api::open(&a.dir.dir)?;
     let v = api
         .get(&format!("/silence{}", query(&[("at", a.at.clone())])))

@@ -6,7 +6,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use parley_log::merkle::MemoryTree;
-use parley_log::{Checkpoint, Entry, Hash, SigningKey, Timestamp, feed_origin, leaf_hash};
+use parley_log::{Checkpoint, Entry, Hash, SigningKey, Timestamp, feed_origin};
 use serde_json::{Value, json as j};
 
 use super::Party;
@@ -67,7 +67,10 @@ impl Forge {
     }
 
     pub fn push_bytes(&mut self, bytes: Vec<u8>) {
-        self.tree.append(leaf_hash(&bytes));
+        // Bytes that are not an entry (to test refusals) hash as they are.
+        let leaf =
+            parley_log::entry::leaf_of(&bytes).unwrap_or_else(|_| parley_log::leaf_hash(&bytes));
+        self.tree.append(leaf);
         self.entries.push(bytes);
     }
 

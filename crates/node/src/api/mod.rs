@@ -156,6 +156,7 @@ pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
         .route("/events", get(events))
         .route("/obligations", get(domain::obligations))
         .route("/silence", get(domain::silence))
+        .route("/silence/proof", get(silence_proof))
         .route("/timeline", get(domain::timeline))
         .route("/exercises", get(domain::exercises))
         .route("/meetings", get(domain::meetings))
@@ -451,6 +452,30 @@ async fn list_evidence(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> 
     Ok(Json(Value::Array(
         all.iter().map(status::evidence_json).collect(),
     )))
+}
+
+#[derive(serde::Deserialize)]
+struct SilenceProofQuery {
+    entry: String,
+    debtor: String,
+}
+
+/// A proof that a debtor has not answered one of this party's entries.
+async fn silence_proof(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<SilenceProofQuery>,
+) -> ApiResult<Response> {
+    use crate::silence::SilenceFailure;
+    match crate::silence::prove(&node, &q.entry, &q.debtor).await {
+        Ok(p) => Ok(([("content-type", "application/json")], p.to_json()).into_response()),
+        Err(SilenceFailure::Store(e)) => Err(e.into()),
+        Err(e @ SilenceFailure::NotFound(_)) => Err(ApiError::not_found(e.to_string())),
+        Err(e) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "not_provable",
+            e.to_string(),
+        )),
+    }
 }
 
 async fn channel_policy(

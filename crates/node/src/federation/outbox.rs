@@ -86,7 +86,9 @@ async fn run_worker(node: Arc<Node>, mut worker: impl Worker, mut shutdown: watc
             }
             Ok(Pass::Idle) => {
                 backoff.reset();
-                Duration::from_secs(30)
+                // Idle feeds are resubmitted to witnesses for fresh
+                // cosignatures, so wake at least that often.
+                Duration::from_secs(30.min(fed.witness_refresh_secs.max(1)))
             }
             Err(e) => {
                 let d = backoff.next();

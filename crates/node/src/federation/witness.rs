@@ -22,9 +22,7 @@ use parley_log::tiles::TileNodes;
 use parley_log::witness::{
     AddCheckpoint, SIZE_CONTENT_TYPE, Witnessed, judge, parse_add_checkpoint,
 };
-use parley_log::{
-    Checkpoint, Entry, Hash, Note, SignedCheckpoint, Timestamp, VerifierKey, leaf_hash,
-};
+use parley_log::{Checkpoint, Entry, Hash, Note, SignedCheckpoint, Timestamp, VerifierKey};
 use parley_store::{FeedId, FeedTiles, StoreError, WitnessLog, WitnessedRecord};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -295,6 +293,9 @@ pub async fn learn_charter(
         .map_err(|_| bad("entry is not base64".into()))?;
     let entry =
         Entry::decode(&bytes).map_err(|e| Refused::new(Reason::NonCanonical, e.to_string()))?;
+    let leaf = entry
+        .leaf_hash()
+        .map_err(|e| Refused::new(Reason::NonCanonical, e.to_string()))?;
     if entry.kind != "channel_charter" || entry.seq != 0 {
         return Err(bad(format!(
             "{} is a {} at position {}, not a channel's charter",
@@ -331,7 +332,7 @@ pub async fn learn_charter(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad(format!("proof: {e}")))?;
     let cp = signed.checkpoint;
-    verify_inclusion(0, cp.size, &leaf_hash(&bytes), &proof, &cp.root)
+    verify_inclusion(0, cp.size, &leaf, &proof, &cp.root)
         .map_err(|e| Refused::new(Reason::RootMismatch, format!("inclusion proof: {e}")))?;
     let charter: parley_domain::Charter =
         parley_domain::kinds::parse_body(&entry.body).map_err(|v| {
@@ -348,7 +349,7 @@ pub async fn learn_charter(
             ),
         ));
     }
-    let source = format!("charter {}", leaf_hash(&bytes));
+    let source = format!("charter {leaf}");
     let mut added = Vec::new();
     for m in &charter.members {
         if node.peer(m).is_none() {

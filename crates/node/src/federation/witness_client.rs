@@ -14,7 +14,7 @@ use parley_log::merkle::{consistency_proof, root};
 use parley_log::tiles::TileNodes;
 use parley_log::witness::format_add_checkpoint;
 use parley_log::{NoteSignature, SignedCheckpoint};
-use parley_store::{DeliveryRole, FeedId, FeedTiles, StoreError};
+use parley_store::{DeliveryRole, FeedId, FeedTiles, Statement, StoreError};
 
 use super::client::{self, CallError, WitnessAnswer};
 use crate::feeds::{accept_cosignature, accept_external_cosignature, record_evidence};
@@ -82,7 +82,7 @@ pub async fn submit(
     let f = feed.clone();
     let head = node.db(move |s| s.feed_head(&f)).await.map_err(store_err)?;
     let Some(size) = head.map(|h| h.size).filter(|&s| s > at) else {
-        return Ok(None);
+        return refresh(node, w, feed, at).await;
     };
     match attempt(node, w, feed, at, size).await? {
         WitnessAnswer::Cosigned(lines) => {
@@ -139,6 +139,49 @@ pub async fn submit(
                 feed.origin(),
                 describe(&other)
             )))
+        }
+    }
+}
+
+/// Asks the witness to cosign the size it already holds again when its
+/// latest cosignature of it is older than `witness_refresh_secs`: a fresh,
+/// timed "the feed was still size N" for an idle feed.
+async fn refresh(
+    node: &Arc<Node>,
+    w: &WitnessTarget,
+    feed: &FeedId,
+    size: u64,
+) -> Result<Option<u64>, CallError> {
+    if size == 0 {
+        return Ok(None);
+    }
+    let (f, name) = (feed.clone(), w.name.clone());
+    let latest = node
+        .db(move |s| {
+            Ok(s.cosignatures(&f, size)?
+                .into_iter()
+                .filter(|c| {
+                    c.size == size && c.cosigner == name && c.statement == Statement::Witness
+                })
+                .map(|c| c.time)
+                .max())
+        })
+        .await
+        .map_err(store_err)?;
+    let every = node.dir.config.federation.witness_refresh_secs as i64;
+    if latest.is_some_and(|t| Node::now() - t < every) {
+        return Ok(None);
+    }
+    match attempt(node, w, feed, size, size).await? {
+        WitnessAnswer::Cosigned(lines) => {
+            accept(node, w, feed, size, &lines).await?;
+            Ok(Some(size))
+        }
+        // It holds something else now: the next pass starts from there.
+        WitnessAnswer::Conflict(theirs) => Ok(Some(theirs.min(size))),
+        other => {
+            refused(node, w, feed, &other).await;
+            Ok(None)
         }
     }
 }

@@ -69,7 +69,10 @@ CREATE TABLE checkpoint (
 -- Cosignatures, one signature line each, with the statement they make:
 -- 'receipt' (a member stored the feed: peers' receipts of this node's
 -- feeds, and this node's own receipts of peers' feeds) or 'witness' (a
--- witness saw no other history). Only a receipt is proof of delivery.
+-- witness saw no other history). Only a receipt is proof of delivery. A
+-- witness cosigns an unchanged checkpoint again from time to time, so one
+-- cosigner may hold several times for one size: the earliest is when it
+-- first held that size, the latest that it still had nothing newer.
 CREATE TABLE cosignature (
     channel    TEXT NOT NULL,
     author     TEXT NOT NULL,
@@ -78,7 +81,7 @@ CREATE TABLE cosignature (
     statement  TEXT NOT NULL CHECK (statement IN ('receipt', 'witness')),
     time       INTEGER NOT NULL,
     line       TEXT NOT NULL,
-    PRIMARY KEY (channel, author, size, cosigner, statement)
+    PRIMARY KEY (channel, author, size, cosigner, statement, time)
 );
 CREATE INDEX cosignature_by_cosigner ON cosignature (cosigner, time);
 

@@ -5,7 +5,7 @@
 use anyhow::Context;
 use parley_log::note::cosignature_line;
 use parley_log::tiles::TiledTree;
-use parley_log::{Checkpoint, Entry, SigningKey, Timestamp, leaf_hash};
+use parley_log::{Checkpoint, Entry, SigningKey, Timestamp};
 use parley_store::{
     Append, Cosignature, FeedHead, FeedId, FeedTiles, NewEntry, SqliteStore, Statement, Store,
     TileBuffer,
@@ -75,7 +75,7 @@ impl<'a> FeedWriter<'a> {
             let bytes = entry.encode()?;
             entries.push(NewEntry {
                 seq,
-                hash: leaf_hash(&bytes),
+                hash: entry.leaf_hash()?,
                 kind: entry.kind,
                 time: now.unix(),
                 refs: vec![],

@@ -59,7 +59,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
         }
         h2 { "Peers" }
         table {
-            thead { tr { th { "Party" } th { "Link" } th { "Last receipt" } th { "Waiting" } th { "Address" } } }
+            thead { tr { th { "Party" } th { "Link" } th { "Last receipt or witness cosignature" } th { "Waiting" } th { "Address" } } }
             tbody {
                 @for (p, link, entries, checkpoints, last) in &rows {
                     tr class=[(link.up == Some(false)).then_some("overdue")] {
