@@ -1,7 +1,7 @@
 //! Channels: the charter every member agrees to before traffic flows, and
 //! the recorded acts that suspend and resume it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use parley_log::entry::check_identifier;
 use parley_log::{Entry, Hash, Timestamp};
@@ -290,8 +290,12 @@ pub struct ChannelState {
     pub created_at: Timestamp,
     /// Members whose acceptance is known (the creator accepts by creating).
     pub accepted: BTreeSet<String>,
-    /// The latest suspension or resumption, by stated time.
-    pub last_act: Option<Act>,
+    /// Each member's latest suspension or resumption, by its own feed's
+    /// order. A suspension belongs to the member who made it: only that
+    /// member's resumption lifts it.
+    pub acts: BTreeMap<String, Act>,
+    /// Every act, for the periods a channel was suspended.
+    pub history: Vec<Act>,
 }
 
 /// A suspension or resumption.
@@ -318,7 +322,7 @@ pub enum ChannelRefusal {
     #[error("{0:?} has already accepted this channel")]
     AlreadyAccepted(String),
     #[error(
-        "channel {channel:?} is suspended (by {by} at {time}: {reason}); only a resumption may be sent"
+        "channel {channel:?} is suspended (by {by} at {time}: {reason}); only channel acts may be sent until it is resumed"
     )]
     Suspended {
         channel: String,
@@ -328,6 +332,10 @@ pub enum ChannelRefusal {
     },
     #[error("channel {0:?} is not suspended")]
     NotSuspended(String),
+    #[error(
+        "channel {channel:?} is suspended by {by}; a suspension belongs to the party that made it, and only {by} may resume it"
+    )]
+    NotYours { channel: String, by: String },
 }
 
 impl ChannelState {
@@ -340,13 +348,16 @@ impl ChannelState {
             created_at: entry.time,
             accepted: BTreeSet::from([entry.author.clone()]),
             charter,
-            last_act: None,
+            acts: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 
     /// Folds one more entry of the channel into the state. Order across
-    /// feeds does not matter: acceptances only grow the set, and
-    /// suspension/resumption is decided by the latest stated time.
+    /// feeds does not matter: acceptances only grow the set, and each
+    /// member's suspension or resumption is decided by its own feed's
+    /// sequence (never by a stated time, which another member could set in
+    /// the future to win).
     pub fn apply(&mut self, entry: &Entry) {
         match entry.kind.as_str() {
             "channel_acceptance" if entry.refs.first() == Some(&self.charter_hash) => {
@@ -365,11 +376,18 @@ impl ChannelState {
                         .unwrap_or("")
                         .to_string(),
                 };
-                let newer = self.last_act.as_ref().is_none_or(|prev| {
-                    (act.time, &act.by, act.seq) > (prev.time, &prev.by, prev.seq)
-                });
+                let newer = self.acts.get(&act.by).is_none_or(|prev| act.seq > prev.seq);
+                if !self
+                    .history
+                    .iter()
+                    .any(|a| a.by == act.by && a.seq == act.seq)
+                {
+                    self.history.push(act.clone());
+                    self.history
+                        .sort_by(|a, b| (&a.by, a.seq).cmp(&(&b.by, b.seq)));
+                }
                 if newer {
-                    self.last_act = Some(act);
+                    self.acts.insert(act.by.clone(), act);
                 }
             }
             _ => {}
@@ -398,8 +416,45 @@ impl ChannelState {
         self.waiting_for().is_empty()
     }
 
+    /// A suspension in force (the earliest stated, when several members
+    /// suspended the channel).
     pub fn suspension(&self) -> Option<&Act> {
-        self.last_act.as_ref().filter(|a| a.suspended)
+        self.acts
+            .values()
+            .filter(|a| a.suspended)
+            .min_by_key(|a| (a.time, &a.by))
+    }
+
+    /// Every suspension in force, by member.
+    pub fn suspensions(&self) -> impl Iterator<Item = &Act> {
+        self.acts.values().filter(|a| a.suspended)
+    }
+
+    /// Whether `party` may not send ordinary traffic because another member
+    /// suspended the channel (its own suspension it can lift itself).
+    pub fn barred_by_others(&self, party: &str) -> bool {
+        self.suspensions().any(|a| a.by != party)
+    }
+
+    /// The periods in which a member other than `party` held the channel
+    /// suspended, by stated times: `[from, until)` (`until` None: still).
+    pub fn suspended_for(&self, party: &str) -> Vec<(Timestamp, Option<Timestamp>)> {
+        let mut out = Vec::new();
+        let mut open: BTreeMap<&str, Timestamp> = BTreeMap::new();
+        for a in self.history.iter().filter(|a| a.by != party) {
+            match (a.suspended, open.get(a.by.as_str())) {
+                (true, None) => {
+                    open.insert(&a.by, a.time);
+                }
+                (false, Some(from)) => {
+                    out.push((*from, Some(a.time.max(*from))));
+                    open.remove(a.by.as_str());
+                }
+                _ => {}
+            }
+        }
+        out.extend(open.values().map(|from| (*from, None)));
+        out
     }
 
     /// Open for ordinary traffic: accepted by all and not suspended.
@@ -426,10 +481,17 @@ impl ChannelState {
                 channel: self.id.clone(),
                 waiting: self.waiting_for().join(", "),
             }),
-            "channel_resumption" if self.suspension().is_none() => {
-                Err(ChannelRefusal::NotSuspended(self.id.clone()))
-            }
-            "channel_resumption" => Ok(()),
+            "channel_resumption" => match self.acts.get(party) {
+                Some(a) if a.suspended => Ok(()),
+                _ => match self.suspension() {
+                    Some(s) => Err(ChannelRefusal::NotYours {
+                        channel: self.id.clone(),
+                        by: s.by.clone(),
+                    }),
+                    None => Err(ChannelRefusal::NotSuspended(self.id.clone())),
+                },
+            },
+            "channel_suspension" => Ok(()),
             _ => match self.suspension() {
                 Some(s) => Err(ChannelRefusal::Suspended {
                     channel: self.id.clone(),

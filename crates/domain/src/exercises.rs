@@ -105,6 +105,20 @@ pub struct PriorNotification {
     pub remarks: Option<String>,
 }
 
+/// When a notification came, as the Vienna Document judges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Timing {
+    /// A notifiable activity notified at least the lead time ahead.
+    OnTime,
+    /// Below every threshold: a voluntary notification, at any time.
+    Voluntary,
+    /// An alert activity notified by the time its troops commence it.
+    AtCommencement,
+    /// Later than the rules allow.
+    Late,
+}
+
 /// How a notification measures up against a rule set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Assessment {
@@ -118,8 +132,11 @@ pub struct Assessment {
     /// Days from the notification to the start.
     pub lead_days: i64,
     pub required_lead_days: i64,
-    /// Notified later than the lead time (only valid when marked as such).
+    /// Notified later than the rules allow (only valid when marked as such).
     pub late: bool,
+    pub timing: Timing,
+    /// An alert activity short enough to be exempt from observation.
+    pub observation_exempt: bool,
     pub sorties_to_include: bool,
 }
 
@@ -153,17 +170,47 @@ fn met(thresholds: &[crate::rules::Threshold], f: &Forces) -> Vec<String> {
 }
 
 impl PriorNotification {
+    /// Whether the activity is an alert activity (no advance notice to the troops).
+    pub fn is_alert(&self) -> bool {
+        self.late
+            .as_ref()
+            .is_some_and(|l| l.kind == LateKind::Alert)
+    }
+
+    /// Hours the activity lasts, counting whole days inclusively.
+    pub fn duration_hours(&self) -> i64 {
+        (self.start.days_until(self.end) + 1) * 24
+    }
+
     pub fn assess(&self, notified_at: Timestamp, rs: &RuleSet) -> Assessment {
         let lead_days = Date::of(notified_at).days_until(self.start);
         let required = rs.notification.lead_days.value;
+        let notifiable = met(&rs.notification.thresholds, &self.forces);
+        let timing = if notifiable.is_empty() {
+            Timing::Voluntary
+        } else if lead_days >= required {
+            Timing::OnTime
+        } else if self.is_alert() && -lead_days <= rs.notification.alert_at_commencement.value {
+            Timing::AtCommencement
+        } else {
+            Timing::Late
+        };
+        let observation_exempt =
+            self.is_alert() && self.duration_hours() <= rs.observation.alert_exempt_hours.value;
         Assessment {
             ruleset: rs.name(),
-            notifiable: met(&rs.notification.thresholds, &self.forces),
-            observation: met(&rs.observation.thresholds, &self.forces),
+            observation: if observation_exempt {
+                vec![]
+            } else {
+                met(&rs.observation.thresholds, &self.forces)
+            },
+            notifiable,
             constrained: met(&rs.constraints.thresholds, &self.forces),
             lead_days,
             required_lead_days: required,
-            late: lead_days < required,
+            late: timing == Timing::Late,
+            timing,
+            observation_exempt,
             sorties_to_include: i64::from(self.forces.combat_aircraft_sorties)
                 >= rs.notification.sorties_to_include.value,
         }
@@ -192,7 +239,7 @@ impl PriorNotification {
         );
         self.area.check("area", v);
         let a = self.assess(notified_at, rs);
-        if a.late {
+        if a.late || a.timing == Timing::AtCommencement {
             match &self.late {
                 None => v.push(
                     "start",
@@ -458,11 +505,137 @@ mod tests {
             reason: "Snap readiness check".into(),
         });
         assert!(check(&marked).is_empty());
-        assert!(marked.assess(sent, rs).late, "still flagged late");
+        assert_eq!(
+            marked.assess(sent, rs).timing,
+            Timing::AtCommencement,
+            "an alert activity notified before it starts is not late"
+        );
         marked.late = Some(LateNotice {
             kind: LateKind::Alert,
             reason: " ".into(),
         });
         assert_eq!(check(&marked)[0].field, "late.reason");
+    }
+
+    /// When a notification is late, voluntary or on time, and when an
+    /// alert activity must be observed, case by case with the paragraph.
+    #[test]
+    fn timing_and_observation_follow_the_vienna_document() {
+        let rs = rules::default_set();
+        let sent = at("2027-01-01T10:00:00Z");
+        let alert = |reason: &str| {
+            Some(LateNotice {
+                kind: LateKind::Alert,
+                reason: reason.into(),
+            })
+        };
+        let other = Some(LateNotice {
+            kind: LateKind::Other,
+            reason: "normal training".into(),
+        });
+        #[allow(clippy::type_complexity)]
+        let cases: [(
+            &str,
+            u32,
+            &str,
+            &str,
+            Option<LateNotice>,
+            Timing,
+            bool,
+            usize,
+        ); 8] = [
+            (
+                "Ch. V para. 38: below every threshold, 10 days ahead is a voluntary notification",
+                4000,
+                "2027-01-11",
+                "2027-01-12",
+                None,
+                Timing::Voluntary,
+                false,
+                0,
+            ),
+            (
+                "Ch. V para. 38: a notifiable activity 42 days ahead is on time",
+                9000,
+                "2027-02-12",
+                "2027-02-15",
+                None,
+                Timing::OnTime,
+                false,
+                0,
+            ),
+            (
+                "Ch. V para. 38: a notifiable activity 10 days ahead, not marked late, is refused",
+                9000,
+                "2027-01-11",
+                "2027-01-12",
+                None,
+                Timing::Late,
+                false,
+                1,
+            ),
+            (
+                "Ch. V para. 41: an alert activity notified the day its troops commence",
+                9000,
+                "2027-01-01",
+                "2027-01-02",
+                alert("readiness check"),
+                Timing::AtCommencement,
+                false,
+                0,
+            ),
+            (
+                "Ch. V para. 41: notified two days after it ended, as 'normal training', is late",
+                9000,
+                "2026-12-27",
+                "2026-12-29",
+                other.clone(),
+                Timing::Late,
+                false,
+                0,
+            ),
+            (
+                "Ch. V para. 41: an alert activity notified after it began is late",
+                9000,
+                "2026-12-30",
+                "2027-01-02",
+                alert("readiness check"),
+                Timing::Late,
+                false,
+                0,
+            ),
+            (
+                "Ch. VI para. 58: an alert activity of 14,000 troops lasting 72 hours is exempt from observation",
+                14000,
+                "2027-01-01",
+                "2027-01-03",
+                alert("snap"),
+                Timing::AtCommencement,
+                false,
+                0,
+            ),
+            (
+                "Ch. VI para. 58: an alert activity of 14,000 troops lasting more than 72 hours is observed",
+                14000,
+                "2027-01-01",
+                "2027-01-04",
+                alert("snap"),
+                Timing::AtCommencement,
+                true,
+                0,
+            ),
+        ];
+        for (what, troops, start, end, late, timing, observed, violations) in cases {
+            let mut n = notification(troops, start);
+            n.end = Date::parse(end).unwrap();
+            n.late = late;
+            let a = n.assess(sent, rs);
+            assert_eq!(a.timing, timing, "{what}");
+            assert_eq!(a.late, timing == Timing::Late, "{what}");
+            assert_eq!(a.observation_required(), observed, "{what}");
+            let mut v = Violations::default();
+            n.check(sent, rs, &mut v);
+            assert_eq!(v.0.len(), violations, "{what}: {:?}", v.0);
+        }
     }
 }

@@ -27,6 +27,9 @@ pub enum Status {
     Overdue,
     /// Running: not met, deadline ahead.
     Open,
+    /// The debtor is barred from answering in the channel (another member
+    /// suspended it): the clock stops, and the deadline moves by as long.
+    Paused,
     /// The source has not been delivered to the debtor yet: no clock runs.
     Pending,
     /// Met after the deadline.
@@ -40,6 +43,7 @@ impl Status {
         match self {
             Status::Overdue => "overdue",
             Status::Open => "open",
+            Status::Paused => "paused",
             Status::Pending => "pending",
             Status::MetLate => "met_late",
             Status::Met => "met",
@@ -415,9 +419,32 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
         if k.entry.time > at {
             continue;
         }
-        for d in duties(ledger, k) {
+        let pauses_of = |debtor: &str| {
+            ledger
+                .channels
+                .get(&k.entry.channel)
+                .map(|c| c.suspended_for(debtor))
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(from, _)| *from <= at)
+                .collect::<Vec<_>>()
+        };
+        for mut d in duties(ledger, k) {
             let found = answer(ledger, &k.hash, &d).filter(|(_, t, _)| *t <= at);
             let starts = d.starts.map(|(t, _)| t).filter(|t| *t <= at);
+            let pauses = pauses_of(&d.debtor);
+            let paused_now = pauses.iter().any(|(_, until)| until.is_none_or(|u| u > at));
+            if let (Some(s), Some(due)) = (starts, d.due) {
+                // The deadline moves by the time the debtor was barred.
+                let barred: i64 = pauses
+                    .iter()
+                    .map(|(from, until)| {
+                        let end = until.map_or(at, |u| u.min(at));
+                        (end.unix() - from.unix().max(s.unix())).max(0)
+                    })
+                    .sum();
+                d.due = Some(due.plus_seconds(barred));
+            }
             out.push(Obligation {
                 id: format!("{}#{}#{}", k.id(), d.rule, d.debtor),
                 channel: k.entry.channel.clone(),
@@ -430,7 +457,10 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                 due: d
                     .due
                     .filter(|_| starts.is_some() || d.rule == "observation-invitation"),
-                status: status(starts, d.due, found.map(|f| f.1), at),
+                status: match status(starts, d.due, found.map(|f| f.1), at) {
+                    Status::Open | Status::Overdue if paused_now => Status::Paused,
+                    s => s,
+                },
                 met_by: found.map(|f| f.0.id()),
                 answered_by: d.answers.iter().map(|k| k.to_string()).collect(),
                 met_at: found.map(|f| f.1),

@@ -47,6 +47,9 @@ impl Threshold {
 #[serde(deny_unknown_fields)]
 pub struct Notification {
     pub lead_days: Figure,
+    /// Days after the start an alert activity may be notified (0: by the
+    /// day the troops commence).
+    pub alert_at_commencement: Figure,
     pub thresholds: Vec<Threshold>,
     pub sorties_to_include: Figure,
 }
@@ -55,6 +58,8 @@ pub struct Notification {
 #[serde(deny_unknown_fields)]
 pub struct Observation {
     pub thresholds: Vec<Threshold>,
+    /// Alert activities lasting no more than this are exempt from observation.
+    pub alert_exempt_hours: Figure,
     pub reply_days: Figure,
 }
 

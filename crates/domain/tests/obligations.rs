@@ -368,3 +368,68 @@ fn timeline_puts_answers_after_what_they_answer() {
         .collect();
     assert_eq!(order, vec!["hotline_message", "reply"]);
 }
+
+/// Issue: the other side could lift a suspension, and a party barred from
+/// sending was shown overdue. A suspension belongs to its author; while
+/// another member holds the channel suspended, the debtor's clock stops.
+#[test]
+fn a_suspension_belongs_to_its_author_and_pauses_the_other_sides_duties() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let body = kinds::get("briefing_request")
+        .unwrap()
+        .example(t("2026-03-01T00:00:00Z"));
+    let mut body = body;
+    body["to"] = json!("russia");
+    b.add(
+        "nato",
+        "2026-03-01T00:00:00Z",
+        "briefing_request",
+        body,
+        &[],
+        Some("2026-03-01T00:00:00Z"),
+    );
+    // NATO suspends on day 2; Russia's "resumption" (refused at Russia's
+    // node, but even if its feed held one) lifts nothing of NATO's.
+    let s = b.add(
+        "nato",
+        "2026-03-02T00:00:00Z",
+        "channel_suspension",
+        json!({"reason": "review"}),
+        &[],
+        None,
+    );
+    b.channel.apply(&b.entries[s].entry.clone());
+    let refused = b
+        .channel
+        .may_append("russia", "channel_resumption")
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("only nato may resume it"),
+        "{refused}"
+    );
+    let mut rogue = b.entries[s].entry.clone();
+    rogue.author = "russia".into();
+    rogue.kind = "channel_resumption".into();
+    rogue.time = t("2099-01-01T00:00:00Z");
+    b.channel.apply(&rogue);
+    assert_eq!(b.channel.suspension().map(|a| a.by.as_str()), Some("nato"));
+    // Briefing due in 14 days (15 March); suspended from 2 March.
+    let o = one(&b.ledger(), "2026-03-20T00:00:00Z", "briefing");
+    assert_eq!(o.status, Status::Paused, "russia cannot send the briefing");
+    // NATO resumes on 12 March: the deadline moves by the 10 days barred.
+    let r = b.add(
+        "nato",
+        "2026-03-12T00:00:00Z",
+        "channel_resumption",
+        json!({"reason": "resumed"}),
+        &[],
+        None,
+    );
+    b.channel.apply(&b.entries[r].entry.clone());
+    assert!(b.channel.suspension().is_none());
+    let o = one(&b.ledger(), "2026-03-20T00:00:00Z", "briefing");
+    assert_eq!(o.status, Status::Open, "{o:?}");
+    assert_eq!(o.due, Some(t("2026-03-25T00:00:00Z")));
+    let o = one(&b.ledger(), "2026-03-26T00:00:00Z", "briefing");
+    assert_eq!(o.status, Status::Overdue);
+}

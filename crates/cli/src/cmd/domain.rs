@@ -327,8 +327,14 @@ pub(crate) fn exercises(a: NodeArgs) -> anyhow::Result<()> {
         if a["observation"].as_array().is_some_and(|x| !x.is_empty()) {
             badges.push("OBSERVATION REQUIRED");
         }
-        if a["late"] == true {
-            badges.push("LATE");
+        match a["timing"].as_str() {
+            Some("late") => badges.push("LATE"),
+            Some("at_commencement") => badges.push("ALERT: notified at commencement"),
+            Some("voluntary") => badges.push("voluntary"),
+            _ => {}
+        }
+        if a["observation_exempt"] == true {
+            badges.push("alert of 72 h or less: no observation");
         }
         out.push(format!(
             "{} – {}  {} ({}), {} troops  [{}]  {}",

@@ -301,6 +301,7 @@ pub fn status_badge(s: Status) -> Markup {
         Status::Overdue => badge("OVERDUE", "red"),
         Status::Open => badge("OPEN", "amber"),
         Status::Pending => badge("NOT YET DELIVERED", "grey"),
+        Status::Paused => badge("PAUSED: CHANNEL SUSPENDED", "grey"),
         Status::MetLate => badge("MET LATE", "blue"),
         Status::Met => badge("MET", "green"),
     }

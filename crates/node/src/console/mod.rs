@@ -76,6 +76,7 @@ pub fn router() -> Router<Arc<Node>> {
         .route("/meetings", get(pages::meetings::page))
         .route("/negotiations", get(pages::negotiations::page))
         .route("/silence", get(pages::silence::page))
+        .route("/silence/proof", get(pages::silence::proof))
         .route("/timeline", get(pages::timeline::page))
         .route(
             "/verify",

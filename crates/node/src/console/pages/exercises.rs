@@ -17,7 +17,13 @@ pub fn badges(a: &Assessment) -> Markup {
     html! {
         @if a.notifiable.is_empty() { (badge("BELOW THRESHOLDS", "grey")) } @else { (badge("NOTIFIABLE", "amber")) }
         @if a.observation_required() { (badge("OBSERVATION REQUIRED", "red")) }
-        @if a.late { (badge("LATE", "red")) }
+        @match a.timing {
+            parley_domain::exercises::Timing::Late => (badge("LATE", "red")),
+            parley_domain::exercises::Timing::AtCommencement => (badge("ALERT: NOTIFIED AT COMMENCEMENT", "amber")),
+            parley_domain::exercises::Timing::Voluntary => (badge("VOLUNTARY", "grey")),
+            parley_domain::exercises::Timing::OnTime => {},
+        }
+        @if a.observation_exempt { (badge("ALERT ≤ 72 H: NO OBSERVATION", "grey")) }
         @if !a.constrained.is_empty() { (badge("NEEDED 2 YEARS' NOTICE", "red")) }
     }
 }

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use maud::html;
 use parley_domain::obligations::silence;
+use serde::Deserialize;
 
 use crate::console::layout::{Ctx, Page, entry_href, frame, status_badge};
 use crate::state::Node;
@@ -20,14 +22,56 @@ fn span(secs: i64) -> String {
     }
 }
 
+fn proof_href(entry: &str, debtor: &str) -> String {
+    format!("/silence/proof?entry={entry}&debtor={debtor}")
+}
+
+#[derive(Deserialize)]
+pub struct ProofQuery {
+    entry: String,
+    debtor: String,
+}
+
+/// Downloads a proof of silence, or says why none can be made.
+pub async fn proof(
+    State(node): State<Arc<Node>>,
+    headers: HeaderMap,
+    Query(q): Query<ProofQuery>,
+) -> Page {
+    let ctx = Ctx::load(&node, &headers).await?;
+    match crate::silence::prove(&node, &q.entry, &q.debtor).await {
+        Ok(p) => {
+            let name = format!("silence-{}-{}.json", q.entry.replace('/', "-"), q.debtor);
+            Ok((
+                [
+                    ("content-type", "application/json".to_string()),
+                    (
+                        "content-disposition",
+                        format!("attachment; filename=\"{name}\""),
+                    ),
+                ],
+                p.to_json(),
+            )
+                .into_response())
+        }
+        Err(e) => Ok(frame(
+            &ctx,
+            "Proof of silence",
+            "silence",
+            false,
+            html! { div.errors-summary { b { "No proof of silence: " } (e.to_string()) } },
+        )),
+    }
+}
+
 pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let ctx = Ctx::load(&node, &headers).await?;
     let list = silence(&ctx.obligations, ctx.now);
     let content = html! {
-        p.muted { "Every obligation not yet met, the longest silence first. \"Silent for\" counts from the debtor's own receipt." }
+        p.muted { "Every obligation not yet met, the longest silence first. \"Silent for\" counts from the debtor's own receipt. For an overdue answer owed to this party, \"Proof of silence\" downloads a file anyone can check offline (parley verify FILE --identity …): the debtor's receipt, and its feed with no answer as of a checkpoint cosigned after the deadline. It shows the debtor's entries' headers, never their text." }
         @if list.is_empty() { p { "Nothing is unanswered." } } @else {
             table {
-                thead { tr { th { "Silent for" } th { "Status" } th { "Who owes whom" } th { "What" } } }
+                thead { tr { th { "Silent for" } th { "Status" } th { "Who owes whom" } th { "What" } th { "Proof" } } }
                 tbody {
                     @for (o, secs) in &list {
                         tr class=[(o.status == parley_domain::obligations::Status::Overdue).then_some("overdue")] {
@@ -35,6 +79,11 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                             td { (status_badge(o.status)) }
                             td { (o.debtor) " → " (o.creditor) }
                             td { (o.description) div.sub { a href=(entry_href(&o.source)) { (o.source) } } }
+                            td {
+                                @if o.creditor == node.party && o.status == parley_domain::obligations::Status::Overdue && o.starts_proven {
+                                    a.button href=(proof_href(&o.source, &o.debtor)) download { "Proof of silence" }
+                                } @else { span.muted { "—" } }
+                            }
                         }
                     }
                 }
