@@ -357,7 +357,8 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
         "nothing appended"
     );
 
-    // Marked as an alert activity with a reason, it is accepted and flagged late.
+    // Marked as an alert activity (VD11 Chapter V: notified when its troops
+    // commence it), it is accepted, and not flagged late.
     body["area"]["coordinates"][0][0][1] = j!(520_000_000);
     body["late"] =
         j!({"kind": "alert", "reason": "Snap combat-readiness check ordered without notice"});
@@ -377,8 +378,8 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
     let ex = ok(&["exercises", "--dir", russia.d()]);
     assert!(
         ex.contains("SNAP CHECK")
-            && ex.contains("LATE")
-            && ex.contains("Snap combat-readiness check"),
+            && ex.contains("ALERT: notified at commencement")
+            && !ex.contains("SNAP CHECK (russia), 12700 troops  [NOTIFIABLE, LATE"),
         "{ex}"
     );
 

@@ -452,7 +452,8 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "during suspension",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    ok(&[
+    // NATO's suspension is NATO's: Russia cannot lift it.
+    let o = parley(&[
         "channel",
         "resume",
         "--dir",
@@ -462,6 +463,25 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--reason",
         "Dialogue resumes",
     ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("only nato may resume it"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    ok(&[
+        "channel",
+        "resume",
+        "--dir",
+        nato.d(),
+        "--id",
+        "pol",
+        "--reason",
+        "Dialogue resumes",
+    ]);
+    wait_until(20, "russia to see the resumption", || {
+        json(&["channel", "list", "--dir", &rd])[0]["state"] == "active"
+    });
     russia.send_text("pol", "after resumption");
 
     // Sending to a channel with a language it does not have names the rule.

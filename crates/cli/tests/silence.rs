@@ -121,6 +121,35 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
         .send_text("mil", "SECRET-BODY: only members may read this");
 
     let (unanswered, due_a) = invite(&net, "council-a", 3);
+    // A free reply refers to the invitation but does not answer it: one rule
+    // of what answers what, in `show`, in the obligations and in the proof.
+    let free = net.path("free-reply.json");
+    std::fs::write(
+        &free,
+        j!({"text": {"en": "We are studying it."}}).to_string(),
+    )
+    .unwrap();
+    ok(&[
+        "send",
+        "--dir",
+        net.get("russia").d(),
+        "--channel",
+        "mil",
+        "--kind",
+        "reply",
+        "--body",
+        free.to_str().unwrap(),
+        "--refs",
+        &unanswered,
+    ]);
+    let nd = net.get("nato").d().to_string();
+    wait_until(20, "nato to see russia's free reply", || {
+        json(&["show", "--dir", &nd, &unanswered])["delivery"][0]["referenced"]
+            .as_array()
+            .is_some_and(|r| r.len() == 1)
+    });
+    let shown = json(&["show", "--dir", &nd, &unanswered]);
+    assert_eq!(shown["delivery"][0]["answered"], j!([]), "{shown}");
     let (answered, _) = invite(&net, "council-b", 60);
     reply(&net, &answered);
     let (late, due_c) = invite(&net, "council-c", 3);
@@ -157,6 +186,19 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
     );
     assert!(text.contains("delivered to russia at"), "{text}");
     assert!(text.contains("after it"), "{text}");
+    assert!(
+        text.contains("referenced without an answer by mil/russia/"),
+        "{text}"
+    );
+    let overdue = json(&["obligations", "--dir", nato.d(), "--overdue"]);
+    assert!(
+        overdue["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["source"] == unanswered.as_str() && o["debtor"] == "russia"),
+        "{overdue}"
+    );
     let proof: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     let headers = proof["headers"].as_array().unwrap();
     assert!(!headers.is_empty());

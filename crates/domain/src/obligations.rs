@@ -95,7 +95,9 @@ impl Obligation {
 /// used by obligations, the silence report and proofs of silence.
 pub fn answering_kinds(kind: &str) -> &'static [&'static str] {
     match kind {
-        "hotline_message" => &["acknowledgement"],
+        // A reply to a message (a reply entry or a message that refers to
+        // it) answers it, and so also acknowledges it.
+        "hotline_message" => &["acknowledgement", "reply", "hotline_message"],
         "incident_report" => &["acknowledgement", "reply", "clarification_reply"],
         "clarification_request" => &["clarification_reply"],
         "meeting_request" => &["meeting_reply", "meeting_invitation", "meeting_record"],

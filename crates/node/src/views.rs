@@ -29,7 +29,12 @@ pub struct Delivery {
     /// for its own feeds, and its own receipts for others').
     pub visible: bool,
     pub acknowledged: Option<RefBy>,
+    /// The recipient's entries that answer this one, by the one rule of
+    /// what answers what (`obligations::answering_kinds`).
     pub answered: Vec<RefBy>,
+    /// The recipient's other entries that reference this one without
+    /// answering it (e.g. a free reply to an invitation).
+    pub referenced: Vec<RefBy>,
 }
 
 /// An entry that references another.
@@ -98,6 +103,7 @@ pub async fn delivery(node: &Arc<Node>, e: &StoredEntry) -> Result<Vec<Delivery>
         .db(move |s| Ok((s.cosignatures(&feed, seq + 1)?, s.referencing(&hash)?)))
         .await?;
     let receipts = earliest_receipts(&cosigs, e.seq);
+    let answers = parley_domain::obligations::answering_kinds(&e.kind);
     let members = node
         .channel(&e.channel)
         .map(|c| c.charter.members)
@@ -120,7 +126,12 @@ pub async fn delivery(node: &Arc<Node>, e: &StoredEntry) -> Result<Vec<Delivery>
                     .map(|x| RefBy::of(x)),
                 answered: by
                     .iter()
-                    .filter(|x| x.kind != "acknowledgement")
+                    .filter(|x| x.kind != "acknowledgement" && answers.contains(&x.kind.as_str()))
+                    .map(|x| RefBy::of(x))
+                    .collect(),
+                referenced: by
+                    .iter()
+                    .filter(|x| x.kind != "acknowledgement" && !answers.contains(&x.kind.as_str()))
                     .map(|x| RefBy::of(x))
                     .collect(),
                 party: m,

@@ -85,6 +85,13 @@ fn delivery_line(d: &Value) -> String {
             ans["kind"].as_str().unwrap_or("")
         ));
     }
+    for r in d["referenced"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            ", referenced by {} ({}, which does not answer it)",
+            r["id"].as_str().unwrap_or(""),
+            r["kind"].as_str().unwrap_or("")
+        ));
+    }
     s
 }
 

@@ -181,6 +181,7 @@ fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
     let recipients = ctx.recipients(k);
     let answers: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
     let mine = k.entry.author == ctx.party();
+    let answering = parley_domain::obligations::answering_kinds(&k.entry.kind);
     html! {
         table {
             thead { tr { th { "Recipient" } th { "Delivered (signed receipt)" } th { "Acknowledged" } th { "Answered" } } }
@@ -206,7 +207,9 @@ fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
                         }
                         td {
                             @for a in answers.iter().filter(|a| a.entry.author == *m && a.entry.kind != "acknowledgement") {
-                                a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) } " " span.sub { (a.id()) } br;
+                                a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) } " " span.sub { (a.id()) }
+                                @if !answering.contains(&a.entry.kind.as_str()) { " " span.sub { "(refers to it; does not answer it)" } }
+                                br;
                             }
                         }
                     }

@@ -28,7 +28,8 @@ pub fn delivery_chips(ctx: &Ctx, k: &Known) -> Markup {
     html! {
         @for m in &recipients {
             @let acked = answers.iter().any(|a| a.entry.author == *m && a.entry.kind == "acknowledgement");
-            @let answered = answers.iter().any(|a| a.entry.author == *m && a.entry.kind != "acknowledgement");
+            @let answering = parley_domain::obligations::answering_kinds(&k.entry.kind);
+            @let answered = answers.iter().any(|a| a.entry.author == *m && a.entry.kind != "acknowledgement" && answering.contains(&a.entry.kind.as_str()));
             @if let Some(t) = k.delivered.get(m) {
                 span.badge.green title=(format!("{m}'s signed receipt at {t}")) { (m) " ✓ " (fmt_time(t.unix())) }
             } @else if k.entry.author == ctx.party() {
