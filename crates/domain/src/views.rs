@@ -1,6 +1,8 @@
 //! Views derived from a ledger: the exercise calendar, meetings with their
 //! agenda negotiation and records, and negotiations with their commitments.
 
+use std::collections::BTreeMap;
+
 use parley_log::Timestamp;
 
 use crate::exercises::{AnnualCalendar, Assessment, PriorNotification, ruleset_of};
@@ -65,17 +67,19 @@ impl Agenda<'_> {
     }
 }
 
-/// Whether a record is public.
+/// Whether a record is public. An embargo means "not before": a record is
+/// public only when every member consented, none objects to it, and its
+/// embargo (if any) has passed; a passed embargo alone publishes nothing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Disclosure {
-    /// Every member consented.
-    Consented,
-    /// The embargo time has passed.
-    EmbargoEnded(Timestamp),
-    /// Not public; waiting for these members (and the embargo, if any).
+    /// Every member consented, no objection stands, the embargo is over.
+    Public,
+    /// Not public: the members whose consent is missing, the embargo still
+    /// running (if any), and the members whose objection blocks it.
     Confidential {
         waiting: Vec<String>,
         embargo: Option<Timestamp>,
+        objected_by: Vec<String>,
     },
 }
 
@@ -199,13 +203,29 @@ fn record_view<'a>(
         .filter(|m| !consents.contains(m))
         .cloned()
         .collect();
-    let embargo = record.embargo_until.map(|e| e.0);
-    let disclosure = if waiting.is_empty() {
-        Disclosure::Consented
-    } else if let Some(e) = embargo.filter(|e| *e <= at) {
-        Disclosure::EmbargoEnded(e)
+    // A member's latest word on the record counts: an objection stands
+    // until that member confirms.
+    let mut latest: BTreeMap<&str, (u64, bool)> = BTreeMap::new();
+    for (party, ok, _, k) in &confirmations {
+        let e = latest.entry(party.as_str()).or_insert((k.entry.seq, *ok));
+        if k.entry.seq >= e.0 {
+            *e = (k.entry.seq, *ok);
+        }
+    }
+    let objected_by: Vec<String> = latest
+        .iter()
+        .filter(|(_, (_, ok))| !ok)
+        .map(|(p, _)| p.to_string())
+        .collect();
+    let embargo = record.embargo_until.map(|e| e.0).filter(|e| *e > at);
+    let disclosure = if waiting.is_empty() && embargo.is_none() && objected_by.is_empty() {
+        Disclosure::Public
     } else {
-        Disclosure::Confidential { waiting, embargo }
+        Disclosure::Confidential {
+            waiting,
+            embargo,
+            objected_by,
+        }
     };
     Record {
         source,

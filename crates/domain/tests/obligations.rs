@@ -433,3 +433,54 @@ fn a_suspension_belongs_to_its_author_and_pauses_the_other_sides_duties() {
     let o = one(&b.ledger(), "2026-03-26T00:00:00Z", "briefing");
     assert_eq!(o.status, Status::Overdue);
 }
+
+/// Issue: a record showed PUBLIC with no consent and over an objection once
+/// its embargo passed. An embargo means "not before"; publication needs
+/// every member's consent, and an objection blocks it.
+#[test]
+fn a_record_is_public_only_with_every_consent_no_objection_and_its_embargo_over() {
+    use parley_domain::views::{Disclosure, meetings};
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let inv = kinds::get("meeting_invitation")
+        .unwrap()
+        .example(t("2026-04-01T00:00:00Z"));
+    let i = b.add("nato", "2026-04-01T00:00:00Z", "meeting_invitation", inv, &[], None);
+    let mut rec = kinds::get("meeting_record")
+        .unwrap()
+        .example(t("2026-05-02T00:00:00Z"));
+    rec["embargo_until"] = json!("2026-06-01T00:00:00Z");
+    let r = b.add("nato", "2026-05-02T00:00:00Z", "meeting_record", rec, &[i], None);
+    let disclosure = |b: &Book, at: &str| {
+        let l = b.ledger();
+        let m = meetings(&l, t(at));
+        m[0].records[0].disclosure.clone()
+    };
+    // Embargo over, nobody consented: still confidential.
+    assert!(matches!(
+        disclosure(&b, "2026-07-01T00:00:00Z"),
+        Disclosure::Confidential { ref waiting, embargo: None, .. } if waiting.len() == 2
+    ));
+    b.add("nato", "2026-05-03T00:00:00Z", "disclosure_consent", json!({}), &[r], None);
+    b.add("russia", "2026-05-03T00:00:00Z", "disclosure_consent", json!({}), &[r], None);
+    // Every consent, but the embargo runs: not before.
+    assert!(matches!(
+        disclosure(&b, "2026-05-20T00:00:00Z"),
+        Disclosure::Confidential { embargo: Some(_), .. }
+    ));
+    // Russia objects to the record: its objection blocks publication.
+    b.add(
+        "russia",
+        "2026-05-04T00:00:00Z",
+        "record_confirmation",
+        json!({"confirm": false, "objections": ["item 1 misstates our position"]}),
+        &[r],
+        None,
+    );
+    assert!(matches!(
+        disclosure(&b, "2026-07-01T00:00:00Z"),
+        Disclosure::Confidential { ref objected_by, .. } if objected_by == &["russia".to_string()]
+    ));
+    // Russia confirms a corrected reading: public, after the embargo only.
+    b.add("russia", "2026-05-05T00:00:00Z", "record_confirmation", json!({"confirm": true}), &[r], None);
+    assert_eq!(disclosure(&b, "2026-07-01T00:00:00Z"), Disclosure::Public);
+}

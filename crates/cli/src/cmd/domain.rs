@@ -429,25 +429,11 @@ pub(crate) fn meetings(a: AtArgs) -> anyhow::Result<()> {
         }
         for r in m["records"].as_array().into_iter().flatten() {
             out.push(format!(
-                "    record {}: {} difference(s); confirmed by {}; {}",
+                "    record {}: {} difference(s); {}; {}",
                 r["id"].as_str().unwrap_or(""),
                 r["record"]["differences"].as_array().map_or(0, Vec::len),
-                r["confirmations"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|c| c["confirm"] == true)
-                    .filter_map(|c| c["party"].as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-                if r["disclosure"]["public"] == true {
-                    format!(
-                        "PUBLIC ({})",
-                        r["disclosure"]["because"].as_str().unwrap_or("")
-                    )
-                } else {
-                    "confidential".into()
-                }
+                confirmations_text(&r["confirmations"]),
+                disclosure_text(&r["disclosure"]),
             ));
         }
     }
@@ -455,6 +441,64 @@ pub(crate) fn meetings(a: AtArgs) -> anyhow::Result<()> {
         out.push("no meetings".into());
     }
     output::lines(out)
+}
+
+/// "confirmed by A, B; objected to by C (what)", or "not yet confirmed".
+fn confirmations_text(list: &Value) -> String {
+    let all = list.as_array().cloned().unwrap_or_default();
+    let confirmed: Vec<&str> = all
+        .iter()
+        .filter(|c| c["confirm"] == true)
+        .filter_map(|c| c["party"].as_str())
+        .collect();
+    let objections: Vec<String> = all
+        .iter()
+        .filter(|c| c["confirm"] == false)
+        .map(|c| {
+            format!(
+                "{} ({})",
+                c["party"].as_str().unwrap_or(""),
+                c["objections"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })
+        .collect();
+    let mut parts = Vec::new();
+    if !confirmed.is_empty() {
+        parts.push(format!("confirmed by {}", confirmed.join(", ")));
+    }
+    if !objections.is_empty() {
+        parts.push(format!("objected to by {}", objections.join(", ")));
+    }
+    if parts.is_empty() {
+        "not yet confirmed".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn disclosure_text(d: &Value) -> String {
+    if d["public"] == true {
+        return format!("PUBLIC ({})", d["because"].as_str().unwrap_or(""));
+    }
+    let mut why = Vec::new();
+    let waiting = super::channel::join(&d["waiting_for"]);
+    if !waiting.is_empty() {
+        why.push(format!("waiting for consent from {waiting}"));
+    }
+    if let Some(e) = d["embargo_until"].as_str() {
+        why.push(format!("embargoed until {e}"));
+    }
+    let objected = super::channel::join(&d["objected_by"]);
+    if !objected.is_empty() {
+        why.push(format!("blocked by {objected}'s objection"));
+    }
+    format!("confidential ({})", why.join("; "))
 }
 
 pub(crate) fn negotiations(a: NodeArgs) -> anyhow::Result<()> {

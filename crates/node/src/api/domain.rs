@@ -216,10 +216,9 @@ pub fn meetings_json(l: &Ledger, at: Timestamp) -> Value {
                 .iter()
                 .map(|r| {
                     let disclosure = match &r.disclosure {
-                        Disclosure::Consented => json!({"public": true, "because": "every member consented"}),
-                        Disclosure::EmbargoEnded(t) => json!({"public": true, "because": format!("the embargo ended at {t}")}),
-                        Disclosure::Confidential { waiting, embargo } => {
-                            json!({"public": false, "waiting_for": waiting, "embargo_until": ts(*embargo)})
+                        Disclosure::Public => json!({"public": true, "because": "every member consented, none objects, and no embargo runs"}),
+                        Disclosure::Confidential { waiting, embargo, objected_by } => {
+                            json!({"public": false, "waiting_for": waiting, "embargo_until": ts(*embargo), "objected_by": objected_by})
                         }
                     };
                     json!({

@@ -70,9 +70,13 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                         a href=(entry_href(&k.id())) { @if *ok { (badge(&format!("{} CONFIRMED", p.to_uppercase()), "green")) } @else { (badge(&format!("{} OBJECTS", p.to_uppercase()), "red")) } }
                         @for o in obj { " " span.muted { (o) } } } }
                     p { "Disclosure: " @match &r.disclosure {
-                        Disclosure::Consented => (badge("PUBLIC — EVERY MEMBER CONSENTED", "green")),
-                        Disclosure::EmbargoEnded(t) => { (badge("PUBLIC", "green")) " the embargo ended " (fmt_time(t.unix())) },
-                        Disclosure::Confidential { waiting, embargo } => { (badge("CONFIDENTIAL", "amber")) " waiting for consent from " (waiting.join(", ")) @if let Some(e) = embargo { "; public from " (fmt_time(e.unix())) } },
+                        Disclosure::Public => (badge("PUBLIC — EVERY MEMBER CONSENTED", "green")),
+                        Disclosure::Confidential { waiting, embargo, objected_by } => {
+                            (badge("CONFIDENTIAL", "amber"))
+                            @if !waiting.is_empty() { " waiting for consent from " (waiting.join(", ")) }
+                            @if let Some(e) = embargo { "; embargoed until " (fmt_time(e.unix())) " (not before)" }
+                            @if !objected_by.is_empty() { "; " (badge("OBJECTION", "red")) " by " (objected_by.join(", ")) }
+                        },
                     } }
                 }
             }
