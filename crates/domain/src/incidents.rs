@@ -77,6 +77,9 @@ pub struct ClarificationRequest {
     pub to: String,
     /// The causes of concern.
     pub concerns: BTreeMap<String, String>,
+    /// The questions to answer (VD11 Chapter III: the reply answers the
+    /// questions raised). Numbered from 1 in replies.
+    pub questions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub activity_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +92,18 @@ impl ClarificationRequest {
     pub fn check(&self, author: &str, channel: Option<&ChannelState>, v: &mut Violations) {
         check_to(&self.to, author, channel, v);
         check_texts(&self.concerns, "concerns", channel, v);
+        v.check(
+            !self.questions.is_empty(),
+            "questions",
+            "ask at least one question: the reply must answer the questions raised (VD11 Chapter III)",
+        );
+        for (i, q) in self.questions.iter().enumerate() {
+            v.check(
+                !q.trim().is_empty(),
+                format!("questions[{i}]"),
+                "must not be empty",
+            );
+        }
         if let Some(a) = &self.area {
             a.check("area", v);
         }
@@ -98,6 +113,11 @@ impl ClarificationRequest {
         json!({
             "to": "russia",
             "concerns": {"en": "Live-fire and tank exercises near the Ukrainian border; please explain their purpose and scale."},
+            "questions": [
+                "What is the purpose of the activity?",
+                "How many troops and battle tanks take part?",
+                "When will the forces return to their peacetime locations?"
+            ],
             "activity_type": "concentration",
             "location": "Voronezh and Rostov regions"
         })
@@ -108,7 +128,43 @@ impl ClarificationRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClarificationReply {
+    /// A covering text, in the channel's languages.
     pub text: BTreeMap<String, String>,
+    /// Answers to the request's questions, by number (from 1).
+    #[serde(default)]
+    pub answers: Vec<QuestionAnswer>,
+}
+
+/// The answer to one question of a clarification request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuestionAnswer {
+    /// The question's number in the request, from 1.
+    pub question: u32,
+    pub answer: String,
+}
+
+impl ClarificationReply {
+    pub fn check(&self, channel: Option<&ChannelState>, v: &mut Violations) {
+        check_texts(&self.text, "text", channel, v);
+        for (i, a) in self.answers.iter().enumerate() {
+            v.check(
+                a.question >= 1,
+                format!("answers[{i}].question"),
+                "questions are numbered from 1",
+            );
+            v.check(
+                !a.answer.trim().is_empty(),
+                format!("answers[{i}].answer"),
+                "must not be empty",
+            );
+        }
+    }
+
+    /// The question numbers this reply answers.
+    pub fn answered(&self) -> Vec<u32> {
+        self.answers.iter().map(|a| a.question).collect()
+    }
 }
 
 /// `meeting_request`: after an unsatisfactory reply, a request to meet

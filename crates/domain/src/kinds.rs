@@ -310,8 +310,15 @@ static KINDS: &[KindSpec] = &[
         Refs::One("the request for clarification"),
         &["clarification_request"],
         ClarificationReply,
-        |_| json!({"text": {"en": "These are normal training activities of the forces of the district."}}),
-        |e, c, v| typed::<ClarificationReply>(e, v, |r, v| check_texts(&r.text, "text", c, v))
+        |_| json!({
+            "text": {"en": "These are normal training activities of the forces of the district."},
+            "answers": [
+                {"question": 1, "answer": "A scheduled combat-readiness exercise."},
+                {"question": 2, "answer": "Below the Vienna Document thresholds."},
+                {"question": 3, "answer": "By the end of the month."}
+            ]
+        }),
+        |e, c, v| typed::<ClarificationReply>(e, v, |r, v| r.check(c, v))
     ),
     kind!(
         "meeting_request",

@@ -17,7 +17,7 @@ use crate::hotline::{HotlineMessage, Priority};
 use crate::incidents::{ClarificationRequest, MeetingRequest};
 use crate::kinds::parse_body;
 use crate::ledger::{Known, Ledger};
-use crate::meetings::{MeetingInvitation, MeetingReply, Response};
+use crate::meetings::{MeetingInvitation, MeetingRecord};
 
 /// Where an obligation stands at the time of evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -78,6 +78,8 @@ pub struct Obligation {
     pub met_by: Option<String>,
     /// The kinds of entry by the debtor that would meet it.
     pub answered_by: Vec<String>,
+    /// Questions asked and not yet answered (a request for clarification).
+    pub unanswered: Vec<String>,
     pub met_at: Option<Timestamp>,
     /// Whether `met_at` is the creditor's receipt (else the stated time).
     pub met_proven: bool,
@@ -100,7 +102,7 @@ pub fn answering_kinds(kind: &str) -> &'static [&'static str] {
         "hotline_message" => &["acknowledgement", "reply", "hotline_message"],
         "incident_report" => &["acknowledgement", "reply", "clarification_reply"],
         "clarification_request" => &["clarification_reply"],
-        "meeting_request" => &["meeting_reply", "meeting_invitation", "meeting_record"],
+        "meeting_request" => &["meeting_invitation", "meeting_record"],
         "meeting_invitation" => &["meeting_reply"],
         "briefing_request" => &["briefing"],
         "prior_notification" => &["observation_invitation"],
@@ -121,11 +123,29 @@ struct Duty {
     due: Option<Timestamp>,
     /// Kinds that meet it, and an extra condition on the answer.
     answers: &'static [&'static str],
-    accept: fn(&Known) -> bool,
+    accept: fn(&Known, Option<Timestamp>) -> bool,
+    /// Questions the answers must cover together (numbered from 1); empty:
+    /// any accepted answer meets the duty.
+    questions: Vec<String>,
 }
 
-fn any(_: &Known) -> bool {
+fn any(_: &Known, _: Option<Timestamp>) -> bool {
     true
+}
+
+/// A meeting is convened by a record of it held, or an invitation to it,
+/// on a date no later than the deadline (VD11 Chapter III: "convened
+/// within 48 hours"); agreeing to meet is not convening.
+fn convened_by(a: &Known, due: Option<Timestamp>) -> bool {
+    let Some(due) = due else { return false };
+    match a.entry.kind.as_str() {
+        "meeting_record" => {
+            parse_body::<MeetingRecord>(&a.entry.body).is_ok_and(|r| r.start.0 <= due)
+        }
+        "meeting_invitation" => parse_body::<MeetingInvitation>(&a.entry.body)
+            .is_ok_and(|m| m.proposed_dates.iter().any(|d| d.0 <= due)),
+        _ => false,
+    }
 }
 
 fn hours(h: i64) -> i64 {
@@ -192,6 +212,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                     starts,
                     answers: answering_kinds(&e.kind),
                     accept: any,
+                    questions: vec![],
                 })
             });
         }
@@ -210,6 +231,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                 starts,
                 answers: answering_kinds(&e.kind),
                 accept: any,
+                questions: vec![],
             })
         }),
         "clarification_request" => {
@@ -220,13 +242,17 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
             let starts = started(k, &r.to);
             out.push(Duty {
                 rule: "clarification-reply",
-                description: format!("reply to request for clarification {id} within {h} hours of delivery (VD11 Chapter III)"),
+                description: format!(
+                    "answer the {} question(s) of request for clarification {id} within {h} hours of delivery (VD11 Chapter III)",
+                    r.questions.len()
+                ),
                 debtor: r.to.clone(),
                 creditor: e.author.clone(),
                 due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
                 starts,
                 answers: answering_kinds(&e.kind),
                 accept: any,
+                questions: r.questions.clone(),
             });
         }
         "meeting_request" => {
@@ -237,16 +263,20 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
             let starts = started(k, &r.to);
             out.push(Duty {
                 rule: "meeting-convened",
-                description: format!("agree to the meeting requested in {id} within {h} hours of delivery (VD11 Chapter III)"),
+                description: format!(
+                    "convene the {} meeting requested in {id} within {h} hours of delivery (VD11 Chapter III): a meeting held, or called for a date, within that time",
+                    match r.scope {
+                        crate::incidents::MeetingScope::Bilateral => "bilateral",
+                        crate::incidents::MeetingScope::AllStates => "all-States",
+                    }
+                ),
                 debtor: r.to.clone(),
                 creditor: e.author.clone(),
                 due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
                 starts,
                 answers: answering_kinds(&e.kind),
-                accept: |a| {
-                    a.entry.kind != "meeting_reply"
-                        || parse_body::<MeetingReply>(&a.entry.body).is_ok_and(|r| r.response == Response::Accept)
-                },
+                accept: convened_by,
+                questions: vec![],
             });
         }
         "meeting_invitation" => {
@@ -270,6 +300,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                     due,
                     answers: answering_kinds(&e.kind),
                     accept: any,
+                    questions: vec![],
                 })
             });
         }
@@ -298,6 +329,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                     starts,
                     answers: answering_kinds(&e.kind),
                     accept: any,
+                    questions: vec![],
                 });
             }
         }
@@ -326,6 +358,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                         due: Some(deadline),
                         answers: answering_kinds(&e.kind),
                         accept: any,
+                        questions: vec![],
                     })
                 });
             }
@@ -351,6 +384,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                     starts,
                     answers: answering_kinds(&e.kind),
                     accept: any,
+                    questions: vec![],
                 })
             });
         }
@@ -369,6 +403,7 @@ fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
                 starts,
                 answers: answering_kinds(&e.kind),
                 accept: any,
+                questions: vec![],
             })
         }),
         _ => {}
@@ -383,18 +418,57 @@ fn answer<'a>(
     source: &Hash,
     duty: &Duty,
 ) -> Option<(&'a Known, Timestamp, bool)> {
-    ledger
+    let mut answers: Vec<(&Known, Timestamp, bool)> = ledger
         .referencing(source)
         .filter(|a| {
             a.entry.author == duty.debtor
                 && duty.answers.contains(&a.entry.kind.as_str())
-                && (duty.accept)(a)
+                && (duty.accept)(a, duty.due)
         })
         .map(|a| match a.delivered.get(&duty.creditor) {
             Some(t) => (a, *t, true),
             None => (a, a.entry.time, false),
         })
-        .min_by_key(|(_, t, _)| *t)
+        .collect();
+    answers.sort_by_key(|(a, t, _)| (*t, a.entry.seq));
+    if duty.questions.is_empty() {
+        return answers.into_iter().next();
+    }
+    // Met by the answer that completes the set of questions answered.
+    let mut answered = std::collections::BTreeSet::new();
+    for a in answers {
+        answered.extend(answered_questions(a.0));
+        if (1..=duty.questions.len() as u32).all(|q| answered.contains(&q)) {
+            return Some(a);
+        }
+    }
+    None
+}
+
+/// The question numbers an entry answers.
+fn answered_questions(k: &Known) -> Vec<u32> {
+    parse_body::<crate::incidents::ClarificationReply>(&k.entry.body)
+        .map(|r| r.answered())
+        .unwrap_or_default()
+}
+
+/// The questions of a duty not yet answered by the debtor as of `at`.
+fn unanswered(ledger: &Ledger, source: &Hash, duty: &Duty, at: Timestamp) -> Vec<String> {
+    if duty.questions.is_empty() {
+        return vec![];
+    }
+    let answered: std::collections::BTreeSet<u32> = ledger
+        .referencing(source)
+        .filter(|a| a.entry.author == duty.debtor && a.entry.time <= at)
+        .filter(|a| duty.answers.contains(&a.entry.kind.as_str()))
+        .flat_map(answered_questions)
+        .collect();
+    duty.questions
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !answered.contains(&(*i as u32 + 1)))
+        .map(|(i, q)| format!("{}. {q}", i + 1))
+        .collect()
 }
 
 fn status(
@@ -435,6 +509,7 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
             let found = answer(ledger, &k.hash, &d).filter(|(_, t, _)| *t <= at);
             let starts = d.starts.map(|(t, _)| t).filter(|t| *t <= at);
             let pauses = pauses_of(&d.debtor);
+            let open_questions = unanswered(ledger, &k.hash, &d, at);
             let paused_now = pauses.iter().any(|(_, until)| until.is_none_or(|u| u > at));
             if let (Some(s), Some(due)) = (starts, d.due) {
                 // The deadline moves by the time the debtor was barred.
@@ -465,6 +540,7 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                 },
                 met_by: found.map(|f| f.0.id()),
                 answered_by: d.answers.iter().map(|k| k.to_string()).collect(),
+                unanswered: open_questions,
                 met_at: found.map(|f| f.1),
                 met_proven: found.is_some_and(|f| f.2),
                 starts,
@@ -536,6 +612,7 @@ fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                         due: Some(due),
                         met_by: found.map(|f| f.0.id()),
                         answered_by: vec!["annual_calendar".into()],
+                        unanswered: vec![],
                         met_at: found.map(|f| f.1),
                         met_proven: found.is_some_and(|f| f.2),
                         status: status(Some(starts), Some(due), found.map(|f| f.1), at),

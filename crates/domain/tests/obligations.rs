@@ -136,8 +136,11 @@ fn clarification_reply_is_due_48_hours_after_the_receivers_receipt() {
         Status::Pending
     );
 
-    // A reply, delivered back to NATO a day later, meets it from then on.
-    let reply = json!({"text": {"en": "Normal training."}});
+    // A reply answering every question, delivered back to NATO a day
+    // later, meets it from then on.
+    let reply = kinds::get("clarification_reply")
+        .unwrap()
+        .example(t("2026-02-02T09:00:00Z"));
     b.add(
         "russia",
         "2026-02-02T09:00:00Z",
@@ -444,12 +447,26 @@ fn a_record_is_public_only_with_every_consent_no_objection_and_its_embargo_over(
     let inv = kinds::get("meeting_invitation")
         .unwrap()
         .example(t("2026-04-01T00:00:00Z"));
-    let i = b.add("nato", "2026-04-01T00:00:00Z", "meeting_invitation", inv, &[], None);
+    let i = b.add(
+        "nato",
+        "2026-04-01T00:00:00Z",
+        "meeting_invitation",
+        inv,
+        &[],
+        None,
+    );
     let mut rec = kinds::get("meeting_record")
         .unwrap()
         .example(t("2026-05-02T00:00:00Z"));
     rec["embargo_until"] = json!("2026-06-01T00:00:00Z");
-    let r = b.add("nato", "2026-05-02T00:00:00Z", "meeting_record", rec, &[i], None);
+    let r = b.add(
+        "nato",
+        "2026-05-02T00:00:00Z",
+        "meeting_record",
+        rec,
+        &[i],
+        None,
+    );
     let disclosure = |b: &Book, at: &str| {
         let l = b.ledger();
         let m = meetings(&l, t(at));
@@ -460,12 +477,29 @@ fn a_record_is_public_only_with_every_consent_no_objection_and_its_embargo_over(
         disclosure(&b, "2026-07-01T00:00:00Z"),
         Disclosure::Confidential { ref waiting, embargo: None, .. } if waiting.len() == 2
     ));
-    b.add("nato", "2026-05-03T00:00:00Z", "disclosure_consent", json!({}), &[r], None);
-    b.add("russia", "2026-05-03T00:00:00Z", "disclosure_consent", json!({}), &[r], None);
+    b.add(
+        "nato",
+        "2026-05-03T00:00:00Z",
+        "disclosure_consent",
+        json!({}),
+        &[r],
+        None,
+    );
+    b.add(
+        "russia",
+        "2026-05-03T00:00:00Z",
+        "disclosure_consent",
+        json!({}),
+        &[r],
+        None,
+    );
     // Every consent, but the embargo runs: not before.
     assert!(matches!(
         disclosure(&b, "2026-05-20T00:00:00Z"),
-        Disclosure::Confidential { embargo: Some(_), .. }
+        Disclosure::Confidential {
+            embargo: Some(_),
+            ..
+        }
     ));
     // Russia objects to the record: its objection blocks publication.
     b.add(
@@ -481,6 +515,115 @@ fn a_record_is_public_only_with_every_consent_no_objection_and_its_embargo_over(
         Disclosure::Confidential { ref objected_by, .. } if objected_by == &["russia".to_string()]
     ));
     // Russia confirms a corrected reading: public, after the embargo only.
-    b.add("russia", "2026-05-05T00:00:00Z", "record_confirmation", json!({"confirm": true}), &[r], None);
+    b.add(
+        "russia",
+        "2026-05-05T00:00:00Z",
+        "record_confirmation",
+        json!({"confirm": true}),
+        &[r],
+        None,
+    );
     assert_eq!(disclosure(&b, "2026-07-01T00:00:00Z"), Disclosure::Public);
+}
+
+/// VD11 Chapter III: the reply must answer the questions raised (a reply
+/// that answers none leaves the duty open, and each unanswered question
+/// shows), and a requested meeting must be convened within 48 hours, not
+/// merely agreed to.
+#[test]
+fn chapter_three_replies_answer_the_questions_and_meetings_are_convened() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let req = kinds::get("clarification_request")
+        .unwrap()
+        .example(t("2026-02-01T00:00:00Z"));
+    let r = b.add(
+        "nato",
+        "2026-02-01T10:00:00Z",
+        "clarification_request",
+        req,
+        &[],
+        Some("2026-02-01T10:00:00Z"),
+    );
+    let reply = |answers: Value| json!({"text": {"en": "Normal training."}, "answers": answers});
+    b.add(
+        "russia",
+        "2026-02-01T12:00:00Z",
+        "clarification_reply",
+        reply(json!([])),
+        &[r],
+        Some("2026-02-01T12:00:00Z"),
+    );
+    let o = one(&b.ledger(), "2026-02-02T00:00:00Z", "clarification-reply");
+    assert_eq!(
+        o.status,
+        Status::Open,
+        "a reply that answers nothing does not close it"
+    );
+    assert_eq!(o.unanswered.len(), 3);
+    b.add(
+        "russia",
+        "2026-02-02T12:00:00Z",
+        "clarification_reply",
+        reply(json!([{"question": 1, "answer": "Readiness."}, {"question": 2, "answer": "8,000 troops."}])),
+        &[r],
+        Some("2026-02-02T12:00:00Z"),
+    );
+    let o = one(&b.ledger(), "2026-02-03T09:00:00Z", "clarification-reply");
+    assert_eq!(
+        o.unanswered,
+        vec!["3. When will the forces return to their peacetime locations?".to_string()]
+    );
+    assert_eq!(o.status, Status::Open);
+    let o = one(&b.ledger(), "2026-02-04T00:00:00Z", "clarification-reply");
+    assert_eq!(
+        o.status,
+        Status::Overdue,
+        "48 hours passed with question 3 open"
+    );
+    b.add(
+        "russia",
+        "2026-02-04T01:00:00Z",
+        "clarification_reply",
+        reply(json!([{"question": 3, "answer": "Within a week."}])),
+        &[r],
+        Some("2026-02-04T01:00:00Z"),
+    );
+    let o = one(&b.ledger(), "2026-02-05T00:00:00Z", "clarification-reply");
+    assert_eq!((o.status, o.unanswered.len()), (Status::MetLate, 0));
+
+    // A meeting request: agreeing is not convening; a meeting called for a
+    // date within 48 hours is.
+    let m = b.add(
+        "nato",
+        "2026-02-05T00:00:00Z",
+        "meeting_request",
+        json!({"to": "russia", "scope": "bilateral", "reason": "The reply did not dispel our concern."}),
+        &[r],
+        Some("2026-02-05T00:00:00Z"),
+    );
+    b.add(
+        "russia",
+        "2026-02-05T06:00:00Z",
+        "meeting_reply",
+        json!({"response": "accept"}),
+        &[m],
+        Some("2026-02-05T06:00:00Z"),
+    );
+    let o = one(&b.ledger(), "2026-02-07T01:00:00Z", "meeting-convened");
+    assert_eq!(o.status, Status::Overdue, "an acceptance convenes nothing");
+    let mut inv = kinds::get("meeting_invitation")
+        .unwrap()
+        .example(t("2026-02-05T00:00:00Z"));
+    inv["proposed_dates"] = json!(["2026-02-06T09:00:00Z"]);
+    inv["reply_by"] = json!("2026-02-05T20:00:00Z");
+    b.add(
+        "russia",
+        "2026-02-05T07:00:00Z",
+        "meeting_invitation",
+        inv,
+        &[m],
+        Some("2026-02-05T07:00:00Z"),
+    );
+    let o = one(&b.ledger(), "2026-02-07T01:00:00Z", "meeting-convened");
+    assert_eq!(o.status, Status::Met, "{o:?}");
 }

@@ -179,14 +179,24 @@ fn obligation_line(o: &Value) -> String {
             _ => String::new(),
         },
     };
-    format!(
+    let open_questions: Vec<&str> = o["unanswered_questions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let mut line = format!(
         "{:<9} {:>7} → {:<7} {}  [{}]",
         status.to_uppercase(),
         o["debtor"].as_str().unwrap_or(""),
         o["creditor"].as_str().unwrap_or(""),
         o["description"].as_str().unwrap_or(""),
         when
-    )
+    );
+    for q in open_questions {
+        line.push_str(&format!("\n          unanswered: {q}"));
+    }
+    line
 }
 
 pub(crate) fn obligations(a: ObligationsArgs) -> anyhow::Result<()> {

@@ -49,6 +49,8 @@ pub fn obligation_json(o: &Obligation, at: Timestamp) -> Value {
         "met_by": o.met_by,
         "met_at": ts(o.met_at),
         "met_proven": o.met_proven,
+        "answered_by": o.answered_by,
+        "unanswered_questions": o.unanswered,
     })
 }
 

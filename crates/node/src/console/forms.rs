@@ -168,6 +168,10 @@ const CAL_ACTIVITY: &[Field] = &[
     f("area_description", "Area", "", Widget::Text),
     opt("forces", "Numbers", "", Widget::Group(FORCES)),
 ];
+const QUESTION_ANSWER: &[Field] = &[
+    f("question", "Question number", "", Widget::Integer),
+    f("answer", "Answer", "", Widget::TextArea),
+];
 const AGENDA_ITEM: &[Field] = &[
     f("title", "Item", "", Widget::Text),
     f("sponsor", "Sponsor", "", Widget::Member),
@@ -247,8 +251,19 @@ pub fn spec(kind: &str) -> &'static [Field] {
                 ]
             }
         }
-        "reply" | "clarification_reply" | "briefing" => {
-            const { &[f("text", "Text", "", Widget::Languages)] }
+        "reply" | "briefing" => const { &[f("text", "Text", "", Widget::Languages)] },
+        "clarification_reply" => {
+            const {
+                &[
+                    f("text", "Text", "", Widget::Languages),
+                    opt(
+                        "answers",
+                        "Answers",
+                        "One row per question answered, by its number in the request.",
+                        Widget::Rows(QUESTION_ANSWER),
+                    ),
+                ]
+            }
         }
         "link_test" => const { &[f("text", "Test text", "", Widget::Text)] },
         "annual_calendar" => {
@@ -367,6 +382,12 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         Widget::Member,
                     ),
                     f("concerns", "Causes of concern", "", Widget::Languages),
+                    f(
+                        "questions",
+                        "Questions",
+                        "One per line. The reply must answer each (VD11 Chapter III); unanswered ones stay visible.",
+                        Widget::Lines,
+                    ),
                     opt("activity_type", "Type of activity", "", Widget::Text),
                     opt("location", "Location", "", Widget::Text),
                 ]

@@ -23,7 +23,8 @@ pub fn obligation_row(o: &Obligation) -> Markup {
         tr class=[(o.status == Status::Overdue).then_some("overdue")] {
             td { (status_badge(o.status)) }
             td { b { (o.debtor) } " owes " (o.creditor) }
-            td { (o.description) div.sub { "from " a href=(entry_href(&o.source)) { (o.source) } " · " (o.channel) } }
+            td { (o.description) div.sub { "from " a href=(entry_href(&o.source)) { (o.source) } " · " (o.channel) }
+                @for q in &o.unanswered { div.sub { b { "Unanswered: " } (q) } } }
             td.when {
                 @match (o.status, o.due) {
                     (Status::Met | Status::MetLate, _) => {
