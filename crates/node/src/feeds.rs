@@ -962,6 +962,9 @@ pub async fn accept_cosignature(
             Statement::Witness,
             channel.is_witness(cosigner),
         ),
+        DeliveryRole::Shared => {
+            return Err(internal("shared cosignatures go through accept_shared"));
+        }
     };
     if !allowed {
         return Err(IngestError::new(
@@ -1090,6 +1093,143 @@ async fn store_cosignature(
             size,
             cosigner: cosigner.to_string(),
         });
+        // The other members get it next (shared cosignatures).
+        if feed.author == node.party
+            && let Some(c) = node.channel(&feed.channel)
+        {
+            for m in c
+                .charter
+                .members
+                .iter()
+                .filter(|m| **m != node.party && *m != cosigner)
+            {
+                node.wake(m);
+            }
+        }
     }
     Ok(time)
+}
+
+/// A cosignature another member's node collected on its own feed and
+/// shares, so that every member holds every receipt and reaches the same
+/// delivery times and verdicts.
+#[derive(Clone, Debug)]
+pub struct SharedCosignature {
+    pub size: u64,
+    pub cosigner: String,
+    pub statement: Statement,
+    pub line: String,
+}
+
+/// Checks and stores cosignatures shared by the author of `feed`: each
+/// verified under its cosigner's key for its statement, against the
+/// checkpoint this node holds. Returns how many were new.
+///
+/// # Errors
+/// The feed is this node's own or unknown, a cosigner may not make that
+/// statement in the channel, a line does not verify, or a checkpoint is
+/// not held here. Nothing of the batch is stored then.
+pub async fn accept_shared(
+    node: &Arc<Node>,
+    feed: &FeedId,
+    shared: Vec<SharedCosignature>,
+) -> Result<usize, IngestError> {
+    if feed.author == node.party {
+        return Err(IngestError::new(
+            Fault::Malformed,
+            "this node holds every cosignature on its own feeds",
+        ));
+    }
+    let channel = node.channel(&feed.channel).ok_or_else(|| {
+        IngestError::new(
+            Fault::UnknownChannel,
+            format!("channel {} is not known here", feed.channel),
+        )
+    })?;
+    let mut checked = Vec::with_capacity(shared.len());
+    for c in shared {
+        let sig = NoteSignature::parse_line(&c.line)
+            .map_err(|e| IngestError::new(Fault::Malformed, format!("cosignature: {e}")))?;
+        let keys: Vec<parley_log::VerifierKey> = match c.statement {
+            Statement::Receipt if channel.is_member(&c.cosigner) && c.cosigner != feed.author => {
+                node.keys
+                    .identity_of(&c.cosigner)
+                    .map(|i| i.all(Role::Receipt).cloned().collect())
+                    .unwrap_or_default()
+            }
+            Statement::Witness if channel.is_witness(&c.cosigner) => node
+                .peer(&c.cosigner)
+                .map(|p| p.keys(Role::Witness))
+                .unwrap_or_default(),
+            Statement::Witness => channel
+                .charter
+                .external_witnesses
+                .iter()
+                .filter_map(|w| w.key().ok())
+                .filter(|k| k.name() == c.cosigner)
+                .collect(),
+            Statement::Receipt => vec![],
+        };
+        let key = keys
+            .into_iter()
+            .find(|k| sig.name == k.name() && sig.key_id == k.id())
+            .ok_or_else(|| {
+                IngestError::new(
+                    Fault::BadSignature,
+                    format!(
+                        "{} may not make a {} on {} with this key",
+                        c.cosigner,
+                        c.statement.as_str(),
+                        feed.origin()
+                    ),
+                )
+            })?;
+        let (f, size) = (feed.clone(), c.size);
+        // A checkpoint this node never received (it got a later one in one
+        // batch) cannot carry the cosignature here: skip it.
+        let Some(note) = node
+            .db(move |s| s.checkpoint(&f, size))
+            .await
+            .map_err(store_failed)?
+        else {
+            continue;
+        };
+        let text = Note::parse(note.as_bytes())
+            .map_err(internal)?
+            .text()
+            .to_string();
+        let time = verify_one(&key, &text, &sig)
+            .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
+            .ok_or_else(|| {
+                IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature")
+            })?;
+        checked.push(Cosignature {
+            feed: feed.clone(),
+            size: c.size,
+            cosigner: c.cosigner,
+            statement: c.statement,
+            time: time as i64,
+            line: sig.to_line(),
+        });
+    }
+    let n = checked.len();
+    let fresh = node
+        .db(move |s| {
+            let mut fresh = 0;
+            for c in &checked {
+                fresh += usize::from(s.add_cosignature(c)?);
+            }
+            Ok(fresh)
+        })
+        .await
+        .map_err(store_failed)?;
+    if fresh > 0 {
+        node.emit(Event::Receipt {
+            feed: feed.clone(),
+            size: 0,
+            cosigner: String::new(),
+        });
+    }
+    tracing::debug!(feed = %feed.origin(), n, fresh, "shared cosignatures stored");
+    Ok(fresh)
 }

@@ -54,6 +54,7 @@ pub fn app(node: Arc<Node>) -> Router {
         .route("/federation/v1/ping", post(server::ping))
         .route("/federation/v1/witness-charter", post(witness::charter))
         .route("/federation/v1/rotation", post(server::rotation))
+        .route("/federation/v1/cosignatures", post(server::cosignatures))
         .route("/witness/v1/add-checkpoint", post(witness::add_checkpoint))
         .route("/witness/v1/{hash}/checkpoint", get(witness::monitor))
         .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))

@@ -226,6 +226,9 @@ pub enum DeliveryRole {
     Push,
     /// Checkpoints of a feed cosigned by a witness.
     Witness,
+    /// Cosignatures on this node's feed shared with a member, by the
+    /// latest cosignature time sent.
+    Shared,
 }
 
 /// Evidence that a feed forked (or an unproven conflict).

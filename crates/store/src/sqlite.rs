@@ -165,6 +165,7 @@ fn role_str(role: DeliveryRole) -> &'static str {
     match role {
         DeliveryRole::Push => "push",
         DeliveryRole::Witness => "witness",
+        DeliveryRole::Shared => "shared",
     }
 }
 

@@ -175,6 +175,15 @@ pub async fn present_charter(
     post_ok(node, witness, "witness-charter", |r| r.json(p)).await
 }
 
+/// Shares the cosignatures this node holds on one of its feeds.
+pub async fn share_cosignatures(
+    node: &Node,
+    peer: &PeerInfo,
+    msg: &super::wire::SharedCosignatures,
+) -> Result<(), CallError> {
+    post_ok(node, peer, "cosignatures", |r| r.json(msg)).await
+}
+
 /// Sends this party's key rotation statement to a peer.
 pub async fn send_rotation(node: &Node, peer: &PeerInfo, statement: &str) -> Result<(), CallError> {
     post_ok(node, peer, "rotation", |r| {

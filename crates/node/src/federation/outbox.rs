@@ -212,6 +212,12 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
             }
         }
     }
+    for channel in node.channels_with_member(&node.party) {
+        if channel.is_member(peer) {
+            let feed = FeedId::new(&channel.id, &node.party);
+            progress |= share(node, &info, &feed, cursors).await?;
+        }
+    }
     for channel in node
         .channel_list()
         .into_iter()
@@ -302,6 +308,83 @@ async fn witness_pass(
         }
     }
     Ok(if progress { Pass::Progress } else { Pass::Idle })
+}
+
+/// Cosignatures shared again after this many seconds before the cursor: a
+/// receipt can be stored later than another with a later time.
+const SHARE_MARGIN_SECS: i64 = 600;
+/// Most cosignatures in one message.
+const SHARE_BATCH: usize = 512;
+
+/// Shares with member `peer` the cosignatures this node holds on its own
+/// `feed` that `peer` lacks (others' receipts, witness cosignatures), for
+/// sizes `peer` already holds. Returns whether it sent anything.
+async fn share(
+    node: &Arc<Node>,
+    peer: &crate::state::PeerInfo,
+    feed: &FeedId,
+    cursors: &mut Cursors,
+) -> Result<bool, CallError> {
+    let (p, f) = (peer.party.clone(), feed.clone());
+    let seen = cursors.get(&(feed.clone(), DeliveryRole::Shared)).copied();
+    let (count, batch) = node
+        .db(move |s| {
+            let held = s.delivered(&p, &f, DeliveryRole::Push)?;
+            let cursor = s.delivered(&p, &f, DeliveryRole::Shared)? as i64;
+            let all: Vec<_> = s
+                .cosignatures(&f, 1)?
+                .into_iter()
+                .filter(|c| c.size <= held && c.cosigner != p)
+                .collect();
+            let count = all.len() as u64;
+            // Only when the set changed since the last pass (cosignatures
+            // are never removed); then everything from a margin before the
+            // last time shared, since a cosignature can be stored after
+            // another with a later time.
+            if seen == Some(count) {
+                return Ok((count, vec![]));
+            }
+            let mut cs: Vec<_> = all
+                .into_iter()
+                .filter(|c| c.time > cursor - SHARE_MARGIN_SECS)
+                .collect();
+            cs.sort_by_key(|c| c.time);
+            if cs.len() > SHARE_BATCH {
+                let last = cs[SHARE_BATCH - 1].time;
+                cs.retain(|c| c.time <= last);
+            }
+            Ok((count, cs))
+        })
+        .await
+        .map_err(|e| CallError::Protocol(e.to_string()))?;
+    let Some(latest) = batch.iter().map(|c| c.time).max() else {
+        cursors.insert((feed.clone(), DeliveryRole::Shared), count);
+        return Ok(false);
+    };
+    let complete = batch.len() < SHARE_BATCH;
+    let msg = super::wire::SharedCosignatures {
+        channel: feed.channel.clone(),
+        author: feed.author.clone(),
+        cosignatures: batch
+            .into_iter()
+            .map(|c| super::wire::SharedLine {
+                size: c.size,
+                cosigner: c.cosigner,
+                statement: c.statement.as_str().to_string(),
+                line: c.line,
+            })
+            .collect(),
+    };
+    client::share_cosignatures(node, peer, &msg).await?;
+    let (p, f) = (peer.party.clone(), feed.clone());
+    node.db(move |s| s.set_delivered(&p, &f, DeliveryRole::Shared, latest.max(0) as u64))
+        .await
+        .map_err(|e| CallError::Protocol(e.to_string()))?;
+    if complete {
+        cursors.insert((feed.clone(), DeliveryRole::Shared), count);
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Pulls what this node lacks of `peer`'s feeds (after a restart or when

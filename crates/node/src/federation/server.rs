@@ -210,3 +210,39 @@ pub async fn rotation(
         }
     }
 }
+
+/// Cosignatures an author shares on its feed (`POST /federation/v1/cosignatures`).
+pub async fn cosignatures(
+    State(node): State<Arc<Node>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let msg: super::wire::SharedCosignatures = match json_body(body) {
+        Ok(m) => m,
+        Err(r) => return r.into_response(),
+    };
+    let mut shared = Vec::with_capacity(msg.cosignatures.len());
+    for c in msg.cosignatures {
+        let Some(statement) = parley_store::Statement::parse(&c.statement) else {
+            return Refused::new(
+                Reason::BadRequest,
+                format!("unknown statement {:?}", c.statement),
+            )
+            .into_response();
+        };
+        shared.push(feeds::SharedCosignature {
+            size: c.size,
+            cosigner: c.cosigner,
+            statement,
+            line: c.line,
+        });
+    }
+    let feed = FeedId::new(&msg.channel, &msg.author);
+    match feeds::accept_shared(&node, &feed, shared).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            let r = Refused::from(e);
+            log_refusal("shared cosignatures", &msg.author, &r);
+            r.into_response()
+        }
+    }
+}

@@ -109,6 +109,27 @@ impl From<feeds::Receipt> for PushReply {
     }
 }
 
+/// Cosignatures an author collected on its feed, shared with the other
+/// members (`POST /federation/v1/cosignatures`): every signature line is
+/// checked on its own, so nothing in this message is trusted unchecked.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedCosignatures {
+    pub channel: String,
+    pub author: String,
+    pub cosignatures: Vec<SharedLine>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedLine {
+    pub size: u64,
+    pub cosigner: String,
+    /// `receipt` or `witness`.
+    pub statement: String,
+    pub line: String,
+}
+
 /// A receipt sent back to an author after a catch-up pull
 /// (`POST /federation/v1/receipt`).
 #[derive(Clone, Debug, Serialize, Deserialize)]

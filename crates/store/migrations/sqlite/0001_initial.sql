@@ -86,12 +86,15 @@ CREATE TABLE cosignature (
 CREATE INDEX cosignature_by_cosigner ON cosignature (cosigner, time);
 
 -- How far each peer has acknowledged each of this node's feeds ("push"),
--- and how far each witness has cosigned each feed ("witness").
+-- how far each witness has cosigned each feed ("witness"), and up to which
+-- cosignature time this node has shared the cosignatures it holds on its
+-- own feeds with each member ("shared"), so every member reaches the same
+-- delivery times and the same verdicts.
 CREATE TABLE delivery (
     peer      TEXT NOT NULL,
     channel   TEXT NOT NULL,
     author    TEXT NOT NULL,
-    role      TEXT NOT NULL CHECK (role IN ('push', 'witness')),
+    role      TEXT NOT NULL CHECK (role IN ('push', 'witness', 'shared')),
     size      INTEGER NOT NULL,
     PRIMARY KEY (peer, channel, author, role)
 );
