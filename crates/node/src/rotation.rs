@@ -6,9 +6,8 @@
 //! this way (the thief could rotate too): its owner's peers re-pin a new
 //! identity out of band (`parley peer add --replace`).
 
-use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use parley_log::identity::{ROTATION_HEADER, Role};
 use parley_log::{Rotation, Timestamp};
@@ -32,10 +31,6 @@ pub enum RotationFailure {
     #[error(transparent)]
     Store(#[from] parley_store::StoreError),
 }
-
-/// Rotations this node has delivered to each peer since it started.
-#[derive(Default)]
-pub struct Delivered(Mutex<HashSet<(String, String)>>);
 
 /// Writes a file whole, owner-only, then renames it into place.
 fn write_atomically(path: &Path, contents: &str, private: bool) -> std::io::Result<()> {

@@ -66,6 +66,11 @@ pub fn event_json(e: &Event) -> (&'static str, serde_json::Value) {
 
 pub use crate::keyring::PeerInfo;
 
+/// Key rotation statements delivered to each peer since the node started:
+/// (peer, statement).
+#[derive(Default)]
+pub struct RotationsDelivered(pub Mutex<std::collections::HashSet<(String, String)>>);
+
 /// Link status of one peer.
 #[derive(Clone, Debug, Default)]
 pub struct LinkState {
@@ -100,7 +105,7 @@ pub struct Node {
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     links: Mutex<HashMap<String, LinkState>>,
     /// This party's key rotations delivered to each peer since start.
-    pub rotations_delivered: crate::rotation::Delivered,
+    pub rotations_delivered: RotationsDelivered,
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
     ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,

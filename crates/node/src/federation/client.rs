@@ -138,7 +138,7 @@ pub async fn pull(
     if !resp.status().is_success() {
         return Err(refused(resp).await);
     }
-    read_json(resp, super::server::MAX_BODY).await.map(Some)
+    read_json(resp, super::wire::MAX_BODY).await.map(Some)
 }
 
 /// POSTs a request to a peer's federation API and succeeds on any 2xx.

@@ -16,8 +16,7 @@ use super::{link, reader};
 use crate::feeds;
 use crate::state::Node;
 
-/// Largest request body a peer may send (a full batch of maximal entries).
-pub const MAX_BODY: usize = 24 * 1024 * 1024;
+pub use super::wire::MAX_BODY;
 
 impl IntoResponse for Refused {
     fn into_response(self) -> Response {

@@ -11,6 +11,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::feeds::{self, Fault, IngestError};
 
+/// Largest request body a peer may send (a full batch of maximal entries),
+/// and largest feed answer a node reads.
+pub const MAX_BODY: usize = 24 * 1024 * 1024;
+
 /// A feed's new entries with the checkpoint that covers them: the body of a
 /// push (`POST /federation/v1/push`) and of a catch-up answer
 /// (`GET /federation/v1/feeds/{channel}/{author}?from=N`, signed by a
