@@ -437,6 +437,14 @@ pub(crate) struct ChannelCreateArgs {
     /// Minutes to acknowledge an immediate message.
     #[arg(long, default_value_t = 30)]
     pub(crate) immediate_ack_minutes: u32,
+    /// Each member owes an annual calendar of its notifiable activities by
+    /// 15 November for the next year (VD11 Chapter VII).
+    #[arg(long)]
+    pub(crate) annual_calendar: bool,
+    /// The treaty rule set notifications are checked against (`id@version`,
+    /// see `parley rules`); default the Vienna Document 2011 set.
+    #[arg(long)]
+    pub(crate) ruleset: Option<String>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }
