@@ -445,6 +445,11 @@ pub(crate) struct ChannelCreateArgs {
     /// see `parley rules`); default the Vienna Document 2011 set.
     #[arg(long)]
     pub(crate) ruleset: Option<String>,
+    /// A member that is a participating State of the treaty (repeat for
+    /// each). Only they notify activities and owe calendars; an alliance is
+    /// not one. Default: every member.
+    #[arg(long = "participating-state", value_name = "PARTY")]
+    pub(crate) participating_states: Vec<String>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

@@ -59,6 +59,12 @@ pub struct ChannelRules {
     /// Days each member has to confirm a meeting record or object to it.
     #[serde(default = "default_record")]
     pub record_confirm_days: u32,
+    /// The members that are participating States of the rule set's treaty
+    /// (the Vienna Document). Only they notify military activities and owe
+    /// annual calendars: the host State notifies, and an alliance such as
+    /// NATO is not a participating State. Empty: every member is one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub participating_states: Vec<String>,
 }
 
 fn default_flash() -> u32 {
@@ -94,6 +100,7 @@ impl Default for ChannelRules {
             briefing_days: default_briefing(),
             invitation_reply_days: default_invitation(),
             record_confirm_days: default_record(),
+            participating_states: Vec::new(),
         }
     }
 }
@@ -206,6 +213,13 @@ impl Charter {
             if self.witnesses[..i].contains(w) {
                 v.push(format!("witnesses[{i}]"), format!("{w:?} is listed twice"));
             }
+        }
+        for (i, p) in self.rules.participating_states.iter().enumerate() {
+            v.check(
+                self.members.contains(p),
+                format!("rules.participating_states[{i}]"),
+                format!("{p:?} is not a member of the channel"),
+            );
         }
         for (i, w) in self.external_witnesses.iter().enumerate() {
             w.check(&format!("external_witnesses[{i}]"), v);
@@ -400,6 +414,12 @@ impl ChannelState {
 
     pub fn is_witness(&self, party: &str) -> bool {
         self.charter.witnesses.iter().any(|w| w == party)
+    }
+
+    /// Whether `party` is a participating State of the channel's treaty.
+    pub fn is_participating_state(&self, party: &str) -> bool {
+        let ps = &self.charter.rules.participating_states;
+        self.is_member(party) && (ps.is_empty() || ps.iter().any(|p| p == party))
     }
 
     /// Members whose acceptance is not yet known.

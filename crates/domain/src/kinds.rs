@@ -62,6 +62,25 @@ fn schema_of<T: JsonSchema>() -> Value {
     serde_json::to_value(schemars::schema_for!(T)).expect("schemas serialize")
 }
 
+/// Vienna Document notifications and calendars come from participating
+/// States only (VD11 Chapter V: the State on whose territory the activity
+/// takes place notifies it).
+fn participating_state(e: &Entry, c: Option<&ChannelState>, v: &mut Violations) {
+    if let Some(c) = c
+        && !c.is_participating_state(&e.author)
+    {
+        v.push(
+            "author",
+            format!(
+                "{} is not a participating State of the Vienna Document in channel {} ({}); the host State notifies its activities (VD11 Chapter V)",
+                e.author,
+                c.id,
+                c.charter.rules.participating_states.join(", ")
+            ),
+        );
+    }
+}
+
 /// Reads a body as its typed form; a mismatch names the field.
 pub fn parse_body<T: DeserializeOwned>(body: &Value) -> Result<T, Violation> {
     serde_path_to_error::deserialize(body).map_err(|e| {
@@ -221,7 +240,10 @@ static KINDS: &[KindSpec] = &[
         &[],
         AnnualCalendar,
         AnnualCalendar::example,
-        |e, _, v| typed::<AnnualCalendar>(e, v, |a, v| a.check(e.time, v))
+        |e, c, v| {
+            typed::<AnnualCalendar>(e, v, |a, v| a.check(e.time, v));
+            participating_state(e, c, v);
+        }
     ),
     kind!(
         "prior_notification",
@@ -231,7 +253,10 @@ static KINDS: &[KindSpec] = &[
         &["prior_notification", "annual_calendar"],
         PriorNotification,
         PriorNotification::example,
-        |e, c, v| typed::<PriorNotification>(e, v, |n, v| n.check(e.time, ruleset_of(c), v))
+        |e, c, v| {
+            typed::<PriorNotification>(e, v, |n, v| n.check(e.time, ruleset_of(c), v));
+            participating_state(e, c, v);
+        }
     ),
     kind!(
         "observation_invitation",

@@ -576,7 +576,12 @@ fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
         while let Some(due) = due_of(year) {
             // Silence is counted from the start of the year it falls due in.
             let starts = Date::from_ymd(year, 1, 1).map_or(opened, |d| d.start().max(opened));
-            for debtor in &c.charter.members {
+            for debtor in c
+                .charter
+                .members
+                .iter()
+                .filter(|m| c.is_participating_state(m))
+            {
                 let calendars: Vec<&Known> = ledger
                     .of_kind("annual_calendar")
                     .filter(|k| k.entry.channel == c.id && k.entry.author == *debtor)

@@ -627,3 +627,44 @@ fn chapter_three_replies_answer_the_questions_and_meetings_are_convened() {
     let o = one(&b.ledger(), "2026-02-07T01:00:00Z", "meeting-convened");
     assert_eq!(o.status, Status::Met, "{o:?}");
 }
+
+/// VD11 Chapter V: the participating State on whose territory an activity
+/// takes place notifies it; an alliance is not a participating State, so it
+/// neither notifies nor owes an annual calendar.
+#[test]
+fn only_participating_states_notify_and_owe_calendars() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", true);
+    b.channel.charter.rules.participating_states = vec!["russia".into()];
+    let mut notification = kinds::get("prior_notification")
+        .unwrap()
+        .example(t("2026-03-01T00:00:00Z"));
+    notification["participating_states"] = json!(["norway"]);
+    let e = Entry {
+        channel: "mil".into(),
+        author: "nato".into(),
+        seq: 9,
+        time: t("2026-03-01T00:00:00Z"),
+        kind: "prior_notification".into(),
+        refs: vec![],
+        salt: [9; 16],
+        body: notification.clone(),
+    };
+    let v = parley_domain::validate(&e, Some(&b.channel)).unwrap_err();
+    assert!(
+        v.iter()
+            .any(|v| v.field == "author" && v.rule.contains("the host State notifies")),
+        "{v:?}"
+    );
+    let mut by_russia = e.clone();
+    by_russia.author = "russia".into();
+    assert!(parley_domain::validate(&by_russia, Some(&b.channel)).is_ok());
+    let debtors: Vec<String> = derive(&b.ledger(), t("2026-12-01T00:00:00Z"))
+        .into_iter()
+        .filter(|o| o.rule == "annual-calendar")
+        .map(|o| o.debtor)
+        .collect();
+    assert!(
+        !debtors.is_empty() && debtors.iter().all(|d| d == "russia"),
+        "{debtors:?}"
+    );
+}

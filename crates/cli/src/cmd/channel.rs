@@ -22,6 +22,9 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
             if let Some(r) = &a.ruleset {
                 charter["rules"]["ruleset"] = json!(r);
             }
+            if !a.participating_states.is_empty() {
+                charter["rules"]["participating_states"] = json!(a.participating_states);
+            }
             if let Some(t) = &a.title {
                 charter["title"] = json!(t);
             }
