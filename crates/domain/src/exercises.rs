@@ -280,6 +280,74 @@ impl PriorNotification {
     }
 }
 
+/// `activity_forecast`: the activities above the Chapter VIII thresholds a
+/// State will carry out in `year`, communicated by 15 November two years
+/// before (VD11 Chapter VIII); an activity not so communicated may not be
+/// carried out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityForecast {
+    pub year: u16,
+    pub activities: Vec<CalendarActivity>,
+}
+
+impl ActivityForecast {
+    pub fn check(&self, v: &mut Violations) {
+        v.check(
+            !self.activities.is_empty(),
+            "activities",
+            "forecast at least one activity",
+        );
+        for (i, a) in self.activities.iter().enumerate() {
+            let f = format!("activities[{i}]");
+            v.check(
+                !a.designation.trim().is_empty(),
+                format!("{f}.designation"),
+                "must not be empty",
+            );
+            v.check(
+                a.end >= a.start,
+                format!("{f}.end"),
+                "ends before it starts",
+            );
+            v.check(
+                a.start.year() == i64::from(self.year),
+                format!("{f}.start"),
+                format!(
+                    "the forecast is for {}; this activity starts in {}",
+                    self.year,
+                    a.start.year()
+                ),
+            );
+        }
+    }
+
+    /// Whether it was communicated in time for its year: by the calendar's
+    /// due day (15 November) `years_ahead` years before.
+    pub fn in_time(&self, sent: Timestamp, rs: &RuleSet) -> bool {
+        let y = i64::from(self.year) - rs.constraints.forecast_years_ahead.value;
+        Date::from_ymd(y, rs.calendar.due.month, rs.calendar.due.day)
+            .is_some_and(|d| sent <= d.plus_days(1).start())
+    }
+
+    pub fn example(now: Timestamp) -> Value {
+        let year = Date::of(now).year() + 2;
+        json!({
+            "year": year,
+            "activities": [{
+                "designation": "ZAPAD",
+                "activity_type": "land_exercise",
+                "purpose": "Joint strategic exercise",
+                "start": format!("{year}-09-10"),
+                "end": format!("{year}-09-16"),
+                "area_description": "Belarus and the western military district",
+                "participating_states": ["russia", "belarus"],
+                "forces": {"troops": 45000}
+            }]
+        })
+    }
+}
+
 /// One activity in an annual calendar.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

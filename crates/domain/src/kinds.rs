@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::channel::{ChannelAct, ChannelState, Charter, check_feed_start};
 use crate::exercises::{
-    AnnualCalendar, Briefing, BriefingRequest, ObservationInvitation, PriorNotification, ruleset_of,
+    ActivityForecast, AnnualCalendar, Briefing, BriefingRequest, ObservationInvitation,
+    PriorNotification, ruleset_of,
 };
 use crate::hotline::{Acknowledgement, HotlineMessage, LinkTest, Reply, check_texts};
 use crate::incidents::{
@@ -242,6 +243,19 @@ static KINDS: &[KindSpec] = &[
         AnnualCalendar::example,
         |e, c, v| {
             typed::<AnnualCalendar>(e, v, |a, v| a.check(e.time, v));
+            participating_state(e, c, v);
+        }
+    ),
+    kind!(
+        "activity_forecast",
+        "Two-year forecast of a large activity",
+        "Communicates an activity above the Chapter VIII thresholds (40,000 troops and others) by 15 November two years ahead; without it the activity may not be carried out",
+        Refs::None,
+        &[],
+        ActivityForecast,
+        ActivityForecast::example,
+        |e, c, v| {
+            typed::<ActivityForecast>(e, v, |a, v| a.check(v));
             participating_state(e, c, v);
         }
     ),

@@ -66,7 +66,18 @@ pub struct Observation {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Constraints {
+    /// Above these an activity needs a two-year forecast, and counts
+    /// against `large_per_three_years`.
     pub thresholds: Vec<Threshold>,
+    pub forecast_years_ahead: Figure,
+    pub large_per_three_years: Figure,
+    /// Above these an activity counts against the yearly and simultaneous limits.
+    pub medium: Vec<Threshold>,
+    pub medium_per_year: Figure,
+    pub medium_at_once: Figure,
+    /// Above these it counts against `larger_per_year` as well.
+    pub larger: Vec<Threshold>,
+    pub larger_per_year: Figure,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -18,6 +18,9 @@ pub struct Exercise<'a> {
     pub source: &'a Known,
     pub notification: PriorNotification,
     pub assessment: Assessment,
+    /// What breaks the Chapter VIII constraining provisions, each with its
+    /// rule (empty: nothing).
+    pub chapter_viii: Vec<String>,
 }
 
 /// Every prior notification, by start date.
@@ -31,12 +34,110 @@ pub fn exercises(ledger: &Ledger) -> Vec<Exercise<'_>> {
                 assessment: n.assess(k.entry.time, rs),
                 notification: n,
                 source: k,
+                chapter_viii: vec![],
             })
         })
         .collect();
+    let breaches: Vec<Vec<String>> = out.iter().map(|e| chapter_viii(ledger, &out, e)).collect();
+    for (e, b) in out.iter_mut().zip(breaches) {
+        e.chapter_viii = b;
+    }
     out.sort_by(|a, b| {
         (a.notification.start, a.source.id()).cmp(&(b.notification.start, b.source.id()))
     });
+    out
+}
+
+/// The Chapter VIII constraining provisions, for one notified activity
+/// against the same State's others: the two-year forecast of an activity
+/// above the constraint thresholds, at most one such activity in any three
+/// calendar years, at most six above 13,000 troops (three above 25,000) a
+/// year, at most three of those at once. Figures come from the rule set.
+fn chapter_viii(ledger: &Ledger, all: &[Exercise<'_>], e: &Exercise<'_>) -> Vec<String> {
+    let rs = ruleset_of(ledger.channels.get(&e.source.entry.channel));
+    let c = &rs.constraints;
+    let author = &e.source.entry.author;
+    let year = e.notification.start.year();
+    let mine: Vec<&Exercise<'_>> = all
+        .iter()
+        .filter(|x| x.source.entry.author == *author)
+        .collect();
+    let above = |t: &[crate::rules::Threshold], x: &Exercise<'_>| {
+        t.iter()
+            .any(|t| t.met_by(x.notification.forces.get(&t.field)))
+    };
+    let mut out = Vec::new();
+    if above(&c.thresholds, e) {
+        let forecast = ledger
+            .of_kind("activity_forecast")
+            .filter(|k| k.entry.author == *author)
+            .filter_map(|k| {
+                Some((
+                    k,
+                    parse_body::<crate::exercises::ActivityForecast>(&k.entry.body).ok()?,
+                ))
+            })
+            .any(|(k, f)| {
+                i64::from(f.year) == year
+                    && f.in_time(k.entry.time, rs)
+                    && f.activities.iter().any(|a| {
+                        a.designation
+                            .trim()
+                            .eq_ignore_ascii_case(e.notification.designation.trim())
+                    })
+            });
+        if !forecast {
+            out.push(format!(
+                "not communicated by 15 November {} ({})",
+                year - c.forecast_years_ahead.value,
+                c.forecast_years_ahead.source
+            ));
+        }
+        let crowded = (year - 2..=year).any(|w| {
+            mine.iter()
+                .filter(|x| above(&c.thresholds, x))
+                .filter(|x| (w..w + 3).contains(&x.notification.start.year()))
+                .count() as i64
+                > c.large_per_three_years.value
+        });
+        if crowded {
+            out.push(format!(
+                "more than {} such activity in three calendar years ({})",
+                c.large_per_three_years.value, c.large_per_three_years.source
+            ));
+        }
+    }
+    if above(&c.medium, e) {
+        let same_year = |t: &[crate::rules::Threshold]| {
+            mine.iter()
+                .filter(|x| above(t, x) && x.notification.start.year() == year)
+                .count() as i64
+        };
+        if same_year(&c.medium) > c.medium_per_year.value {
+            out.push(format!(
+                "more than {} such activities in {year} ({})",
+                c.medium_per_year.value, c.medium_per_year.source
+            ));
+        }
+        if above(&c.larger, e) && same_year(&c.larger) > c.larger_per_year.value {
+            out.push(format!(
+                "more than {} larger activities in {year} ({})",
+                c.larger_per_year.value, c.larger_per_year.source
+            ));
+        }
+        let (s, t) = (e.notification.start, e.notification.end);
+        let at_once = mine
+            .iter()
+            .filter(|x| above(&c.medium, x))
+            .filter(|x| x.notification.start <= t && s <= x.notification.end)
+            .count() as i64;
+        if at_once > c.medium_at_once.value {
+            out.push(format!(
+                "more than {} such activities at once ({})",
+                c.medium_at_once.value, c.medium_at_once.source
+            ));
+        }
+    }
     out
 }
 

@@ -668,3 +668,92 @@ fn only_participating_states_notify_and_owe_calendars() {
         "{debtors:?}"
     );
 }
+
+/// VD11 Chapter VIII: an activity above 40,000 troops needs a forecast
+/// communicated by 15 November two years ahead, and at most one such in
+/// three calendar years; at most six above 13,000 troops a year, three of
+/// them above 25,000, and three at once.
+#[test]
+fn chapter_eight_forecasts_and_frequency_limits() {
+    use parley_domain::views::exercises;
+    let mut b = Book::new("2020-01-01T00:00:00Z", false);
+    let notify = |b: &mut Book, name: &str, troops: u32, start: &str, end: &str| {
+        let mut n = kinds::get("prior_notification")
+            .unwrap()
+            .example(t("2027-01-01T00:00:00Z"));
+        n["designation"] = json!(name);
+        n["forces"]["troops"] = json!(troops);
+        n["start"] = json!(start);
+        n["end"] = json!(end);
+        // Sent 60 days ahead.
+        let sent = parley_log::Timestamp::parse(&format!("{start}T00:00:00Z"))
+            .unwrap()
+            .plus_seconds(-60 * 86_400)
+            .to_string();
+        b.add("russia", &sent, "prior_notification", n, &[], None);
+    };
+    let breaches = |b: &Book, name: &str| -> Vec<String> {
+        let l = b.ledger();
+        exercises(&l)
+            .into_iter()
+            .find(|x| x.notification.designation == name)
+            .unwrap()
+            .chapter_viii
+    };
+    // 45,000 troops in 2028 with no forecast: may not be carried out.
+    notify(&mut b, "ZAPAD-2028", 45_000, "2028-09-10", "2028-09-16");
+    let z = breaches(&b, "ZAPAD-2028");
+    assert!(
+        z.iter()
+            .any(|r| r.starts_with("not communicated by 15 November 2026")),
+        "{z:?}"
+    );
+    // Forecast in time (by 15 November 2026): clean.
+    let mut f = kinds::get("activity_forecast")
+        .unwrap()
+        .example(t("2026-06-01T00:00:00Z"));
+    f["activities"][0]["designation"] = json!("ZAPAD-2028");
+    b.add(
+        "russia",
+        "2026-11-15T12:00:00Z",
+        "activity_forecast",
+        f,
+        &[],
+        None,
+    );
+    assert_eq!(breaches(&b, "ZAPAD-2028"), Vec::<String>::new());
+    // A second activity above 40,000 in 2029: two in three calendar years.
+    notify(&mut b, "VOSTOK-2029", 41_000, "2029-09-10", "2029-09-16");
+    assert!(
+        breaches(&b, "VOSTOK-2029")
+            .iter()
+            .any(|r| r.contains("three calendar years"))
+    );
+    // Four activities above 13,000 at once in 2030 (limit three).
+    for i in 0..4 {
+        notify(
+            &mut b,
+            &format!("SNAP-{i}"),
+            14_000,
+            "2030-03-01",
+            "2030-03-05",
+        );
+    }
+    assert!(breaches(&b, "SNAP-0").iter().any(|r| r.contains("at once")));
+    // Seven above 13,000 in 2031 (limit six), on separate dates.
+    for i in 0..7 {
+        notify(
+            &mut b,
+            &format!("Y31-{i}"),
+            14_000,
+            &format!("2031-0{}-01", i + 1),
+            &format!("2031-0{}-03", i + 1),
+        );
+    }
+    assert!(
+        breaches(&b, "Y31-0")
+            .iter()
+            .any(|r| r.contains("more than 6 such activities in 2031"))
+    );
+    assert!(!breaches(&b, "Y31-0").iter().any(|r| r.contains("at once")));
+}

@@ -346,6 +346,9 @@ pub(crate) fn exercises(a: NodeArgs) -> anyhow::Result<()> {
         if a["observation_exempt"] == true {
             badges.push("alert of 72 h or less: no observation");
         }
+        if n["chapter_viii"].as_array().is_some_and(|b| !b.is_empty()) {
+            badges.push("CH. VIII BREACH");
+        }
         out.push(format!(
             "{} – {}  {} ({}), {} troops  [{}]  {}",
             n["start"].as_str().unwrap_or(""),
@@ -363,6 +366,9 @@ pub(crate) fn exercises(a: NodeArgs) -> anyhow::Result<()> {
                 a["required_lead_days"],
                 n["late"]["reason"].as_str().unwrap_or("NOT MARKED")
             ));
+        }
+        for b in n["chapter_viii"].as_array().into_iter().flatten() {
+            out.push(format!("      Chapter VIII: {}", b.as_str().unwrap_or("")));
         }
     }
     for c in v["calendars"].as_array().into_iter().flatten() {

@@ -180,6 +180,7 @@ pub fn exercises_json(l: &Ledger) -> Value {
                 "forces": n.forces,
                 "late": n.late,
                 "assessment": x.assessment,
+                "chapter_viii": x.chapter_viii,
             })
         })
         .collect();

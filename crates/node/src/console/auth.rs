@@ -77,6 +77,7 @@ impl Role {
             ],
             Role::Expert => &[
                 "annual_calendar",
+                "activity_forecast",
                 "prior_notification",
                 "observation_invitation",
                 "briefing_request",
@@ -118,6 +119,7 @@ impl Role {
                 "acknowledgement",
                 "reply",
                 "annual_calendar",
+                "activity_forecast",
                 "prior_notification",
                 "observation_invitation",
                 "briefing_request",

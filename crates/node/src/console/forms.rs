@@ -266,6 +266,24 @@ pub fn spec(kind: &str) -> &'static [Field] {
             }
         }
         "link_test" => const { &[f("text", "Test text", "", Widget::Text)] },
+        "activity_forecast" => {
+            const {
+                &[
+                    f(
+                        "year",
+                        "Year of the activities",
+                        "Due by 15 November two years before (Vienna Document Chapter VIII).",
+                        Widget::Integer,
+                    ),
+                    f(
+                        "activities",
+                        "Activities above 40,000 troops (or 900 tanks, 2,000 ACV, 900 artillery)",
+                        "",
+                        Widget::Rows(CAL_ACTIVITY),
+                    ),
+                ]
+            }
+        }
         "annual_calendar" => {
             const {
                 &[

@@ -13,6 +13,13 @@ use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
 use crate::console::map::{MapArea, europe};
 use crate::state::Node;
 
+/// Chapter VIII breaches of one activity, each as a badge with its rule.
+pub fn chapter_viii(breaches: &[String]) -> Markup {
+    html! {
+        @for b in breaches { (badge("CH. VIII", "red")) " " span.sub { (b) } br; }
+    }
+}
+
 pub fn badges(a: &Assessment) -> Markup {
     html! {
         @if a.notifiable.is_empty() { (badge("BELOW THRESHOLDS", "grey")) } @else { (badge("NOTIFIABLE", "amber")) }
@@ -71,6 +78,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                                 @if n.forces.artillery_pieces > 0 { br; (n.forces.artillery_pieces) " artillery" } }
                             td {
                                 (badges(&x.assessment))
+                                (chapter_viii(&x.chapter_viii))
                                 div.sub { "notified " (fmt_time(x.source.entry.time.unix())) ", " (x.assessment.lead_days) " days ahead (" (x.assessment.required_lead_days) " required)" }
                                 @if let Some(l) = &n.late { div.sub { "Late: " (l.reason) } }
                             }
