@@ -1088,6 +1088,7 @@ async fn store_cosignature(
         .await
         .map_err(store_failed)?;
     if fresh {
+        node.cosignature_stored(feed);
         node.emit(Event::Receipt {
             feed: feed.clone(),
             size,

@@ -106,6 +106,9 @@ pub struct Node {
     links: Mutex<HashMap<String, LinkState>>,
     /// This party's key rotations delivered to each peer since start.
     pub rotations_delivered: RotationsDelivered,
+    /// Bumped each time a cosignature is stored on a feed, so that sharing
+    /// them with members reads the store only when something changed.
+    cosignature_generations: Mutex<HashMap<FeedId, u64>>,
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
     ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,
@@ -145,6 +148,7 @@ impl Node {
             wake: Mutex::default(),
             links: Mutex::default(),
             rotations_delivered: Default::default(),
+            cosignature_generations: Mutex::default(),
             version: std::sync::atomic::AtomicU64::new(0),
             ledger: Mutex::default(),
         });
@@ -318,6 +322,26 @@ impl Node {
             .await?;
         slot.tree = Some(tree.clone());
         Ok(tree)
+    }
+
+    /// How many times a cosignature was stored on `feed` since start.
+    pub fn cosignature_generation(&self, feed: &FeedId) -> u64 {
+        self.cosignature_generations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(feed)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Notes that a cosignature was stored on `feed`.
+    pub fn cosignature_stored(&self, feed: &FeedId) {
+        *self
+            .cosignature_generations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(feed.clone())
+            .or_default() += 1;
     }
 
     // Workers and links.

@@ -325,66 +325,55 @@ async fn share(
     feed: &FeedId,
     cursors: &mut Cursors,
 ) -> Result<bool, CallError> {
+    // Nothing new stored on this feed since the last pass: nothing to read.
+    let generation = node.cosignature_generation(feed);
+    if cursors.get(&(feed.clone(), DeliveryRole::Shared)) == Some(&generation) {
+        return Ok(false);
+    }
     let (p, f) = (peer.party.clone(), feed.clone());
-    let seen = cursors.get(&(feed.clone(), DeliveryRole::Shared)).copied();
-    let (count, batch) = node
+    let candidates = node
         .db(move |s| {
             let held = s.delivered(&p, &f, DeliveryRole::Push)?;
             let cursor = s.delivered(&p, &f, DeliveryRole::Shared)? as i64;
-            let all: Vec<_> = s
+            // Everything from a margin before the last time shared: a
+            // cosignature can be stored after another with a later time.
+            let mut cs: Vec<_> = s
                 .cosignatures(&f, 1)?
                 .into_iter()
                 .filter(|c| c.size <= held && c.cosigner != p)
-                .collect();
-            let count = all.len() as u64;
-            // Only when the set changed since the last pass (cosignatures
-            // are never removed); then everything from a margin before the
-            // last time shared, since a cosignature can be stored after
-            // another with a later time.
-            if seen == Some(count) {
-                return Ok((count, vec![]));
-            }
-            let mut cs: Vec<_> = all
-                .into_iter()
                 .filter(|c| c.time > cursor - SHARE_MARGIN_SECS)
                 .collect();
             cs.sort_by_key(|c| c.time);
-            if cs.len() > SHARE_BATCH {
-                let last = cs[SHARE_BATCH - 1].time;
-                cs.retain(|c| c.time <= last);
-            }
-            Ok((count, cs))
+            Ok(cs)
         })
         .await
         .map_err(|e| CallError::Protocol(e.to_string()))?;
-    let Some(latest) = batch.iter().map(|c| c.time).max() else {
-        cursors.insert((feed.clone(), DeliveryRole::Shared), count);
+    let Some(latest) = candidates.iter().map(|c| c.time).max() else {
+        cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
         return Ok(false);
     };
-    let complete = batch.len() < SHARE_BATCH;
-    let msg = super::wire::SharedCosignatures {
-        channel: feed.channel.clone(),
-        author: feed.author.clone(),
-        cosignatures: batch
-            .into_iter()
-            .map(|c| super::wire::SharedLine {
-                size: c.size,
-                cosigner: c.cosigner,
-                statement: c.statement.as_str().to_string(),
-                line: c.line,
-            })
-            .collect(),
-    };
-    client::share_cosignatures(node, peer, &msg).await?;
+    for chunk in candidates.chunks(SHARE_BATCH) {
+        let msg = super::wire::SharedCosignatures {
+            channel: feed.channel.clone(),
+            author: feed.author.clone(),
+            cosignatures: chunk
+                .iter()
+                .map(|c| super::wire::SharedLine {
+                    size: c.size,
+                    cosigner: c.cosigner.clone(),
+                    statement: c.statement.as_str().to_string(),
+                    line: c.line.clone(),
+                })
+                .collect(),
+        };
+        client::share_cosignatures(node, peer, &msg).await?;
+    }
     let (p, f) = (peer.party.clone(), feed.clone());
     node.db(move |s| s.set_delivered(&p, &f, DeliveryRole::Shared, latest.max(0) as u64))
         .await
         .map_err(|e| CallError::Protocol(e.to_string()))?;
-    if complete {
-        cursors.insert((feed.clone(), DeliveryRole::Shared), count);
-        return Ok(false);
-    }
-    Ok(true)
+    cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
+    Ok(false)
 }
 
 /// Pulls what this node lacks of `peer`'s feeds (after a restart or when
