@@ -119,7 +119,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
             .cloned()
             .unwrap_or_else(|| panic!("{source} {rule}"))
     };
-    let answered = find(&on_nato, "mil/nato/8", "clarification-reply");
+    let answered = find(&on_nato, "mil/nato/6", "clarification-reply");
     assert_eq!(answered["status"], "overdue", "{answered}");
     assert!(answered["met_by"].is_null());
     assert_eq!(
@@ -129,7 +129,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
             "3. When will the forces return to their normal peacetime locations?"
         ])
     );
-    let unanswered = find(&on_nato, "mil/nato/10", "clarification-reply");
+    let unanswered = find(&on_nato, "mil/nato/8", "clarification-reply");
     assert_eq!(unanswered["status"], "overdue");
     assert_eq!(unanswered["debtor"], "russia");
     assert_eq!(
@@ -152,7 +152,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         &later,
     ]);
     assert!(
-        text.contains("OVERDUE") && text.contains("mil/nato/10"),
+        text.contains("OVERDUE") && text.contains("mil/nato/8"),
         "{text}"
     );
 
@@ -184,7 +184,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         .collect();
     let pos = |id: &str| ids.iter().position(|x| *x == id).unwrap();
     assert!(pos("mil/nato/1") < pos("mil/russia/1") && pos("mil/russia/1") < pos("mil/russia/2"));
-    assert!(pos("mil/nato/8") < pos("mil/russia/7"));
+    assert!(pos("mil/nato/6") < pos("mil/russia/8"));
 
     // Exercises carry their threshold badges.
     let ex = json(&["exercises", "--dir", nato.d()]);
@@ -198,15 +198,35 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         !zapad["notifiable"].as_array().unwrap().is_empty()
             && zapad["observation"].as_array().unwrap().is_empty()
     );
-    let trident = &ex["notifications"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["designation"] == "TRIDENT JUNCTURE")
-        .unwrap()["assessment"];
+    // NATO is not a participating State: Norway notified TRIDENT JUNCTURE,
+    // and NATO's own notification is refused by its node.
     assert!(
-        !trident["observation"].as_array().unwrap().is_empty()
-            && !trident["constrained"].as_array().unwrap().is_empty()
+        !ex["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["author"] == "nato")
+    );
+    let body = net.path("nato-notification.json");
+    let mut n: Value = serde_json::from_str(&ok(&["example", "prior_notification"])).unwrap();
+    n["designation"] = j!("TRIDENT JUNCTURE");
+    std::fs::write(&body, n.to_string()).unwrap();
+    let o = parley(&[
+        "send",
+        "--dir",
+        nato.d(),
+        "--channel",
+        "mil",
+        "--kind",
+        "prior_notification",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("the host State notifies"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }
 
