@@ -269,3 +269,71 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// Without a witness, the creditor's own receipt of the debtor's feed,
+/// re-affirmed while the feed stays idle, dates the silence.
+#[test]
+fn without_a_witness_the_creditors_fresh_receipt_dates_the_silence() {
+    let mut net = Net::new(&["nato", "russia"]);
+    for p in &net.parties {
+        p.configure("witness_refresh_secs = 3600", "witness_refresh_secs = 1");
+    }
+    net.start_all();
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    ok(&[
+        "channel",
+        "create",
+        "--dir",
+        nato.d(),
+        "--id",
+        "mil",
+        "--members",
+        "nato,russia",
+        "--level",
+        "military",
+        "--languages",
+        "en",
+    ]);
+    net::accept_channel(russia, "mil");
+    let (id, due) = invite(&net, "council-alone", 2);
+    wait_until(
+        30,
+        "nato's fresh receipt of russia's feed after the deadline",
+        || {
+            nato.store()
+                .cosignatures(&parley_store::FeedId::new("mil", "russia"), 1)
+                .unwrap()
+                .iter()
+                .any(|c| c.cosigner == "nato" && c.time > due.unix())
+        },
+    );
+    let file = net.path("silence-alone.json");
+    ok(&[
+        "silence",
+        "--dir",
+        nato.d(),
+        "--proof",
+        &id,
+        "--debtor",
+        "russia",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    let o = parley(&[
+        "verify",
+        file.to_str().unwrap(),
+        "--identity",
+        &nato.identity,
+        "--identity",
+        &russia.identity,
+    ]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains("(cosigned by nato (receipt))"), "{text}");
+    assert!(text.contains("still no answer"), "{text}");
+    nato.audit();
+}

@@ -1234,3 +1234,63 @@ pub async fn accept_shared(
     tracing::debug!(feed = %feed.origin(), n, fresh, "shared cosignatures stored");
     Ok(fresh)
 }
+
+/// Re-affirms this node's receipt of each peer feed it holds whose latest
+/// receipt here is older than `witness_refresh_secs`: a fresh receipt of
+/// the same, already verified and stored, checkpoint ("as of T I still
+/// hold this feed up to size N"), which proofs of silence can rest on in
+/// a channel without a witness. Returns how many were refreshed.
+///
+/// # Errors
+/// The store fails.
+pub async fn refresh_receipts(node: &Arc<Node>) -> Result<usize, StoreError> {
+    let every = node.dir.config.federation.witness_refresh_secs as i64;
+    let me = node.party.clone();
+    let due = node
+        .db(move |s| {
+            let now = Timestamp::now().unix();
+            let mut due = Vec::new();
+            for (feed, head) in s.feeds()? {
+                if feed.author == me || head.size == 0 {
+                    continue;
+                }
+                let latest = s
+                    .cosignatures(&feed, head.size)?
+                    .into_iter()
+                    .filter(|c| {
+                        c.size == head.size && c.cosigner == me && c.statement == Statement::Receipt
+                    })
+                    .map(|c| c.time)
+                    .max();
+                if latest.is_some_and(|t| now - t >= every)
+                    && let Some(note) = s.checkpoint(&feed, head.size)?
+                {
+                    due.push((feed, head.size, note));
+                }
+            }
+            Ok(due)
+        })
+        .await?;
+    let mut n = 0;
+    for (feed, size, note) in due {
+        let Ok(parsed) = Note::parse(note.as_bytes()) else {
+            continue;
+        };
+        let Ok(cp) = Checkpoint::parse(parsed.text()) else {
+            continue;
+        };
+        let now = Timestamp::now().unix();
+        let c = Cosignature {
+            feed: feed.clone(),
+            size,
+            cosigner: node.party.clone(),
+            statement: Statement::Receipt,
+            time: now,
+            line: node.keys.receipt_signer().sign(&cp, now as u64).to_line(),
+        };
+        node.db(move |s| s.add_cosigned_checkpoint(&note, &c))
+            .await?;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -117,6 +117,9 @@ pub async fn test_link(node: &Node, peer: &str) -> Result<(), String> {
 pub async fn run(node: Arc<Node>, mut shutdown: watch::Receiver<bool>) {
     let every = Duration::from_secs(node.dir.config.federation.link_test_interval_secs.max(1));
     loop {
+        if let Err(e) = crate::feeds::refresh_receipts(&node).await {
+            tracing::warn!(error = %e, "refreshing receipts");
+        }
         for p in node.peer_list() {
             let node = node.clone();
             tokio::spawn(async move {
