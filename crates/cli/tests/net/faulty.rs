@@ -32,10 +32,21 @@ pub enum Behaviour {
 /// switching ends every open connection. Stops when dropped.
 pub struct Faulty {
     pub port: u16,
-    mode: watch::Sender<Behaviour>,
+    mode: Option<watch::Sender<Behaviour>>,
     /// Connections accepted so far.
     pub accepted: Arc<AtomicU64>,
-    _thread: std::thread::JoinHandle<()>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Faulty {
+    /// Stops the listener and waits until its port is free again, so a real
+    /// node can listen there next.
+    fn drop(&mut self) {
+        self.mode.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Faulty {
@@ -70,14 +81,16 @@ impl Faulty {
         });
         Faulty {
             port,
-            mode,
+            mode: Some(mode),
             accepted,
-            _thread: thread,
+            thread: Some(thread),
         }
     }
 
     pub fn set(&self, b: Behaviour) {
-        self.mode.send_replace(b);
+        if let Some(m) = &self.mode {
+            m.send_replace(b);
+        }
     }
 
     pub fn url(&self) -> String {
