@@ -144,8 +144,18 @@ impl Entry {
     /// # Errors
     /// What is wrong, as an [`EntryError`].
     pub fn decode(bytes: &[u8]) -> Result<Entry, EntryError> {
+        Entry::decode_with_leaf(bytes).map(|(e, _)| e)
+    }
+
+    /// Decodes like [`Entry::decode`] and returns the leaf hash too, from
+    /// the header already checked (the body is hashed once, not again).
+    ///
+    /// # Errors
+    /// As [`Entry::decode`].
+    pub fn decode_with_leaf(bytes: &[u8]) -> Result<(Entry, Hash), EntryError> {
         let (header, salt, body) = split(bytes)?;
         let header = EntryHeader::from_value(header)?;
+        let leaf = header.leaf_hash();
         let salt = salt_of(&string(salt, "salt")?)?;
         if body_hash(&salt, &body)? != header.body_hash {
             return Err(EntryError::BodyMismatch);
@@ -161,7 +171,7 @@ impl Entry {
             body,
         };
         entry.check()?;
-        Ok(entry)
+        Ok((entry, leaf))
     }
 
     /// RFC 9162 leaf hash of the header: the entry's identity.

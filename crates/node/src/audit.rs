@@ -251,13 +251,14 @@ pub fn audit_feed(
 }
 
 fn check_entry(feed: &FeedId, seq: u64, bytes: &[u8], stored: &Hash) -> Result<(), AuditError> {
-    if parley_log::entry::leaf_of(bytes).ok() != Some(*stored) {
+    let (e, leaf) = Entry::decode_with_leaf(bytes)
+        .map_err(|err| broken(feed, format!("entry {seq}: {err}")))?;
+    if leaf != *stored {
         return Err(broken(
             feed,
             format!("entry {seq} does not hash to its stored hash"),
         ));
     }
-    let e = Entry::decode(bytes).map_err(|err| broken(feed, format!("entry {seq}: {err}")))?;
     if e.channel != feed.channel || e.author != feed.author || e.seq != seq {
         return Err(broken(
             feed,

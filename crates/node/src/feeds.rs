@@ -439,13 +439,9 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
         return Err(conflicting_proof(node, fork, e).await);
     }
 
-    let entries = decode_entries(node, &u, ours)?;
+    let (entries, leaves) = decode_entries(node, &u, ours)?;
     let mut next = tree.clone();
     let mut tiles = TileBuffer::default();
-    let leaves: Vec<Hash> = entries
-        .iter()
-        .map(|(e, _)| e.leaf_hash().expect("a decoded entry encodes"))
-        .collect();
     next.append(&leaves, &mut tiles)
         .expect("buffer writes cannot fail");
     if next.root() != cp.root {
@@ -528,17 +524,18 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
     })
 }
 
-/// Decodes and checks every entry of an update against its feed and channel.
-fn decode_entries(
-    node: &Node,
-    u: &FeedUpdate,
-    first_seq: u64,
-) -> Result<Vec<(Entry, Vec<u8>)>, IngestError> {
+/// An update's decoded entries with their bytes, and their leaf hashes.
+type Decoded = (Vec<(Entry, Vec<u8>)>, Vec<Hash>);
+
+/// Decodes and checks every entry of an update against its feed and
+/// channel; each entry's leaf hash comes from the decoding, hashed once.
+fn decode_entries(node: &Node, u: &FeedUpdate, first_seq: u64) -> Result<Decoded, IngestError> {
     let mut state: Option<ChannelState> = node.channel(&u.feed.channel);
     let mut out = Vec::with_capacity(u.entries.len());
+    let mut leaves = Vec::with_capacity(u.entries.len());
     for (i, bytes) in u.entries.iter().enumerate() {
         let seq = first_seq + i as u64;
-        let e = Entry::decode(bytes).map_err(|err| {
+        let (e, leaf) = Entry::decode_with_leaf(bytes).map_err(|err| {
             IngestError::new(
                 Fault::NonCanonical,
                 format!("entry {seq} is not a canonical entry: {err}"),
@@ -575,8 +572,7 @@ fn decode_entries(
                     format!("{} is not a member of channel {}", node.party, e.channel),
                 ));
             }
-            let hash = e.leaf_hash().expect("a decoded entry encodes");
-            state = Some(ChannelState::from_charter(&e, charter, hash));
+            state = Some(ChannelState::from_charter(&e, charter, leaf));
         }
         let Some(s) = state.as_mut() else {
             return Err(IngestError::new(
@@ -603,8 +599,9 @@ fn decode_entries(
         }
         s.apply(&e);
         out.push((e, bytes.clone()));
+        leaves.push(leaf);
     }
-    Ok(out)
+    Ok((out, leaves))
 }
 
 /// A push of entries this node already holds (a retry after a lost answer,

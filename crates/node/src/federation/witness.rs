@@ -291,10 +291,7 @@ pub async fn learn_charter(
     let bytes = STANDARD
         .decode(&p.entry)
         .map_err(|_| bad("entry is not base64".into()))?;
-    let entry =
-        Entry::decode(&bytes).map_err(|e| Refused::new(Reason::NonCanonical, e.to_string()))?;
-    let leaf = entry
-        .leaf_hash()
+    let (entry, leaf) = Entry::decode_with_leaf(&bytes)
         .map_err(|e| Refused::new(Reason::NonCanonical, e.to_string()))?;
     if entry.kind != "channel_charter" || entry.seq != 0 {
         return Err(bad(format!(
