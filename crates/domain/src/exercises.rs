@@ -299,26 +299,7 @@ impl ActivityForecast {
             "forecast at least one activity",
         );
         for (i, a) in self.activities.iter().enumerate() {
-            let f = format!("activities[{i}]");
-            v.check(
-                !a.designation.trim().is_empty(),
-                format!("{f}.designation"),
-                "must not be empty",
-            );
-            v.check(
-                a.end >= a.start,
-                format!("{f}.end"),
-                "ends before it starts",
-            );
-            v.check(
-                a.start.year() == i64::from(self.year),
-                format!("{f}.start"),
-                format!(
-                    "the forecast is for {}; this activity starts in {}",
-                    self.year,
-                    a.start.year()
-                ),
-            );
+            a.check(&format!("activities[{i}]"), self.year, "forecast's", v);
         }
     }
 
@@ -366,6 +347,30 @@ pub struct CalendarActivity {
     pub forces: Forces,
 }
 
+impl CalendarActivity {
+    /// Checks one activity of a calendar or forecast for `year`.
+    fn check(&self, f: &str, year: u16, whose: &str, v: &mut Violations) {
+        v.check(
+            !self.designation.trim().is_empty(),
+            format!("{f}.designation"),
+            "must not be empty",
+        );
+        v.check(
+            self.end >= self.start,
+            format!("{f}.end"),
+            "the activity ends before it starts",
+        );
+        v.check(
+            self.start.year() == i64::from(year),
+            format!("{f}.start"),
+            format!("{} is not in the {whose} year {year}", self.start),
+        );
+        if let Some(area) = &self.area {
+            area.check(&format!("{f}.area"), v);
+        }
+    }
+}
+
 /// `annual_calendar`: the notifiable activities forecast for a year (VD11
 /// Chapter VII); an empty list is the required "nil" calendar.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -387,25 +392,7 @@ impl AnnualCalendar {
             ),
         );
         for (i, a) in self.activities.iter().enumerate() {
-            let f = format!("activities[{i}]");
-            v.check(
-                !a.designation.trim().is_empty(),
-                format!("{f}.designation"),
-                "must not be empty",
-            );
-            v.check(
-                a.end >= a.start,
-                format!("{f}.end"),
-                "the activity ends before it starts",
-            );
-            v.check(
-                a.start.year() == i64::from(self.year),
-                format!("{f}.start"),
-                format!("{} is not in the calendar's year {}", a.start, self.year),
-            );
-            if let Some(area) = &a.area {
-                area.check(&format!("{f}.area"), v);
-            }
+            a.check(&format!("activities[{i}]"), self.year, "calendar's", v);
         }
     }
 
