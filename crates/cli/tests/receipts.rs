@@ -505,3 +505,89 @@ fn a_rotated_key_is_taken_by_peers_and_old_records_still_verify() {
     assert_eq!(s, 403, "{body}");
     assert_eq!(pinned_keys(nato, "russia", "receipt").len(), 2);
 }
+
+/// Cosignatures shared among members, and charters shown to a witness, are
+/// what a peer or an outsider could forge: each is checked on its own.
+#[test]
+fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
+    use base64::Engine as _;
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    send_and_wait_for_receipt(&net, "a message with a receipt");
+    let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
+    let feed = parley_store::FeedId::new("mil", "nato");
+    let n = nato.feed_size("mil", "nato");
+    let witness_line = nato
+        .store()
+        .cosignatures(&feed, 1)
+        .unwrap()
+        .into_iter()
+        .find(|c| c.cosigner == "osce")
+        .expect("the witness cosigned nato's feed")
+        .line;
+    let held = || russia.store().cosignatures(&feed, 1).unwrap().len();
+    let before = held();
+    let share = |cosigner: &str, statement: &str, line: &str| {
+        let (s, body) = post(
+            &format!("{}/federation/v1/cosignatures", russia.url()),
+            j!({"channel": "mil", "author": "nato", "cosignatures": [
+                {"size": n, "cosigner": cosigner, "statement": statement, "line": line}
+            ]})
+            .to_string()
+            .into_bytes(),
+            "application/json",
+        );
+        (
+            s,
+            serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+        )
+    };
+    // A witness's cosignature passed off as a member's receipt, or as the
+    // author's own receipt; a line that is not a signature.
+    for (cosigner, statement, line, status) in [
+        ("osce", "receipt", witness_line.as_str(), 403),
+        ("nato", "receipt", witness_line.as_str(), 403),
+        ("russia", "receipt", witness_line.as_str(), 403),
+        ("osce", "witness", "— osce/witness AAAA\n", 400),
+    ] {
+        let (s, r) = share(cosigner, statement, line);
+        assert_eq!(s, status, "{cosigner} {statement}: {r}");
+    }
+    assert_eq!(held(), before, "nothing forged was stored");
+
+    // A charter shown to the witness: one that does not name it, and one
+    // whose checkpoint another key signed, change nothing.
+    let logs = || {
+        json(&["witness", "list", "--dir", osce.d()])
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    let witnessed = logs();
+    let present = |forge: &mut Forge| {
+        let body = j!({
+            "entry": base64::engine::general_purpose::STANDARD.encode(&forge.entries[0]),
+            "checkpoint": forge.checkpoint(),
+            "proof": Vec::<String>::new(),
+        });
+        let (s, b) = post(
+            &format!("{}/federation/v1/witness-charter", osce.url()),
+            body.to_string().into_bytes(),
+            "application/json",
+        );
+        (s, b)
+    };
+    let charter = |witnesses: Value| j!({"members": ["nato", "russia"], "witnesses": witnesses, "level": "military", "languages": ["en"]});
+    let mut unnamed = Forge::new(nato.key(), "fake");
+    let e = unnamed.entry("channel_charter", charter(j!([])));
+    unnamed.push_bytes(e.encode().unwrap());
+    let (s, b) = present(&mut unnamed);
+    assert_eq!(s, 403, "{b}");
+    let mut impostor = Forge::new(parley_log::SigningKey::generate("nato").unwrap(), "fake");
+    let e = impostor.entry("channel_charter", charter(j!(["osce"])));
+    impostor.push_bytes(e.encode().unwrap());
+    let (s, b) = present(&mut impostor);
+    assert_eq!(s, 403, "{b}");
+    assert_eq!(logs(), witnessed, "the witness took on no log");
+}
