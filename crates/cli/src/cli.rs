@@ -254,10 +254,15 @@ pub(crate) struct InitArgs {
     /// Directory to create.
     #[arg(long)]
     pub(crate) dir: PathBuf,
-    /// Address to listen on, e.g. 127.0.0.1:7101 or 0.0.0.0:7101.
+    /// Address peers reach this node on (mutual TLS), e.g. 0.0.0.0:7101.
     #[arg(long)]
     pub(crate) listen: std::net::SocketAddr,
-    /// URL peers use to reach this node (default http://LISTEN), e.g. https://parley.example.org.
+    /// Address of the web console and local API (default 127.0.0.1 and
+    /// the peers' port + 1000). Plain HTTP is served only on loopback;
+    /// elsewhere configure [console] tls_certificate and tls_key.
+    #[arg(long)]
+    pub(crate) console: Option<std::net::SocketAddr>,
+    /// URL peers use to reach this node (default https://LISTEN), e.g. https://parley.example.org:7101.
     #[arg(long)]
     pub(crate) public_url: Option<String>,
     #[command(flatten)]

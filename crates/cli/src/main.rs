@@ -12,6 +12,9 @@ mod output;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Every file parley writes (database, WAL, backups, exports) is for
+    // its owner only unless made public on purpose.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     parley_node::install_crypto();
     match cmd::run(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,7 +5,7 @@
 
 mod net;
 
-use net::forge::{Forge, get, http, post, push};
+use net::forge::{Forge, get, http, post, post_as, push};
 use net::{Net, Party, json, ok, open_channel, parley, wait_until};
 use parley_log::witness::format_add_checkpoint;
 use parley_log::{Hash, SigningKey, feed_origin};
@@ -17,19 +17,18 @@ fn key_of(p: &Party) -> SigningKey {
     p.key()
 }
 
-/// Sends a push of `len` bytes over a raw connection, ignoring a write
-/// cut short by an early answer; returns the whole answer.
-fn oversized_push(port: u16, len: usize) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+/// Announces a push of `len` bytes over TLS as `from`; returns the whole answer.
+fn oversized_push(from: &Party, port: u16, len: usize) -> String {
     let head = format!(
         "POST /federation/v1/push HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {len}\r\nconnection: close\r\n\r\n"
     );
-    s.write_all(head.as_bytes()).unwrap();
-    let _ = s.write_all(&vec![b' '; len]);
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    answer
+    net::tls::exchange(
+        from,
+        port,
+        &head,
+        vec![vec![b' '; 1 << 20]; 4],
+        std::time::Duration::ZERO,
+    )
 }
 
 /// What a receiver holds: every feed's size and root, entry and evidence counts.
@@ -85,7 +84,13 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     // An author this node never pinned.
     let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "mil");
     stranger.message("hello");
-    cases.push(("unknown key", 403, "unknown_author", stranger.update(0)));
+    // Not a pinned party: refused at the door, before its content is read.
+    cases.push((
+        "unknown party",
+        401,
+        "not_authenticated",
+        stranger.update(0),
+    ));
 
     // nato's name, another key.
     let mut impostor = honest.clone();
@@ -174,7 +179,8 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     for (what, status, reason, body) in &cases {
         let (got, answer) = match body {
             Value::String(raw) => {
-                let (s, b) = post(
+                let (s, b) = post_as(
+                    net.get("nato"),
                     &format!("{}/federation/v1/push", russia.url()),
                     raw.clone().into_bytes(),
                     "application/json",
@@ -205,7 +211,7 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
 
     // Larger than any legitimate push: refused on its announced length,
     // before the body is read (so the answer may cut the upload short).
-    let b = oversized_push(russia.port, 25 * 1024 * 1024);
+    let b = oversized_push(net.get("nato"), russia.port, 25 * 1024 * 1024);
     assert!(b.starts_with("HTTP/1.1 413"), "{b}");
     let body = &b[b.find("\r\n\r\n").unwrap() + 4..];
     assert_eq!(

@@ -18,6 +18,8 @@ use serde_json::json as j;
 struct Req {
     method: &'static str,
     path: String,
+    /// Sent to the peers' listener (mutual TLS, as russia), not the console's.
+    peer: bool,
     token: bool,
     content_type: &'static str,
     body: Vec<u8>,
@@ -26,8 +28,14 @@ struct Req {
 fn seeds(nato: &Party, russia: &Party) -> Vec<Req> {
     let update = russia.feed_update("mil", 0);
     let checkpoint = update["checkpoint"].as_str().unwrap().to_string();
+    let to_peers = |path: &str| {
+        ["/federation", "/witness", "/tlog"]
+            .iter()
+            .any(|p| path.starts_with(p))
+    };
     let post = |path: &str, token, content_type, body: Vec<u8>| Req {
         method: "POST",
+        peer: to_peers(path),
         path: path.into(),
         token,
         content_type,
@@ -35,6 +43,7 @@ fn seeds(nato: &Party, russia: &Party) -> Vec<Req> {
     };
     let get = |path: &str, token| Req {
         method: "GET",
+        peer: to_peers(path),
         path: path.into(),
         token,
         content_type: "text/plain",
@@ -122,8 +131,9 @@ fn random_and_mutated_requests_never_break_a_node() {
         nato.feed_size("mil", "russia") == rs
     });
     let seeds = seeds(nato, russia);
-    let (rt, client) = http();
-    let (base, token) = (nato.url(), nato.token());
+    let (rt, console_client) = http();
+    let peer_client = net::tls::client(Some(russia));
+    let (peer_base, console_base, token) = (nato.url(), nato.console_url(), nato.token());
 
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
@@ -147,6 +157,11 @@ fn random_and_mutated_requests_never_break_a_node() {
         if swap_method {
             r.method = if r.method == "GET" { "POST" } else { "GET" };
         }
+        let (base, client) = if r.peer {
+            (&peer_base, &peer_client)
+        } else {
+            (&console_base, &console_client)
+        };
         let url = format!("{base}{}", r.path);
         let answer = rt.block_on(async {
             let Ok(method) = reqwest::Method::from_bytes(r.method.as_bytes()) else {
@@ -155,7 +170,7 @@ fn random_and_mutated_requests_never_break_a_node() {
             let mut req = client
                 .request(method, &url)
                 .header("content-type", r.content_type)
-                .header("origin", &base)
+                .header("origin", base.as_str())
                 .body(r.body.clone());
             if r.token {
                 req = req.bearer_auth(&token);

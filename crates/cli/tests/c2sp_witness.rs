@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use net::forge::get;
+use net::forge::get_as;
 use net::{Net, accept_channel, free_port, json, ok, parley, wait_until};
 
 /// Builds the Go peer, or fails (skips only where PARLEY_ALLOW_SKIP names `go`).
@@ -207,7 +207,7 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
 
     // Go's note.Open opens a parley checkpoint with the per-origin key,
     // and not with the party's key under its own name.
-    let (s, checkpoint) = get(&format!("{}/tlog/ext/nato/checkpoint", nato.url()));
+    let (s, checkpoint) = get_as(russia, &format!("{}/tlog/ext/nato/checkpoint", nato.url()));
     assert_eq!(s, 200);
     let open = |vkey: &str| {
         let mut child = Command::new(&go)

@@ -99,7 +99,7 @@ fn user_changes_act_on_open_sessions_and_wrong_passwords_open_nothing() {
         assert_eq!(mode & 0o777, 0o600, "parley.toml holds password hashes");
     }
     net.p("nato").start();
-    let mut browser = Browser::new(net.get("nato").url());
+    let mut browser = Browser::new(net.get("nato").console_url());
 
     assert_eq!(browser.sign_in("duty", "wrong passphrase"), 401);
     assert!(browser.cookie.is_none(), "a failed sign-in sets no session");

@@ -62,7 +62,7 @@ fn start_load(net: &Net, stop: Arc<AtomicBool>, acked: Acked) -> Vec<std::thread
         .iter()
         .map(|name| {
             let p = net.get(name);
-            let (port, token, name) = (p.port, p.token(), name.to_string());
+            let (port, token, name) = (p.console_port, p.token(), name.to_string());
             let (stop, acked) = (stop.clone(), acked.clone());
             std::thread::spawn(move || {
                 let (rt, client) = http();

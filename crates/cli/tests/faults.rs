@@ -5,11 +5,12 @@
 
 mod net;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use net::faulty::{Behaviour, Faulty};
+use net::tls::exchange;
 use net::{Net, Party, http, json, ok, open_channel, parley, wait_until};
 use parley_store::{DeliveryRole, FeedId, Store};
 use serde_json::{Value, json as j};
@@ -130,7 +131,7 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
     ok(&["channel", "accept", "--dir", &od, "--id", "ops"]);
     let russia_port = net.get("russia").port;
     net.p("russia").stop();
-    let hostile = Faulty::start(russia_port, 0, Behaviour::Stall);
+    let hostile = Faulty::impersonating(net.get("russia"), russia_port, Behaviour::Stall);
     let baseline_kib = net.get("nato").rss_kib();
     let mut report = Vec::new();
     for (b, expect) in [
@@ -188,31 +189,13 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
 fn console_login_page(p: &Party) -> u16 {
     let (rt, c) = http();
     rt.block_on(async {
-        let r = c.get(format!("{}/login", p.url())).send().await.unwrap();
+        let r = c
+            .get(format!("{}/login", p.console_url()))
+            .send()
+            .await
+            .unwrap();
         r.status().as_u16()
     })
-}
-
-/// Writes raw bytes to a node and returns the status line it answers (or
-/// what happened instead).
-fn raw_exchange(port: u16, head: &str, body: impl FnOnce(&mut TcpStream)) -> String {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
-    s.write_all(head.as_bytes()).unwrap();
-    body(&mut s);
-    let mut answer = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !answer.windows(2).any(|w| w == b"\r\n") {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => answer.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&answer)
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string()
 }
 
 #[test]
@@ -234,46 +217,40 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     let port = nato.port;
     let push = "POST /federation/v1/push HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n";
 
-    // Idle connections that never send a byte do not stop service.
+    // Idle connections that never send a byte, from another host, do
+    // not stop service to this one.
     let idle: Vec<TcpStream> = (0..200)
-        .map(|_| TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .map(|_| net::connect_from([127, 0, 0, 2], port))
         .collect();
     assert_eq!(nato.status()["party"], "nato");
 
     // An oversized body is refused by its announced length.
-    let big = raw_exchange(
+    let big = exchange(
+        russia,
         port,
         &format!("{push}content-length: 40000000\r\n\r\n"),
-        |_| {},
+        vec![],
+        Duration::ZERO,
     );
     assert!(big.contains("413"), "oversized: {big}");
     // An endless body is cut off at the limit.
-    let endless = raw_exchange(
+    let chunk = format!("100000\r\n{}\r\n", "a".repeat(0x100000)).into_bytes();
+    let endless = exchange(
+        russia,
         port,
         &format!("{push}transfer-encoding: chunked\r\n\r\n"),
-        |s| {
-            let chunk = format!("100000\r\n{}\r\n", "a".repeat(0x100000));
-            for _ in 0..200 {
-                if s.write_all(chunk.as_bytes()).is_err() {
-                    break;
-                }
-            }
-        },
+        vec![chunk; 200],
+        Duration::ZERO,
     );
     assert!(endless.contains("413"), "endless: {endless}");
     // A body trickled in, byte by byte, is timed out.
     let t = Instant::now();
-    let trickle = raw_exchange(
+    let trickle = exchange(
+        russia,
         port,
         &format!("{push}content-length: 100000\r\n\r\n"),
-        |s| {
-            for _ in 0..8 {
-                if s.write_all(b" ").is_err() {
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(500));
-            }
-        },
+        vec![b" ".to_vec(); 8],
+        Duration::from_millis(500),
     );
     assert!(
         trickle.contains("408"),
@@ -284,7 +261,8 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     // Replays: russia's genuine update, fetched as a peer would, then sent
     // again. The same entries get the receipt already given; altered
     // entries under the same signed checkpoint are refused.
-    let (rt, c) = http();
+    let (rt, _) = http();
+    let c = net::tls::client(Some(russia));
     let update = russia.feed_update("mil", 0);
     let replay = |u: &Value| -> (u16, Value) {
         rt.block_on(async {
@@ -457,7 +435,7 @@ fn api_send(p: &Party, text: &str) -> (u16, Value) {
     let (rt, c) = http();
     rt.block_on(async {
         let r = c
-            .post(format!("{}/api/v1/entries", p.url()))
+            .post(format!("{}/api/v1/entries", p.console_url()))
             .bearer_auth(p.token())
             .json(&j!({"channel": "mil", "kind": "hotline_message",
                 "body": {"priority": "routine", "text": {"en": text}}}))

@@ -139,7 +139,7 @@ fn a_receiver_killed_mid_stream_ends_with_every_entry_once_and_every_receipt() {
     open_channel(&net);
     let total = 1000u64;
     let nato_dir = net.get("nato").dir.clone();
-    let port = net.get("nato").port;
+    let port = net.get("nato").console_port;
     let token = net.get("nato").token();
     let sender =
         std::thread::spawn(move || {
@@ -339,6 +339,8 @@ fn init_creates_a_node_directory_with_private_files() {
             "keys/witness.key",
             "keys/node.key",
             "api.token",
+            "parley.toml",
+            "parley.db",
         ] {
             let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f}");

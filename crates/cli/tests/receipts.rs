@@ -5,7 +5,7 @@
 
 mod net;
 
-use net::forge::{Forge, get, post, push};
+use net::forge::{Forge, get, get_as, post, post_as, push};
 use net::{Net, json, ok, open_channel, parley, wait_until};
 use parley_log::witness::{format_add_checkpoint, origin_hash};
 use parley_log::{Role, feed_origin};
@@ -26,9 +26,13 @@ fn add_checkpoint(
     )
 }
 
-/// POSTs a receipt message to an author's node, as a catch-up reader would.
-fn post_receipt(author_url: &str, msg: &Value) -> (u16, Value) {
-    let (s, body) = post(
+/// POSTs a receipt message to an author's node, as a catch-up reader
+/// would: over a connection showing the claimed cosigner's own node
+/// certificate (the strongest such attacker is that party itself).
+fn post_receipt(net: &Net, author_url: &str, msg: &Value) -> (u16, Value) {
+    let cosigner = net.get(msg["cosigner"].as_str().unwrap());
+    let (s, body) = post_as(
+        cosigner,
         &format!("{author_url}/federation/v1/receipt"),
         msg.to_string().into_bytes(),
         "application/json",
@@ -64,7 +68,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
     // NATO's node loses its route to Russia; Russia keeps running.
     net.p("nato").stop();
     net.get("nato")
-        .repin(net.get("russia"), "http://127.0.0.1:9");
+        .repin(net.get("russia"), "https://127.0.0.1:9");
     net.p("nato").start();
     let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
     let sent = json(&[
@@ -84,8 +88,8 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
         witnessed_size(&osce.url(), &origin) == n
     });
 
-    // An outsider reads NATO's public checkpoint...
-    let (s, checkpoint) = get(&format!("{}/tlog/mil/nato/checkpoint", nato.url()));
+    // The witness (or any member) reads NATO's checkpoint...
+    let (s, checkpoint) = get_as(osce, &format!("{}/tlog/mil/nato/checkpoint", nato.url()));
     assert_eq!(s, 200);
     // ...and asks Russia's witness endpoint to cosign it: Russia witnesses
     // no such log, so it cosigns nothing.
@@ -110,6 +114,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
         + "\n";
     for (cosigner, reason) in [("russia", "bad_signature"), ("osce", "not_member")] {
         let (s, r) = post_receipt(
+            &net,
             &nato.url(),
             &j!({"channel": "mil", "author": "nato", "size": n, "cosigner": cosigner, "cosignature": osce_line}),
         );
@@ -129,6 +134,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
         .find(|c| c.cosigner == "russia")
         .expect("russia receipted the charter");
     let (s, r) = post_receipt(
+        &net,
         &nato.url(),
         &j!({"channel": "mil", "author": "nato", "size": n, "cosigner": "russia", "cosignature": earlier.line}),
     );
@@ -529,7 +535,8 @@ fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
     let held = || russia.store().cosignatures(&feed, 1).unwrap().len();
     let before = held();
     let share = |cosigner: &str, statement: &str, line: &str| {
-        let (s, body) = post(
+        let (s, body) = post_as(
+            nato,
             &format!("{}/federation/v1/cosignatures", russia.url()),
             j!({"channel": "mil", "author": "nato", "cosignatures": [
                 {"size": n, "cosigner": cosigner, "statement": statement, "line": line}
@@ -571,7 +578,8 @@ fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
             "checkpoint": forge.checkpoint(),
             "proof": Vec::<String>::new(),
         });
-        let (s, b) = post(
+        let (s, b) = post_as(
+            nato,
             &format!("{}/federation/v1/witness-charter", osce.url()),
             body.to_string().into_bytes(),
             "application/json",

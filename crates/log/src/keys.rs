@@ -283,6 +283,18 @@ impl SigningKey {
         SigningKey::from_seed(name, self.secret.to_bytes())
     }
 
+    /// The private key as PKCS#8 v1 DER (RFC 8410), for TLS: a node's
+    /// certificate is bound to its node key.
+    pub fn pkcs8_der(&self) -> Vec<u8> {
+        const PREFIX: [u8; 16] = [
+            0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+            0x04, 0x20,
+        ];
+        let mut der = PREFIX.to_vec();
+        der.extend_from_slice(&self.secret.to_bytes());
+        der
+    }
+
     pub fn sign_raw(&self, msg: &[u8]) -> [u8; 64] {
         self.secret.sign(msg).to_bytes()
     }

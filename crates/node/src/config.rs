@@ -32,13 +32,19 @@ pub const DATABASE_FILE: &str = "parley.db";
 pub struct Config {
     /// This node's party name (the key name, e.g. "nato").
     pub party: String,
-    /// Address to listen on, e.g. "127.0.0.1:7101".
+    /// Address peers reach this node on (mutual TLS), e.g. "0.0.0.0:7101".
     pub listen: SocketAddr,
-    /// URL peers use to reach this node (default: http://<listen>).
+    /// URL peers use to reach this node (default: https://<listen>).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// The web console and the local API, for this party's own people.
+    pub console: ConsoleConfig,
     #[serde(default)]
     pub federation: FederationConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub tlog: TlogConfig,
     /// People who may sign in to the web console.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<User>,
@@ -53,6 +59,112 @@ pub struct User {
     pub role: String,
     /// PHC string (`$argon2id$…`); never the password itself.
     pub password_hash: String,
+}
+
+/// Where the console and local API listen, and how.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// e.g. "127.0.0.1:8101". Plain HTTP is served only on a loopback
+    /// address, unless `plaintext` says otherwise.
+    pub listen: SocketAddr,
+    /// PEM certificate chain and private key for HTTPS (any CA the
+    /// browsers of this party trust).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_certificate: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (only behind a
+    /// TLS-terminating proxy). `parley status` warns while it is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plaintext: bool,
+}
+
+/// What one client may hold on either listener.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Open connections in all, per listener.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Open connections from one client address, per listener.
+    #[serde(default = "default_per_address")]
+    pub connections_per_address: usize,
+    /// Seconds a client has to finish its TLS handshake, and then each
+    /// request's headers.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request (its body and its answer) may take on any route
+    /// (event streams, once open, are not cut).
+    #[serde(default = "default_request_limit")]
+    pub request_timeout_secs: u64,
+    /// Password checks running at once (each holds ~19 MiB).
+    #[serde(default = "default_password_checks")]
+    pub concurrent_password_checks: usize,
+    /// Failed sign-ins, per account or per client address, before a
+    /// temporary lockout.
+    #[serde(default = "default_failures")]
+    pub sign_in_failures: u32,
+    /// Seconds a lockout lasts; each further failure doubles it (at most a day).
+    #[serde(default = "default_lockout")]
+    pub lockout_secs: u64,
+}
+
+fn default_max_connections() -> usize {
+    512
+}
+fn default_per_address() -> usize {
+    64
+}
+fn default_header_timeout() -> u64 {
+    10
+}
+fn default_request_limit() -> u64 {
+    30
+}
+fn default_password_checks() -> usize {
+    2
+}
+fn default_failures() -> u32 {
+    5
+}
+fn default_lockout() -> u64 {
+    60
+}
+
+impl Default for LimitsConfig {
+    fn default() -> LimitsConfig {
+        LimitsConfig {
+            max_connections: default_max_connections(),
+            connections_per_address: default_per_address(),
+            header_timeout_secs: default_header_timeout(),
+            request_timeout_secs: default_request_limit(),
+            concurrent_password_checks: default_password_checks(),
+            sign_in_failures: default_failures(),
+            lockout_secs: default_lockout(),
+        }
+    }
+}
+
+/// Who may read the C2SP tlog-tiles API (`/tlog/…`): checkpoints and tiles
+/// tell which channels exist, how much each party sent and when it was
+/// cosigned. By default only the channel's members and witnesses, over
+/// mutual TLS.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlogConfig {
+    /// Open every channel's tiles to anyone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub public: bool,
+    /// Open these channels' tiles to anyone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_channels: Vec<String>,
+}
+
+impl TlogConfig {
+    pub fn is_public(&self, channel: &str) -> bool {
+        self.public || self.public_channels.iter().any(|c| c == channel)
+    }
 }
 
 /// Federation timing and limits.
@@ -79,6 +191,19 @@ pub struct FederationConfig {
     /// still size N", which proofs of silence rest on.
     #[serde(default = "default_witness_refresh")]
     pub witness_refresh_secs: u64,
+    /// Seconds an entry, checkpoint, cosignature or signed request may be
+    /// dated ahead of this node's clock (or a request behind it).
+    #[serde(default = "default_skew")]
+    pub max_clock_skew_secs: u64,
+    /// Speak plain HTTP to peers and accept it from them (only behind a
+    /// TLS-terminating proxy). `parley status` warns while it is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub plaintext: bool,
+    /// A PEM certificate chain for the node key, issued by the party's own
+    /// CA; by default the node makes a self-signed one. Peers check only
+    /// that it holds the node key they pinned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_certificate: Option<PathBuf>,
 }
 
 fn default_link_test() -> u64 {
@@ -99,6 +224,9 @@ fn default_timeout() -> u64 {
 fn default_witness_refresh() -> u64 {
     3600
 }
+fn default_skew() -> u64 {
+    300
+}
 
 impl Default for FederationConfig {
     fn default() -> FederationConfig {
@@ -109,15 +237,84 @@ impl Default for FederationConfig {
             max_batch_entries: default_batch(),
             request_timeout_secs: default_timeout(),
             witness_refresh_secs: default_witness_refresh(),
+            max_clock_skew_secs: default_skew(),
+            plaintext: false,
+            tls_certificate: None,
         }
     }
 }
 
 impl Config {
     pub fn public_url(&self) -> String {
+        let scheme = if self.federation.plaintext {
+            "http"
+        } else {
+            "https"
+        };
         self.public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .unwrap_or_else(|| format!("{scheme}://{}", self.listen))
+    }
+
+    /// The console's URL, for people and for the CLI's calls to the local API.
+    pub fn console_url(&self) -> String {
+        let mut addr = self.console.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let scheme = if self.console.tls_certificate.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{addr}")
+    }
+
+    /// What in this configuration weakens the defaults, for `status`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.federation.plaintext {
+            out.push(
+                "federation.plaintext is set: peers are reached and accepted over plain HTTP; \
+                 anyone on the path reads and alters traffic unless a TLS proxy carries it"
+                    .to_string(),
+            );
+        }
+        if self.console.plaintext && !self.console.listen.ip().is_loopback() {
+            out.push(format!(
+                "console.plaintext is set: the console and API answer plain HTTP on {}; \
+                 passwords and tokens cross the network in clear unless a TLS proxy carries them",
+                self.console.listen
+            ));
+        }
+        if self.tlog.public {
+            out.push(
+                "tlog.public is set: anyone may read every channel's checkpoints and tiles".into(),
+            );
+        }
+        out
+    }
+
+    /// Refuses a console that would serve plain HTTP beyond this host.
+    ///
+    /// # Errors
+    /// Why the console configuration is unsafe.
+    pub fn check_console(&self) -> Result<(), String> {
+        let c = &self.console;
+        if c.tls_certificate.is_some() != c.tls_key.is_some() {
+            return Err("console: tls_certificate and tls_key go together".into());
+        }
+        if c.tls_certificate.is_none() && !c.listen.ip().is_loopback() && !c.plaintext {
+            return Err(format!(
+                "console: listening on {} (beyond this host) needs tls_certificate and tls_key, \
+                 or plaintext = true behind a TLS-terminating proxy",
+                c.listen
+            ));
+        }
+        if c.listen == self.listen {
+            return Err("console.listen must differ from listen (the peers' address)".into());
+        }
+        Ok(())
     }
 }
 
@@ -130,6 +327,8 @@ pub enum DirError {
     BadConfig { path: PathBuf, why: String },
     #[error("{}: {why}", path.display())]
     BadKey { path: PathBuf, why: String },
+    #[error("{} is readable by other users (mode {mode:o}): it holds message texts or secrets; run chmod 600 on it", path.display())]
+    Exposed { path: PathBuf, mode: u32 },
     #[error("{} already holds a parley node; choose another directory", .0.display())]
     Exists(PathBuf),
     #[error("{}: {source}", path.display())]
@@ -143,7 +342,7 @@ impl DirError {
     /// Exit codes for `parley serve`: 3 directory or configuration, 4 key.
     pub fn exit_code(&self) -> u8 {
         match self {
-            DirError::BadKey { .. } => 4,
+            DirError::BadKey { .. } | DirError::Exposed { .. } => 4,
             _ => 3,
         }
     }
@@ -229,6 +428,19 @@ impl NodeDir {
             path: cfg_path.clone(),
             why: format!("party: {why}"),
         })?;
+        config.check_console().map_err(|why| DirError::BadConfig {
+            path: cfg_path.clone(),
+            why,
+        })?;
+        for file in [cfg_path.clone(), dir.join(TOKEN_FILE)] {
+            check_owner_only(&file)?;
+        }
+        let db = dir.join(DATABASE_FILE);
+        for file in [db.clone(), wal_path(&db), db.with_extension("db-shm")] {
+            if file.exists() {
+                check_owner_only(&file)?;
+            }
+        }
         let keys = PartyKeys {
             log: load_key(dir, &config.party, Role::Log)?,
             receipt: load_key(dir, &config.party, Role::Receipt)?,
@@ -287,6 +499,7 @@ impl NodeDir {
         dir: &Path,
         party: &str,
         listen: SocketAddr,
+        console: SocketAddr,
         public_url: Option<String>,
     ) -> Result<NodeDir, DirError> {
         let bad = |why: String| DirError::BadConfig {
@@ -322,13 +535,19 @@ impl NodeDir {
             party: party.to_string(),
             listen,
             public_url,
+            console: ConsoleConfig {
+                listen: console,
+                tls_certificate: None,
+                tls_key: None,
+                plaintext: false,
+            },
             federation: FederationConfig::default(),
+            limits: LimitsConfig::default(),
+            tlog: TlogConfig::default(),
             users: Vec::new(),
         };
-        let text = toml::to_string_pretty(&config).map_err(|e| bad(e.to_string()))?;
-        let header =
-            "# parley node configuration. See `parley serve --help` and the operator's guide.\n\n";
-        std::fs::write(NodeDir::config_path(dir), format!("{header}{text}")).map_err(io(dir))?;
+        config.check_console().map_err(bad)?;
+        write_config(dir, &config)?;
         let nd = NodeDir {
             path: dir.to_path_buf(),
             config,
@@ -336,6 +555,7 @@ impl NodeDir {
             identity,
             token,
         };
+        create_private(&nd.database_path())?;
         parley_store::SqliteStore::open(&nd.database_path())
             .map_err(|e| bad(format!("creating the database: {e}")))?;
         Ok(nd)
@@ -371,6 +591,50 @@ pub fn read_config(dir: &Path) -> Result<Config, DirError> {
         path,
         why: e.to_string(),
     })
+}
+
+/// The write-ahead log beside a SQLite database.
+pub fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Refuses a file that holds content or secrets and that others can read:
+/// any local user could copy message texts or the API token from it.
+///
+/// # Errors
+/// [`DirError::Exposed`] with the command that fixes it.
+pub fn check_owner_only(path: &Path) -> Result<(), DirError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map_err(io(path))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            return Err(DirError::Exposed {
+                path: path.to_path_buf(),
+                mode: mode & 0o777,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Creates an empty file only its owner can read (a database before
+/// SQLite opens it: SQLite gives its WAL and shared-memory files the
+/// database's own mode).
+///
+/// # Errors
+/// The file cannot be created.
+pub fn create_private(path: &Path) -> Result<(), DirError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path).map(|_| ()).map_err(io(path))
 }
 
 /// 32 random bytes as hex.

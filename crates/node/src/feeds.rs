@@ -80,6 +80,9 @@ pub enum Fault {
     BadConsistencyProof,
     /// The author signed two histories: evidence was recorded.
     Equivocation,
+    /// A time is further ahead of this node's clock than the allowed skew:
+    /// evidence of the attempt was recorded.
+    FromTheFuture,
     /// This node cannot write now; nothing was stored.
     StorageUnavailable,
     /// This node failed.

@@ -310,6 +310,20 @@ impl Keyring {
         v
     }
 
+    /// The party whose current node key is `key`: this party or a pinned
+    /// peer. A TLS client presenting that key's certificate is that party.
+    pub fn party_of_node_key(&self, key: &[u8; 32]) -> Option<String> {
+        if self.own_key(Role::Node).public_bytes() == *key {
+            return Some(self.party.clone());
+        }
+        self.peers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .find(|p| p.key(Role::Node).public_bytes() == *key)
+            .map(|p| p.party.clone())
+    }
+
     /// The identity of `party`: this party's own or a pinned peer's.
     pub fn identity_of(&self, party: &str) -> Option<Identity> {
         if party == self.party {

@@ -8,6 +8,7 @@
 //! * [`api`]: the local, token-authenticated JSON API.
 //! * [`views`], [`status`]: what users see, derived from the feeds.
 //! * [`tlog`]: read-only C2SP tlog-tiles endpoints.
+//! * [`tls`], [`listener`]: mutual TLS between nodes; connection limits.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -27,12 +28,14 @@ pub mod federation;
 pub mod feeds;
 pub mod keyring;
 pub mod ledger;
+pub mod listener;
 pub mod policy;
 pub mod rotation;
 pub mod silence;
 pub mod state;
 pub mod status;
 pub mod tlog;
+pub mod tls;
 pub mod views;
 
 pub use config::{Config, DirError, NodeDir};
@@ -40,35 +43,67 @@ pub use state::Node;
 
 use federation::{link, outbox, server, witness};
 
-/// Every route the node serves.
-pub fn app(node: Arc<Node>) -> Router {
-    // A peer that trickles or never finishes its request must not hold a
-    // connection and its buffer forever; the local API's event streams are
-    // meant to stay open, so only the peers' routes are bounded.
-    let peer_timeout =
-        std::time::Duration::from_secs(node.dir.config.federation.request_timeout_secs.max(1));
-    let peers = Router::new()
+/// The routes peers, witnesses and monitors call, on the federation
+/// listener (mutual TLS).
+pub fn federation_app(node: Arc<Node>) -> Router {
+    let limits = &node.dir.config.limits;
+    let timeout = std::time::Duration::from_secs(
+        node.dir
+            .config
+            .federation
+            .request_timeout_secs
+            .min(limits.request_timeout_secs)
+            .max(1),
+    );
+    // Only pinned peers, proved by their TLS certificates.
+    let pinned = Router::new()
         .route("/federation/v1/push", post(server::push))
         .route("/federation/v1/feeds/{channel}/{author}", get(server::feed))
         .route("/federation/v1/receipt", post(server::receipt))
         .route("/federation/v1/ping", post(server::ping))
         .route("/federation/v1/witness-charter", post(witness::charter))
-        .route("/federation/v1/rotation", post(server::rotation))
         .route("/federation/v1/cosignatures", post(server::cosignatures))
+        .route_layer(axum::middleware::from_fn_with_state(
+            node.clone(),
+            server::authenticate_peer,
+        ));
+    // Self-authenticating: signed by the old key, or a signed checkpoint;
+    // tiles decide per channel.
+    let open = Router::new()
+        .route("/federation/v1/rotation", post(server::rotation))
         .route("/witness/v1/add-checkpoint", post(witness::add_checkpoint))
         .route("/witness/v1/{hash}/checkpoint", get(witness::monitor))
         .route("/tlog/{channel}/{author}/checkpoint", get(tlog::checkpoint))
-        .route("/tlog/{channel}/{author}/tile/{*path}", get(tlog::tile))
+        .route("/tlog/{channel}/{author}/tile/{*path}", get(tlog::tile));
+    pinned
+        .merge(open)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
-            peer_timeout,
+            timeout,
         ))
-        .layer(axum::middleware::from_fn(server::refuse_announced_oversize));
+        .layer(axum::middleware::from_fn(server::refuse_announced_oversize))
+        .layer(DefaultBodyLimit::max(server::MAX_BODY))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(node)
+}
+
+/// The console and the local API, on the console listener: this party's
+/// own people and tools.
+pub fn console_app(node: Arc<Node>) -> Router {
+    // Event streams answer at once and then stream: the timeout bounds
+    // reading the request and making the answer, not the stream.
+    let timeout =
+        std::time::Duration::from_secs(node.dir.config.limits.request_timeout_secs.max(1));
     Router::new()
-        .merge(peers)
         .nest("/api/v1", api::router(node.clone()))
         .merge(console::router())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::from_fn(server::refuse_announced_oversize))
         .layer(DefaultBodyLimit::max(server::MAX_BODY))
+        .layer(axum::middleware::from_fn(console::headers::secure))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(node)
 }
@@ -94,6 +129,8 @@ pub enum ServeError {
         source: std::io::Error,
     },
     #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
@@ -104,6 +141,7 @@ impl ServeError {
             ServeError::Dir(d) => d.exit_code(),
             ServeError::Database { .. } | ServeError::NotWritable { .. } => 3,
             ServeError::Listen { .. } => 5,
+            ServeError::Tls(_) => 4,
             ServeError::Other(_) => 1,
         }
     }
@@ -127,11 +165,26 @@ pub async fn serve(
             path: db_path.clone(),
             source,
         })?;
-    let addr = dir.config.listen;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Listen { addr, source })?;
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Listen { addr, source })
+    };
+    let peers_listener = bind(dir.config.listen).await?;
+    let console_listener = bind(dir.config.console.listen).await?;
+    let console_tls = match (
+        &dir.config.console.tls_certificate,
+        &dir.config.console.tls_key,
+    ) {
+        (Some(cert), Some(key)) => Some(tls::console_server(cert, key)?),
+        _ => None,
+    };
     let node = Node::new(dir, Arc::new(store))?;
+    let peers_tls = if node.dir.config.federation.plaintext {
+        None
+    } else {
+        Some(tls::federation_server(node.tls.clone())?)
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut external = shutdown;
     tokio::spawn(async move {
@@ -143,22 +196,60 @@ pub async fn serve(
         }
         let _ = stop_tx.send(true);
     });
-    tracing::info!(party = %node.party, %addr, url = %node.dir.config.public_url(), "parley node listening");
+    for warning in node.dir.config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    tracing::info!(
+        party = %node.party,
+        peers = %node.dir.config.listen,
+        url = %node.dir.config.public_url(),
+        console = %node.dir.config.console_url(),
+        "parley node listening"
+    );
     tokio::spawn(link::run(node.clone(), stop_rx.clone()));
     tokio::spawn(supervise_workers(node.clone(), stop_rx.clone()));
-    let mut stop = stop_rx.clone();
-    // Small writes (receipts, events) must not wait for Nagle's algorithm.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, app(node.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = stop.wait_for(|v| *v).await;
-        })
-        .await
-        .map_err(|e| ServeError::Other(e.into()))?;
+    let l = &node.dir.config.limits;
+    let limits = listener::Limits {
+        max_connections: l.max_connections.max(1),
+        per_address: l.connections_per_address.max(1),
+        handshake_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
+        header_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
+    };
+    raise_open_file_limit(2 * limits.max_connections + 256);
+    tokio::join!(
+        listener::serve(
+            peers_listener,
+            peers_tls,
+            federation_app(node.clone()),
+            limits,
+            stop_rx.clone()
+        ),
+        listener::serve(
+            console_listener,
+            console_tls,
+            console_app(node.clone()),
+            limits,
+            stop_rx.clone()
+        ),
+    );
     tracing::info!(party = %node.party, "parley node stopped");
     Ok(())
+}
+
+/// Both listeners' connections, the database and the peers' connections
+/// need files: ask for enough (up to the hard limit) so that the
+/// connection caps, not the kernel, decide who is refused.
+fn raise_open_file_limit(want: usize) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut lim = getrlimit(Resource::Nofile);
+    let want = want as u64;
+    if lim.current.is_some_and(|c| c >= want) {
+        return;
+    }
+    lim.current = Some(lim.maximum.map_or(want, |m| m.min(want)));
+    if let Err(e) = setrlimit(Resource::Nofile, lim) {
+        tracing::warn!(error = %e, "cannot raise the open-file limit");
+    }
 }
 
 /// A node that cannot write must say so at start, not fail on the first

@@ -94,10 +94,20 @@ pub struct Node {
     pub keys: Keyring,
     pub dir: NodeDir,
     pub store: Arc<dyn Store>,
+    /// For external C2SP witnesses (the web's usual TLS); peers are
+    /// spoken to through [`Node::client_for`].
     pub http: reqwest::Client,
+    /// This node's TLS certificate, bound to its node key.
+    pub tls: Arc<crate::tls::TlsIdentity>,
+    /// One mutual-TLS client per peer, pinned to its node key.
+    peer_clients: Mutex<HashMap<String, PeerClient>>,
+    /// Nonces of signed requests seen lately (link tests, feed reads).
+    pub replays: crate::federation::replay::ReplayGuard,
     pub events: broadcast::Sender<Event>,
     /// Console sessions (in memory).
     pub sessions: crate::console::auth::Sessions,
+    /// Throttles and bounds console sign-ins.
+    pub signin: crate::console::signin::SignInGuard,
     /// Console users, from `parley.toml`.
     pub users: crate::console::auth::UserDirectory,
     feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
@@ -112,6 +122,12 @@ pub struct Node {
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
     ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,
+}
+
+struct PeerClient {
+    theirs: [u8; 32],
+    ours: [u8; 32],
+    client: reqwest::Client,
 }
 
 /// Kinds whose entries shape a channel's state.
@@ -134,7 +150,19 @@ impl Node {
         let (events, _) = broadcast::channel(4096);
         let users = crate::console::auth::UserDirectory::new(&dir.path, dir.config.users.clone());
         let keys = dir.keyring();
+        let tls = Arc::new(crate::tls::TlsIdentity::new(
+            &dir.config.party,
+            &keys.node_key(),
+            dir.config.federation.tls_certificate.clone(),
+        )?);
+        let replays =
+            crate::federation::replay::ReplayGuard::new(dir.config.federation.max_clock_skew_secs);
+        let signin = crate::console::signin::SignInGuard::new(&dir.config.limits);
         let node = Arc::new(Node {
+            signin,
+            tls,
+            replays,
+            peer_clients: Mutex::default(),
             users,
             party: dir.config.party.clone(),
             keys,
@@ -219,6 +247,43 @@ impl Node {
         }
         self.reload_peers().ok()?;
         self.keys.peer(party)
+    }
+
+    /// The HTTP client for one peer: mutual TLS with this node's current
+    /// certificate, accepting only a server that holds the peer's current
+    /// node key. Made again when either key changes.
+    ///
+    /// # Errors
+    /// The TLS configuration cannot be built.
+    pub fn client_for(&self, peer: &PeerInfo) -> Result<reqwest::Client, crate::tls::TlsError> {
+        let own = self.keys.node_key();
+        let theirs = peer.key(parley_log::identity::Role::Node).public_bytes();
+        let ours = own.verifier().public_bytes();
+        let mut clients = self.peer_clients.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = clients.get(&peer.party)
+            && c.theirs == theirs
+            && c.ours == ours
+        {
+            return Ok(c.client.clone());
+        }
+        let cert = self.tls.certificate(&own)?;
+        let timeout =
+            std::time::Duration::from_secs(self.dir.config.federation.request_timeout_secs);
+        let client = crate::tls::peer_client(
+            &cert,
+            vec![theirs],
+            timeout,
+            self.dir.config.federation.plaintext,
+        )?;
+        clients.insert(
+            peer.party.clone(),
+            PeerClient {
+                theirs,
+                ours,
+                client: client.clone(),
+            },
+        );
+        Ok(client)
     }
 
     pub fn peer_list(&self) -> Vec<PeerInfo> {

@@ -1,10 +1,15 @@
 //! Read-only C2SP tlog-tiles endpoints for every feed this node holds:
 //! `/tlog/<channel>/<author>/checkpoint` and `…/tile/<L>/<N>[.p/<W>]`.
-//! Hash tiles are public (entries are salted, so hashes reveal nothing);
-//! entry bundles are not served, because entries are for members only.
+//! Entry bundles are never served (entries are for members only). Hashes
+//! reveal no text (entries are salted), but checkpoints and tiles still
+//! tell which channels exist, how much each party sent and who cosigned
+//! when: by default they answer only the channel's members and witnesses,
+//! identified by their TLS certificates. `[tlog] public` or
+//! `public_channels` opens them to anyone (monitors, the press).
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -23,10 +28,38 @@ fn plain(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
+/// Whether `caller` may read the tiles of `channel`. An unknown channel
+/// answers as a closed one, so that closing does not reveal existence.
+fn may_read(node: &Node, caller: &crate::tls::Caller, channel: &str) -> bool {
+    if node.dir.config.tlog.is_public(channel) {
+        return true;
+    }
+    let Some(party) = crate::federation::server::tls_party(node, caller) else {
+        return false;
+    };
+    party == node.party
+        || node
+            .channel(channel)
+            .is_some_and(|c| c.is_member(&party) || c.is_witness(&party))
+}
+
+fn closed() -> Response {
+    plain(
+        StatusCode::FORBIDDEN,
+        "this channel's tiles are for its members and witnesses (connect with your node's \
+         TLS certificate); its operator has not opened them\n"
+            .into(),
+    )
+}
+
 pub async fn checkpoint(
     State(node): State<Arc<Node>>,
+    Extension(caller): Extension<crate::tls::Caller>,
     Path((channel, author)): Path<(String, String)>,
 ) -> Response {
+    if !may_read(&node, &caller, &channel) {
+        return closed();
+    }
     let feed = FeedId::new(&channel, &author);
     let found = node
         .db(move |s| {
@@ -69,8 +102,12 @@ pub async fn checkpoint(
 
 pub async fn tile(
     State(node): State<Arc<Node>>,
+    Extension(caller): Extension<crate::tls::Caller>,
     Path((channel, author, rest)): Path<(String, String, String)>,
 ) -> Response {
+    if !may_read(&node, &caller, &channel) {
+        return closed();
+    }
     let Ok(path) = TilePath::parse(&format!("tile/{rest}")) else {
         return plain(StatusCode::NOT_FOUND, "not a tile path\n".into());
     };

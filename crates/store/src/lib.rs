@@ -278,6 +278,11 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("{}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl StoreError {

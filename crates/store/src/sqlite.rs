@@ -38,6 +38,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
 impl SqliteStore {
     /// Opens (creating if needed) the database and applies migrations.
     pub fn open(path: &Path) -> Result<SqliteStore> {
+        create_owner_only(path, false)?;
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
         let reader = open_connection(path)?;
@@ -67,6 +68,8 @@ impl SqliteStore {
         let target = out.to_str().ok_or_else(|| {
             StoreError::Corrupt(format!("backup path {} is not UTF-8", out.display()))
         })?;
+        // A backup holds every message: owner-only, like the database.
+        create_owner_only(out, true)?;
         self.read(|c| c.execute("VACUUM INTO ?1", [target]).map(drop))
     }
 
@@ -794,4 +797,27 @@ impl Store for SqliteStore {
             .collect()
         })
     }
+}
+
+/// Creates `path` empty and owner-only (0600) if it does not exist, so that
+/// SQLite, which gives the WAL and shared-memory files the database's own
+/// mode, never makes any of them readable by other local users.
+fn create_owner_only(path: &Path, must_be_new: bool) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true);
+    if must_be_new {
+        opts.create_new(true);
+    } else if path.exists() {
+        return Ok(());
+    } else {
+        opts.create(true).truncate(false);
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+        .map(drop)
+        .map_err(|source| StoreError::File {
+            path: path.to_path_buf(),
+            source,
+        })
 }

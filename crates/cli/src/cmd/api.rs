@@ -55,12 +55,8 @@ impl Api {
             .with_context(|| format!("reading {}", dir.join(TOKEN_FILE).display()))?
             .trim()
             .to_string();
-        let mut addr = config.listen;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
         Ok(Api {
-            base: format!("http://{addr}/api/v1"),
+            base: format!("{}/api/v1", config.console_url()),
             token,
             client: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(60))

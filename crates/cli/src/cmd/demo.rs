@@ -101,7 +101,7 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
                     "--identity",
                     &dir_of(root, b).join("party.identity").to_string_lossy(),
                     "--url",
-                    &format!("http://127.0.0.1:{}", base + j as u16),
+                    &format!("https://127.0.0.1:{}", base + j as u16),
                 ])?;
             }
         }
@@ -318,21 +318,18 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<()> {
             "the story was replayed; delete this file to replay it again\n",
         )?;
     }
-    let ports: Vec<u16> = PARTIES
+    let consoles: Vec<String> = PARTIES
         .iter()
-        .map(|p| parley_node::config::read_config(&dir_of(&root, p)).map(|c| c.listen.port()))
+        .map(|p| parley_node::config::read_config(&dir_of(&root, p)).map(|c| c.console_url()))
         .collect::<Result<_, _>>()?;
     println!("\nthe consoles (sign in with password \"{DEMO_PASSWORD}\"; demo only):");
-    for (p, port) in PARTIES.iter().zip(&ports) {
+    for (p, console) in PARTIES.iter().zip(&consoles) {
         let users = if *p == "osce" {
             "auditor, admin"
         } else {
             "duty, diplomat, expert, signatory, auditor, admin"
         };
-        println!(
-            "  {:<7} http://127.0.0.1:{port}/   users: {users}",
-            p.to_uppercase()
-        );
+        println!("  {:<7} {console}/   users: {users}", p.to_uppercase());
     }
     println!(
         "\nlink tests run every 15 s; new traffic every half minute. Ctrl-C stops everything; run the same command to resume."

@@ -14,7 +14,19 @@ use crate::cli::{
 use crate::output;
 
 pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
-    let nd = NodeDir::init(&a.dir, &a.party, a.listen, a.public_url)?;
+    let console = match a.console {
+        Some(c) => c,
+        None => {
+            let port = a.listen.port().checked_add(1000).with_context(|| {
+                format!(
+                    "port {} + 1000 is not a port: give --console",
+                    a.listen.port()
+                )
+            })?;
+            std::net::SocketAddr::from(([127, 0, 0, 1], port))
+        }
+    };
+    let nd = NodeDir::init(&a.dir, &a.party, a.listen, console, a.public_url)?;
     let identity_path = nd.path.join(parley_node::config::IDENTITY_FILE);
     let identity = std::fs::read_to_string(&identity_path)?;
     if a.json.json {
@@ -23,6 +35,7 @@ pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
             "dir": nd.path,
             "listen": nd.config.listen.to_string(),
             "url": nd.config.public_url(),
+            "console": nd.config.console_url(),
             "identity": identity,
             "identity_file": identity_path,
         }));
@@ -34,10 +47,11 @@ pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
             nd.path.display()
         ),
         format!(
-            "  listens on {}, reachable at {}",
+            "  peers reach it at {} (mutual TLS, listening on {})",
+            nd.config.public_url(),
             nd.config.listen,
-            nd.config.public_url()
         ),
+        format!("  console and local API: {}", nd.config.console_url()),
         format!(
             "give {} to your peers (out of band); they pin it with `parley peer add --identity`:",
             identity_path.display()

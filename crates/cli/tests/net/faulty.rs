@@ -53,6 +53,38 @@ impl Faulty {
     /// Listens on `port` (0: any free port), forwarding to `target` in
     /// [`Behaviour::Pass`].
     pub fn start(port: u16, target: u16, initial: Behaviour) -> Faulty {
+        Faulty::listen(port, target, initial, None)
+    }
+
+    /// A hostile party on `port`: it completes TLS with `who`'s own node
+    /// certificate (the party itself turned hostile, so its peers' pinning
+    /// lets it in), then misbehaves as told.
+    pub fn impersonating(who: &super::Party, port: u16, initial: Behaviour) -> Faulty {
+        parley_node::install_crypto();
+        let key = who.role_key(parley_log::Role::Node);
+        let cert = parley_node::tls::NodeCertificate::self_signed(&key, &who.name).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(cert.chain.clone(), cert.private_key())
+        .unwrap();
+        Faulty::listen(
+            port,
+            0,
+            initial,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+    }
+
+    fn listen(
+        port: u16,
+        target: u16,
+        initial: Behaviour,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Faulty {
         let (mode, rx) = watch::channel(initial);
         let std_listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
         std_listener.set_nonblocking(true).unwrap();
@@ -72,7 +104,19 @@ impl Faulty {
                         Ok((sock, _)) = listener.accept() => {
                             count.fetch_add(1, Ordering::Relaxed);
                             let rx = rx.clone();
-                            tokio::spawn(handle(sock, target, rx));
+                            match tls.clone() {
+                                None => { tokio::spawn(handle(sock, target, rx)); }
+                                Some(acceptor) => {
+                                    tokio::spawn(async move {
+                                        if let Ok(Ok(s)) = tokio::time::timeout(
+                                            Duration::from_secs(5),
+                                            acceptor.accept(sock),
+                                        ).await {
+                                            handle(s, target, rx).await;
+                                        }
+                                    });
+                                }
+                            }
                         }
                         r = stop.changed() => if r.is_err() { return },
                     }
@@ -93,12 +137,16 @@ impl Faulty {
         }
     }
 
+    /// Its URL for a node's peers (which speak TLS through it).
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
     }
 }
 
-async fn handle(mut sock: TcpStream, target: u16, mut rx: watch::Receiver<Behaviour>) {
+async fn handle<S>(mut sock: S, target: u16, mut rx: watch::Receiver<Behaviour>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let b = *rx.borrow_and_update();
     let work = async {
         match b {
@@ -148,7 +196,7 @@ async fn handle(mut sock: TcpStream, target: u16, mut rx: watch::Receiver<Behavi
 }
 
 /// Reads until the end of the request head (or 64 KiB, or 2 s).
-async fn read_request_head(sock: &mut TcpStream) {
+async fn read_request_head<S: tokio::io::AsyncRead + Unpin>(sock: &mut S) {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let _ = tokio::time::timeout(Duration::from_secs(2), async {

@@ -12,9 +12,29 @@ use serde_json::{Value, json as j};
 use super::Party;
 pub use super::http;
 
-/// POSTs a body; returns the status and the body text.
+/// POSTs a body as an outsider (no TLS certificate); returns the status
+/// and the body text.
 pub fn post(url: &str, body: Vec<u8>, content_type: &str) -> (u16, String) {
-    let (rt, c) = http();
+    post_with(super::tls::client(None), url, body, content_type)
+}
+
+/// POSTs a body over a connection showing `who`'s node certificate.
+pub fn post_as(who: &Party, url: &str, body: Vec<u8>, content_type: &str) -> (u16, String) {
+    post_with(super::tls::client(Some(who)), url, body, content_type)
+}
+
+/// GETs as `who` (its node certificate).
+pub fn get_as(who: &Party, url: &str) -> (u16, String) {
+    let (rt, _) = http();
+    let c = super::tls::client(Some(who));
+    rt.block_on(async {
+        let r = c.get(url).send().await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    })
+}
+
+fn post_with(c: reqwest::Client, url: &str, body: Vec<u8>, content_type: &str) -> (u16, String) {
+    let (rt, _) = http();
     rt.block_on(async {
         let r = c
             .post(url)
@@ -137,8 +157,32 @@ impl Forge {
     }
 }
 
+/// Pushes an update to `to` as its author would: over a connection
+/// showing the author's node certificate (the author's directory is
+/// beside `to`'s).
 pub fn push(to: &Party, update: &Value) -> (u16, Value) {
-    let (status, body) = post(
+    let author = update["author"].as_str().unwrap_or_default();
+    let dir = to.dir.parent().unwrap().join(author);
+    if !dir.exists() {
+        // No such party: an outsider, without a pinned certificate.
+        let (status, body) = post(
+            &format!("{}/federation/v1/push", to.url()),
+            update.to_string().into_bytes(),
+            "application/json",
+        );
+        return (
+            status,
+            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+        );
+    }
+    let from = Party::at(author, &dir);
+    push_as(&from, to, update)
+}
+
+/// Pushes an update to `to` over a connection showing `from`'s certificate.
+pub fn push_as(from: &Party, to: &Party, update: &Value) -> (u16, Value) {
+    let (status, body) = post_as(
+        from,
         &format!("{}/federation/v1/push", to.url()),
         update.to_string().into_bytes(),
         "application/json",

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub mod faulty;
 pub mod forge;
+pub mod tls;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_parley")
@@ -50,6 +51,24 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A TCP connection to 127.0.0.1:`port` from the loopback address `ip`
+/// (another "host", for limits per client address).
+pub fn connect_from(ip: [u8; 4], port: u16) -> std::net::TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind((std::net::Ipv4Addr::from(ip), 0).into()).unwrap();
+        s.connect(([127, 0, 0, 1], port).into())
+            .await
+            .unwrap()
+            .into_std()
+            .unwrap()
+    })
+}
+
 /// Polls `f` every 50 ms until it returns true or `secs` pass.
 pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -68,19 +87,41 @@ pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
 pub struct Party {
     pub name: String,
     pub dir: PathBuf,
+    /// The port peers reach it on (mutual TLS).
     pub port: u16,
+    /// The console and local API's port (plain HTTP on loopback).
+    pub console_port: u16,
     /// Its identity file (public keys), for peers and verifiers.
     pub identity: String,
     child: Option<Child>,
 }
 
 impl Party {
+    /// A handle on a node directory (its keys, ports), without a process.
+    pub fn at(name: &str, dir: &Path) -> Party {
+        let config = parley_node::config::read_config(dir).unwrap();
+        Party {
+            name: name.to_string(),
+            identity: dir.join("party.identity").to_str().unwrap().to_string(),
+            dir: dir.to_path_buf(),
+            port: config.listen.port(),
+            console_port: config.console.listen.port(),
+            child: None,
+        }
+    }
+
     pub fn d(&self) -> &str {
         self.dir.to_str().unwrap()
     }
 
+    /// The URL peers reach it at.
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// The console's (and local API's) URL.
+    pub fn console_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.console_port)
     }
 
     pub fn token(&self) -> String {
@@ -168,7 +209,8 @@ impl Party {
     /// fetches it for catch-up (the same body a push carries); the read
     /// request is signed with `reader`'s key.
     pub fn feed_update_for(&self, reader: &Party, channel: &str, from: u64) -> (u16, Value) {
-        let (rt, c) = http();
+        let (rt, _) = http();
+        let c = tls::client(Some(reader));
         let url = format!(
             "{}/federation/v1/feeds/{channel}/{}?from={from}",
             self.url(),
@@ -316,7 +358,7 @@ impl Net {
         let mut parties = Vec::new();
         for name in names {
             let dir = root.path().join(name);
-            let port = free_port();
+            let (port, console_port) = (free_port(), free_port());
             json(&[
                 "init",
                 "--party",
@@ -325,6 +367,8 @@ impl Net {
                 dir.to_str().unwrap(),
                 "--listen",
                 &format!("127.0.0.1:{port}"),
+                "--console",
+                &format!("127.0.0.1:{console_port}"),
             ]);
             let cfg = dir.join("parley.toml");
             let mut text = std::fs::read_to_string(&cfg).unwrap();
@@ -341,6 +385,7 @@ impl Net {
                 identity: dir.join("party.identity").to_str().unwrap().to_string(),
                 dir,
                 port,
+                console_port,
                 child: None,
             });
         }
@@ -489,9 +534,6 @@ pub fn http() -> (tokio::runtime::Runtime, reqwest::Client) {
             .enable_all()
             .build()
             .unwrap(),
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .unwrap(),
+        tls::client(None),
     )
 }

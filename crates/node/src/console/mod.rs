@@ -16,9 +16,11 @@ use crate::state::Node;
 
 pub mod auth;
 pub mod forms;
+pub mod headers;
 pub mod layout;
 pub mod map;
 pub mod pages;
+pub mod signin;
 
 use auth::{COOKIE, Role};
 use layout::ConsoleError;
@@ -118,6 +120,7 @@ struct LoginForm {
 
 async fn login(
     State(node): State<Arc<Node>>,
+    axum::Extension(caller): axum::Extension<crate::tls::Caller>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Response {
@@ -130,17 +133,38 @@ async fn login(
     }
     // Users are read afresh, so `parley user add` takes effect at once.
     let user = node.users.find(&f.name);
-    let ok = tokio::task::spawn_blocking({
-        let (user, pw) = (user.clone(), f.password.clone());
-        move || user.as_ref().is_some_and(|u| auth::check_password(u, &pw))
-    })
-    .await
-    .unwrap_or(false);
+    let ok = match node
+        .signin
+        .check(&f.name, user.clone(), &f.password, caller.addr.ip())
+        .await
+    {
+        Ok(ok) => ok,
+        Err(signin::Refusal::Locked(wait)) => {
+            tracing::warn!(user = %f.name, client = %caller.addr, "console sign-in refused: locked out");
+            let minutes = wait.as_secs().div_ceil(60);
+            return login_page(
+                Some(&format!(
+                    "Too many failed sign-ins for this name or from this address. \
+                     Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                )),
+                &f.name,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(signin::Refusal::Busy) => {
+            return login_page(
+                Some("The node is busy checking other sign-ins. Try again in a moment."),
+                &f.name,
+                StatusCode::SERVICE_UNAVAILABLE,
+            );
+        }
+    };
     let role = user.and_then(|u| Role::parse(&u.role));
     match (ok, role) {
         (true, Some(role)) => {
             let token = node.sessions.start(&f.name, role);
-            let secure = if node.dir.config.public_url().starts_with("https://") {
+            let secure = if node.dir.config.console_url().starts_with("https://") {
                 "; Secure"
             } else {
                 ""
@@ -156,7 +180,7 @@ async fn login(
                 .into_response()
         }
         _ => {
-            tracing::warn!(user = %f.name, "console sign-in refused");
+            tracing::warn!(user = %f.name, client = %caller.addr, "console sign-in refused");
             login_page(
                 Some("Wrong name or password."),
                 &f.name,
@@ -168,6 +192,7 @@ async fn login(
 
 #[derive(Deserialize)]
 struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -176,11 +201,12 @@ async fn logout(
     headers: HeaderMap,
     Form(f): Form<CsrfOnly>,
 ) -> Response {
-    if let Some(s) = node.session(&headers)
-        && auth::token_eq(&s.csrf, &f.csrf)
-    {
-        node.sessions.end(&headers);
-    }
+    // The session ends on the server whatever the form carried: a
+    // sign-out that only clears the cookie would leave a stolen cookie
+    // working. (The CSRF token is not needed to end one's own session; a
+    // cross-site post carries no cookie, SameSite=Strict.)
+    let _ = f.csrf;
+    node.sessions.end(&headers);
     (
         [(
             "set-cookie",

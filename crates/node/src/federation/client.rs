@@ -30,6 +30,12 @@ impl CallError {
     }
 }
 
+/// The mutual-TLS client for `peer`.
+fn to(node: &Node, peer: &PeerInfo) -> Result<reqwest::Client, CallError> {
+    node.client_for(peer)
+        .map_err(|e| CallError::Network(format!("TLS towards {}: {e}", peer.party)))
+}
+
 fn network(e: reqwest::Error) -> CallError {
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(&e);
@@ -99,8 +105,7 @@ pub async fn push(
     peer: &PeerInfo,
     update: &FeedUpdate,
 ) -> Result<PushReply, CallError> {
-    let resp = node
-        .http
+    let resp = to(node, peer)?
         .post(format!("{}/federation/v1/push", peer.url))
         .json(update)
         .send()
@@ -119,8 +124,7 @@ pub async fn pull(
     feed: &FeedId,
     from: u64,
 ) -> Result<Option<FeedUpdate>, CallError> {
-    let resp = node
-        .http
+    let resp = to(node, peer)?
         .get(format!(
             "{}/federation/v1/feeds/{}/{}?from={from}",
             peer.url, feed.channel, feed.author
@@ -148,7 +152,7 @@ async fn post_ok(
     path: &str,
     build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
 ) -> Result<(), CallError> {
-    let resp = build(node.http.post(format!("{}/federation/v1/{path}", peer.url)))
+    let resp = build(to(node, peer)?.post(format!("{}/federation/v1/{path}", peer.url)))
         .send()
         .await
         .map_err(network)?;
@@ -195,8 +199,7 @@ pub async fn send_rotation(node: &Node, peer: &PeerInfo, statement: &str) -> Res
 
 /// Sends a signed link test; returns the signed reply's text.
 pub async fn ping(node: &Node, peer: &PeerInfo, note: String) -> Result<String, CallError> {
-    let resp = node
-        .http
+    let resp = to(node, peer)?
         .post(format!("{}/federation/v1/ping", peer.url))
         .header("content-type", "text/plain; charset=utf-8")
         .body(note)
@@ -225,14 +228,22 @@ pub fn parley_witness_prefix(witness: &PeerInfo) -> String {
     format!("{}/witness/v1", witness.url)
 }
 
+/// The client for a witness: mutual TLS for a pinned parley witness, the
+/// web's usual TLS for an external one.
+pub fn witness_http(node: &Node, peer: Option<&PeerInfo>) -> Result<reqwest::Client, CallError> {
+    match peer {
+        Some(p) => to(node, p),
+        None => Ok(node.http.clone()),
+    }
+}
+
 /// C2SP tlog-witness: `POST <submission prefix>/add-checkpoint`.
 pub async fn add_checkpoint(
-    node: &Node,
+    http: &reqwest::Client,
     submission_prefix: &str,
     body: String,
 ) -> Result<WitnessAnswer, CallError> {
-    let resp = node
-        .http
+    let resp = http
         .post(format!(
             "{}/add-checkpoint",
             submission_prefix.trim_end_matches('/')
@@ -261,13 +272,12 @@ pub async fn add_checkpoint(
 
 /// The witness's latest cosigned checkpoint for an origin (C2SP monitor read).
 pub async fn witnessed_checkpoint(
-    node: &Node,
+    http: &reqwest::Client,
     monitoring_prefix: &str,
     origin: &str,
 ) -> Result<Option<String>, CallError> {
     let hash = parley_log::witness::origin_hash(origin);
-    let resp = node
-        .http
+    let resp = http
         .get(format!(
             "{}/{hash}/checkpoint",
             monitoring_prefix.trim_end_matches('/')

@@ -14,8 +14,6 @@ use crate::state::Node;
 
 const PING: &str = "parley/link-test/v1";
 const PONG: &str = "parley/link-test-reply/v1";
-/// Link tests older or newer than this are refused (replays, bad clocks).
-const MAX_SKEW_SECS: i64 = 600;
 
 fn field<'a>(lines: &[&'a str], i: usize, name: &str) -> Result<&'a str, Refused> {
     lines
@@ -46,7 +44,14 @@ pub fn ping_note(node: &Node, peer: &str) -> String {
 }
 
 /// Checks a peer's link test and signs the answer. Returns the sender.
-pub fn answer(node: &Node, body: &[u8]) -> Result<(String, String), Refused> {
+/// A link test is accepted once (its nonce is remembered), within the
+/// allowed clock skew, and over TLS only from the party the connection's
+/// certificate proved (`tls_party`).
+pub fn answer(
+    node: &Node,
+    body: &[u8],
+    tls_party: Option<&str>,
+) -> Result<(String, String), Refused> {
     let note = Note::parse(body)
         .map_err(|e| Refused::new(Reason::BadRequest, format!("link test: {e}")))?;
     let lines: Vec<&str> = note.text().lines().collect();
@@ -61,6 +66,15 @@ pub fn answer(node: &Node, body: &[u8]) -> Result<(String, String), Refused> {
     let time: i64 = field(&lines, 3, "time")?
         .parse()
         .map_err(|_| Refused::new(Reason::BadRequest, "link test: bad time"))?;
+    let nonce = field(&lines, 4, "nonce")?;
+    if let Some(tls) = tls_party
+        && tls != from
+    {
+        return Err(Refused::new(
+            Reason::NotAuthenticated,
+            format!("the connection is {tls}'s, but the link test is signed as {from}"),
+        ));
+    }
     if to != node.party {
         return Err(Refused::new(
             Reason::BadRequest,
@@ -76,12 +90,9 @@ pub fn answer(node: &Node, body: &[u8]) -> Result<(String, String), Refused> {
     note.verify(&peer.keys(parley_log::identity::Role::Node))
         .map_err(|e| Refused::new(Reason::BadSignature, format!("link test: {e}")))?;
     let now = Timestamp::now().unix();
-    if (now - time).abs() > MAX_SKEW_SECS {
-        return Err(Refused::new(
-            Reason::BadRequest,
-            format!("link test time {time} is too far from {now}"),
-        ));
-    }
+    node.replays
+        .check(from, time, nonce, now)
+        .map_err(|why| Refused::new(Reason::BadRequest, format!("link test: {why}")))?;
     let ping_hash = parley_log::leaf_hash(note.text().as_bytes());
     let text = format!(
         "{PONG}\nfrom {}\nto {from}\nping {ping_hash}\ntime {now}\n",

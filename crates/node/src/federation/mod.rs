@@ -5,6 +5,7 @@ pub mod client;
 pub mod link;
 pub mod outbox;
 pub mod reader;
+pub mod replay;
 pub mod server;
 pub mod wire;
 pub mod witness;

@@ -1,9 +1,11 @@
 //! Who may read a feed. Catch-up (`GET /federation/v1/feeds/…`) hands out a
 //! feed's entries, which only the channel's members may see, so the reader
 //! signs its request with its node key: a short note naming itself, the
-//! feed, the size it reads from and the time, sent base64 in the
-//! `Parley-Reader` header. The author's node answers only a pinned peer
-//! that is a member of the channel (or itself).
+//! feed, the size it reads from, the time and a random nonce, sent base64
+//! in the `Parley-Reader` header. The author's node answers only a pinned
+//! peer that is a member of the channel (or itself), only once per nonce
+//! (a captured header does not read the feed again), and over TLS only
+//! the party whose certificate the connection showed.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -15,18 +17,19 @@ use crate::state::Node;
 
 /// The request header that carries the signed read request.
 pub const HEADER: &str = "parley-reader";
-const READ: &str = "parley/feed-read/v1";
-/// Requests older or newer than this are refused (replays, bad clocks).
-const MAX_SKEW_SECS: i64 = 600;
+const READ: &str = "parley/feed-read/v2";
 
 /// The header value for `reader` (whose node key is `key`) reading `feed`
 /// from `from` on.
 pub fn request(key: &SigningKey, reader: &str, feed: &FeedId, from: u64) -> String {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).expect("the OS random source is available");
     let text = format!(
-        "{READ}\nreader {}\nfeed {}\nfrom {from}\ntime {}\n",
+        "{READ}\nreader {}\nfeed {}\nfrom {from}\ntime {}\nnonce {}\n",
         reader,
         feed.origin(),
-        Timestamp::now().unix()
+        Timestamp::now().unix(),
+        parley_log::hash::hex_encode(&nonce)
     );
     let mut note = Note::new(&text).expect("well-formed text");
     note.sign(key);
@@ -38,11 +41,14 @@ fn bad(what: impl Into<String>) -> Refused {
 }
 
 /// Checks a read request for `feed` from `from`; returns the reader.
+/// `tls_party` is the pinned party the connection's certificate proved,
+/// when the node speaks TLS.
 pub fn check(
     node: &Node,
     feed: &FeedId,
     from: u64,
     header: Option<&str>,
+    tls_party: Option<&str>,
 ) -> Result<String, Refused> {
     let header = header.ok_or_else(|| {
         Refused::new(
@@ -75,10 +81,14 @@ pub fn check(
         return Err(bad("signed for another feed or size than the one asked"));
     }
     let time: i64 = get("time")?.parse().map_err(|_| bad("bad time"))?;
-    if (Timestamp::now().unix() - time).abs() > MAX_SKEW_SECS {
-        return Err(bad(format!(
-            "signed at {time}, more than {MAX_SKEW_SECS} s from now"
-        )));
+    let nonce = get("nonce")?.to_string();
+    if let Some(tls) = tls_party
+        && tls != reader
+    {
+        return Err(Refused::new(
+            Reason::NotAuthenticated,
+            format!("the connection is {tls}'s, but the read request is signed as {reader}"),
+        ));
     }
     let keys = node
         .keys
@@ -94,6 +104,9 @@ pub fn check(
         .collect::<Vec<_>>();
     note.verify(&keys)
         .map_err(|e| Refused::new(Reason::BadSignature, format!("{HEADER}: {e}")))?;
+    node.replays
+        .check(&reader, time, &nonce, Timestamp::now().unix())
+        .map_err(|why| Refused::new(Reason::BadRequest, format!("{HEADER}: {why}")))?;
     let member = node
         .channel(&feed.channel)
         .is_some_and(|c| c.is_member(&reader));

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use parley_store::{DeliveryRole, FeedId};
 use serde::Deserialize;
 
@@ -65,6 +65,74 @@ pub async fn refuse_announced_oversize(
     next.run(req).await
 }
 
+/// The pinned party a federation request comes from, as the certificate
+/// of its TLS connection proved.
+#[derive(Clone, Debug)]
+pub struct PeerParty(pub String);
+
+/// The party whose node key the caller's certificate holds, if pinned.
+pub fn tls_party(node: &Node, caller: &crate::tls::Caller) -> Option<String> {
+    let key = caller.tls_key?;
+    if let Some(p) = node.keys.party_of_node_key(&key) {
+        return Some(p);
+    }
+    // Pinned since the last read of the table (`parley peer add`).
+    node.reload_peers().ok()?;
+    node.keys.party_of_node_key(&key)
+}
+
+/// Lets through only callers whose TLS certificate holds the node key of
+/// a pinned peer (or of this node), and tells the handler who it is.
+/// With `federation.plaintext` there is no certificate: handlers rely on
+/// the signatures of what is sent alone.
+pub async fn authenticate_peer(
+    State(node): State<Arc<Node>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if node.dir.config.federation.plaintext {
+        return next.run(req).await;
+    }
+    let caller = req.extensions().get::<crate::tls::Caller>().cloned();
+    let Some(caller) = caller else {
+        return Refused::new(Reason::Internal, "no connection information").into_response();
+    };
+    match tls_party(&node, &caller) {
+        Some(party) => {
+            req.extensions_mut().insert(PeerParty(party));
+            next.run(req).await
+        }
+        None => {
+            let r = Refused::new(
+                Reason::NotAuthenticated,
+                if caller.tls_key.is_some() {
+                    "the TLS certificate is not for the node key of any pinned peer"
+                } else {
+                    "the federation API answers pinned peers only: connect with your node's TLS certificate"
+                },
+            );
+            log_refusal("a federation call", &caller.addr.to_string(), &r);
+            r.into_response()
+        }
+    }
+}
+
+/// Refuses a request whose content names another party than the one
+/// the connection proved.
+fn same_party(
+    peer: Option<&Extension<PeerParty>>,
+    claimed: &str,
+    role: &str,
+) -> Result<(), Refused> {
+    match peer {
+        Some(Extension(PeerParty(p))) if p != claimed => Err(Refused::new(
+            Reason::NotAuthenticated,
+            format!("the connection is {p}'s, but the {role} is {claimed}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn log_refusal(what: &str, peer: &str, r: &Refused) {
     tracing::warn!(
         reason = r.reason.as_str(),
@@ -74,7 +142,11 @@ fn log_refusal(what: &str, peer: &str, r: &Refused) {
     );
 }
 
-pub async fn push(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn push(
+    State(node): State<Arc<Node>>,
+    peer: Option<Extension<PeerParty>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let update: FeedUpdate = match json_body(body) {
         Ok(u) => u,
         Err(r) => {
@@ -83,6 +155,10 @@ pub async fn push(State(node): State<Arc<Node>>, body: Result<Bytes, BytesReject
         }
     };
     let author = update.author.clone();
+    if let Err(r) = same_party(peer.as_ref(), &author, "feed's author") {
+        log_refusal("push", &author, &r);
+        return r.into_response();
+    }
     let update = match update.decode() {
         Ok(u) => u,
         Err(r) => {
@@ -114,6 +190,7 @@ pub async fn feed(
     State(node): State<Arc<Node>>,
     Path((channel, author)): Path<(String, String)>,
     Query(q): Query<FromQuery>,
+    peer: Option<Extension<PeerParty>>,
     headers: axum::http::HeaderMap,
 ) -> Response {
     if author != node.party {
@@ -122,7 +199,8 @@ pub async fn feed(
     }
     let feed = FeedId::new(&channel, &author);
     let header = headers.get(reader::HEADER).and_then(|v| v.to_str().ok());
-    if let Err(r) = reader::check(&node, &feed, q.from, header) {
+    let tls = peer.as_ref().map(|Extension(PeerParty(p))| p.as_str());
+    if let Err(r) = reader::check(&node, &feed, q.from, header, tls) {
         log_refusal("a feed read", "?", &r);
         return r.into_response();
     }
@@ -143,12 +221,17 @@ pub async fn feed(
 /// A member's receipt for this node's checkpoint, after it pulled.
 pub async fn receipt(
     State(node): State<Arc<Node>>,
+    peer: Option<Extension<PeerParty>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let msg: ReceiptMessage = match json_body(body) {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
+    if let Err(r) = same_party(peer.as_ref(), &msg.cosigner, "cosigner") {
+        log_refusal("receipt", &msg.cosigner, &r);
+        return r.into_response();
+    }
     if msg.author != node.party {
         return Refused::new(Reason::BadRequest, "receipts go to the feed's author")
             .into_response();
@@ -173,11 +256,16 @@ pub async fn receipt(
     }
 }
 
-pub async fn ping(State(node): State<Arc<Node>>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn ping(
+    State(node): State<Arc<Node>>,
+    peer: Option<Extension<PeerParty>>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Ok(bytes) = body else {
         return Refused::new(Reason::BadRequest, "unreadable body").into_response();
     };
-    match link::answer(&node, &bytes) {
+    let tls = peer.as_ref().map(|Extension(PeerParty(p))| p.as_str());
+    match link::answer(&node, &bytes, tls) {
         Ok((from, reply)) => {
             node.record_link(&from, Ok(()));
             ([("content-type", "text/plain; charset=utf-8")], reply).into_response()
@@ -213,12 +301,17 @@ pub async fn rotation(
 /// Cosignatures an author shares on its feed (`POST /federation/v1/cosignatures`).
 pub async fn cosignatures(
     State(node): State<Arc<Node>>,
+    peer: Option<Extension<PeerParty>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let msg: super::wire::SharedCosignatures = match json_body(body) {
         Ok(m) => m,
         Err(r) => return r.into_response(),
     };
+    if let Err(r) = same_party(peer.as_ref(), &msg.author, "feed's author") {
+        log_refusal("shared cosignatures", &msg.author, &r);
+        return r.into_response();
+    }
     let mut shared = Vec::with_capacity(msg.cosignatures.len());
     for c in msg.cosignatures {
         let Some(statement) = parley_store::Statement::parse(&c.statement) else {

@@ -202,6 +202,12 @@ pub enum Reason {
     BadConsistencyProof,
     /// The checkpoint conflicts with one the author signed before: a fork.
     Equivocation,
+    /// An entry, checkpoint or cosignature is dated further ahead of the
+    /// receiver's clock than it allows.
+    FromTheFuture,
+    /// The caller did not prove (by its TLS certificate) that it is a
+    /// pinned peer, or proved it is another party than it claims.
+    NotAuthenticated,
     /// The receiver cannot write (disk full, read-only); nothing was stored, retry later.
     StorageUnavailable,
     /// The receiver failed; retry later.
@@ -224,6 +230,8 @@ impl Reason {
             Reason::RootMismatch => "root_mismatch",
             Reason::BadConsistencyProof => "bad_consistency_proof",
             Reason::Equivocation => "equivocation",
+            Reason::FromTheFuture => "from_the_future",
+            Reason::NotAuthenticated => "not_authenticated",
             Reason::StorageUnavailable => "storage_unavailable",
             Reason::Internal => "internal",
         }
@@ -235,7 +243,11 @@ impl Reason {
             Reason::UnknownAuthor | Reason::BadSignature | Reason::NotMember => 403,
             Reason::TooLarge => 413,
             Reason::SizeMismatch | Reason::UnknownChannel | Reason::Equivocation => 409,
-            Reason::InvalidEntry | Reason::RootMismatch | Reason::BadConsistencyProof => 422,
+            Reason::InvalidEntry
+            | Reason::RootMismatch
+            | Reason::BadConsistencyProof
+            | Reason::FromTheFuture => 422,
+            Reason::NotAuthenticated => 401,
             Reason::StorageUnavailable => 507,
             Reason::Internal => 500,
         }
@@ -296,6 +308,7 @@ impl From<Fault> for Reason {
             Fault::RootMismatch => Reason::RootMismatch,
             Fault::BadConsistencyProof => Reason::BadConsistencyProof,
             Fault::Equivocation => Reason::Equivocation,
+            Fault::FromTheFuture => Reason::FromTheFuture,
             Fault::StorageUnavailable => Reason::StorageUnavailable,
             Fault::Internal => Reason::Internal,
         }

@@ -268,8 +268,9 @@ async fn attempt(
         })
         .await
         .map_err(store_err)?;
+    let http = client::witness_http(node, w.peer.as_ref())?;
     let answer = client::add_checkpoint(
-        node,
+        &http,
         &w.submission,
         format_add_checkpoint(old, &proof, &note),
     )
@@ -345,7 +346,10 @@ async fn compare_with_witness(node: &Arc<Node>, w: &WitnessTarget, feed: &FeedId
     let Some(monitoring) = &w.monitoring else {
         return;
     };
-    let Ok(Some(text)) = client::witnessed_checkpoint(node, monitoring, &origin).await else {
+    let Ok(http) = client::witness_http(node, w.peer.as_ref()) else {
+        return;
+    };
+    let Ok(Some(text)) = client::witnessed_checkpoint(&http, monitoring, &origin).await else {
         return;
     };
     let Some(identity) = node.keys.identity_of(&feed.author) else {

@@ -34,7 +34,10 @@ impl Drop for Served {
 pub(crate) struct BenchNode {
     pub(crate) party: String,
     pub(crate) dir: PathBuf,
+    /// The console and local API's port.
     pub(crate) port: u16,
+    /// The port peers reach it on (mutual TLS).
+    pub(crate) peer_port: u16,
     pub(crate) token: String,
     /// Its identity file, for peers to pin.
     pub(crate) identity: PathBuf,
@@ -56,9 +59,12 @@ pub(crate) fn run(args: &[&str]) -> anyhow::Result<String> {
 }
 
 pub(crate) fn init(root: &Path, party: &str) -> anyhow::Result<BenchNode> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let free = || -> anyhow::Result<u16> {
+        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port())
+    };
+    let (peer_port, port) = (free()?, free()?);
     let dir = root.join(party);
     let out: Value = serde_json::from_str(&run(&[
         "init",
@@ -67,6 +73,8 @@ pub(crate) fn init(root: &Path, party: &str) -> anyhow::Result<BenchNode> {
         "--dir",
         dir.to_str().unwrap_or_default(),
         "--listen",
+        &format!("127.0.0.1:{peer_port}"),
+        "--console",
         &format!("127.0.0.1:{port}"),
         "--json",
     ])?)?;
@@ -77,6 +85,7 @@ pub(crate) fn init(root: &Path, party: &str) -> anyhow::Result<BenchNode> {
         party: party.to_string(),
         dir,
         port,
+        peer_port,
         token,
         identity: PathBuf::from(out["identity_file"].as_str().unwrap_or_default()),
     })
@@ -94,7 +103,7 @@ pub(crate) fn pin_all(nodes: &[&BenchNode]) -> anyhow::Result<()> {
                 "--identity",
                 b.identity.to_str().unwrap_or_default(),
                 "--url",
-                &format!("http://127.0.0.1:{}", b.port),
+                &format!("https://127.0.0.1:{}", b.peer_port),
             ])?;
         }
     }
