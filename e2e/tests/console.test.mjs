@@ -15,7 +15,8 @@ const parley = process.env.PARLEY_BIN || join(repo, 'target', 'debug', 'parley')
 const shots = join(here, '..', 'screenshots');
 mkdirSync(shots, { recursive: true });
 const port = Number(process.env.PARLEY_E2E_PORT || 7400 + Math.floor(Math.random() * 400));
-const url = { nato: `http://127.0.0.1:${port}`, russia: `http://127.0.0.1:${port + 1}`, osce: `http://127.0.0.1:${port + 2}` };
+// Consoles listen at the peers' port + 1000 (`parley init` by default).
+const url = { nato: `http://127.0.0.1:${port + 1000}`, russia: `http://127.0.0.1:${port + 1001}`, osce: `http://127.0.0.1:${port + 1002}` };
 const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
 const PASSWORD = 'parley-demo';
 
@@ -80,14 +81,14 @@ test('a flash message arrives live on the other console, is acknowledged there, 
   const russia = await signIn('russia', 'duty');
   await shot(russia, 'inbox-before');
 
-  await nato.goto(`${url.nato}/compose?kind=hotline_message&channel=mil`);
+  await nato.goto(`${url.nato}/compose?kind=hotline_message&channel=nato.mil`);
   await nato.selectOption('select[name=priority]', 'flash');
   await nato.fill('input[name=subject]', 'Unplanned air activity');
   await nato.fill('textarea[name="text.en"]', 'Two aircraft will cross the exercise area at 14:00Z. Acknowledge.');
   await nato.fill('textarea[name="text.ru"]', 'Два самолёта пересекут район учений в 14:00Z. Подтвердите.');
   await shot(nato, 'compose-flash');
   await nato.click('form.compose button[type=submit]');
-  await nato.waitForURL(/\/entry\/mil\/nato\/\d+/);
+  await nato.waitForURL(/\/entry\/nato\.mil\/nato\/\d+/);
   flashId = new URL(nato.url()).pathname.replace('/entry/', '');
 
   // Russia's inbox shows it without a reload, flashing until acknowledged.
@@ -116,7 +117,7 @@ test('a flash message arrives live on the other console, is acknowledged there, 
 
 test('an exercise notification breaking the lead time shows the error beside the field, and once fixed appears on the other side\'s map', async () => {
   const russia = await signIn('russia', 'expert');
-  await russia.goto(`${url.russia}/compose?kind=prior_notification&channel=mil`);
+  await russia.goto(`${url.russia}/compose?kind=prior_notification&channel=nato.mil`);
   await russia.fill('input[name=designation]', 'VOSTOK-WEST');
   await russia.fill('input[name=purpose]', 'Command post exercise with troops');
   await russia.fill('textarea[name=participating_states]', 'russia');
@@ -136,7 +137,7 @@ test('an exercise notification breaking the lead time shows the error beside the
   await russia.fill('input[name=start]', isoDate(50));
   await russia.fill('input[name=end]', isoDate(55));
   await russia.click('form.compose button[type=submit]');
-  await russia.waitForURL(/\/entry\/mil\/russia\/\d+/);
+  await russia.waitForURL(/\/entry\/nato\.mil\/russia\/\d+/);
 
   const nato = await signIn('nato', 'expert');
   await nato.goto(`${url.nato}/exercises`);
@@ -176,18 +177,18 @@ test('a role without the right to sign cannot sign a draft, in the page or again
   await shot(diplomat, 'negotiations');
 
   // The server refuses too: the form page, and a forged post with a valid session and token.
-  const form = await diplomat.goto(`${url.russia}/compose?kind=draft_signature&channel=nrc&ref=nrc/russia/1`);
+  const form = await diplomat.goto(`${url.russia}/compose?kind=draft_signature&channel=nato.nrc&ref=nato.nrc/russia/1`);
   assert.equal(form.status(), 403);
   await diplomat.goto(`${url.russia}/inbox`);
   const csrf = await diplomat.locator('input[name=csrf]').first().inputValue();
   const before = JSON.parse(execFileSync(parley, ['status', '--dir', join(dir, 'russia'), '--json'], { encoding: 'utf8' }));
   const resp = await diplomat.request.post(`${url.russia}/compose`, {
-    form: { csrf, _kind: 'draft_signature', _channel: 'nrc', _ref: 'nrc/russia/1', signed_by: 'Diplomat' },
+    form: { csrf, _kind: 'draft_signature', _channel: 'nato.nrc', _ref: 'nato.nrc/russia/1', signed_by: 'Diplomat' },
     headers: { Origin: url.russia },
   });
   assert.equal(resp.status(), 403);
   const afterStatus = JSON.parse(execFileSync(parley, ['status', '--dir', join(dir, 'russia'), '--json'], { encoding: 'utf8' }));
-  const size = (s) => s.feeds.find((f) => f.channel === 'nrc' && f.author === 'russia').size;
+  const size = (s) => s.feeds.find((f) => f.channel === 'nato.nrc' && f.author === 'russia').size;
   assert.equal(size(afterStatus), size(before), 'nothing appended');
 
   // The signatory does see the button.
@@ -206,11 +207,11 @@ test('every view renders, and is saved as a screenshot', async () => {
     ['meetings', '/meetings'],
     ['negotiations-admin', '/negotiations'],
     ['silence', '/silence'],
-    ['timeline', '/timeline?channel=nrc'],
+    ['timeline', '/timeline?channel=nato.nrc'],
     ['verify', '/verify'],
     ['compose-menu', '/compose'],
-    ['compose-meeting-record', '/compose?kind=meeting_record&channel=nrc&ref=nrc/nato/3'],
-    ['entry-record', '/entry/nrc/nato/6'],
+    ['compose-meeting-record', '/compose?kind=meeting_record&channel=nato.nrc&ref=nato.nrc/nato/3'],
+    ['entry-record', '/entry/nato.nrc/nato/6'],
   ]) {
     const resp = await page.goto(`${url.nato}${path}`);
     assert.equal(resp.status(), 200, path);

@@ -315,7 +315,7 @@ pub(crate) enum WitnessCommand {
     Add {
         #[command(flatten)]
         dir: DirArg,
-        /// The log's origin, e.g. parley/mil/nato.
+        /// The log's origin, e.g. parley/nato.mil/nato.
         #[arg(long)]
         origin: String,
         /// The pinned party whose log key signs it.
@@ -350,7 +350,7 @@ pub(crate) enum IdentityCommand {
         /// An identity file.
         #[arg(long)]
         identity: PathBuf,
-        /// The feed's origin, e.g. parley/mil/nato.
+        /// The feed's origin, e.g. parley/nato.mil/nato.
         #[arg(long)]
         origin: String,
     },
@@ -718,7 +718,7 @@ pub(crate) struct SilenceArgs {
     #[command(flatten)]
     pub(crate) at: AtArgs,
     /// Write a proof that the --debtor has not answered this entry (one of
-    /// this party's, e.g. nrc/nato/3): delivered at T by its receipt, and
+    /// this party's, e.g. nato.nrc/nato/3): delivered at T by its receipt, and
     /// no answer in its feed as of a checkpoint cosigned after the
     /// deadline, showing only its entries' headers. Check it with
     /// `parley verify FILE --identity …`.

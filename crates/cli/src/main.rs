@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             }
             match err.downcast_ref::<output::Reported>() {
                 Some(_) => {}
-                None => eprintln!("parley: {err:#}"),
+                None => eprintln!("parley: {}", output::safe(&format!("{err:#}"))),
             }
             ExitCode::from(1)
         }

@@ -58,13 +58,13 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    net.get("nato").send_text("mil", "one real message");
+    net.get("nato").send_text("nato.mil", "one real message");
     let nato_key = key_of(net.get("nato"));
     let osce_key = key_of(net.get("osce"));
-    let honest = Forge::from_node(nato_key.clone(), "mil", net.get("nato"));
+    let honest = Forge::from_node(nato_key.clone(), "nato.mil", net.get("nato"));
     let russia = net.get("russia");
     wait_until(20, "russia to hold nato's feed", || {
-        russia.feed_size("mil", "nato") == honest.tree.size()
+        russia.feed_size("nato.mil", "nato") == honest.tree.size()
     });
     net.p("nato").stop();
     let russia = net.get("russia");
@@ -82,7 +82,7 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     ));
 
     // An author this node never pinned.
-    let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "mil");
+    let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "nato.mil");
     stranger.message("hello");
     // Not a pinned party: refused at the door, before its content is read.
     cases.push((
@@ -163,7 +163,7 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     ));
 
     // A pinned party that is not a member of the channel.
-    let mut outsider = Forge::new(osce_key, "mil");
+    let mut outsider = Forge::new(osce_key, "nato.mil");
     outsider.message("let me in");
     cases.push(("non-member author", 403, "not_member", outsider.update(0)));
 
@@ -239,7 +239,7 @@ fn every_bad_input_is_refused_with_its_reason_and_changes_nothing() {
     let (s2, r2) = push(russia, &u);
     assert_eq!((s1, s2), (200, 200), "{r1} {r2}");
     assert_eq!(r1["cosignature"], r2["cosignature"]);
-    assert_eq!(russia.feed_size("mil", "nato"), n + 1);
+    assert_eq!(russia.feed_size("nato.mil", "nato"), n + 1);
 }
 
 #[test]
@@ -247,11 +247,11 @@ fn an_equivocating_party_is_caught_by_the_peer_and_the_witness() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    net.get("nato").send_text("mil", "before the fork");
+    net.get("nato").send_text("nato.mil", "before the fork");
     let nato_key = key_of(net.get("nato"));
-    let base = Forge::from_node(nato_key, "mil", net.get("nato"));
+    let base = Forge::from_node(nato_key, "nato.mil", net.get("nato"));
     let n = base.tree.size();
-    let origin = feed_origin("mil", "nato");
+    let origin = feed_origin("nato.mil", "nato");
     let (russia, osce) = (net.get("russia"), net.get("osce"));
     let witnessed_size = || {
         let (s, body) = get(&format!(
@@ -265,7 +265,7 @@ fn an_equivocating_party_is_caught_by_the_peer_and_the_witness() {
         body.lines().nth(1).unwrap().parse::<u64>().unwrap()
     };
     wait_until(20, "russia and the witness to reach nato's size", || {
-        russia.feed_size("mil", "nato") == n && witnessed_size() == n
+        russia.feed_size("nato.mil", "nato") == n && witnessed_size() == n
     });
     net.p("nato").stop();
     let (russia, osce) = (net.get("russia"), net.get("osce"));
@@ -300,7 +300,7 @@ fn an_equivocating_party_is_caught_by_the_peer_and_the_witness() {
     let (s, r) = push(russia, &fork_b.update(n));
     assert_eq!((s, r["error"].as_str()), (409, Some("equivocation")), "{r}");
     assert_eq!(
-        russia.feed_size("mil", "nato"),
+        russia.feed_size("nato.mil", "nato"),
         n + 1,
         "the peer kept fork A only"
     );
@@ -346,7 +346,7 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
     net.p("osce").start();
     let osce = net.get("osce");
     let url = format!("{}/witness/v1/add-checkpoint", osce.url());
-    let mut feed = Forge::new(key_of(net.get("nato")), "mil");
+    let mut feed = Forge::new(key_of(net.get("nato")), "nato.mil");
     for i in 0..5 {
         feed.message(&format!("m{i}"));
     }
@@ -359,7 +359,7 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
     };
 
     // Unknown origin: a party the witness never pinned.
-    let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "mil");
+    let mut stranger = Forge::new(SigningKey::generate("stranger").unwrap(), "nato.mil");
     stranger.message("x");
     assert_eq!(send(0, &[], &stranger.checkpoint()).0, 404);
     // A pinned party's log that the witness was not asked to witness.
@@ -370,7 +370,7 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
         "--dir",
         osce.d(),
         "--origin",
-        "parley/mil/nato",
+        "parley/nato.mil/nato",
         "--party",
         "nato",
     ]);
@@ -410,7 +410,7 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
     );
     assert_eq!(send(5, &proof, &feed.checkpoint()).0, 200);
     // The monitoring endpoint serves the latest cosigned checkpoint.
-    let origin = feed_origin("mil", "nato");
+    let origin = feed_origin("nato.mil", "nato");
     let (s, text) = get(&format!(
         "{}/witness/v1/{}/checkpoint",
         osce.url(),
@@ -418,7 +418,7 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
     ));
     assert_eq!(s, 200);
     assert!(
-        text.starts_with("parley/mil/nato\n6\n") && text.contains("\u{2014} osce/witness "),
+        text.starts_with("parley/nato.mil/nato\n6\n") && text.contains("\u{2014} osce/witness "),
         "{text}"
     );
 }

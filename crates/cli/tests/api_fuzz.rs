@@ -26,7 +26,7 @@ struct Req {
 }
 
 fn seeds(nato: &Party, russia: &Party) -> Vec<Req> {
-    let update = russia.feed_update("mil", 0);
+    let update = russia.feed_update("nato.mil", 0);
     let checkpoint = update["checkpoint"].as_str().unwrap().to_string();
     let to_peers = |path: &str| {
         ["/federation", "/witness", "/tlog"]
@@ -53,24 +53,24 @@ fn seeds(nato: &Party, russia: &Party) -> Vec<Req> {
     vec![
         post("/federation/v1/push", false, "application/json", serde_json::to_vec(&update).unwrap()),
         post("/federation/v1/receipt", false, "application/json", serde_json::to_vec(&j!({
-            "channel": "mil", "author": "nato", "size": 1, "cosigner": "russia",
+            "channel": "nato.mil", "author": "nato", "size": 1, "cosigner": "russia",
             "cosignature": "— russia AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"})).unwrap()),
         post("/federation/v1/ping", false, "text/plain; charset=utf-8",
             format!("parley/link-test/v1\nfrom russia\nto nato\ntime 1\n\n{}", checkpoint.lines().last().unwrap_or("")).into_bytes()),
         post("/witness/v1/add-checkpoint", false, "text/plain", format!("old 0\n\n{checkpoint}").into_bytes()),
         post("/api/v1/entries", true, "application/json", serde_json::to_vec(&j!({
-            "channel": "mil", "kind": "hotline_message",
+            "channel": "nato.mil", "kind": "hotline_message",
             "body": {"priority": "routine", "text": {"en": "fuzz"}}})).unwrap()),
         post("/api/v1/channels", true, "application/json", serde_json::to_vec(&j!({
             "id": "fuzz", "charter": {"members": ["nato", "russia"], "level": "expert", "languages": ["en"]}})).unwrap()),
-        post("/api/v1/channels/mil/suspend", true, "application/json", b"{\"reason\": \"x\"}".to_vec()),
+        post("/api/v1/channels/nato.mil/suspend", true, "application/json", b"{\"reason\": \"x\"}".to_vec()),
         post("/login", false, "application/x-www-form-urlencoded", b"user=duty&password=wrong".to_vec()),
-        get("/federation/v1/feeds/mil/nato?from=0", false),
-        get("/tlog/mil/nato/tile/0/000.p/2", false),
-        get("/tlog/mil/nato/checkpoint", false),
-        get("/api/v1/entries/mil/russia/1/proof", true),
+        get("/federation/v1/feeds/nato.mil/nato?from=0", false),
+        get("/tlog/nato.mil/nato/tile/0/000.p/2", false),
+        get("/tlog/nato.mil/nato/checkpoint", false),
+        get("/api/v1/entries/nato.mil/russia/1/proof", true),
         get("/api/v1/obligations?party=russia&at=2026-01-01T00:00:00Z", true),
-        get("/entry/mil/russia/1", false),
+        get("/entry/nato.mil/russia/1", false),
     ]
 }
 
@@ -125,10 +125,10 @@ fn random_and_mutated_requests_never_break_a_node() {
     net.start_all();
     open_channel(&net);
     let (nato, russia) = (net.get("nato"), net.get("russia"));
-    russia.send_text("mil", "a message to seed the peer requests");
-    let rs = russia.feed_size("mil", "russia");
+    russia.send_text("nato.mil", "a message to seed the peer requests");
+    let rs = russia.feed_size("nato.mil", "russia");
     wait_until(30, "nato to hold russia's message", || {
-        nato.feed_size("mil", "russia") == rs
+        nato.feed_size("nato.mil", "russia") == rs
     });
     let seeds = seeds(nato, russia);
     let (rt, console_client) = http();

@@ -93,7 +93,7 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
     let logs: Vec<(String, String)> = [nato, russia]
         .iter()
         .map(|p| {
-            let origin = format!("parley/ext/{}", p.name);
+            let origin = format!("parley/nato.ext/{}", p.name);
             let vkey = ok(&[
                 "identity",
                 "log-key",
@@ -118,7 +118,7 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
         "--dir",
         nato.d(),
         "--id",
-        "ext",
+        "nato.ext",
         "--members",
         "nato,russia",
         "--external-witness",
@@ -128,13 +128,13 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
         "--languages",
         "en",
     ]);
-    accept_channel(russia, "ext");
+    accept_channel(russia, "nato.ext");
     let sent = json(&[
         "send",
         "--dir",
         nato.d(),
         "--channel",
-        "ext",
+        "nato.ext",
         "--text",
         "witnessed from outside",
     ]);
@@ -164,7 +164,7 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
     );
 
     // The policy names each feed's log key, the receipts and the witness.
-    let policy = ok(&["channel", "policy", "--dir", nato.d(), "--id", "ext"]);
+    let policy = ok(&["channel", "policy", "--dir", nato.d(), "--id", "nato.ext"]);
     for (origin, log_vkey) in &logs {
         assert!(
             policy.contains(&format!("log {log_vkey}\n")),
@@ -207,7 +207,10 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
 
     // Go's note.Open opens a parley checkpoint with the per-origin key,
     // and not with the party's key under its own name.
-    let (s, checkpoint) = get_as(russia, &format!("{}/tlog/ext/nato/checkpoint", nato.url()));
+    let (s, checkpoint) = get_as(
+        russia,
+        &format!("{}/tlog/nato.ext/nato/checkpoint", nato.url()),
+    );
     assert_eq!(s, 200);
     let open = |vkey: &str| {
         let mut child = Command::new(&go)
@@ -222,6 +225,9 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
     };
     let o = open(&logs[0].1);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "parley/ext/nato");
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        "parley/nato.ext/nato"
+    );
     assert!(!open(&nato.vkey(parley_log::Role::Log)).status.success());
 }

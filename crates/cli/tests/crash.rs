@@ -27,7 +27,7 @@ fn open_three_party_channel(net: &Net) {
         "--dir",
         net.get("nato").d(),
         "--id",
-        "mil",
+        "nato.mil",
         "--members",
         "nato,russia,osce",
         "--level",
@@ -42,7 +42,7 @@ fn open_three_party_channel(net: &Net) {
                 .as_array()
                 .is_some_and(|a| !a.is_empty())
         });
-        ok(&["channel", "accept", "--dir", &d, "--id", "mil"]);
+        ok(&["channel", "accept", "--dir", &d, "--id", "nato.mil"]);
     }
     for p in MEMBERS {
         let d = net.get(p).d().to_string();
@@ -75,7 +75,7 @@ fn start_load(net: &Net, stop: Arc<AtomicBool>, acked: Acked) -> Vec<std::thread
                         let r = client
                             .post(format!("http://127.0.0.1:{port}/api/v1/entries"))
                             .bearer_auth(&token)
-                            .json(&j!({"channel": "mil", "kind": "hotline_message",
+                            .json(&j!({"channel": "nato.mil", "kind": "hotline_message",
                                 "body": {"priority": "routine", "text": {"en": text}}}))
                             .timeout(Duration::from_secs(3))
                             .send()
@@ -134,17 +134,17 @@ fn random_sigkills_under_load_lose_nothing_and_duplicate_nothing() {
     // Everything converges: each feed complete on every node, with both
     // other members' receipts at its author.
     for author in MEMBERS {
-        let size = net.get(author).feed_size("mil", author);
+        let size = net.get(author).feed_size("nato.mil", author);
         for holder in MEMBERS {
             let h = net.get(holder);
             wait_until(
                 120,
                 &format!("{holder} to hold all of {author}'s feed"),
-                || h.feed_size("mil", author) == size,
+                || h.feed_size("nato.mil", author) == size,
             );
         }
         let a = net.get(author);
-        let feed = FeedId::new("mil", author);
+        let feed = FeedId::new("nato.mil", author);
         for other in MEMBERS.iter().filter(|o| **o != author) {
             wait_until(
                 60,
@@ -162,10 +162,10 @@ fn random_sigkills_under_load_lose_nothing_and_duplicate_nothing() {
     // The same roots everywhere, and every database passes a full audit.
     let mut checked = 0;
     for author in MEMBERS {
-        let root = net.get(author).feed_root("mil", author);
+        let root = net.get(author).feed_root("nato.mil", author);
         for holder in MEMBERS {
             assert_eq!(
-                net.get(holder).feed_root("mil", author),
+                net.get(holder).feed_root("nato.mil", author),
                 root,
                 "{holder}'s copy of {author}'s feed"
             );
@@ -180,7 +180,7 @@ fn random_sigkills_under_load_lose_nothing_and_duplicate_nothing() {
     for holder in MEMBERS {
         let store = net.get(holder).store();
         for author in MEMBERS {
-            let feed = FeedId::new("mil", author);
+            let feed = FeedId::new("nato.mil", author);
             let entries = store.entries(&feed, 0, u64::MAX >> 1).unwrap();
             let mut texts: HashMap<String, u64> = HashMap::new();
             for (i, e) in entries.iter().enumerate() {

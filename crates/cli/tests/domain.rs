@@ -119,7 +119,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
             .cloned()
             .unwrap_or_else(|| panic!("{source} {rule}"))
     };
-    let answered = find(&on_nato, "mil/nato/6", "clarification-reply");
+    let answered = find(&on_nato, "nato.mil/nato/6", "clarification-reply");
     assert_eq!(answered["status"], "overdue", "{answered}");
     assert!(answered["met_by"].is_null());
     assert_eq!(
@@ -129,7 +129,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
             "3. When will the forces return to their normal peacetime locations?"
         ])
     );
-    let unanswered = find(&on_nato, "mil/nato/8", "clarification-reply");
+    let unanswered = find(&on_nato, "nato.mil/nato/8", "clarification-reply");
     assert_eq!(unanswered["status"], "overdue");
     assert_eq!(unanswered["debtor"], "russia");
     assert_eq!(
@@ -152,7 +152,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         &later,
     ]);
     assert!(
-        text.contains("OVERDUE") && text.contains("mil/nato/8"),
+        text.contains("OVERDUE") && text.contains("nato.mil/nato/8"),
         "{text}"
     );
 
@@ -162,7 +162,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|o| o["source"] == "nrc/nato/1")
+        .find(|o| o["source"] == "nato.nrc/nato/1")
         .unwrap()
         .clone();
     assert_eq!(
@@ -175,7 +175,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
     );
 
     // The timeline is causal: every answer after what it answers.
-    let tl = json(&["timeline", "--dir", russia.d(), "--channel", "mil"]);
+    let tl = json(&["timeline", "--dir", russia.d(), "--channel", "nato.mil"]);
     let ids: Vec<&str> = tl["timeline"]
         .as_array()
         .unwrap()
@@ -183,8 +183,11 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         .map(|e| e["id"].as_str().unwrap())
         .collect();
     let pos = |id: &str| ids.iter().position(|x| *x == id).unwrap();
-    assert!(pos("mil/nato/1") < pos("mil/russia/1") && pos("mil/russia/1") < pos("mil/russia/2"));
-    assert!(pos("mil/nato/6") < pos("mil/russia/8"));
+    assert!(
+        pos("nato.mil/nato/1") < pos("nato.mil/russia/1")
+            && pos("nato.mil/russia/1") < pos("nato.mil/russia/2")
+    );
+    assert!(pos("nato.mil/nato/6") < pos("nato.mil/russia/8"));
 
     // Exercises carry their threshold badges.
     let ex = json(&["exercises", "--dir", nato.d()]);
@@ -216,7 +219,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
         "--dir",
         nato.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "prior_notification",
         "--body",
@@ -296,7 +299,7 @@ fn meetings_agendas_records_and_commitments() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|m| m["id"] == "nrc/nato/1")
+            .find(|m| m["id"] == "nato.nrc/nato/1")
             .unwrap();
         assert!(unanswered["replies"].as_array().unwrap().is_empty());
     }
@@ -363,7 +366,7 @@ fn meetings_agendas_records_and_commitments() {
 fn send_validates_before_anything_is_appended_and_prints_every_rule() {
     let net = replay();
     let russia = net.get("russia");
-    let before = russia.feed_size("mil", "russia");
+    let before = russia.feed_size("nato.mil", "russia");
     // A notification 30 days ahead, with a bad area, not marked late.
     let mut body: Value = serde_json::from_str(&ok(&["example", "prior_notification"])).unwrap();
     let start = parley_domain::dates::Date::of(parley_log::Timestamp::now()).plus_days(30);
@@ -377,7 +380,7 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
         "--dir",
         russia.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "prior_notification",
         "--body",
@@ -391,7 +394,7 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
     );
     assert!(err.contains("area.coordinates[0][0][1]: latitude"), "{err}");
     assert_eq!(
-        russia.feed_size("mil", "russia"),
+        russia.feed_size("nato.mil", "russia"),
         before,
         "nothing appended"
     );
@@ -408,7 +411,7 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
         "--dir",
         russia.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "prior_notification",
         "--body",
@@ -430,14 +433,14 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
         "--dir",
         russia.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "clarification_reply",
         "--refs",
-        "mil/nato/1",
+        "nato.mil/nato/1",
         "--body",
         reply.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("refs[0]: a clarification_reply answers a clarification_request, but mil/nato/1 is a hotline_message"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("refs[0]: a clarification_reply answers a clarification_request, but nato.mil/nato/1 is a hotline_message"));
 }

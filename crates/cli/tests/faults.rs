@@ -56,39 +56,39 @@ fn a_cut_link_shows_its_backlog_and_delivers_everything_when_it_returns() {
     let mut injected = Vec::new();
     for fault in [Behaviour::Stall, Behaviour::Drop] {
         link.set(fault);
-        let size = send_n(nato, "mil", 10, &format!("during {fault:?}"));
+        let size = send_n(nato, "nato.mil", 10, &format!("during {fault:?}"));
         wait_until(30, "nato to show the link down with a backlog", || {
             let (b, s) = backlog(nato, "russia");
             b > 0 && s["link"] == "down" && s["last_error"].is_string()
         });
         // The node still answers its users, and russia → nato still flows.
-        russia.send_text("mil", &format!("reply during {fault:?}"));
-        let rs = russia.feed_size("mil", "russia");
+        russia.send_text("nato.mil", &format!("reply during {fault:?}"));
+        let rs = russia.feed_size("nato.mil", "russia");
         wait_until(30, "russia's message to reach nato directly", || {
-            nato.feed_size("mil", "russia") == rs
+            nato.feed_size("nato.mil", "russia") == rs
         });
         let (b, _) = backlog(nato, "russia");
         assert!(
-            russia.feed_size("mil", "nato") < size,
+            russia.feed_size("nato.mil", "nato") < size,
             "nothing crosses a cut link"
         );
         injected.push(format!("{fault:?} with {b} entries waiting"));
     }
     link.set(Behaviour::Pass);
     let restored = Instant::now();
-    let size = nato.feed_size("mil", "nato");
+    let size = nato.feed_size("nato.mil", "nato");
     wait_until(60, "russia to hold everything nato sent", || {
-        russia.feed_size("mil", "nato") == size
+        russia.feed_size("nato.mil", "nato") == size
     });
     wait_until(60, "nato to hold russia's receipt for everything", || {
-        receipted(nato, "mil", "russia") == size
+        receipted(nato, "nato.mil", "russia") == size
     });
     wait_until(30, "the backlog to be empty", || {
         backlog(nato, "russia").0 == 0
     });
     assert_eq!(
-        nato.feed_root("mil", "nato"),
-        russia.feed_root("mil", "nato")
+        nato.feed_root("nato.mil", "nato"),
+        russia.feed_root("nato.mil", "nato")
     );
     for p in ["nato", "russia"] {
         net.get(p).audit();
@@ -114,7 +114,7 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
         "--dir",
         net.get("nato").d(),
         "--id",
-        "ops",
+        "nato.ops",
         "--members",
         "nato,osce",
         "--level",
@@ -126,9 +126,9 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
     wait_until(20, "osce to receive the ops charter", || {
         json(&["channel", "list", "--dir", &od])
             .as_array()
-            .is_some_and(|a| a.iter().any(|c| c["id"] == "ops"))
+            .is_some_and(|a| a.iter().any(|c| c["id"] == "nato.ops"))
     });
-    ok(&["channel", "accept", "--dir", &od, "--id", "ops"]);
+    ok(&["channel", "accept", "--dir", &od, "--id", "nato.ops"]);
     let russia_port = net.get("russia").port;
     net.p("russia").stop();
     let hostile = Faulty::impersonating(net.get("russia"), russia_port, Behaviour::Stall);
@@ -143,12 +143,17 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
     ] {
         hostile.set(b);
         let nato = net.get("nato");
-        send_n(nato, "mil", 3, &format!("to a {b:?} russia"));
+        send_n(nato, "nato.mil", 3, &format!("to a {b:?} russia"));
         // Other peers and the node's own users are served meanwhile.
         assert_eq!(console_login_page(nato), 200, "the console answers");
-        let ops = send_n(nato, "ops", 3, &format!("to osce while russia is {b:?}"));
+        let ops = send_n(
+            nato,
+            "nato.ops",
+            3,
+            &format!("to osce while russia is {b:?}"),
+        );
         wait_until(30, "osce to receipt everything on ops", || {
-            receipted(nato, "ops", "osce") == ops
+            receipted(nato, "nato.ops", "osce") == ops
         });
         wait_until(
             30,
@@ -175,9 +180,9 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
     drop(hostile);
     net.p("russia").start();
     let nato = net.get("nato");
-    let size = nato.feed_size("mil", "nato");
+    let size = nato.feed_size("nato.mil", "nato");
     wait_until(60, "the real russia to receipt everything", || {
-        receipted(nato, "mil", "russia") == size
+        receipted(nato, "nato.mil", "russia") == size
     });
     println!("hostile peers (baseline rss {} MiB):", baseline_kib / 1024);
     for r in report {
@@ -204,14 +209,14 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     net.start_all();
     open_channel(&net);
     let (nato, russia) = (net.get("nato"), net.get("russia"));
-    russia.send_text("mil", "first");
-    let rs = russia.feed_size("mil", "russia");
+    russia.send_text("nato.mil", "first");
+    let rs = russia.feed_size("nato.mil", "russia");
     wait_until(30, "nato to hold russia's message", || {
-        nato.feed_size("mil", "russia") == rs
+        nato.feed_size("nato.mil", "russia") == rs
     });
     let before = (
-        nato.feed_size("mil", "russia"),
-        nato.feed_size("mil", "nato"),
+        nato.feed_size("nato.mil", "russia"),
+        nato.feed_size("nato.mil", "nato"),
     );
     let baseline_kib = nato.rss_kib();
     let port = nato.port;
@@ -263,7 +268,7 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     // entries under the same signed checkpoint are refused.
     let (rt, _) = http();
     let c = net::tls::client(Some(russia));
-    let update = russia.feed_update("mil", 0);
+    let update = russia.feed_update("nato.mil", 0);
     let replay = |u: &Value| -> (u16, Value) {
         rt.block_on(async {
             let r = c
@@ -278,10 +283,10 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     let (status, answer) = replay(&update);
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["size"], rs);
-    russia.send_text("mil", "second");
-    let rs2 = russia.feed_size("mil", "russia");
+    russia.send_text("nato.mil", "second");
+    let rs2 = russia.feed_size("nato.mil", "russia");
     wait_until(30, "nato to hold russia's second message", || {
-        nato.feed_size("mil", "russia") == rs2
+        nato.feed_size("nato.mil", "russia") == rs2
     });
     let (status, answer) = replay(&update);
     assert_eq!(
@@ -302,18 +307,21 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     // Reading a feed (catch-up) takes a member's signed request.
     let osce = net.get("osce");
     let unsigned = rt.block_on(async {
-        let url = format!("{}/federation/v1/feeds/mil/russia?from=0", russia.url());
+        let url = format!(
+            "{}/federation/v1/feeds/nato.mil/russia?from=0",
+            russia.url()
+        );
         c.get(url).send().await.unwrap().status().as_u16()
     });
     assert_eq!(unsigned, 403, "an unsigned read is refused");
-    let (status, answer) = russia.feed_update_for(osce, "mil", 0);
+    let (status, answer) = russia.feed_update_for(osce, "nato.mil", 0);
     assert_eq!(
         (status, answer["error"].as_str()),
         (403, Some("not_member")),
         "the witness is pinned but may not read entries: {answer}"
     );
     assert_eq!(
-        russia.feed_update_for(nato, "mil", 0).0,
+        russia.feed_update_for(nato, "nato.mil", 0).0,
         200,
         "a member may"
     );
@@ -325,8 +333,8 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     );
     assert_eq!(
         (
-            nato.feed_size("mil", "russia"),
-            nato.feed_size("mil", "nato")
+            nato.feed_size("nato.mil", "russia"),
+            nato.feed_size("nato.mil", "nato")
         ),
         (rs2, before.1),
         "only russia's real second message was stored"
@@ -437,7 +445,7 @@ fn api_send(p: &Party, text: &str) -> (u16, Value) {
         let r = c
             .post(format!("{}/api/v1/entries", p.console_url()))
             .bearer_auth(p.token())
-            .json(&j!({"channel": "mil", "kind": "hotline_message",
+            .json(&j!({"channel": "nato.mil", "kind": "hotline_message",
                 "body": {"priority": "routine", "text": {"en": text}}}))
             .send()
             .await
@@ -465,7 +473,7 @@ fn a_full_or_read_only_disk_refuses_work_clearly_and_resumes() {
     let mut report = Vec::new();
     for fault in ["full", "full again"] {
         let (nato, russia) = (net.get("nato"), net.get("russia"));
-        let size_before = nato.feed_size("mil", "nato");
+        let size_before = nato.feed_size("nato.mil", "nato");
         let filler = disk.fill();
         // Sends are refused with the reason, and nothing is stored.
         let mut refused = 0;
@@ -486,7 +494,7 @@ fn a_full_or_read_only_disk_refuses_work_clearly_and_resumes() {
         let msg = answer["message"].as_str().unwrap().to_string();
         assert!(msg.contains("disk holding the database is full"), "{msg}");
         // A peer's pushes are refused, not acknowledged: they wait at russia.
-        russia.send_text("mil", &format!("to nato while its disk is {fault}"));
+        russia.send_text("nato.mil", &format!("to nato while its disk is {fault}"));
         wait_until(30, "russia to see why nato takes nothing", || {
             let (b, s) = backlog(russia, "nato");
             b > 0
@@ -495,19 +503,19 @@ fn a_full_or_read_only_disk_refuses_work_clearly_and_resumes() {
                     .is_some_and(|e| e.contains("storage_unavailable"))
         });
         assert_eq!(
-            receipted(russia, "mil", "nato") + 1,
-            russia.feed_size("mil", "russia")
+            receipted(russia, "nato.mil", "nato") + 1,
+            russia.feed_size("nato.mil", "russia")
         );
         // Space returns: the node takes work again by itself.
         std::fs::remove_file(filler).unwrap();
         let (status, a) = api_send(nato, &format!("after the disk was {fault}"));
         assert_eq!(status, 200, "{a}");
-        assert_eq!(nato.feed_size("mil", "nato"), size_before + stored + 1);
-        let rs = russia.feed_size("mil", "russia");
+        assert_eq!(nato.feed_size("nato.mil", "nato"), size_before + stored + 1);
+        let rs = russia.feed_size("nato.mil", "russia");
         wait_until(
             60,
             "russia's waiting message to be stored and receipted",
-            || receipted(russia, "mil", "nato") == rs,
+            || receipted(russia, "nato.mil", "nato") == rs,
         );
         report.push(format!(
             "{fault}: {refused} sends refused ({msg:?}), {stored} stored before it bit"
@@ -516,8 +524,8 @@ fn a_full_or_read_only_disk_refuses_work_clearly_and_resumes() {
     let nato = net.get("nato");
     nato.audit();
     assert_eq!(
-        nato.feed_root("mil", "nato"),
-        net.get("russia").feed_root("mil", "nato")
+        nato.feed_root("nato.mil", "nato"),
+        net.get("russia").feed_root("nato.mil", "nato")
     );
 
     // Read-only: Linux refuses to remount a file system read-only while a
@@ -668,7 +676,7 @@ fn a_disk_turning_read_only_under_traffic_loses_nothing_acknowledged() {
     assert_eq!(answer["error"], "storage_unavailable");
     let msg = answer["message"].as_str().unwrap().to_string();
     let russia = net.get("russia");
-    russia.send_text("mil", "to nato while its disk is read-only");
+    russia.send_text("nato.mil", "to nato while its disk is read-only");
     wait_until(30, "russia to see why nato takes nothing (disk)", || {
         let (b, s) = backlog(russia, "nato");
         b > 0
@@ -683,7 +691,7 @@ fn a_disk_turning_read_only_under_traffic_loses_nothing_acknowledged() {
     net.p("nato").start();
     let (nato, russia) = (net.get("nato"), net.get("russia"));
     let stored = nato.store();
-    let feed = FeedId::new("mil", "nato");
+    let feed = FeedId::new("nato.mil", "nato");
     for seq in &acked {
         assert!(
             stored.entry(&feed, *seq).unwrap().is_some(),
@@ -691,17 +699,17 @@ fn a_disk_turning_read_only_under_traffic_loses_nothing_acknowledged() {
         );
     }
     assert_eq!(
-        nato.feed_size("mil", "nato"),
+        nato.feed_size("nato.mil", "nato"),
         acked.last().unwrap() + 1,
         "nothing refused was stored"
     );
     let (status, a) = api_send(nato, "after the repair");
     assert_eq!(status, 200, "{a}");
-    let rs = russia.feed_size("mil", "russia");
+    let rs = russia.feed_size("nato.mil", "russia");
     wait_until(
         60,
         "russia's waiting message to be stored and receipted",
-        || receipted(russia, "mil", "nato") == rs,
+        || receipted(russia, "nato.mil", "nato") == rs,
     );
     nato.audit();
     net.p("nato").kill();

@@ -20,20 +20,20 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
         "--dir",
         nato.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--text",
         "Exercise notice follows",
         "--priority",
         "flash",
     ]);
     let id = sent["id"].as_str().unwrap().to_string();
-    assert_eq!(id, "mil/nato/1");
+    assert_eq!(id, "nato.mil/nato/1");
     let reply = json(&[
         "send",
         "--dir",
         russia.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--text",
         "Принято",
         "--lang",
@@ -41,7 +41,7 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
         "--refs",
         &id,
     ]);
-    assert_eq!(reply["id"], "mil/russia/1");
+    assert_eq!(reply["id"], "nato.mil/russia/1");
 
     // Each receipt arrives: the recipient's cosignature, with its time.
     let nd = nato.d().to_string();
@@ -50,14 +50,17 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
     });
     let rd = russia.d().to_string();
     wait_until(20, "nato's receipt for russia's reply", || {
-        json(&["show", "--dir", &rd, "mil/russia/1"])["delivery"][0]["delivered_at"].is_i64()
+        json(&["show", "--dir", &rd, "nato.mil/russia/1"])["delivery"][0]["delivered_at"].is_i64()
     });
     let shown = json(&["show", "--dir", nato.d(), &id]);
     assert_eq!(shown["delivery"][0]["party"], "russia");
-    assert_eq!(shown["delivery"][0]["answered"][0]["id"], "mil/russia/1");
+    assert_eq!(
+        shown["delivery"][0]["answered"][0]["id"],
+        "nato.mil/russia/1"
+    );
     let text = ok(&["inbox", "--dir", russia.d()]);
     assert!(
-        text.contains("mil/nato/1")
+        text.contains("nato.mil/nato/1")
             && text.contains("[FLASH]")
             && text.contains("Exercise notice follows"),
         "{text}"
@@ -67,7 +70,7 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
     wait_until(20, "osce to cosign both feeds", || {
         let s = nato.store();
         ["nato", "russia"].iter().all(|a| {
-            s.cosignatures(&FeedId::new("mil", a), 2)
+            s.cosignatures(&FeedId::new("nato.mil", a), 2)
                 .unwrap()
                 .iter()
                 .any(|c| c.cosigner == "osce")
@@ -100,7 +103,7 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
         &osce.vkey(Role::Witness),
     ]);
     assert!(
-        out.contains("verified: entry mil/nato/1 (hotline_message)"),
+        out.contains("verified: entry nato.mil/nato/1 (hotline_message)"),
         "{out}"
     );
     assert!(
@@ -152,7 +155,7 @@ fn a_receiver_killed_mid_stream_ends_with_every_entry_once_and_every_receipt() {
             let client = reqwest::Client::new();
             for i in 0..total {
                 let body = serde_json::json!({
-                    "channel": "mil", "kind": "hotline_message",
+                    "channel": "nato.mil", "kind": "hotline_message",
                     "body": {"priority": "routine", "text": {"en": format!("stream message {i}")}}
                 });
                 let r = client
@@ -169,10 +172,10 @@ fn a_receiver_killed_mid_stream_ends_with_every_entry_once_and_every_receipt() {
         });
     // Kill the receiver while the stream is flowing.
     wait_until(60, "the stream to reach russia", || {
-        net.get("russia").feed_size("mil", "nato") > 200
+        net.get("russia").feed_size("nato.mil", "nato") > 200
     });
     net.p("russia").kill();
-    let sent_at_kill = net.get("nato").feed_size("mil", "nato");
+    let sent_at_kill = net.get("nato").feed_size("nato.mil", "nato");
     assert!(
         sent_at_kill < total,
         "the kill must land mid-stream (nato had sent {sent_at_kill})"
@@ -183,27 +186,31 @@ fn a_receiver_killed_mid_stream_ends_with_every_entry_once_and_every_receipt() {
 
     let size = total + 1; // the charter, then the stream
     let (nato, russia) = (net.get("nato"), net.get("russia"));
-    assert_eq!(nato.feed_size("mil", "nato"), size);
+    assert_eq!(nato.feed_size("nato.mil", "nato"), size);
     wait_until(120, "russia to hold every entry", || {
-        russia.feed_size("mil", "nato") == size
+        russia.feed_size("nato.mil", "nato") == size
     });
     wait_until(60, "nato to hold russia's receipt for every entry", || {
         nato.store()
-            .delivered("russia", &FeedId::new("mil", "nato"), DeliveryRole::Push)
+            .delivered(
+                "russia",
+                &FeedId::new("nato.mil", "nato"),
+                DeliveryRole::Push,
+            )
             .unwrap()
             == size
     });
     // Exactly once, no gaps: sequence numbers 0..size, each once.
     let stored = russia
         .store()
-        .entries(&FeedId::new("mil", "nato"), 0, size + 10)
+        .entries(&FeedId::new("nato.mil", "nato"), 0, size + 10)
         .unwrap();
     assert_eq!(stored.len() as u64, size);
     assert!(stored.iter().enumerate().all(|(i, e)| e.seq == i as u64));
     // Every entry has a receipt: some russia cosignature covers it.
     let cosigs = nato
         .store()
-        .cosignatures(&FeedId::new("mil", "nato"), 1)
+        .cosignatures(&FeedId::new("nato.mil", "nato"), 1)
         .unwrap();
     let max_receipt = cosigs
         .iter()
@@ -214,8 +221,8 @@ fn a_receiver_killed_mid_stream_ends_with_every_entry_once_and_every_receipt() {
     assert_eq!(max_receipt, size);
     // The roots agree.
     assert_eq!(
-        nato.feed_root("mil", "nato"),
-        russia.feed_root("mil", "nato")
+        nato.feed_root("nato.mil", "nato"),
+        russia.feed_root("nato.mil", "nato")
     );
 }
 
@@ -227,7 +234,7 @@ fn a_stopped_peer_queues_messages_shows_link_down_and_catches_up() {
     net.p("russia").stop();
     let nato = net.get("nato");
     for i in 0..20 {
-        nato.send_text("mil", &format!("queued {i}"));
+        nato.send_text("nato.mil", &format!("queued {i}"));
     }
     wait_until(20, "nato to see russia down with 20 waiting", || {
         let p = nato.peer_status("russia");
@@ -247,7 +254,7 @@ fn a_stopped_peer_queues_messages_shows_link_down_and_catches_up() {
         let p = nato.peer_status("russia");
         p["link"] == "up" && p["backlog_entries"] == 0
     });
-    assert_eq!(russia.feed_size("mil", "nato"), 21);
+    assert_eq!(russia.feed_size("nato.mil", "nato"), 21);
     let inbox = ok(&["inbox", "--dir", russia.d(), "--limit", "100"]);
     for i in 0..20 {
         assert!(inbox.contains(&format!("queued {i}")), "missing queued {i}");
@@ -385,7 +392,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         nato.d(),
         "--id",
-        "pol",
+        "nato.pol",
         "--members",
         "nato,russia",
         "--level",
@@ -397,7 +404,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         nato.d(),
         "--channel",
-        "pol",
+        "nato.pol",
         "--text",
         "too early",
     ]);
@@ -405,7 +412,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not yet accepted by russia"));
     let rd = russia.d().to_string();
     wait_until(20, "the charter at russia", || {
-        parley(&["channel", "accept", "--dir", &rd, "--id", "pol"])
+        parley(&["channel", "accept", "--dir", &rd, "--id", "nato.pol"])
             .status
             .success()
     });
@@ -413,7 +420,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
     wait_until(20, "pol active", || {
         json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
     });
-    nato.send_text("pol", "now");
+    nato.send_text("nato.pol", "now");
 
     // A suspended channel refuses everything but resumption, with a clear error.
     ok(&[
@@ -422,7 +429,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         nato.d(),
         "--id",
-        "pol",
+        "nato.pol",
         "--reason",
         "Practical cooperation suspended",
     ]);
@@ -431,7 +438,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         nato.d(),
         "--channel",
-        "pol",
+        "nato.pol",
         "--text",
         "during suspension",
     ]);
@@ -449,7 +456,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         russia.d(),
         "--channel",
-        "pol",
+        "nato.pol",
         "--text",
         "during suspension",
     ]);
@@ -461,7 +468,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         russia.d(),
         "--id",
-        "pol",
+        "nato.pol",
         "--reason",
         "Dialogue resumes",
     ]);
@@ -477,14 +484,14 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         nato.d(),
         "--id",
-        "pol",
+        "nato.pol",
         "--reason",
         "Dialogue resumes",
     ]);
     wait_until(20, "russia to see the resumption", || {
         json(&["channel", "list", "--dir", &rd])[0]["state"] == "active"
     });
-    russia.send_text("pol", "after resumption");
+    russia.send_text("nato.pol", "after resumption");
 
     // Sending to a channel with a language it does not have names the rule.
     let o = parley(&[
@@ -492,7 +499,7 @@ fn channel_rules_are_enforced_by_the_author_node() {
         "--dir",
         russia.d(),
         "--channel",
-        "pol",
+        "nato.pol",
         "--text",
         "bonjour",
         "--lang",
@@ -512,7 +519,7 @@ fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
     open_channel(&net);
     let nato = net.get("nato");
     for i in 0..10 {
-        nato.send_text("mil", &format!("m{i}"));
+        nato.send_text("nato.mil", &format!("m{i}"));
     }
     let out = net.path("nato-backup.db");
     let report = json(&["backup", "--dir", nato.d(), "--out", out.to_str().unwrap()]);
@@ -523,12 +530,12 @@ fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
     let size = |author: &str| {
         feeds
             .iter()
-            .find(|(f, _)| f.channel == "mil" && f.author == author)
+            .find(|(f, _)| f.channel == "nato.mil" && f.author == author)
             .map(|(_, h)| (h.size, h.root.to_string()))
             .unwrap()
     };
     assert_eq!(size("nato").0, 11);
-    assert_eq!(size("nato").1, nato.feed_root("mil", "nato"));
+    assert_eq!(size("nato").1, nato.feed_root("nato.mil", "nato"));
 
     let again = parley(&["backup", "--dir", nato.d(), "--out", out.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(1), "a backup never overwrites");

@@ -60,8 +60,8 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    let origin = feed_origin("mil", "nato");
-    let size = net.get("nato").feed_size("mil", "nato");
+    let origin = feed_origin("nato.mil", "nato");
+    let size = net.get("nato").feed_size("nato.mil", "nato");
     wait_until(30, "the witness to cosign nato's feed", || {
         witnessed_size(&net.get("osce").url(), &origin) == size
     });
@@ -76,20 +76,23 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
         "--dir",
         nato.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--priority",
         "flash",
         "--text",
         "Unplanned air activity at 14:00Z",
     ]);
     let id = sent["id"].as_str().unwrap().to_string();
-    let n = nato.feed_size("mil", "nato");
+    let n = nato.feed_size("nato.mil", "nato");
     wait_until(30, "the witness to cosign the new size", || {
         witnessed_size(&osce.url(), &origin) == n
     });
 
     // The witness (or any member) reads NATO's checkpoint...
-    let (s, checkpoint) = get_as(osce, &format!("{}/tlog/mil/nato/checkpoint", nato.url()));
+    let (s, checkpoint) = get_as(
+        osce,
+        &format!("{}/tlog/nato.mil/nato/checkpoint", nato.url()),
+    );
     assert_eq!(s, 200);
     // ...and asks Russia's witness endpoint to cosign it: Russia witnesses
     // no such log, so it cosigns nothing.
@@ -116,7 +119,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
         let (s, r) = post_receipt(
             &net,
             &nato.url(),
-            &j!({"channel": "mil", "author": "nato", "size": n, "cosigner": cosigner, "cosignature": osce_line}),
+            &j!({"channel": "nato.mil", "author": "nato", "size": n, "cosigner": cosigner, "cosignature": osce_line}),
         );
         assert_eq!(
             (s, r["error"].as_str()),
@@ -128,7 +131,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
     // does not verify.
     let earlier = nato
         .store()
-        .cosignatures(&parley_store::FeedId::new("mil", "nato"), 1)
+        .cosignatures(&parley_store::FeedId::new("nato.mil", "nato"), 1)
         .unwrap()
         .into_iter()
         .find(|c| c.cosigner == "russia")
@@ -136,7 +139,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
     let (s, r) = post_receipt(
         &net,
         &nato.url(),
-        &j!({"channel": "mil", "author": "nato", "size": n, "cosigner": "russia", "cosignature": earlier.line}),
+        &j!({"channel": "nato.mil", "author": "nato", "size": n, "cosigner": "russia", "cosignature": earlier.line}),
     );
     assert_eq!(
         (s, r["error"].as_str()),
@@ -204,7 +207,7 @@ fn a_receipt_for_an_entry_never_delivered_cannot_be_manufactured() {
     assert!(
         russia
             .store()
-            .entry(&parley_store::FeedId::new("mil", "nato"), n - 1)
+            .entry(&parley_store::FeedId::new("nato.mil", "nato"), n - 1)
             .unwrap()
             .is_none()
     );
@@ -215,21 +218,21 @@ fn a_witness_cosigns_only_logs_it_witnesses_and_keeps_evidence_of_forks() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    net.get("nato").send_text("mil", "before the fork");
-    let n = net.get("nato").feed_size("mil", "nato");
+    net.get("nato").send_text("nato.mil", "before the fork");
+    let n = net.get("nato").feed_size("nato.mil", "nato");
     wait_until(20, "russia to hold nato's feed", || {
-        net.get("russia").feed_size("mil", "nato") == n
+        net.get("russia").feed_size("nato.mil", "nato") == n
     });
-    let mut fork = Forge::from_node(net.get("nato").key(), "mil", net.get("nato"));
+    let mut fork = Forge::from_node(net.get("nato").key(), "nato.mil", net.get("nato"));
     net.p("nato").stop();
     let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
 
     // A channel that does not exist: signed by NATO's real key, cosigned by nobody.
-    let mut t9 = Forge::new(nato.key(), "t9");
+    let mut t9 = Forge::new(nato.key(), "nato.t9");
     t9.message("a channel nobody agreed to");
     for w in [osce, russia] {
         let (s, body) = add_checkpoint(&w.url(), 0, &[], &t9.checkpoint());
-        assert_eq!(s, 404, "{} cosigned parley/t9/nato: {body}", w.name);
+        assert_eq!(s, 404, "{} cosigned parley/nato.t9/nato: {body}", w.name);
     }
     let origins: Vec<String> = json(&["witness", "list", "--dir", osce.d()])
         .as_array()
@@ -239,7 +242,7 @@ fn a_witness_cosigns_only_logs_it_witnesses_and_keeps_evidence_of_forks() {
         .collect();
     assert_eq!(
         origins,
-        ["parley/mil/nato", "parley/mil/russia"],
+        ["parley/nato.mil/nato", "parley/nato.mil/russia"],
         "from the charter only"
     );
 
@@ -267,7 +270,7 @@ fn a_witness_cosigns_only_logs_it_witnesses_and_keeps_evidence_of_forks() {
         "--dir",
         russia.d(),
         "--origin",
-        "parley/mil/nato",
+        "parley/nato.mil/nato",
         "--party",
         "nato",
     ]);
@@ -322,16 +325,16 @@ fn a_fork_from_a_power_of_two_size_leaves_evidence() {
     let mut net = Net::new(&["nato", "russia", "osce"]);
     net.start_all();
     open_channel(&net);
-    while net.get("nato").feed_size("mil", "nato") < 4 {
-        net.get("nato").send_text("mil", "filler");
+    while net.get("nato").feed_size("nato.mil", "nato") < 4 {
+        net.get("nato").send_text("nato.mil", "filler");
     }
-    assert_eq!(net.get("nato").feed_size("mil", "nato"), 4);
-    let origin = feed_origin("mil", "nato");
+    assert_eq!(net.get("nato").feed_size("nato.mil", "nato"), 4);
+    let origin = feed_origin("nato.mil", "nato");
     wait_until(30, "russia and the witness to hold size 4", || {
-        net.get("russia").feed_size("mil", "nato") == 4
+        net.get("russia").feed_size("nato.mil", "nato") == 4
             && witnessed_size(&net.get("osce").url(), &origin) == 4
     });
-    let mut fork = Forge::from_node(net.get("nato").key(), "mil", net.get("nato"));
+    let mut fork = Forge::from_node(net.get("nato").key(), "nato.mil", net.get("nato"));
     net.p("nato").stop();
     let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
     // Another history whose first four entries differ at the last one, then two more.
@@ -374,7 +377,7 @@ fn a_fork_from_a_power_of_two_size_leaves_evidence() {
     ]);
     assert!(out.contains("size 4") && out.contains("size 6"), "{out}");
     assert_eq!(
-        russia.feed_size("mil", "nato"),
+        russia.feed_size("nato.mil", "nato"),
         4,
         "nothing of the fork was stored"
     );
@@ -406,7 +409,7 @@ fn send_and_wait_for_receipt(net: &Net, text: &str) -> String {
         "--dir",
         nato.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--text",
         text,
     ])["id"]
@@ -522,8 +525,8 @@ fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
     open_channel(&net);
     send_and_wait_for_receipt(&net, "a message with a receipt");
     let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
-    let feed = parley_store::FeedId::new("mil", "nato");
-    let n = nato.feed_size("mil", "nato");
+    let feed = parley_store::FeedId::new("nato.mil", "nato");
+    let n = nato.feed_size("nato.mil", "nato");
     let witness_line = nato
         .store()
         .cosignatures(&feed, 1)
@@ -538,7 +541,7 @@ fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
         let (s, body) = post_as(
             nato,
             &format!("{}/federation/v1/cosignatures", russia.url()),
-            j!({"channel": "mil", "author": "nato", "cosignatures": [
+            j!({"channel": "nato.mil", "author": "nato", "cosignatures": [
                 {"size": n, "cosigner": cosigner, "statement": statement, "line": line}
             ]})
             .to_string()
@@ -587,12 +590,15 @@ fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
         (s, b)
     };
     let charter = |witnesses: Value| j!({"members": ["nato", "russia"], "witnesses": witnesses, "level": "military", "languages": ["en"]});
-    let mut unnamed = Forge::new(nato.key(), "fake");
+    let mut unnamed = Forge::new(nato.key(), "nato.fake");
     let e = unnamed.entry("channel_charter", charter(j!([])));
     unnamed.push_bytes(e.encode().unwrap());
     let (s, b) = present(&mut unnamed);
     assert_eq!(s, 403, "{b}");
-    let mut impostor = Forge::new(parley_log::SigningKey::generate("nato").unwrap(), "fake");
+    let mut impostor = Forge::new(
+        parley_log::SigningKey::generate("nato").unwrap(),
+        "nato.fake",
+    );
     let e = impostor.entry("channel_charter", charter(j!(["osce"])));
     impostor.push_bytes(e.encode().unwrap());
     let (s, b) = present(&mut impostor);

@@ -33,7 +33,7 @@ fn invite(net: &Net, title: &str, secs: i64) -> (String, Timestamp) {
         "--dir",
         nato.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "meeting_invitation",
         "--body",
@@ -59,13 +59,13 @@ fn reply(net: &Net, to: &str) {
     .unwrap();
     let russia = net.get("russia");
     let nato = net.get("nato");
-    let before = nato.feed_size("mil", "russia");
+    let before = nato.feed_size("nato.mil", "russia");
     ok(&[
         "send",
         "--dir",
         russia.d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "meeting_reply",
         "--body",
@@ -74,7 +74,7 @@ fn reply(net: &Net, to: &str) {
         to,
     ]);
     wait_until(20, "nato to receive russia's reply", || {
-        nato.feed_size("mil", "russia") > before
+        nato.feed_size("nato.mil", "russia") > before
     });
 }
 
@@ -87,7 +87,7 @@ fn witnessed_after(net: &Net, t: Timestamp) {
         "a witness cosignature of russia's feed after the deadline",
         || {
             nato.store()
-                .cosignatures(&parley_store::FeedId::new("mil", "russia"), 1)
+                .cosignatures(&parley_store::FeedId::new("nato.mil", "russia"), 1)
                 .unwrap()
                 .iter()
                 .any(|c| c.cosigner == "osce" && c.time > t.unix())
@@ -118,7 +118,7 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
     net.start_all();
     open_channel(&net);
     net.get("russia")
-        .send_text("mil", "SECRET-BODY: only members may read this");
+        .send_text("nato.mil", "SECRET-BODY: only members may read this");
 
     let (unanswered, due_a) = invite(&net, "council-a", 3);
     // A free reply refers to the invitation but does not answer it: one rule
@@ -134,7 +134,7 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
         "--dir",
         net.get("russia").d(),
         "--channel",
-        "mil",
+        "nato.mil",
         "--kind",
         "reply",
         "--body",
@@ -187,7 +187,7 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
     assert!(text.contains("delivered to russia at"), "{text}");
     assert!(text.contains("after it"), "{text}");
     assert!(
-        text.contains("referenced without an answer by mil/russia/"),
+        text.contains("referenced without an answer by nato.mil/russia/"),
         "{text}"
     );
     let overdue = json(&["obligations", "--dir", nato.d(), "--overdue"]);
@@ -286,7 +286,7 @@ fn without_a_witness_the_creditors_fresh_receipt_dates_the_silence() {
         "--dir",
         nato.d(),
         "--id",
-        "mil",
+        "nato.mil",
         "--members",
         "nato,russia",
         "--level",
@@ -294,14 +294,14 @@ fn without_a_witness_the_creditors_fresh_receipt_dates_the_silence() {
         "--languages",
         "en",
     ]);
-    net::accept_channel(russia, "mil");
+    net::accept_channel(russia, "nato.mil");
     let (id, due) = invite(&net, "council-alone", 2);
     wait_until(
         30,
         "nato's fresh receipt of russia's feed after the deadline",
         || {
             nato.store()
-                .cosignatures(&parley_store::FeedId::new("mil", "russia"), 1)
+                .cosignatures(&parley_store::FeedId::new("nato.mil", "russia"), 1)
                 .unwrap()
                 .iter()
                 .any(|c| c.cosigner == "nato" && c.time > due.unix())

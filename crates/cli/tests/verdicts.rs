@@ -25,7 +25,7 @@ fn send_body(net: &Net, party: &str, kind: &str, body: serde_json::Value, refs: 
         "--dir",
         p.d(),
         "--channel",
-        "tri",
+        "nato.tri",
         "--kind",
         kind,
         "--body",
@@ -47,7 +47,7 @@ fn three_members_print_the_same_obligations_before_and_after_one_was_offline() {
         "--dir",
         net.get("nato").d(),
         "--id",
-        "tri",
+        "nato.tri",
         "--members",
         "nato,russia,ukraine",
         "--witness",
@@ -60,8 +60,8 @@ fn three_members_print_the_same_obligations_before_and_after_one_was_offline() {
         "--ruleset",
         "vienna-document-2011@1",
     ]);
-    accept_channel(net.get("russia"), "tri");
-    accept_channel(net.get("ukraine"), "tri");
+    accept_channel(net.get("russia"), "nato.tri");
+    accept_channel(net.get("ukraine"), "nato.tri");
     let nd = net.get("nato").d().to_string();
     wait_until(20, "the channel to be active", || {
         json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
@@ -72,7 +72,7 @@ fn three_members_print_the_same_obligations_before_and_after_one_was_offline() {
         "--dir",
         net.get("nato").d(),
         "--channel",
-        "tri",
+        "nato.tri",
         "--priority",
         "flash",
         "--text",

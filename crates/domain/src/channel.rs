@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use parley_log::entry::check_identifier;
 use parley_log::{Entry, Hash, Timestamp};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -193,7 +192,7 @@ impl Charter {
             format!("the creator {author:?} must be a member"),
         );
         for (i, m) in self.members.iter().enumerate() {
-            if let Err(e) = check_identifier(m) {
+            if let Err(e) = parley_log::entry::check_party(m) {
                 v.push(format!("members[{i}]"), e);
             }
             if self.members[..i].contains(m) {
@@ -201,7 +200,7 @@ impl Charter {
             }
         }
         for (i, w) in self.witnesses.iter().enumerate() {
-            if let Err(e) = check_identifier(w) {
+            if let Err(e) = parley_log::entry::check_party(w) {
                 v.push(format!("witnesses[{i}]"), e);
             }
             if self.members.contains(w) {
@@ -522,6 +521,25 @@ impl ChannelState {
                 None => Ok(()),
             },
         }
+    }
+}
+
+/// A channel's id must be its creator's name, a '.', and a name: a charter
+/// for `russia.x` can only come from russia, so no party can take a
+/// channel name another party will use.
+pub fn check_channel_id(id: &str, creator: &str, v: &mut Violations) {
+    match parley_log::entry::channel_creator(id) {
+        Some(c) if c == creator => {}
+        Some(c) => v.push(
+            "channel",
+            format!(
+                "channel {id:?} belongs to {c:?}; {creator}'s channels are named {creator}.NAME"
+            ),
+        ),
+        None => v.push(
+            "channel",
+            format!("a channel id is CREATOR.NAME, e.g. {creator}.{id}"),
+        ),
     }
 }
 

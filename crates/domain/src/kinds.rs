@@ -138,7 +138,10 @@ static KINDS: &[KindSpec] = &[
         &[],
         Charter,
         Charter::example,
-        |e, _, v| typed::<Charter>(e, v, |c, v| c.check(&e.author, v))
+        |e, _, v| typed::<Charter>(e, v, |c, v| {
+            c.check(&e.author, v);
+            crate::channel::check_channel_id(&e.channel, &e.author, v);
+        })
     ),
     KindSpec {
         name: "channel_acceptance",

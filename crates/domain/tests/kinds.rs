@@ -23,7 +23,7 @@ fn channel() -> ChannelState {
 
 fn entry(author: &str, seq: u64, kind: &str, body: Value, refs: Vec<Hash>) -> Entry {
     Entry {
-        channel: "mil".into(),
+        channel: "nato.mil".into(),
         author: author.into(),
         seq,
         time: now(),

@@ -28,7 +28,7 @@ impl Book {
         let mut b = Book {
             channel: ChannelState::from_charter(
                 &Entry {
-                    channel: "mil".into(),
+                    channel: "nato.mil".into(),
                     author: "nato".into(),
                     seq: 0,
                     time: t(created),
@@ -60,7 +60,7 @@ impl Book {
     ) -> usize {
         let seq = self.seqs.entry(author.into()).or_insert(1);
         let e = Entry {
-            channel: "mil".into(),
+            channel: "nato.mil".into(),
             author: author.into(),
             seq: *seq,
             time: t(time),
@@ -87,7 +87,7 @@ impl Book {
 
     fn ledger(&self) -> Ledger {
         Ledger::new(
-            BTreeMap::from([("mil".to_string(), self.channel.clone())]),
+            BTreeMap::from([("nato.mil".to_string(), self.channel.clone())]),
             self.entries.clone(),
         )
     }
@@ -365,7 +365,7 @@ fn timeline_puts_answers_after_what_they_answer() {
     );
     let l = b.ledger();
     let order: Vec<String> = l
-        .timeline("mil")
+        .timeline("nato.mil")
         .iter()
         .map(|k| k.entry.kind.clone())
         .collect();
@@ -640,7 +640,7 @@ fn only_participating_states_notify_and_owe_calendars() {
         .example(t("2026-03-01T00:00:00Z"));
     notification["participating_states"] = json!(["norway"]);
     let e = Entry {
-        channel: "mil".into(),
+        channel: "nato.mil".into(),
         author: "nato".into(),
         seq: 9,
         time: t("2026-03-01T00:00:00Z"),

@@ -399,6 +399,39 @@ pub fn check_identifier(s: &str) -> Result<(), String> {
     }
 }
 
+/// A party's name: an identifier without '.', because a channel's id is
+/// its creator's name, a '.', and a name the creator chose.
+///
+/// # Errors
+/// Why the name is not a party name.
+pub fn check_party(s: &str) -> Result<(), String> {
+    check_identifier(s)?;
+    if s.contains('.') {
+        return Err(format!(
+            "party {s:?} must not contain '.' (it separates a channel's creator from its name)"
+        ));
+    }
+    Ok(())
+}
+
+/// The party that created channel `id` (`<creator>.<name>`): channel ids
+/// are namespaced by their creator, so that no party can take a name
+/// another will use.
+pub fn channel_creator(id: &str) -> Option<&str> {
+    id.split_once('.')
+        .filter(|(creator, name)| !creator.is_empty() && !name.is_empty())
+        .map(|(creator, _)| creator)
+}
+
+/// `name` qualified as a channel of `creator`, unless it already is one.
+pub fn qualify_channel(creator: &str, name: &str) -> String {
+    if channel_creator(name).is_some() {
+        name.to_string()
+    } else {
+        format!("{creator}.{name}")
+    }
+}
+
 /// Entry kinds: 1–64 of `a-z 0-9 _`, starting with a letter.
 pub fn check_kind(s: &str) -> Result<(), String> {
     let ok = !s.is_empty()

@@ -424,7 +424,7 @@ impl NodeDir {
             path: cfg_path.clone(),
             why: e.to_string(),
         })?;
-        parley_log::entry::check_identifier(&config.party).map_err(|why| DirError::BadConfig {
+        parley_log::entry::check_party(&config.party).map_err(|why| DirError::BadConfig {
             path: cfg_path.clone(),
             why: format!("party: {why}"),
         })?;
@@ -506,7 +506,7 @@ impl NodeDir {
             path: dir.to_path_buf(),
             why,
         };
-        parley_log::entry::check_identifier(party).map_err(|w| bad(format!("party: {w}")))?;
+        parley_log::entry::check_party(party).map_err(|w| bad(format!("party: {w}")))?;
         if NodeDir::config_path(dir).exists() || dir.join(KEYS_DIR).exists() {
             return Err(DirError::Exists(dir.to_path_buf()));
         }

@@ -172,6 +172,14 @@ async fn append_own_now(
     body: Value,
     refs: Vec<Hash>,
 ) -> Result<Appended, AppendError> {
+    // A new channel is named in its creator's namespace.
+    let qualified;
+    let channel = if kind == "channel_charter" {
+        qualified = parley_log::entry::qualify_channel(&node.party, channel);
+        qualified.as_str()
+    } else {
+        channel
+    };
     let feed = FeedId::new(channel, &node.party);
     let state = if kind == "channel_charter" {
         if node.channel(channel).is_some() {
@@ -400,6 +408,24 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
         )
     })?;
     let (cp, log_note) = open_checkpoint(&peer, &feed, &u.checkpoint)?;
+    // Nothing is stored, and nothing receipted, for a feed that holds
+    // nothing or a channel this node was never shown the charter of:
+    // such pushes would only plant names and cosignatures.
+    if cp.size == 0 {
+        return Err(IngestError::new(
+            Fault::Malformed,
+            "a checkpoint of size 0 delivers nothing; nothing was stored",
+        ));
+    }
+    if node.channel(&feed.channel).is_none() && u.old_size > 0 {
+        return Err(IngestError::new(
+            Fault::UnknownChannel,
+            format!(
+                "channel {} is not known here; its charter comes first",
+                feed.channel
+            ),
+        ));
+    }
     if cp.size != u.old_size + u.entries.len() as u64 {
         return Err(IngestError::new(
             Fault::BadSequence,
@@ -458,6 +484,9 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
         ));
     }
     let now = Timestamp::now().unix();
+    if let Some(refusal) = refuse_future_dated(node, &u, &entries, now).await {
+        return Err(refusal);
+    }
     let line = node.keys.receipt_signer().sign(&cp, now as u64).to_line();
     let new_entries: Vec<NewEntry> = entries
         .iter()
@@ -525,6 +554,93 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
         size: cp.size,
         cosignature: line,
     })
+}
+
+/// Refuses an update holding an entry dated further ahead of this node's
+/// clock than the allowed skew, and keeps the signed update as evidence:
+/// a time from the future would otherwise order events wrongly for good
+/// (a suspension dated 2099 outlasting every resumption).
+async fn refuse_future_dated(
+    node: &Arc<Node>,
+    u: &FeedUpdate,
+    entries: &[(Entry, Vec<u8>)],
+    now: i64,
+) -> Option<IngestError> {
+    let skew = i64::try_from(node.dir.config.federation.max_clock_skew_secs).unwrap_or(i64::MAX);
+    let (e, bytes) = entries
+        .iter()
+        .find(|(e, _)| e.time.unix() > now.saturating_add(skew))?;
+    let ahead = e.time.unix() - now;
+    let summary = format!(
+        "{} dated {} ({ahead} s ahead of {}'s clock; at most {skew} s allowed)",
+        e.id(),
+        e.time,
+        node.party
+    );
+    let evidence = serde_json::json!({
+        "format": "parley-future-dated/v1",
+        "origin": u.feed.origin(),
+        "entry": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes),
+        "entry_time": e.time.to_string(),
+        "received_at": Timestamp::from_unix(now).map(|t| t.to_string()),
+        "receiver": node.party,
+        "allowed_skew_secs": skew,
+        "checkpoint": u.checkpoint,
+        "old_size": u.old_size,
+        "entries": u.entries.iter().map(|b| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b)).collect::<Vec<_>>(),
+        "consistency": u.consistency.iter().map(|h| h.to_base64()).collect::<Vec<_>>(),
+    });
+    let rec = EvidenceRecord {
+        id: 0,
+        kind: parley_store::EvidenceKind::FutureDated,
+        origin: u.feed.origin(),
+        party: u.feed.author.clone(),
+        detected_at: now,
+        detected_by: node.party.clone(),
+        summary: summary.clone(),
+        evidence: serde_json::to_string_pretty(&evidence).unwrap_or_default(),
+        proven: false,
+    };
+    match node.db(move |s| s.add_evidence(&rec)).await {
+        Ok(id) => {
+            tracing::error!(party = %u.feed.author, evidence = id, "FUTURE-DATED ENTRY refused: {summary}");
+            node.emit(Event::Evidence {
+                id,
+                party: u.feed.author.clone(),
+            });
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not store the evidence of a future-dated entry")
+        }
+    }
+    Some(IngestError::new(
+        Fault::FromTheFuture,
+        format!(
+            "entry {} is dated {}, {ahead} s ahead of this node's clock; at most {skew} s is \
+             allowed (check the sending node's clock). Nothing was stored; the attempt was kept as evidence.",
+            e.id(),
+            e.time
+        ),
+    ))
+}
+
+/// Refuses a cosignature dated further ahead of this node's clock than
+/// the allowed skew: "as of T the feed was size N" must not be claimed for
+/// a T still to come (a proof of silence would rest on it).
+fn not_from_the_future(node: &Node, cosigner: &str, time: i64) -> Result<(), IngestError> {
+    let skew = i64::try_from(node.dir.config.federation.max_clock_skew_secs).unwrap_or(i64::MAX);
+    let now = Timestamp::now().unix();
+    if time > now.saturating_add(skew) {
+        return Err(IngestError::new(
+            Fault::FromTheFuture,
+            format!(
+                "{cosigner}'s cosignature is dated {time}, {} s ahead of this node's clock; \
+                 at most {skew} s is allowed",
+                time - now
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// An update's decoded entries with their bytes, and their leaf hashes.
@@ -842,6 +958,7 @@ pub async fn record_evidence(
     }
     let rec = EvidenceRecord {
         id: 0,
+        kind: parley_store::EvidenceKind::Equivocation,
         origin: feed.origin(),
         party: feed.author.clone(),
         detected_at: Timestamp::now().unix(),
@@ -1075,6 +1192,7 @@ async fn store_cosignature(
         .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
         .ok_or_else(|| IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature"))?
         as i64;
+    not_from_the_future(node, cosigner, time)?;
     let c = Cosignature {
         feed: feed.clone(),
         size,
@@ -1204,6 +1322,7 @@ pub async fn accept_shared(
             .ok_or_else(|| {
                 IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature")
             })?;
+        not_from_the_future(node, &c.cosigner, time as i64)?;
         checked.push(Cosignature {
             feed: feed.clone(),
             size: c.size,

@@ -51,6 +51,7 @@ pub fn keys_json(id: &parley_log::Identity) -> Value {
 pub fn evidence_json(e: &EvidenceRecord) -> Value {
     json!({
         "id": e.id,
+        "kind": e.kind.as_str(),
         "party": e.party,
         "origin": e.origin,
         "summary": e.summary,

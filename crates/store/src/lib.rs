@@ -231,16 +231,43 @@ pub enum DeliveryRole {
     Shared,
 }
 
-/// Evidence that a feed forked (or an unproven conflict).
+/// What a piece of evidence shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// The party showed two histories of one feed (`parley-equivocation/v1`).
+    Equivocation,
+    /// The party signed an entry dated further ahead of the receiver's
+    /// clock than it allows (`parley-future-dated/v1`).
+    FutureDated,
+}
+
+impl EvidenceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvidenceKind::Equivocation => "equivocation",
+            EvidenceKind::FutureDated => "future_dated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EvidenceKind> {
+        [EvidenceKind::Equivocation, EvidenceKind::FutureDated]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// Evidence that a party misbehaved: a fork (or an unproven conflict), or
+/// an entry dated in the future.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EvidenceRecord {
     pub id: i64,
+    pub kind: EvidenceKind,
     pub origin: String,
     pub party: String,
     pub detected_at: i64,
     pub detected_by: String,
     pub summary: String,
-    /// The evidence file (JSON, `parley-equivocation/v1`).
+    /// The evidence file (JSON, `parley-equivocation/v1` or `parley-future-dated/v1`).
     pub evidence: String,
     /// Whether the file proves the fork on its own.
     pub proven: bool,

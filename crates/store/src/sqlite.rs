@@ -768,9 +768,9 @@ impl Store for SqliteStore {
                 return Ok(id);
             }
             conn.execute(
-                "INSERT INTO evidence (origin, party, detected_at, detected_by, summary, evidence, proven)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![e.origin, e.party, e.detected_at, e.detected_by, e.summary, e.evidence, e.proven],
+                "INSERT INTO evidence (kind, origin, party, detected_at, detected_by, summary, evidence, proven)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![e.kind.as_str(), e.origin, e.party, e.detected_at, e.detected_by, e.summary, e.evidence, e.proven],
             )?;
             Ok(conn.last_insert_rowid())
         })
@@ -779,12 +779,20 @@ impl Store for SqliteStore {
     fn evidence(&self) -> Result<Vec<EvidenceRecord>> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT id, origin, party, detected_at, detected_by, summary, evidence, proven
+                "SELECT id, origin, party, detected_at, detected_by, summary, evidence, proven, kind
                  FROM evidence ORDER BY id",
             )?;
             st.query_map([], |r| {
+                let kind: String = r.get(8)?;
                 Ok(EvidenceRecord {
                     id: r.get(0)?,
+                    kind: crate::EvidenceKind::parse(&kind).ok_or_else(|| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            8,
+                            rusqlite::types::Type::Text,
+                            format!("unknown evidence kind {kind:?}").into(),
+                        )
+                    })?,
                     origin: r.get(1)?,
                     party: r.get(2)?,
                     detected_at: r.get(3)?,

@@ -273,6 +273,7 @@ fn peers_cosignatures_deliveries_witness_and_evidence() {
 
     let ev = EvidenceRecord {
         id: 0,
+        kind: parley_store::EvidenceKind::Equivocation,
         origin: "o".into(),
         party: "nato".into(),
         detected_at: 1,

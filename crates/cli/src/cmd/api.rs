@@ -150,7 +150,7 @@ pub(crate) fn report(as_json: bool, err: anyhow::Error) -> anyhow::Error {
                     "ok": false, "error": f.code, "message": f.message, "status": f.status, "violations": v
                 }));
             }
-            eprintln!("parley: {f}");
+            eprintln!("parley: {}", crate::output::safe(&f.to_string()));
             anyhow::Error::new(crate::output::Reported)
         }
         Err(e) => e,

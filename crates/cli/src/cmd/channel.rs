@@ -58,8 +58,7 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
         ChannelCommand::Policy { dir, id } => {
             let api = Api::open(&dir.dir)?;
             let text = api.get_text(&format!("/channels/{id}/policy"))?;
-            print!("{text}");
-            Ok(())
+            output::text(&text)
         }
         ChannelCommand::List(NodeArgs { dir, json }) => {
             let api = Api::open(&dir.dir)?;

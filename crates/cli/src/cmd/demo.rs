@@ -250,7 +250,7 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
         .map(|p| Ok((*p, Api::open(&dir_of(root, p))?)))
         .collect::<anyhow::Result<_>>()?;
     let open = apis["russia"].post("/entries", &json!({
-        "channel": "mil", "kind": "clarification_request",
+        "channel": "nato.mil", "kind": "clarification_request",
         "body": {"to": "nato", "concerns": {"en": "Concentration of armoured units near the border of Belarus outside their normal locations.", "ru": "Сосредоточение бронетанковых подразделений у границы Беларуси вне мест постоянной дислокации."}, "location": "Lithuania, Poland"}
     }));
     if let Ok(r) = open {
@@ -271,7 +271,7 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
         let body = json!({"priority": prio, "text": {"en": en, "ru": ru}});
         let Ok(sent) = apis[from].post(
             "/entries",
-            &json!({"channel": "mil", "kind": "hotline_message", "body": body}),
+            &json!({"channel": "nato.mil", "kind": "hotline_message", "body": body}),
         ) else {
             continue;
         };
@@ -280,7 +280,7 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
         // Most messages are acknowledged after a while; every fifth is left
         // for the duty officer to acknowledge (or to go overdue).
         if !n.is_multiple_of(5) && nap(stop, 5 + random(20) as u64) {
-            let ack = json!({"channel": "mil", "kind": "acknowledgement", "body": {"by": "Duty officer"}, "refs": [id]});
+            let ack = json!({"channel": "nato.mil", "kind": "acknowledgement", "body": {"by": "Duty officer"}, "refs": [id]});
             for _ in 0..20 {
                 if apis[to].post("/entries", &ack).is_ok() {
                     break;

@@ -246,10 +246,7 @@ pub(crate) fn silence(s: crate::cli::SilenceArgs) -> anyhow::Result<()> {
                     path.display()
                 )])
             }
-            None => {
-                print!("{text}");
-                Ok(())
-            }
+            None => output::text(&text),
         };
     }
     let a = s.at;

@@ -18,12 +18,13 @@ pub(crate) fn run(cmd: EvidenceCommand) -> anyhow::Result<()> {
             }
             let rows = list.as_array().cloned().unwrap_or_default();
             if rows.is_empty() {
-                return output::lines(["no evidence of equivocation"]);
+                return output::lines(["no evidence"]);
             }
             output::lines(rows.iter().map(|e| {
                 format!(
-                    "#{} {} {} ({}): {}",
+                    "#{} {} {} {} ({}): {}",
                     e["id"],
+                    e["kind"].as_str().unwrap_or(""),
                     e["party"].as_str().unwrap_or(""),
                     e["origin"].as_str().unwrap_or(""),
                     if e["proven"] == true {
@@ -37,7 +38,9 @@ pub(crate) fn run(cmd: EvidenceCommand) -> anyhow::Result<()> {
         }
         EvidenceCommand::Export { dir, id } => {
             let api = Api::open(&dir.dir)?;
-            print!("{}", api.get_text(&format!("/evidence/{id}"))?);
+            // JSON: unsafe characters as \u escapes, the same document.
+            let text = api.get_text(&format!("/evidence/{id}"))?;
+            print!("{}", output::safe_json(&text));
             Ok(())
         }
         EvidenceCommand::Verify { file, vkey, json } => {

@@ -139,8 +139,19 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
             if id.party == own.party {
                 anyhow::bail!("{} is this node's own identity", identity.display());
             }
+            parley_log::entry::check_party(&id.party)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", identity.display()))?;
+            if url.starts_with("http://") && !own.federation.plaintext {
+                anyhow::bail!(
+                    "--url {url}: peers are reached over mutual TLS (https://); plain http:// \
+                     needs `plaintext = true` under [federation] in parley.toml (only behind a \
+                     TLS-terminating proxy)"
+                );
+            }
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                anyhow::bail!("--url must start with http:// or https://");
+                anyhow::bail!(
+                    "--url must start with https:// (or http:// with federation.plaintext)"
+                );
             }
             let store = open_store(&dir.dir)?;
             let pinned = store.peers()?.into_iter().find(|p| p.party == id.party);

@@ -8,13 +8,13 @@
 //! say = "NATO opens the council channel."
 //! by = "nato"
 //! do = "create_channel"        # create_channel | accept | suspend | resume | send | wait
-//! channel = "nrc"
+//! channel = "nato.nrc"
 //! charter = { members = ["nato", "russia"], level = "political", languages = ["en", "ru"] }
 //!
 //! [[step]]
 //! by = "russia"
 //! do = "send"
-//! channel = "nrc"
+//! channel = "nato.nrc"
 //! kind = "meeting_reply"
 //! refs = ["invitation"]        # labels of earlier steps
 //! as = "reply"                 # this step's label

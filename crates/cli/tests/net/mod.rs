@@ -449,7 +449,7 @@ pub fn open_channel(net: &Net) {
         "--dir",
         nato.d(),
         "--id",
-        "mil",
+        "nato.mil",
         "--members",
         "nato,russia",
         "--witness",
@@ -459,7 +459,7 @@ pub fn open_channel(net: &Net) {
         "--languages",
         "en,ru",
     ]);
-    accept_channel(russia, "mil");
+    accept_channel(russia, "nato.mil");
     let nd = nato.d().to_string();
     wait_until(20, "the channel to be active at nato", || {
         json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"

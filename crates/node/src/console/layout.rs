@@ -198,7 +198,14 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
     let alarms = html! {
         @for e in &ctx.evidence {
             div.alarm.red {
-                "EQUIVOCATION: " (e.party) " showed two different histories of one feed. "
+                @match e.kind {
+                    parley_store::EvidenceKind::Equivocation => {
+                        "EQUIVOCATION: " (e.party) " showed two different histories of one feed. "
+                    }
+                    parley_store::EvidenceKind::FutureDated => {
+                        "FUTURE-DATED ENTRY REFUSED: " (e.party) " signed an entry dated ahead of this node's clock. "
+                    }
+                }
                 (e.summary) " — " a href="/links" { "see the evidence (#" (e.id) ")" }
             }
         }
@@ -280,6 +287,52 @@ pub fn countdown(due: Timestamp) -> Markup {
 
 pub fn entry_href(id: &str) -> String {
     format!("/entry/{id}")
+}
+
+/// The name of a bidirectional control character, if `c` is one.
+fn bidi_control(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{202a}' => "LRE",
+        '\u{202b}' => "RLE",
+        '\u{202c}' => "PDF",
+        '\u{202d}' => "LRO",
+        '\u{202e}' => "RLO",
+        '\u{2066}' => "LRI",
+        '\u{2067}' => "RLI",
+        '\u{2068}' => "FSI",
+        '\u{2069}' => "PDI",
+        '\u{200e}' => "LRM",
+        '\u{200f}' => "RLM",
+        '\u{61c}' => "ALM",
+        _ => return None,
+    })
+}
+
+/// Text a peer wrote, isolated from the page around it (`bdi`), with every
+/// bidirectional control shown as a marked tag instead of acting: an
+/// override (U+202E) could otherwise make "txet" read as "text", or move a
+/// number or a name to where the reader expects another.
+pub fn peer_text(text: &str) -> Markup {
+    if !text.chars().any(|c| bidi_control(c).is_some()) {
+        return html! { bdi { (text) } };
+    }
+    let mut parts: Vec<(String, Option<(char, &str)>)> = vec![(String::new(), None)];
+    for c in text.chars() {
+        match bidi_control(c) {
+            Some(name) => parts.push((String::new(), Some((c, name)))),
+            None => parts.last_mut().expect("never empty").0.push(c),
+        }
+    }
+    html! {
+        bdi.has-bidi {
+            @for (run, mark) in &parts {
+                @if let Some((c, name)) = mark {
+                    mark.bidi title=(format!("bidirectional control U+{:04X} ({name}) in the sender's text, shown and not applied", u32::from(*c))) { "⟨" (name) "⟩" }
+                }
+                (run)
+            }
+        }
+    }
 }
 
 pub fn badge(text: &str, colour: &str) -> Markup {

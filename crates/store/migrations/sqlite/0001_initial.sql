@@ -115,9 +115,11 @@ CREATE TABLE witnessed (
     note    TEXT NOT NULL
 );
 
--- Proofs that a feed forked, and unproven conflicts worth an alarm.
+-- Proofs that a feed forked, unproven conflicts worth an alarm, and
+-- signed entries dated in the future (kind says which).
 CREATE TABLE evidence (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind         TEXT NOT NULL CHECK (kind IN ('equivocation', 'future_dated')),
     origin       TEXT NOT NULL,
     party        TEXT NOT NULL,
     detected_at  INTEGER NOT NULL,

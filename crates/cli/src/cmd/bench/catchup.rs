@@ -73,19 +73,19 @@ pub(crate) async fn measure(
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_bytes(sa.pid());
     let (sb, _) = start(client, &b).await?;
-    open_channel(client, &a, &b, "catchup", None).await?;
+    open_channel(client, &a, &b, "nato.catchup", None).await?;
     sb.stop();
     sa.stop();
 
     say(format!("writing {entries} entries while russia is offline"));
-    grow(&a, "catchup", entries, say)?;
+    grow(&a, "nato.catchup", entries, say)?;
     let target = entries;
     let (sa, _) = start(client, &a).await?;
     let t = Instant::now();
     let (sb, _) = start(client, &b).await?;
     let mut shown = Instant::now();
     loop {
-        let have = feed_size(client, &b, "catchup", "nato").await;
+        let have = feed_size(client, &b, "nato.catchup", "nato").await;
         if have >= target {
             break;
         }
@@ -104,10 +104,10 @@ pub(crate) async fn measure(
     let receiver_bytes = db_bytes(&b) as f64 / target as f64;
 
     say(format!("growing nato's feed to {large} entries"));
-    grow(&a, "catchup", large, say)?;
+    grow(&a, "nato.catchup", large, say)?;
     let author_bytes = db_bytes(&a) as f64 / large as f64;
     let (sa, large_start) = start(client, &a).await?;
-    let _ = feed_size(client, &a, "catchup", "nato").await;
+    let _ = feed_size(client, &a, "nato.catchup", "nato").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let large_rss = rss_bytes(sa.pid());
     sa.stop();

@@ -19,12 +19,12 @@ pub(crate) fn federation(a: BenchFederationArgs) -> anyhow::Result<()> {
         pin_all(&[&nato, &russia])?;
         let (_n, _) = start(&client, &nato).await?;
         let (_r, _) = start(&client, &russia).await?;
-        open_channel(&client, &nato, &russia, "bench", None).await?;
+        open_channel(&client, &nato, &russia, "nato.bench", None).await?;
         run_load(
             &client,
             &nato,
             &russia,
-            "bench",
+            "nato.bench",
             Load::Closed {
                 concurrency: a.concurrency,
                 messages: a.messages,

@@ -152,11 +152,14 @@ async fn network_runs(
     let (_n, _) = start(client, &nato).await?;
     let (_r, _) = start(client, &russia).await?;
     let (_o, _) = start(client, &osce).await?;
-    open_channel(client, &nato, &russia, "direct", None).await?;
-    open_channel(client, &nato, &russia, "witnessed", Some(&osce)).await?;
+    open_channel(client, &nato, &russia, "nato.direct", None).await?;
+    open_channel(client, &nato, &russia, "nato.witnessed", Some(&osce)).await?;
     let mut direct = Vec::new();
     let mut witnessed = Vec::new();
-    for (channel, out) in [("direct", &mut direct), ("witnessed", &mut witnessed)] {
+    for (channel, out) in [
+        ("nato.direct", &mut direct),
+        ("nato.witnessed", &mut witnessed),
+    ] {
         for load in sizes.loads() {
             say(&format!("      {channel}: {load:?}"));
             out.push(run_load(client, &nato, &russia, channel, load).await?);

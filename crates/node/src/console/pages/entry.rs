@@ -61,7 +61,7 @@ fn texts_side_by_side(m: &serde_json::Map<String, Value>) -> Markup {
     html! {
         div.texts {
             @for (lang, text) in m {
-                div.lang lang=(lang) { span.code { (lang) } (text.as_str().unwrap_or("")) }
+                div.lang lang=(lang) { span.code { (lang) } (crate::console::layout::peer_text(text.as_str().unwrap_or(""))) }
             }
         }
     }
@@ -88,7 +88,7 @@ fn value(v: &Value) -> Markup {
         return texts_side_by_side(m);
     }
     match v {
-        Value::String(s) => html! { span style="white-space: pre-wrap" { (s) } },
+        Value::String(s) => html! { span.pre { (crate::console::layout::peer_text(s)) } },
         Value::Null => html! { span.muted { "—" } },
         Value::Array(a) if a.is_empty() => html! { span.muted { "none" } },
         Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= 32)) => {

@@ -106,7 +106,7 @@ pub async fn page(
                                         @if !prio.is_empty() { (priority_badge(prio)) }
                                         span.muted { (kind_title(&k.entry.kind)) }
                                         " "
-                                        a.summary href=(entry_href(&k.id())) { (describe(&ctx.ledger, k)) }
+                                        a.summary href=(entry_href(&k.id())) { (crate::console::layout::peer_text(&describe(&ctx.ledger, k))) }
                                         div.sub { (k.id()) }
                                     }
                                     td { (delivery_chips(&ctx, k)) }

@@ -45,14 +45,14 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let own = node.keys.identity();
     let content = html! {
         @if !ctx.evidence.is_empty() {
-            h2 { "Equivocation evidence" }
-            p { "Each file proves, with the accused party's own signatures, that it showed two different histories. Verify one offline with " code { "parley evidence verify FILE --vkey VKEY" } "." }
+            h2 { "Evidence" }
+            p { "An equivocation file proves, with the accused party's own signatures, that it showed two different histories; verify one offline with " code { "parley evidence verify FILE --vkey VKEY" } ". A future-dated file holds an entry its author signed with a date ahead of this node's clock, and the checkpoint it came under; it was refused." }
             table {
                 thead { tr { th { "#" } th { "Party" } th { "Detected" } th { "What" } } }
                 tbody {
                     @for e in &ctx.evidence {
                         tr.overdue { td { (e.id) } td { b { (e.party) } } td.when { (fmt_time(e.detected_at)) br; "by " (e.detected_by) }
-                            td { (e.summary) div.sub { (if e.proven { "proven" } else { "unproven" }) " · " (e.origin) } } }
+                            td { (e.summary) div.sub { (e.kind.as_str()) " · " (if e.proven { "proven" } else { "unproven" }) " · " (e.origin) } } }
                     }
                 }
             }
