@@ -18,6 +18,10 @@ use clap::{Args, Parser, Subcommand};
     max_term_width = 100
 )]
 pub(crate) struct Cli {
+    /// Act as this user (with their API token from DIR/tokens/USER.token
+    /// and their role) instead of the node's operator (DIR/api.token).
+    #[arg(long = "as", global = true, env = "PARLEY_USER", value_name = "USER")]
+    pub(crate) as_user: Option<String>,
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -67,6 +71,10 @@ pub(crate) enum Command {
     Status(NodeArgs),
     /// Copy the node's database, consistently, while the node runs.
     Backup(BackupArgs),
+    /// Who did what on this node: every send, acknowledgement, signature,
+    /// channel act, key rotation, sign-in and user change, with the user,
+    /// the client's address and the entry it produced (append-only).
+    AuditLog(AuditLogArgs),
     /// Recheck everything the node holds from its database alone: every
     /// entry re-hashed, every tile recomputed, every checkpoint and
     /// cosignature verified against the pinned keys. Safe while it runs.
@@ -207,6 +215,23 @@ pub(crate) struct DirArg {
 pub(crate) struct AuditArgs {
     #[command(flatten)]
     pub(crate) dir: DirArg,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct AuditLogArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// Only actions after this number.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) after: i64,
+    /// At most this many actions.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) limit: u64,
+    /// Only this user's actions.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }
@@ -372,6 +397,20 @@ pub(crate) enum UserCommand {
         /// The password (visible in the process list; prefer stdin).
         #[arg(long)]
         password: Option<String>,
+        /// Also issue an API token for this user (see `user token`).
+        #[arg(long)]
+        token: bool,
+    },
+    /// Issue (or replace) a user's API token: written to
+    /// DIR/tokens/NAME.token (mode 0600); only its SHA-256 is kept in
+    /// parley.toml. `parley --as NAME …` then acts as that user, with
+    /// that user's role.
+    Token {
+        #[command(flatten)]
+        dir: DirArg,
+        /// The user name.
+        #[arg(long)]
+        name: String,
     },
     /// Remove a console user; their open sessions end at their next click.
     Remove {

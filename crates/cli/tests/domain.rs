@@ -18,6 +18,10 @@ fn scenario() -> String {
 /// Runs the story and waits until both parties hold each other's feeds.
 fn replay() -> Net {
     let mut net = Net::new(&["nato", "russia", "osce"]);
+    // The story's signatures are made by each party's signatory.
+    for p in ["nato", "russia"] {
+        net.get(p).add_user("signatory", "signatory");
+    }
     net.start_all();
     let (n, r, o) = (
         net.get("nato").d().to_string(),

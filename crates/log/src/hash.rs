@@ -107,6 +107,11 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// Plain SHA-256, for key IDs and origin hashes.
+/// SHA-256 of `data`, as lowercase hex (e.g. to store a token's digest).
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex_encode(&sha256(&[data]))
+}
+
 pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     let mut h = Sha256::new();
     for p in parts {

@@ -59,6 +59,10 @@ pub struct User {
     pub role: String,
     /// PHC string (`$argon2id$…`); never the password itself.
     pub password_hash: String,
+    /// SHA-256 (hex) of the user's API token, if one was issued
+    /// (`parley user token`); never the token itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_sha256: Option<String>,
 }
 
 /// Where the console and local API listen, and how.

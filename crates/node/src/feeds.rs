@@ -142,6 +142,9 @@ pub enum AppendError {
     UnknownChannel(String),
     #[error("channel {0:?} already exists")]
     ChannelExists(String),
+    /// The acting user's role may not send this kind.
+    #[error("{0}")]
+    NotPermitted(String),
     #[error(transparent)]
     Entry(#[from] parley_log::entry::EntryError),
     #[error(transparent)]

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use tokio::sync::watch;
 use tower_http::timeout::TimeoutLayer;
 
+pub mod actor;
 pub mod api;
 pub mod audit;
 pub mod config;

@@ -231,6 +231,27 @@ pub enum DeliveryRole {
     Shared,
 }
 
+/// One action a person or tool took on this node (`parley audit-log`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionRecord {
+    pub id: i64,
+    pub time: i64,
+    /// The user (console or API token), `operator` for the node's own
+    /// token, `local:NAME` for a command run on the host.
+    pub user: String,
+    pub role: String,
+    /// The client's address, or `local`.
+    pub client: String,
+    /// e.g. `send`, `channel-create`, `sign-in`, `user-add`.
+    pub action: String,
+    /// What it acted on: a channel, a kind, a user.
+    pub target: String,
+    /// The entry it produced, as `channel/author/seq`.
+    pub entry: Option<String>,
+    /// `ok`, or why it was refused.
+    pub outcome: String,
+}
+
 /// What a piece of evidence shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EvidenceKind {
@@ -428,4 +449,11 @@ pub trait Store: Send + Sync {
     // Evidence.
     fn add_evidence(&self, e: &EvidenceRecord) -> Result<i64>;
     fn evidence(&self) -> Result<Vec<EvidenceRecord>>;
+
+    // The action log (append-only: there is no way to change or remove).
+
+    /// Records an action; returns its number.
+    fn record_action(&self, a: &ActionRecord) -> Result<i64>;
+    /// Actions after number `after` (oldest first), at most `limit`.
+    fn actions(&self, after: i64, limit: u64) -> Result<Vec<ActionRecord>>;
 }

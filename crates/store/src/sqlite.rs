@@ -776,6 +776,45 @@ impl Store for SqliteStore {
         })
     }
 
+    fn record_action(&self, a: &crate::ActionRecord) -> Result<i64> {
+        self.write(|conn| {
+            conn.execute(
+                "INSERT INTO action_log (time, user, role, client, action, target, entry, outcome)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    a.time, a.user, a.role, a.client, a.action, a.target, a.entry, a.outcome
+                ],
+            )?;
+            Ok(conn.last_insert_rowid())
+        })
+    }
+
+    fn actions(&self, after: i64, limit: u64) -> Result<Vec<crate::ActionRecord>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, time, user, role, client, action, target, entry, outcome
+                 FROM action_log WHERE id > ?1 ORDER BY id LIMIT ?2",
+            )?;
+            st.query_map(
+                params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+                |r| {
+                    Ok(crate::ActionRecord {
+                        id: r.get(0)?,
+                        time: r.get(1)?,
+                        user: r.get(2)?,
+                        role: r.get(3)?,
+                        client: r.get(4)?,
+                        action: r.get(5)?,
+                        target: r.get(6)?,
+                        entry: r.get(7)?,
+                        outcome: r.get(8)?,
+                    })
+                },
+            )?
+            .collect()
+        })
+    }
+
     fn evidence(&self) -> Result<Vec<EvidenceRecord>> {
         self.read(|c| {
             let mut st = c.prepare(

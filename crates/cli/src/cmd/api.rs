@@ -39,9 +39,23 @@ pub(crate) struct Api {
     rt: tokio::runtime::Runtime,
 }
 
+/// The user `--as` names, for every call to a node's API.
+static ACT_AS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Sets who this run acts as (`--as USER`; the operator when `None`).
+pub(crate) fn act_as(user: Option<String>) {
+    let _ = ACT_AS.set(user);
+}
+
 impl Api {
-    /// Reads the node directory's configuration and API token.
+    /// Reads the node directory's configuration and the API token of the
+    /// user this run acts as (`--as`), or the operator's.
     pub(crate) fn open(dir: &Path) -> anyhow::Result<Api> {
+        Api::open_as(dir, ACT_AS.get().cloned().flatten().as_deref())
+    }
+
+    /// As [`Api::open`], acting as `user` (the operator when `None`).
+    pub(crate) fn open_as(dir: &Path, user: Option<&str>) -> anyhow::Result<Api> {
         let cfg_path = dir.join(CONFIG_FILE);
         let text = std::fs::read_to_string(&cfg_path).with_context(|| {
             format!(
@@ -51,8 +65,18 @@ impl Api {
         })?;
         let config: Config =
             toml::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
-        let token = std::fs::read_to_string(dir.join(TOKEN_FILE))
-            .with_context(|| format!("reading {}", dir.join(TOKEN_FILE).display()))?
+        let token_file = match user {
+            Some(u) => super::node::token_path(dir, u),
+            None => dir.join(TOKEN_FILE),
+        };
+        let token = std::fs::read_to_string(&token_file)
+            .with_context(|| match user {
+                Some(u) => format!(
+                    "reading {}: issue {u} a token with `parley user token --name {u}`",
+                    token_file.display()
+                ),
+                None => format!("reading {}", token_file.display()),
+            })?
             .trim()
             .to_string();
         Ok(Api {

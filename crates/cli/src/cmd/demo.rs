@@ -87,6 +87,8 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
                 role,
                 "--password",
                 DEMO_PASSWORD,
+                // API tokens too: the story's signatures are the signatories'.
+                "--token",
             ])?;
         }
     }

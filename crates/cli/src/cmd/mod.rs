@@ -23,6 +23,7 @@ mod tree;
 mod verify;
 
 pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
+    api::act_as(cli.as_user);
     match cli.command {
         Command::Key(c) => key::run(c),
         Command::Note(c) => note::run(c),
@@ -42,6 +43,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Proof(a) => entries::proof(a),
         Command::Status(a) => entries::status(a),
         Command::Backup(a) => node::backup(a),
+        Command::AuditLog(a) => node::audit_log(a),
         Command::Audit(a) => node::audit(a),
         Command::Evidence(c) => evidence::run(c),
         Command::Bench(a) => bench::run(a),

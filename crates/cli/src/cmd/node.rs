@@ -312,6 +312,7 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
             name,
             role,
             password,
+            token,
         } => {
             let mut config = parley_node::config::read_config(&dir.dir)?;
             let password = match password {
@@ -330,19 +331,31 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
             if name.is_empty() || name.contains(char::is_whitespace) {
                 anyhow::bail!("--name must be non-empty, without spaces");
             }
+            if name == parley_node::actor::OPERATOR {
+                anyhow::bail!(
+                    "{name:?} is the node operator's (the holder of api.token); choose another name"
+                );
+            }
             let user = parley_node::config::User {
                 name: name.clone(),
                 role: role.clone(),
                 password_hash: parley_node::console::auth::hash_password(&password),
+                token_sha256: None,
             };
             config.users.retain(|u| u.name != name);
             config.users.push(user);
             parley_node::config::write_config(&dir.dir, &config)?;
-            output::lines([format!(
+            record_local(&dir.dir, "user-add", &format!("{name} ({role})"));
+            let mut out = vec![format!(
                 "console user {name} ({role}) saved in {}",
                 dir.dir.join(CONFIG_FILE).display()
-            )])
+            )];
+            if token {
+                out.push(issue_token(&dir.dir, &name)?);
+            }
+            output::lines(out)
         }
+        UserCommand::Token { dir, name } => output::lines([issue_token(&dir.dir, &name)?]),
         UserCommand::Remove { dir, name } => {
             let mut config = parley_node::config::read_config(&dir.dir)?;
             let before = config.users.len();
@@ -354,6 +367,8 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 );
             }
             parley_node::config::write_config(&dir.dir, &config)?;
+            let _ = std::fs::remove_file(token_path(&dir.dir, &name));
+            record_local(&dir.dir, "user-remove", &name);
             output::lines([format!("console user {name} removed")])
         }
         UserCommand::List(NodeArgs { dir, json }) => {
@@ -377,6 +392,102 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
             )
         }
     }
+}
+
+/// Where a user's API token is kept.
+pub(crate) fn token_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    dir.join("tokens").join(format!("{name}.token"))
+}
+
+/// Issues a fresh API token for a user: the token in DIR/tokens (0600),
+/// its SHA-256 in parley.toml.
+fn issue_token(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
+    let mut config = parley_node::config::read_config(dir)?;
+    let user = config
+        .users
+        .iter_mut()
+        .find(|u| u.name == name)
+        .with_context(|| format!("there is no user {name:?}; add one with `parley user add`"))?;
+    let token = parley_node::config::random_token();
+    user.token_sha256 = Some(parley_log::hash::sha256_hex(token.as_bytes()));
+    let folder = dir.join("tokens");
+    std::fs::create_dir_all(&folder)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let path = token_path(dir, name);
+    let tmp = folder.join(format!(".{name}.token.tmp"));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    std::io::Write::write_all(&mut opts.open(&tmp)?, format!("{token}\n").as_bytes())?;
+    std::fs::rename(&tmp, &path)?;
+    parley_node::config::write_config(dir, &config)?;
+    record_local(dir, "user-token", name);
+    Ok(format!(
+        "API token for {name} written to {} (act as them with `parley --as {name} …`)",
+        path.display()
+    ))
+}
+
+/// Records a change made on the host (users, tokens) in the action log.
+fn record_local(dir: &std::path::Path, action: &str, target: &str) {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let rec = parley_store::ActionRecord {
+        id: 0,
+        time: Timestamp::now().unix(),
+        user: format!("local:{who}"),
+        role: "host".into(),
+        client: "local".into(),
+        action: action.into(),
+        target: target.into(),
+        entry: None,
+        outcome: "ok".into(),
+    };
+    if let Err(e) = open_store(dir).and_then(|s| Ok(s.record_action(&rec)?)) {
+        eprintln!("parley: warning: could not record {action} in the action log: {e}");
+    }
+}
+
+/// `parley audit-log`: the action log, read from the database.
+pub(crate) fn audit_log(a: crate::cli::AuditLogArgs) -> anyhow::Result<()> {
+    let store = open_store(&a.dir.dir)?;
+    let rows: Vec<_> = store
+        .actions(a.after, a.limit)?
+        .into_iter()
+        .filter(|r| a.user.as_ref().is_none_or(|u| *u == r.user))
+        .collect();
+    if a.json.json {
+        return output::json(&serde_json::Value::Array(
+            rows.iter()
+                .map(|r| {
+                    json!({"id": r.id, "time": Timestamp::from_unix(r.time).map(|t| t.to_string()), "user": r.user,
+                        "role": r.role, "client": r.client, "action": r.action, "target": r.target,
+                        "entry": r.entry, "outcome": r.outcome})
+                })
+                .collect(),
+        ));
+    }
+    if rows.is_empty() {
+        return output::lines(["no actions recorded"]);
+    }
+    output::lines(rows.iter().map(|r| {
+        format!(
+            "#{:<5} {} {:<14} {:<13} {:<22} {:<28} {:<18} {} {}",
+            r.id,
+            Timestamp::from_unix(r.time).map_or_else(|| r.time.to_string(), |t| t.to_string()),
+            r.user,
+            r.role,
+            r.client,
+            r.action,
+            r.target,
+            r.entry.as_deref().unwrap_or("-"),
+            r.outcome
+        )
+    }))
 }
 
 pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {

@@ -70,6 +70,10 @@ pub(crate) struct Step {
     /// For `wait`: the label to wait for at party `by`.
     #[serde(default)]
     pub(crate) until: Option<String>,
+    /// The user at party `by` who acts (with their API token and role),
+    /// e.g. "signatory" for a signature; the node's operator by default.
+    #[serde(default)]
+    pub(crate) user: Option<String>,
 }
 
 impl Scenario {
@@ -172,16 +176,26 @@ pub(crate) fn run(
     nodes: &BTreeMap<String, std::path::PathBuf>,
     say: &mut dyn FnMut(String),
 ) -> anyhow::Result<BTreeMap<String, String>> {
-    let mut apis = BTreeMap::new();
+    let mut apis: BTreeMap<(String, Option<String>), Api> = BTreeMap::new();
     for p in scenario.parties() {
         let dir = nodes
             .get(&p)
             .with_context(|| format!("the scenario needs a node for {p:?}: give --node {p}=DIR"))?;
-        apis.insert(p, Api::open(dir)?);
+        for user in scenario
+            .steps
+            .iter()
+            .filter(|s| s.by == p)
+            .map(|s| s.user.clone())
+        {
+            if !apis.contains_key(&(p.clone(), user.clone())) {
+                let api = Api::open_as(dir, user.as_deref())?;
+                apis.insert((p.clone(), user), api);
+            }
+        }
     }
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     for (i, step) in scenario.steps.iter().enumerate() {
-        let api = &apis[&step.by];
+        let api = &apis[&(step.by.clone(), step.user.clone())];
         if let Some(s) = &step.say {
             say(format!("— {s}"));
         }

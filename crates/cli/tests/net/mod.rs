@@ -190,6 +190,24 @@ impl Party {
         ]);
     }
 
+    /// Adds a user with a role, the password "correct horse battery" and
+    /// an API token (`parley --as NAME …`).
+    pub fn add_user(&self, name: &str, role: &str) {
+        ok(&[
+            "user",
+            "add",
+            "--dir",
+            self.d(),
+            "--name",
+            name,
+            "--role",
+            role,
+            "--password",
+            "correct horse battery",
+            "--token",
+        ]);
+    }
+
     /// Changes one line of parley.toml (before the node starts).
     pub fn configure(&self, from: &str, to: &str) {
         let cfg = self.dir.join("parley.toml");

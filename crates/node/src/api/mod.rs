@@ -3,19 +3,19 @@
 
 use std::sync::Arc;
 
-use axum::Json;
-use axum::Router;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
 use parley_domain::Violation;
 use parley_log::{Entry, Hash};
 use parley_store::StoreError;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::actor::{self, Actor};
 use crate::feeds::{self, AppendError};
 use crate::state::Node;
 use crate::{status, views};
@@ -105,6 +105,9 @@ impl From<AppendError> for ApiError {
                 "invalid_entry",
                 e.to_string(),
             ),
+            AppendError::NotPermitted(why) => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", why)
+            }
             AppendError::Store(e) => e.into(),
         }
     }
@@ -122,21 +125,40 @@ fn token_matches(given: &str, want: &str) -> bool {
             == 0
 }
 
-async fn require_token(State(node): State<Arc<Node>>, req: Request, next: Next) -> Response {
-    let ok = req
+/// Finds who a request acts for, by its bearer token: the node's own
+/// token is the operator's; a user's token (`parley user token`) is that
+/// user's, with that user's role.
+async fn require_token(State(node): State<Arc<Node>>, mut req: Request, next: Next) -> Response {
+    let client = req
+        .extensions()
+        .get::<crate::tls::Caller>()
+        .map_or_else(|| "unknown".to_string(), |c| c.addr.to_string());
+    let token = req
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| token_matches(t.trim(), &node.dir.token));
-    if !ok {
+        .map(|t| t.trim().to_string());
+    let actor = token.and_then(|t| {
+        if token_matches(&t, &node.dir.token) {
+            return Some(Actor::operator(client.clone()));
+        }
+        let user = node.users.find_by_token(&t)?;
+        Some(Actor {
+            role: crate::console::auth::Role::parse(&user.role)?,
+            user: user.name,
+            client: client.clone(),
+        })
+    });
+    let Some(actor) = actor else {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "missing or wrong API token (see DIR/api.token)",
+            "missing or wrong API token (DIR/api.token, or a user's from `parley user token`)",
         )
         .into_response();
-    }
+    };
+    req.extensions_mut().insert(actor);
     next.run(req).await
 }
 
@@ -172,8 +194,29 @@ struct RotateRequest {
 
 async fn rotate_key(
     State(node): State<Arc<Node>>,
+    Extension(actor): Extension<Actor>,
     Json(req): Json<RotateRequest>,
 ) -> ApiResult<Json<Value>> {
+    if actor.role != crate::console::auth::Role::Administrator {
+        actor::record(
+            &node,
+            &actor,
+            "rotate-key",
+            &req.role,
+            None,
+            "refused: administrators only",
+        )
+        .await;
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} ({}) may not rotate keys: administrators only",
+                actor.user,
+                actor.role.title()
+            ),
+        ));
+    }
     let role = parley_log::Role::parse(&req.role).ok_or_else(|| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -184,6 +227,7 @@ async fn rotate_key(
     let statement = crate::rotation::rotate_own(&node, role)
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    actor::record(&node, &actor, "rotate-key", role.as_str(), None, "ok").await;
     Ok(Json(json!({
         "role": role.as_str(),
         "key": node.keys.own_key(role).to_string(),
@@ -215,6 +259,7 @@ struct CreateChannel {
 
 async fn create_channel(
     State(node): State<Arc<Node>>,
+    Extension(actor): Extension<Actor>,
     Json(req): Json<CreateChannel>,
 ) -> ApiResult<Json<Value>> {
     parley_log::entry::check_identifier(&req.id).map_err(|e| {
@@ -243,7 +288,15 @@ async fn create_channel(
             ));
         }
     }
-    let a = feeds::append_own(&node, &req.id, "channel_charter", req.charter, vec![]).await?;
+    let a = actor::append_as(
+        &node,
+        &actor,
+        &req.id,
+        "channel_charter",
+        req.charter,
+        vec![],
+    )
+    .await?;
     Ok(Json(appended_json(&a)))
 }
 
@@ -256,6 +309,7 @@ struct ActBody {
 
 async fn channel_act(
     State(node): State<Arc<Node>>,
+    Extension(actor): Extension<Actor>,
     Path((id, act)): Path<(String, String)>,
     body: Option<Json<ActBody>>,
 ) -> ApiResult<Json<Value>> {
@@ -281,7 +335,7 @@ async fn channel_act(
             )));
         }
     };
-    let a = feeds::append_own(&node, &id, kind, body, refs).await?;
+    let a = actor::append_as(&node, &actor, &id, kind, body, refs).await?;
     Ok(Json(appended_json(&a)))
 }
 
@@ -302,6 +356,7 @@ struct SendEntry {
 
 async fn send_entry(
     State(node): State<Arc<Node>>,
+    Extension(actor): Extension<Actor>,
     Json(req): Json<SendEntry>,
 ) -> ApiResult<Json<Value>> {
     let mut refs: Vec<Hash> = Vec::new();
@@ -315,7 +370,7 @@ async fn send_entry(
         })?;
         refs.push(e.hash);
     }
-    let a = feeds::append_own(&node, &req.channel, &req.kind, req.body, refs).await?;
+    let a = actor::append_as(&node, &actor, &req.channel, &req.kind, req.body, refs).await?;
     Ok(Json(appended_json(&a)))
 }
 

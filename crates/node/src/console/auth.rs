@@ -180,6 +180,21 @@ impl UserDirectory {
     }
 
     pub fn find(&self, name: &str) -> Option<User> {
+        self.find_by(|u| u.name == name)
+    }
+
+    /// The user an API token was issued to (compared by SHA-256, in
+    /// constant time).
+    pub fn find_by_token(&self, token: &str) -> Option<User> {
+        let want = parley_log::hash::sha256_hex(token.as_bytes());
+        self.find_by(|u| {
+            u.token_sha256
+                .as_deref()
+                .is_some_and(|h| token_eq(h, &want))
+        })
+    }
+
+    fn find_by(&self, pick: impl Fn(&User) -> bool) -> Option<User> {
         let modified = std::fs::metadata(crate::config::NodeDir::config_path(&self.dir))
             .and_then(|m| m.modified())
             .ok();
@@ -194,7 +209,7 @@ impl UserDirectory {
             }
         }
         let users = cache.as_ref().map_or(&self.at_start, |c| &c.1);
-        users.iter().find(|u| u.name == name).cloned()
+        users.iter().find(|u| pick(u)).cloned()
     }
 }
 
@@ -348,6 +363,7 @@ mod tests {
             name: "duty".into(),
             role: "duty_officer".into(),
             password_hash: hash_password("correct horse"),
+            token_sha256: None,
         };
         assert!(user.password_hash.starts_with("$argon2id$"));
         assert!(check_password(&user, "correct horse"));

@@ -25,7 +25,9 @@ pub async fn secure(req: Request, next: Next) -> Response {
     h.insert(CONTENT_SECURITY_POLICY, HeaderValue::from_static(POLICY));
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Same-origin only: the console's own "back" links use it; no other
+    // site learns the console's addresses.
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     // The stylesheet and script name their own (revalidated) caching.
     h.entry(CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));

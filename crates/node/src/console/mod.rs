@@ -170,6 +170,12 @@ async fn login(
                 ""
             };
             tracing::info!(user = %f.name, role = role.as_str(), "console sign-in");
+            let actor = crate::actor::Actor {
+                user: f.name.clone(),
+                role,
+                client: caller.addr.to_string(),
+            };
+            crate::actor::record(&node, &actor, "sign-in", "console", None, "ok").await;
             (
                 [(
                     "set-cookie",

@@ -138,3 +138,23 @@ CREATE TABLE key_rotation (
     statement    TEXT NOT NULL UNIQUE,
     recorded_at  INTEGER NOT NULL
 );
+
+-- Who did what on this node: every send, acknowledgement, signature,
+-- channel act, key rotation, sign-in and user change, with the user, the
+-- client address and the entry it produced. Append-only: the triggers
+-- refuse any change to a recorded action.
+CREATE TABLE action_log (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time    INTEGER NOT NULL,
+    user    TEXT NOT NULL,
+    role    TEXT NOT NULL,
+    client  TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    target  TEXT NOT NULL,
+    entry   TEXT,
+    outcome TEXT NOT NULL
+);
+CREATE TRIGGER action_log_no_update BEFORE UPDATE ON action_log
+BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;
+CREATE TRIGGER action_log_no_delete BEFORE DELETE ON action_log
+BEGIN SELECT RAISE(ABORT, 'the action log is append-only'); END;

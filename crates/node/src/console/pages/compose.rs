@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::console::authorize;
 use crate::console::forms::{self, Choices, Values};
 use crate::console::layout::{ConsoleError, Ctx, Page, entry_href, frame, kind_title};
-use crate::feeds::{self, AppendError};
+use crate::feeds::AppendError;
 use crate::state::Node;
 use crate::views::{self, summary};
 
@@ -230,6 +230,7 @@ pub async fn form(
 
 pub async fn submit(
     State(node): State<Arc<Node>>,
+    axum::Extension(caller): axum::Extension<crate::tls::Caller>,
     headers: HeaderMap,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Page {
@@ -246,7 +247,12 @@ pub async fn submit(
     };
     let (kind, channel, reference, csrf) =
         (get("_kind"), get("_channel"), get("_ref"), get("csrf"));
-    authorize(&node, &headers, &csrf, Some(&kind))?;
+    let session = authorize(&node, &headers, &csrf, Some(&kind))?;
+    let actor = crate::actor::Actor {
+        user: session.user.clone(),
+        role: session.role,
+        client: caller.addr.to_string(),
+    };
     let ctx = Ctx::load(&node, &headers).await?;
     let state = node.channel(&channel);
     let languages = state
@@ -289,7 +295,7 @@ pub async fn submit(
         refs = vec![c.charter_hash];
     }
     let result = if local.is_empty() {
-        feeds::append_own(&node, &channel, &kind, body, refs).await
+        crate::actor::append_as(&node, &actor, &channel, &kind, body, refs).await
     } else {
         Err(AppendError::Invalid(local))
     };

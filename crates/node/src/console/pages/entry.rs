@@ -20,7 +20,6 @@ use crate::console::authorize;
 use crate::console::layout::{
     ConsoleError, Ctx, Page, badge, entry_href, fmt_time, frame, kind_title, priority_badge, time,
 };
-use crate::feeds;
 use crate::state::Node;
 use crate::views;
 
@@ -384,6 +383,7 @@ pub struct AckForm {
 /// Acknowledges an entry in one click.
 pub async fn acknowledge(
     State(node): State<Arc<Node>>,
+    axum::Extension(caller): axum::Extension<crate::tls::Caller>,
     headers: HeaderMap,
     Path((channel, author, seq)): Path<(String, String, u64)>,
     Form(f): Form<AckForm>,
@@ -391,9 +391,21 @@ pub async fn acknowledge(
     let session = authorize(&node, &headers, &f.csrf, Some("acknowledgement"))?;
     let stored = load(&node, &channel, &author, seq).await?;
     let body = serde_json::json!({"by": session.user});
-    feeds::append_own(&node, &channel, "acknowledgement", body, vec![stored.hash])
-        .await
-        .map_err(|e| ConsoleError::Forbidden(format!("The acknowledgement was not sent: {e}")))?;
+    let actor = crate::actor::Actor {
+        user: session.user.clone(),
+        role: session.role,
+        client: caller.addr.to_string(),
+    };
+    crate::actor::append_as(
+        &node,
+        &actor,
+        &channel,
+        "acknowledgement",
+        body,
+        vec![stored.hash],
+    )
+    .await
+    .map_err(|e| ConsoleError::Forbidden(format!("The acknowledgement was not sent: {e}")))?;
     let back = headers
         .get("referer")
         .and_then(|v| v.to_str().ok())
