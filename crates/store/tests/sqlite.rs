@@ -304,3 +304,44 @@ fn schema_version_is_recorded_and_a_newer_schema_is_refused() {
         Err(StoreError::SchemaTooNew { .. })
     ));
 }
+
+#[test]
+fn the_action_log_is_append_only() {
+    let (dir, store) = open();
+    let rec = parley_store::ActionRecord {
+        id: 0,
+        time: 1,
+        user: "duty".into(),
+        role: "duty_officer".into(),
+        client: "127.0.0.1:5000".into(),
+        action: "send hotline_message".into(),
+        target: "nato.mil".into(),
+        entry: Some("nato.mil/nato/1".into()),
+        outcome: "ok".into(),
+    };
+    let a = store.record_action(&rec).unwrap();
+    let b = store
+        .record_action(&parley_store::ActionRecord {
+            entry: None,
+            outcome: "refused: x".into(),
+            ..rec.clone()
+        })
+        .unwrap();
+    assert!(b > a);
+    let all = store.actions(0, 10).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[0].entry.as_deref(), Some("nato.mil/nato/1"));
+    assert_eq!(store.actions(a, 10).unwrap().len(), 1);
+    // UPDATE and DELETE through SQLite are refused. (Whoever can write the
+    // file could drop the triggers: the file is owner-only, and backups
+    // and peers hold what was sent.)
+    let conn = rusqlite::Connection::open(dir.path().join("parley.db")).unwrap();
+    for sql in [
+        "UPDATE action_log SET user = 'nobody'",
+        "DELETE FROM action_log",
+    ] {
+        let err = conn.execute(sql, []).unwrap_err().to_string();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(store.actions(0, 10).unwrap().len(), 2);
+}

@@ -238,10 +238,15 @@ pub(crate) fn status(a: NodeArgs) -> anyhow::Result<()> {
         return output::json(&s);
     }
     let mut out = vec![format!(
-        "node {} at {}",
+        "node {} at {} ({}); console {}",
         s["party"].as_str().unwrap_or(""),
-        s["url"].as_str().unwrap_or("")
+        s["url"].as_str().unwrap_or(""),
+        s["transport"].as_str().unwrap_or(""),
+        s["console"].as_str().unwrap_or("")
     )];
+    for w in s["warnings"].as_array().cloned().unwrap_or_default() {
+        out.push(format!("  WARNING: {}", w.as_str().unwrap_or("")));
+    }
     for k in s["keys"].as_array().cloned().unwrap_or_default() {
         out.push(format!(
             "  {:<8} key {}{}",

@@ -155,6 +155,17 @@ impl Party {
             .unwrap()
     }
 
+    /// Peak resident memory of the running process so far, in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.pid().expect("the node runs");
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
     /// Starts without waiting for the node to answer.
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} already runs", self.name);

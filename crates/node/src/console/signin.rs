@@ -48,6 +48,11 @@ pub enum Refusal {
 
 pub struct SignInGuard {
     checks: Semaphore,
+    /// Argon2 working memory, one buffer per concurrent check, allocated
+    /// once and reused: allocating ~19 MiB per check and freeing it leaves
+    /// it in the allocator's per-thread arenas, so memory grew with every
+    /// blocking thread that ever checked a password.
+    memory: Mutex<Vec<Vec<argon2::Block>>>,
     threshold: u32,
     lockout: Duration,
     by_name: Mutex<HashMap<String, Failures>>,
@@ -58,6 +63,7 @@ impl SignInGuard {
     pub fn new(limits: &LimitsConfig) -> SignInGuard {
         SignInGuard {
             checks: Semaphore::new(limits.concurrent_password_checks.max(1)),
+            memory: Mutex::default(),
             threshold: limits.sign_in_failures.max(1),
             lockout: Duration::from_secs(limits.lockout_secs.max(1)),
             by_name: Mutex::default(),
@@ -93,16 +99,29 @@ impl SignInGuard {
             .map_err(|_| Refusal::Busy)?
             .map_err(|_| Refusal::Busy)?;
         let pw = password.to_string();
-        let ok = tokio::task::spawn_blocking(move || match user {
-            Some(u) => super::auth::check_password(&u, &pw),
-            None => {
-                // The same work as a real check, then no.
-                let _ = verify(dummy_hash(), &pw);
-                false
-            }
+        let mut buffer = self
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let (ok, buffer) = tokio::task::spawn_blocking(move || {
+            let ok = match user {
+                Some(u) => verify(&u.password_hash, &pw, &mut buffer),
+                None => {
+                    // The same work as a real check, then no.
+                    let _ = verify(dummy_hash(), &pw, &mut buffer);
+                    false
+                }
+            };
+            (ok, buffer)
         })
         .await
-        .unwrap_or(false);
+        .unwrap_or((false, Vec::new()));
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(buffer);
         drop(permit);
         if ok {
             self.by_name
@@ -164,13 +183,46 @@ fn locked_for<K: std::hash::Hash + Eq>(
         .map(|t| t - now)
 }
 
-fn verify(hash: &str, password: &str) -> bool {
-    use argon2::password_hash::PasswordVerifier;
-    argon2::password_hash::phc::PasswordHash::new(hash).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
+/// Checks `password` against an argon2 PHC string, in `memory` (grown to
+/// the hash's memory cost once, then reused).
+fn verify(phc: &str, password: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(h) = argon2::password_hash::phc::PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&h),
+        argon2::Algorithm::try_from(h.algorithm.as_str()),
+    ) else {
+        return false;
+    };
+    let version = match h.version {
+        Some(v) => match argon2::Version::try_from(v) {
+            Ok(v) => v,
+            Err(_) => return false,
+        },
+        None => argon2::Version::default(),
+    };
+    let (Some(salt), Some(expected)) = (h.salt, h.hash) else {
+        return false;
+    };
+    memory.resize(params.block_count(), argon2::Block::default());
+    let mut out = vec![0u8; expected.as_bytes().len()];
+    let hasher = argon2::Argon2::new(algorithm, version, params);
+    if hasher
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            salt.as_ref(),
+            &mut out,
+            &mut memory[..],
+        )
+        .is_err()
+    {
+        return false;
+    }
+    out.iter()
+        .zip(expected.as_bytes())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 /// A hash with the same parameters as real ones, of a random password.
@@ -189,6 +241,15 @@ mod tests {
             lockout_secs: 60,
             ..LimitsConfig::default()
         }
+    }
+
+    #[test]
+    fn the_pooled_check_agrees_with_argon2() {
+        let hash = super::super::auth::hash_password("correct horse");
+        let mut memory = Vec::new();
+        assert!(verify(&hash, "correct horse", &mut memory));
+        assert!(!verify(&hash, "correct hors", &mut memory));
+        assert!(!verify("not a hash", "x", &mut memory));
     }
 
     #[tokio::test]
