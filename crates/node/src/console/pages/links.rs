@@ -80,7 +80,17 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                 }
             }
         }
-        p.muted { "Each node sends a signed link test to every peer every " (node.dir.config.federation.link_test_interval_secs) " s; deliveries retry with backoff until receipted." }
+        p.muted {
+            @if node.dir.config.federation.plaintext {
+                "Peers are reached over plain HTTP (federation.plaintext). "
+            } @else {
+                "Peers are reached over mutual TLS 1.3; each must prove the node key pinned for it. "
+            }
+            "Each node sends a signed link test to every peer every " (node.dir.config.federation.link_test_interval_secs) " s; deliveries retry with backoff until receipted."
+        }
+        @for w in node.dir.config.warnings() {
+            div.alarm.red { "WARNING: " (w) }
+        }
         h2 { "Keys" }
         p.muted { "One key per statement: log (checkpoints), receipt (proof of delivery), witness, node (link tests). A rotated key is retired, not removed: what it signed still verifies." }
         table {
