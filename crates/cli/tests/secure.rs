@@ -870,3 +870,95 @@ fn console_answers_carry_security_headers_and_sign_out_ends_the_session_on_the_s
         "only one channel was opened: {status}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_console_serves_https_with_its_own_certificate_which_the_cli_pins() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut net = Net::new(&["nato"]);
+    net.get("nato").add_user("duty", "duty_officer");
+    let nato = net.get("nato");
+    // A certificate from any CA (here self-signed), for a name the CLI
+    // does not connect by.
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["console.nato.example".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(nato.dir.join("console.crt"), cert.pem()).unwrap();
+    std::fs::write(nato.dir.join("console.key"), key.serialize_pem()).unwrap();
+    let key_file = nato.dir.join("console.key");
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let listen = format!("listen = \"127.0.0.1:{}\"", nato.console_port);
+    nato.configure(
+        &listen,
+        &format!("{listen}\ntls_certificate = \"console.crt\"\ntls_key = \"console.key\""),
+    );
+    net.p("nato").start(); // waits for `parley status`: the CLI pinned the certificate
+    let nato = net.get("nato");
+    let https = format!("https://127.0.0.1:{}", nato.console_port);
+    let (rt, c) = net::http();
+    let (status, cookie) = rt.block_on(async {
+        let r = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_backend_preconfigured(
+                rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates({
+                    let mut roots = rustls::RootCertStore::empty();
+                    roots.add(cert.der().clone()).unwrap();
+                    roots
+                })
+                .with_no_client_auth(),
+            )
+            .resolve(
+                "console.nato.example",
+                ([127, 0, 0, 1], nato.console_port).into(),
+            )
+            .build()
+            .unwrap()
+            .post(format!(
+                "https://console.nato.example:{}/login",
+                nato.console_port
+            ))
+            .header(
+                "origin",
+                format!("https://console.nato.example:{}", nato.console_port),
+            )
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form(&[
+                ("name", "duty"),
+                ("password", "correct horse battery"),
+            ]))
+            .send()
+            .await
+            .unwrap();
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .map(|v| v.to_str().unwrap().to_string());
+        (r.status().as_u16(), cookie)
+    });
+    assert_eq!(status, 303, "a browser trusting the certificate signs in");
+    assert!(
+        cookie.unwrap().contains("Secure"),
+        "the session cookie is Secure over HTTPS"
+    );
+    // Plain HTTP on the console's port gets no page.
+    let plain = rt.block_on(async {
+        c.get(format!("http://127.0.0.1:{}/login", nato.console_port))
+            .send()
+            .await
+    });
+    assert!(plain.map(|r| r.status().as_u16() != 200).unwrap_or(true));
+    assert_eq!(json(&["status", "--dir", nato.d()])["console"], https);
+    // A key others can read: refused.
+    net.p("nato").stop();
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = parley(&["serve", "--dir", net.get("nato").d()]);
+    assert_eq!(o.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("console.key"));
+}

@@ -73,7 +73,8 @@ pub struct ConsoleConfig {
     /// address, unless `plaintext` says otherwise.
     pub listen: SocketAddr,
     /// PEM certificate chain and private key for HTTPS (any CA the
-    /// browsers of this party trust).
+    /// browsers of this party trust); relative paths are in the node
+    /// directory. The key must be owner-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_certificate: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -438,6 +439,9 @@ impl NodeDir {
         })?;
         for file in [cfg_path.clone(), dir.join(TOKEN_FILE)] {
             check_owner_only(&file)?;
+        }
+        if let Some(key) = &config.console.tls_key {
+            check_owner_only(&dir.join(key))?;
         }
         let db = dir.join(DATABASE_FILE);
         for file in [db.clone(), wal_path(&db), db.with_extension("db-shm")] {

@@ -177,7 +177,11 @@ pub async fn serve(
         &dir.config.console.tls_certificate,
         &dir.config.console.tls_key,
     ) {
-        (Some(cert), Some(key)) => Some(tls::console_server(cert, key)?),
+        // Relative paths are in the node directory.
+        (Some(cert), Some(key)) => Some(tls::console_server(
+            &dir.path.join(cert),
+            &dir.path.join(key),
+        )?),
         _ => None,
     };
     let node = Node::new(dir, Arc::new(store))?;

@@ -153,7 +153,11 @@ impl Node {
         let tls = Arc::new(crate::tls::TlsIdentity::new(
             &dir.config.party,
             &keys.node_key(),
-            dir.config.federation.tls_certificate.clone(),
+            dir.config
+                .federation
+                .tls_certificate
+                .as_ref()
+                .map(|c| dir.path.join(c)),
         )?);
         let replays =
             crate::federation::replay::ReplayGuard::new(dir.config.federation.max_clock_skew_secs);

@@ -416,3 +416,95 @@ pub fn console_server(
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// Accepts a server whose certificate holds exactly the key of a
+/// configured certificate (any algorithm rustls verifies).
+#[derive(Debug)]
+struct PinnedSpki {
+    spki: Vec<u8>,
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for PinnedSpki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = webpki::EndEntityCert::try_from(end_entity)
+            .map_err(|e| rustls::Error::General(format!("bad certificate: {e:?}")))?;
+        if cert.subject_public_key_info().as_ref() == self.spki.as_slice() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::General(
+                "the console's certificate is not the one in its configuration".into(),
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// An HTTP client for this node's own console over HTTPS, as the CLI on
+/// the same host uses it: it trusts exactly the certificate the console
+/// is configured with (whatever CA issued it, whatever name it carries,
+/// since the CLI connects to the listen address).
+///
+/// # Errors
+/// The certificate file cannot be read.
+pub fn console_client(
+    certificate: &std::path::Path,
+    timeout: std::time::Duration,
+) -> Result<reqwest::Client, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| TlsError::Certificate {
+        path: certificate.display().to_string(),
+        why,
+    };
+    let leaf = CertificateDer::pem_file_iter(certificate)
+        .map_err(|e| bad(e.to_string()))?
+        .next()
+        .ok_or_else(|| bad("no certificate in the file".into()))?
+        .map_err(|e| bad(e.to_string()))?;
+    let spki = webpki::EndEntityCert::try_from(&leaf)
+        .map_err(|e| bad(format!("bad certificate: {e:?}")))?
+        .subject_public_key_info()
+        .as_ref()
+        .to_vec();
+    let config = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(PinnedSpki {
+            spki,
+            algorithms: algorithms(),
+        }))
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .timeout(timeout)
+        .build()
+        .map_err(|e| TlsError::Generate(e.to_string()))
+}

@@ -82,9 +82,17 @@ impl Api {
         Ok(Api {
             base: format!("{}/api/v1", config.console_url()),
             token,
-            client: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(60))
-                .build()?,
+            client: match &config.console.tls_certificate {
+                // The console's own certificate, pinned: the CLI reaches it
+                // by address, whatever name or CA the certificate has.
+                Some(cert) => parley_node::tls::console_client(
+                    &dir.join(cert),
+                    std::time::Duration::from_secs(60),
+                )?,
+                None => reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(60))
+                    .build()?,
+            },
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?,
