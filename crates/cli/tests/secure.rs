@@ -363,8 +363,39 @@ fn slow_idle_and_flooding_clients_are_cut_off_and_others_are_served() {
     let mut net = Net::new(&["nato"]);
     net.get("nato")
         .configure("header_timeout_secs = 10", "header_timeout_secs = 2");
+    net.get("nato")
+        .configure("request_timeout_secs = 30", "request_timeout_secs = 2");
     net.p("nato").start();
     let nato = net.get("nato");
+    // A body trickled to the console is timed out like a peer's (408).
+    let mut s = TcpStream::connect(("127.0.0.1", nato.console_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(b"POST /login HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\n")
+        .unwrap();
+    let t = Instant::now();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while t.elapsed() < Duration::from_secs(15) && !answer.windows(2).any(|w| w == b"\r\n") {
+        let _ = s.write_all(b"n");
+        s.set_read_timeout(Some(Duration::from_millis(500)))
+            .unwrap();
+        if let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buf[..n]);
+        }
+    }
+    let line = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        line.contains("408"),
+        "a trickled body: {line:?} after {:?}",
+        t.elapsed()
+    );
     // Headers trickled one byte every 500 ms: cut off after the header
     // timeout, on the console, and on the peers' port a TLS handshake
     // trickled the same way (a record header announcing a ClientHello).
