@@ -5,7 +5,8 @@
 //! DIR/keys/ROLE.key    the party's private keys, one per statement:
 //!                      log, receipt, witness, node (mode 0600)
 //! DIR/party.identity   its public keys (parley-identity/v1), to hand to peers
-//! DIR/api.token        bearer token for the local API (mode 0600)
+//! DIR/api.token        the operator's bearer token for the local API (0600)
+//! DIR/tokens/U.token   user U's API token (0600)
 //! DIR/parley.db        SQLite database (WAL)
 //! ```
 
@@ -24,6 +25,8 @@ pub const KEYS_DIR: &str = "keys";
 /// The party's public identity file.
 pub const IDENTITY_FILE: &str = "party.identity";
 pub const TOKEN_FILE: &str = "api.token";
+/// The folder of users' API tokens (`NAME.token`, mode 0600).
+pub const TOKENS_DIR: &str = "tokens";
 pub const DATABASE_FILE: &str = "parley.db";
 
 /// `parley.toml`.
@@ -599,6 +602,11 @@ pub fn read_config(dir: &Path) -> Result<Config, DirError> {
         path,
         why: e.to_string(),
     })
+}
+
+/// Where a user's API token is kept (`parley user token`).
+pub fn user_token_path(dir: &Path, user: &str) -> PathBuf {
+    dir.join(TOKENS_DIR).join(format!("{user}.token"))
 }
 
 /// The write-ahead log beside a SQLite database.

@@ -66,7 +66,7 @@ impl Api {
         let config: Config =
             toml::from_str(&text).with_context(|| format!("reading {}", cfg_path.display()))?;
         let token_file = match user {
-            Some(u) => super::node::token_path(dir, u),
+            Some(u) => parley_node::config::user_token_path(dir, u),
             None => dir.join(TOKEN_FILE),
         };
         let token = std::fs::read_to_string(&token_file)

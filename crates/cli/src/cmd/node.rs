@@ -367,7 +367,7 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 );
             }
             parley_node::config::write_config(&dir.dir, &config)?;
-            let _ = std::fs::remove_file(token_path(&dir.dir, &name));
+            let _ = std::fs::remove_file(parley_node::config::user_token_path(&dir.dir, &name));
             record_local(&dir.dir, "user-remove", &name);
             output::lines([format!("console user {name} removed")])
         }
@@ -394,11 +394,6 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
     }
 }
 
-/// Where a user's API token is kept.
-pub(crate) fn token_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    dir.join("tokens").join(format!("{name}.token"))
-}
-
 /// Issues a fresh API token for a user: the token in DIR/tokens (0600),
 /// its SHA-256 in parley.toml.
 fn issue_token(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
@@ -410,14 +405,14 @@ fn issue_token(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
         .with_context(|| format!("there is no user {name:?}; add one with `parley user add`"))?;
     let token = parley_node::config::random_token();
     user.token_sha256 = Some(parley_log::hash::sha256_hex(token.as_bytes()));
-    let folder = dir.join("tokens");
+    let folder = dir.join(parley_node::config::TOKENS_DIR);
     std::fs::create_dir_all(&folder)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700))?;
     }
-    let path = token_path(dir, name);
+    let path = parley_node::config::user_token_path(dir, name);
     let tmp = folder.join(format!(".{name}.token.tmp"));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
