@@ -40,6 +40,27 @@ impl Actor {
             client,
         }
     }
+
+    /// The action log's record of this actor doing `action` now.
+    pub fn record(
+        &self,
+        action: &str,
+        target: &str,
+        entry: Option<String>,
+        outcome: &str,
+    ) -> ActionRecord {
+        ActionRecord {
+            id: 0,
+            time: Node::now(),
+            user: self.user.clone(),
+            role: self.role.as_str().to_string(),
+            client: self.client.clone(),
+            action: action.to_string(),
+            target: target.to_string(),
+            entry,
+            outcome: outcome.to_string(),
+        }
+    }
 }
 
 /// Appends an entry as `actor`: refused (and recorded as refused) when the
@@ -76,12 +97,12 @@ pub async fn append_as(
         .await;
         return Err(AppendError::NotPermitted(why));
     }
-    let result = feeds::append_own(node, channel, kind, body, refs).await;
-    let (entry, outcome) = match &result {
-        Ok(a) => (Some(a.id.clone()), "ok".to_string()),
-        Err(e) => (None, format!("refused: {e}")),
-    };
-    record(node, actor, action, channel, entry, &outcome).await;
+    // A made entry is recorded in its own commit; a refusal afterwards.
+    let done = actor.record(action, channel, None, "ok");
+    let result = feeds::append_own_by(node, channel, kind, body, refs, Some(done)).await;
+    if let Err(e) = &result {
+        record(node, actor, action, channel, None, &format!("refused: {e}")).await;
+    }
     result
 }
 
@@ -95,17 +116,7 @@ pub async fn record(
     entry: Option<String>,
     outcome: &str,
 ) {
-    let rec = ActionRecord {
-        id: 0,
-        time: Node::now(),
-        user: actor.user.clone(),
-        role: actor.role.as_str().to_string(),
-        client: actor.client.clone(),
-        action: action.to_string(),
-        target: target.to_string(),
-        entry,
-        outcome: outcome.to_string(),
-    };
+    let rec = actor.record(action, target, entry, outcome);
     tracing::info!(user = %rec.user, client = %rec.client, action = %rec.action, target = %rec.target, outcome = %rec.outcome, "action");
     if let Err(e) = node.db(move |s| s.record_action(&rec)).await {
         tracing::error!(error = %e, "could not record an action in the action log");

@@ -19,8 +19,8 @@ use parley_log::note::verify_one;
 use parley_log::tiles::TileNodes;
 use parley_log::{Checkpoint, Entry, Hash, Note, NoteSignature, SignedCheckpoint, Timestamp};
 use parley_store::{
-    Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, FeedTiles, NewEntry,
-    Statement, StoreError, TileBuffer,
+    ActionRecord, Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, FeedTiles,
+    NewEntry, Statement, StoreError, TileBuffer,
 };
 use serde_json::Value;
 
@@ -160,10 +160,26 @@ pub async fn append_own(
     body: Value,
     refs: Vec<Hash>,
 ) -> Result<Appended, AppendError> {
+    append_own_by(node, channel, kind, body, refs, None).await
+}
+
+/// As [`append_own`], with the action of whoever made the entry, which is
+/// committed with it (its `entry` and `target` filled in here).
+///
+/// # Errors
+/// As [`append_own`].
+pub async fn append_own_by(
+    node: &Arc<Node>,
+    channel: &str,
+    kind: &str,
+    body: Value,
+    refs: Vec<Hash>,
+    action: Option<ActionRecord>,
+) -> Result<Appended, AppendError> {
     // Runs to completion even if the caller goes away (a client that hangs
     // up must not leave a committed entry unapplied in memory).
     let (node, channel, kind) = (node.clone(), channel.to_string(), kind.to_string());
-    tokio::spawn(async move { append_own_now(&node, &channel, &kind, body, refs).await })
+    tokio::spawn(async move { append_own_now(&node, &channel, &kind, body, refs, action).await })
         .await
         .expect("appending does not panic")
 }
@@ -174,6 +190,7 @@ async fn append_own_now(
     kind: &str,
     body: Value,
     refs: Vec<Hash>,
+    action: Option<ActionRecord>,
 ) -> Result<Appended, AppendError> {
     // A new channel is named in its creator's namespace.
     let qualified;
@@ -245,6 +262,12 @@ async fn append_own_now(
         checkpoint: checkpoint.to_string(),
         cosignature: None,
         received_at: entry.time.unix(),
+        action: action.map(|a| ActionRecord {
+            entry: Some(entry.id()),
+            target: channel.to_string(),
+            outcome: "ok".into(),
+            ..a
+        }),
     };
     // Until the commit is known to have landed, the cached tree is unknown.
     slot.tree = None;
@@ -522,6 +545,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
             line: line.clone(),
         }),
         received_at: now,
+        action: None,
     };
     slot.tree = None;
     node.db(move |s| s.append(&append))

@@ -180,6 +180,9 @@ pub struct Append {
     pub checkpoint: String,
     pub cosignature: Option<Cosignature>,
     pub received_at: i64,
+    /// Who made this entry, recorded in the action log in the same
+    /// transaction (an entry and its author's action stand or fall together).
+    pub action: Option<ActionRecord>,
 }
 
 /// A cosignature line on a feed's checkpoint of some size.

@@ -383,6 +383,9 @@ impl Store for SqliteStore {
             if let Some(c) = &a.cosignature {
                 insert_cosignature(&tx, c)?;
             }
+            if let Some(r) = &a.action {
+                insert_action(&tx, r)?;
+            }
             tx.commit()?;
             Ok(())
         })
@@ -867,4 +870,15 @@ fn create_owner_only(path: &Path, must_be_new: bool) -> Result<()> {
             path: path.to_path_buf(),
             source,
         })
+}
+
+fn insert_action(conn: &rusqlite::Connection, a: &crate::ActionRecord) -> Result<()> {
+    conn.execute(
+        "INSERT INTO action_log (time, user, role, client, action, target, entry, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            a.time, a.user, a.role, a.client, a.action, a.target, a.entry, a.outcome
+        ],
+    )?;
+    Ok(())
 }

@@ -58,6 +58,7 @@ fn append(
         checkpoint: format!("checkpoint {}", next.size()),
         cosignature: None,
         received_at: 1_700_000_500,
+        action: None,
     })?;
     *tree = next;
     Ok(())
@@ -154,6 +155,7 @@ fn duplicate_entries_cannot_be_stored() {
         checkpoint: String::new(),
         cosignature: None,
         received_at: 0,
+        action: None,
     });
     assert!(err.is_err());
     assert!(

@@ -102,6 +102,7 @@ impl<'a> FeedWriter<'a> {
                 checkpoint: note.to_string(),
                 cosignature: None,
                 received_at: now.unix(),
+                action: None,
             })
             .context("appending")?;
         for c in cosigners {
