@@ -227,6 +227,17 @@ pub fn audit_feed(
             ));
         }
         match verify_one(key, text, &sig) {
+            // The stored time is what delivery times and deadlines are read
+            // from: it must be the time the cosigner signed.
+            Ok(Some(t)) if i64::try_from(t).ok() != Some(c.time) => {
+                return Err(broken(
+                    feed,
+                    format!(
+                        "{}'s cosignature at size {} is stored with time {}, but it signs time {t}",
+                        c.cosigner, c.size, c.time
+                    ),
+                ));
+            }
             Ok(Some(_)) => cosignatures += 1,
             _ => {
                 return Err(broken(

@@ -1,0 +1,207 @@
+//! `parley audit` is the last word of the crash, fault and fuzz suites:
+//! here it is shown to fail. Copies of a real node's database each get
+//! one alteration (an entry's byte, a tile, a checkpoint's signature, a
+//! cosignature line, a cosignature's stored time); the audit of each
+//! exits 1 and names what is wrong, and the unaltered copy passes.
+
+mod net;
+
+use std::path::{Path, PathBuf};
+
+use net::{Net, open_channel, parley, wait_until};
+use parley_store::Store;
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+            let mode = std::fs::metadata(e.path()).unwrap().permissions();
+            std::fs::set_permissions(&target, mode).unwrap();
+        } else {
+            // std::fs::copy keeps the mode: the copies stay owner-only.
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Flips one bit of a base64 character in the last signature line of a
+/// note (or of a single line), keeping it base64.
+fn flip_signature(text: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines
+        .iter()
+        .rposition(|l| l.starts_with('\u{2014}'))
+        .unwrap();
+    let mut chars: Vec<char> = lines[last].chars().collect();
+    let i = chars.len() - 6;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    lines[last] = chars.into_iter().collect();
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+struct Copy {
+    dir: PathBuf,
+    db: rusqlite::Connection,
+}
+
+fn copy_of(node: &Path, root: &Path, name: &str) -> Copy {
+    let dir = root.join(name);
+    copy_dir(node, &dir);
+    let db = rusqlite::Connection::open(dir.join("parley.db")).unwrap();
+    Copy { dir, db }
+}
+
+/// `parley audit` on a copy: exit code and what it said.
+fn audit(dir: &Path) -> (i32, String) {
+    let o = parley(&["audit", "--dir", dir.to_str().unwrap()]);
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn the_audit_catches_every_kind_of_tampering_and_names_it() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    for i in 0..5 {
+        net.get("nato")
+            .send_text("nato.mil", &format!("message {i}"));
+    }
+    let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
+    let n = nato.feed_size("nato.mil", "nato");
+    let receipted = |by: &str, statement: &str| {
+        nato.store()
+            .cosignatures(&parley_store::FeedId::new("nato.mil", "nato"), 1)
+            .unwrap()
+            .iter()
+            .any(|c| c.cosigner == by && c.size == n && c.statement.as_str() == statement)
+    };
+    wait_until(
+        30,
+        "russia's receipt and the witness's cosignature of the last size",
+        || {
+            russia.feed_size("nato.mil", "nato") == n
+                && receipted("russia", "receipt")
+                && receipted("osce", "witness")
+        },
+    );
+    let _ = osce;
+    for p in ["nato", "russia", "osce"] {
+        net.p(p).stop();
+    }
+    let nato_dir = net.get("nato").dir.clone();
+    let root = tempfile::tempdir().unwrap();
+    let feed = "channel = 'nato.mil' AND author = 'nato'";
+
+    // The unaltered copy passes: the audit can say yes.
+    let clean = copy_of(&nato_dir, root.path(), "clean");
+    let (code, said) = audit(&clean.dir);
+    assert_eq!(code, 0, "{said}");
+
+    let cases: Vec<(&str, Box<dyn Fn(&rusqlite::Connection)>, &str)> = vec![
+        (
+            "one byte of an entry",
+            Box::new(|db| {
+                let bytes: Vec<u8> = db
+                    .query_row(
+                        &format!("SELECT bytes FROM entry WHERE {feed} AND seq = 2"),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                // A byte inside the body's text: still JSON, another hash.
+                let at = bytes.windows(7).position(|w| w == b"message").unwrap();
+                let mut b = bytes.clone();
+                b[at] = b'M';
+                db.execute(
+                    &format!("UPDATE entry SET bytes = ?1 WHERE {feed} AND seq = 2"),
+                    [b],
+                )
+                .unwrap();
+            }),
+            "entry 2",
+        ),
+        (
+            "a tile",
+            Box::new(|db| {
+                let data: Vec<u8> = db
+                    .query_row(
+                        &format!("SELECT data FROM tile WHERE {feed} AND level = 0 AND idx = 0"),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                let mut d = data.clone();
+                d[33] ^= 1;
+                db.execute(
+                    &format!("UPDATE tile SET data = ?1 WHERE {feed} AND level = 0 AND idx = 0"),
+                    [d],
+                )
+                .unwrap();
+            }),
+            "tile",
+        ),
+        (
+            "a checkpoint's signature",
+            Box::new(|db| {
+                let (size, note): (i64, String) = db
+                    .query_row(&format!("SELECT size, note FROM checkpoint WHERE {feed} ORDER BY size DESC LIMIT 1"), [], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap();
+                db.execute(
+                    &format!("UPDATE checkpoint SET note = ?1 WHERE {feed} AND size = ?2"),
+                    rusqlite::params![flip_signature(&note), size],
+                )
+                .unwrap();
+            }),
+            "checkpoint",
+        ),
+        (
+            "a cosignature line",
+            Box::new(|db| {
+                let line: String = db
+                    .query_row(&format!("SELECT line FROM cosignature WHERE {feed} AND cosigner = 'russia' ORDER BY size DESC LIMIT 1"), [], |r| r.get(0))
+                    .unwrap();
+                db.execute(
+                    &format!("UPDATE cosignature SET line = ?1 WHERE {feed} AND cosigner = 'russia' AND line = ?2"),
+                    rusqlite::params![flip_signature(&line), line],
+                )
+                .unwrap();
+            }),
+            "russia's cosignature",
+        ),
+        (
+            "a cosignature's stored time",
+            Box::new(|db| {
+                db.execute(
+                    &format!("UPDATE cosignature SET time = time - 86400 WHERE {feed} AND cosigner = 'russia'"),
+                    [],
+                )
+                .unwrap();
+            }),
+            "stored with time",
+        ),
+    ];
+    for (i, (what, alter, named)) in cases.iter().enumerate() {
+        let copy = copy_of(&nato_dir, root.path(), &format!("case{i}"));
+        alter(&copy.db);
+        drop(copy.db);
+        let (code, said) = audit(&copy.dir);
+        assert_eq!(code, 1, "{what}: the audit passed: {said}");
+        assert!(
+            said.contains(named) && said.contains("nato.mil"),
+            "{what}: the audit said {said:?}"
+        );
+        println!("{what}: {}", said.trim());
+    }
+}
