@@ -69,6 +69,34 @@ pub fn connect_from(ip: [u8; 4], port: u16) -> std::net::TcpStream {
     })
 }
 
+/// A check that cannot run on this machine. It fails the test, unless the
+/// run allows skipping `what` (`PARLEY_ALLOW_SKIP=what[,…]`, or `all`):
+/// then the skip is said on stderr and written to `PARLEY_SKIP_LOG`, which
+/// the test command summarizes at its end. A check never passes by not
+/// running.
+pub fn cannot_run(what: &str, why: &str) {
+    let allowed = std::env::var("PARLEY_ALLOW_SKIP").unwrap_or_default();
+    if !allowed
+        .split(',')
+        .any(|a| a.trim() == what || a.trim() == "all")
+    {
+        panic!(
+            "the {what} check cannot run here: {why}. Install what it needs (scripts/test-all.sh \
+             does), or allow the skip with PARLEY_ALLOW_SKIP={what}"
+        );
+    }
+    eprintln!("SKIPPED ({what}): {why}");
+    if let Some(log) = std::env::var_os("PARLEY_SKIP_LOG") {
+        use std::io::Write as _;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        writeln!(f, "{what}: {why}").unwrap();
+    }
+}
+
 /// Polls `f` every 50 ms until it returns true or `secs` pass.
 pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
