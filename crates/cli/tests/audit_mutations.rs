@@ -44,6 +44,9 @@ fn flip_signature(text: &str) -> String {
     out
 }
 
+/// One alteration of a database copy.
+type Alteration = Box<dyn Fn(&rusqlite::Connection)>;
+
 struct Copy {
     dir: PathBuf,
     db: rusqlite::Connection,
@@ -109,7 +112,7 @@ fn the_audit_catches_every_kind_of_tampering_and_names_it() {
     let (code, said) = audit(&clean.dir);
     assert_eq!(code, 0, "{said}");
 
-    let cases: Vec<(&str, Box<dyn Fn(&rusqlite::Connection)>, &str)> = vec![
+    let cases: Vec<(&str, Alteration, &str)> = vec![
         (
             "one byte of an entry",
             Box::new(|db| {
