@@ -45,7 +45,7 @@ fn flip_signature(text: &str) -> String {
 }
 
 /// One alteration of a database copy.
-type Alteration = Box<dyn Fn(&rusqlite::Connection)>;
+type Alteration<'a> = Box<dyn Fn(&rusqlite::Connection) + 'a>;
 
 struct Copy {
     dir: PathBuf,
@@ -112,7 +112,7 @@ fn the_audit_catches_every_kind_of_tampering_and_names_it() {
     let (code, said) = audit(&clean.dir);
     assert_eq!(code, 0, "{said}");
 
-    let cases: Vec<(&str, Alteration, &str)> = vec![
+    let cases: Vec<(&str, Alteration<'_>, &str)> = vec![
         (
             "one byte of an entry",
             Box::new(|db| {
