@@ -136,9 +136,27 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
     let unanswered = find(&on_nato, "nato.mil/nato/8", "clarification-reply");
     assert_eq!(unanswered["status"], "overdue");
     assert_eq!(unanswered["debtor"], "russia");
+    // The clock starts at Russia's own receipt: its signed time, as NATO
+    // stored it (the earliest of Russia's receipts covering entry 8).
+    let receipt = parley_store::Store::cosignatures(
+        &net.get("nato").store(),
+        &parley_store::FeedId::new("nato.mil", "nato"),
+        1,
+    )
+    .unwrap()
+    .into_iter()
+    .filter(|c| {
+        c.cosigner == "russia" && c.statement == parley_store::Statement::Receipt && c.size > 8
+    })
+    .map(|c| c.time)
+    .min()
+    .unwrap();
     assert_eq!(
-        unanswered["starts_proven"], true,
-        "the clock starts at Russia's own receipt"
+        Timestamp::parse(unanswered["starts"].as_str().unwrap())
+            .unwrap()
+            .unix(),
+        receipt,
+        "the clock starts at Russia's own receipt: {unanswered}"
     );
 
     // Before the 48 hours are up, it is open; the board as of a time shows it.
