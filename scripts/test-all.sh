@@ -32,6 +32,14 @@ if ! command -v nats-server >/dev/null 2>&1; then
     echo "nats-server could not be installed: the bench test fails unless PARLEY_ALLOW_SKIP=nats"
 fi
 
+step "test tools: strace (the durability test traces a node's system calls)"
+if ! command -v strace >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq </dev/null || true
+  as_root apt-get install -y -qq --no-install-recommends strace </dev/null ||
+    echo "strace could not be installed: the durability test fails unless PARLEY_ALLOW_SKIP=strace"
+fi
+
 step "test tools: Go and golang.org/x/mod (the independent C2SP witness and verifier the tests build)"
 if ! command -v go >/dev/null 2>&1 || [ ! -d /usr/share/gocode/src/golang.org/x/mod/sumdb ]; then
   export DEBIAN_FRONTEND=noninteractive

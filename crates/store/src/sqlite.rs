@@ -32,7 +32,27 @@ fn open_connection(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    check_durability(&conn, path)?;
     Ok(conn)
+}
+
+/// Reads back what durability rests on: SQLite keeps its old journal mode
+/// without an error when WAL cannot be used (some network or read-only
+/// file systems), and a receipt must never be sent for a commit that was
+/// not synced.
+fn check_durability(conn: &Connection, path: &Path) -> Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    // 2 is FULL: every commit is synced before it returns.
+    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") || sync != 2 {
+        return Err(StoreError::Corrupt(format!(
+            "{}: the database runs with journal_mode={mode}, synchronous={sync}; parley needs \
+             WAL and FULL (2) so that nothing it acknowledges can be lost. Keep the node \
+             directory on a local file system that supports WAL",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 impl SqliteStore {
@@ -881,4 +901,24 @@ fn insert_action(conn: &rusqlite::Connection, a: &crate::ActionRecord) -> Result
         ],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod durability_tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_that_would_not_sync_every_commit_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        let conn = open_connection(&path).unwrap();
+        assert!(check_durability(&conn, &path).is_ok());
+        conn.pragma_update(None, "synchronous", "NORMAL").unwrap();
+        let err = check_durability(&conn, &path).unwrap_err().to_string();
+        assert!(err.contains("synchronous=1"), "{err}");
+        conn.pragma_update(None, "synchronous", "FULL").unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        let err = check_durability(&conn, &path).unwrap_err().to_string();
+        assert!(err.contains("journal_mode=delete"), "{err}");
+    }
 }

@@ -196,14 +196,33 @@ impl Party {
 
     /// Starts without waiting for the node to answer.
     pub fn spawn(&mut self) {
+        self.spawn_under(&[]);
+    }
+
+    /// Starts under a wrapper command (e.g. `strace -f -o FILE`), and waits
+    /// for the node to answer.
+    pub fn start_under(&mut self, wrapper: &[&str]) {
+        self.spawn_under(wrapper);
+        let d = self.d().to_string();
+        wait_until(60, &format!("{} to answer", self.name), || {
+            parley(&["status", "--dir", &d]).status.success()
+        });
+    }
+
+    fn spawn_under(&mut self, wrapper: &[&str]) {
         assert!(self.child.is_none(), "{} already runs", self.name);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(self.dir.with_extension("log"))
             .unwrap();
+        let (program, first) = match wrapper.split_first() {
+            Some((p, rest)) => (*p, rest.iter().copied().chain([bin()]).collect::<Vec<_>>()),
+            None => (bin(), vec![]),
+        };
         self.child = Some(
-            Command::new(bin())
+            Command::new(program)
+                .args(first)
                 .args(["serve", "--dir", self.d()])
                 .env("RUST_LOG", "info")
                 .stdin(Stdio::null())
