@@ -153,7 +153,7 @@ fn note_sign_and_verify_with_signatures_and_cosignatures() {
     fails(
         parley(
             &["note", "verify", "--vkey", &log_vkey],
-            &cosigned.replace("\n3\n", "\n4\n"),
+            cosigned.replace("\n3\n", "\n4\n"),
         ),
         "does not verify",
     );
@@ -168,7 +168,7 @@ fn note_sign_and_verify_with_signatures_and_cosignatures() {
     fails(
         parley(
             &["note", "verify", "--vkey", &log_vkey],
-            &cosigned.replace('\n', "\r\n"),
+            cosigned.replace('\n', "\r\n"),
         ),
         "carriage return",
     );
@@ -236,13 +236,13 @@ fn tree_root_and_proofs_from_the_rfc6962_vectors() {
             "--root",
             probe["root"].as_str().unwrap(),
         ];
-        ok(parley(&args, &proof.join("\n")));
+        ok(parley(&args, proof.join("\n")));
         // The same proof in hex works too; one changed hash does not.
         let hex: Vec<String> = proof
             .iter()
             .map(|h| Hash::parse(h).unwrap().to_hex())
             .collect();
-        ok(parley(&args, &hex.join("\n")));
+        ok(parley(&args, hex.join("\n")));
         if let Some(first) = hex.first() {
             let bad = format!(
                 "{}{}",
@@ -252,7 +252,7 @@ fn tree_root_and_proofs_from_the_rfc6962_vectors() {
             fails(
                 parley(
                     &args,
-                    &[bad]
+                    [bad]
                         .into_iter()
                         .chain(hex[1..].iter().cloned())
                         .collect::<Vec<_>>()
@@ -286,8 +286,8 @@ fn tree_root_and_proofs_from_the_rfc6962_vectors() {
             "--new-root",
             probe["root2"].as_str().unwrap(),
         ];
-        ok(parley(&args, &proof.join("\n")));
-        fails(parley(&args, &proof[1..].join("\n")), "does not verify");
+        ok(parley(&args, proof.join("\n")));
+        fails(parley(&args, proof[1..].join("\n")), "does not verify");
     }
     fails(
         parley(
@@ -353,7 +353,7 @@ fn tree_commands_handle_logs_of_2_pow_63_entries() {
         &root.to_hex(),
     ];
     assert_eq!(
-        ok(parley(&args, &lines.join("\n"))),
+        ok(parley(&args, lines.join("\n"))),
         format!("ok: leaf 3 is included in the tree of size {size}\n")
     );
     let old = 1u64 << 62;
@@ -373,7 +373,7 @@ fn tree_commands_handle_logs_of_2_pow_63_entries() {
         &root.to_hex(),
         "--json",
     ];
-    let j: Value = serde_json::from_str(&ok(parley(&args, &lines.join("\n")))).unwrap();
+    let j: Value = serde_json::from_str(&ok(parley(&args, lines.join("\n")))).unwrap();
     assert_eq!(j["ok"], true);
 }
 
