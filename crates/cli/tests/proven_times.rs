@@ -66,11 +66,18 @@ fn deadlines_start_at_the_recipients_signed_receipt_not_at_the_senders_clock() {
         "hotline_message",
         "clarification_request",
         "briefing_request",
+        "meeting_invitation",
+        "incident_report",
     ];
     for kind in kinds {
         let mut body: Value = serde_json::from_str(&ok(&["example", kind])).unwrap();
         if body.get("to").is_some() {
             body["to"] = "nato".into();
+        }
+        if body.get("time").is_some() {
+            // What it reports happened before it was (by its clock) written.
+            let before = Timestamp::from_unix(three_days_ago.unix() - 3600).unwrap();
+            body["time"] = before.to_string().into();
         }
         let mut e = f.entry(kind, body);
         e.time = three_days_ago;
