@@ -55,6 +55,57 @@ fn deadlines_start_at_the_recipients_signed_receipt_not_at_the_senders_clock() {
         receipt_time(nato, &FeedId::new("nato.mil", "nato"), "russia", seq)
     );
 
+    // Both nodes start Russia's deadline for NATO's request at Russia's
+    // signed receipt.
+    let body = net.path("request.json");
+    let mut request: Value =
+        serde_json::from_str(&ok(&["example", "clarification_request"])).unwrap();
+    request["to"] = "russia".into();
+    std::fs::write(&body, request.to_string()).unwrap();
+    let asked = json(&[
+        "send",
+        "--dir",
+        &nd,
+        "--channel",
+        "nato.mil",
+        "--kind",
+        "clarification_request",
+        "--body",
+        body.to_str().unwrap(),
+    ]);
+    let asked_id = asked["id"].as_str().unwrap().to_string();
+    let asked_seq: u64 = asked_id.rsplit('/').next().unwrap().parse().unwrap();
+    wait_until(30, "russia's receipt of the request", || {
+        !json(&["show", "--dir", &nd, &asked_id])["delivery"][0]["delivered_at"].is_null()
+    });
+    let receipt = receipt_time(nato, &FeedId::new("nato.mil", "nato"), "russia", asked_seq);
+    for p in [nato, russia] {
+        let d = p.d().to_string();
+        wait_until(30, &format!("{} to hold the receipt", p.name), || {
+            json(&["obligations", "--dir", &d])["obligations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| {
+                    o["source"] == asked_id.as_str()
+                        && o["debtor"] == "russia"
+                        && !o["starts"].is_null()
+                })
+        });
+        let board = json(&["obligations", "--dir", &d]);
+        let o = board["obligations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["source"] == asked_id.as_str() && o["debtor"] == "russia")
+            .unwrap()
+            .clone();
+        let starts = Timestamp::parse(o["starts"].as_str().unwrap())
+            .unwrap()
+            .unix();
+        assert_eq!(starts, receipt, "on {}'s node: {o}", p.name);
+    }
+
     // Russia, its clock three days behind, signs (with its real key)
     // entries that each put NATO under a deadline.
     let mut f = Forge::from_node(russia.key(), "nato.mil", russia);

@@ -160,7 +160,25 @@ impl Party {
     }
 
     pub fn start(&mut self) {
-        self.spawn();
+        // Tests run in parallel and take free ports from the same range: a
+        // port this node just released (to a hostile stand-in, or by a
+        // restart) may be held for an instant by another test's socket.
+        // `parley serve` then exits 5 at once; try again, briefly.
+        for _ in 0..40 {
+            self.spawn();
+            std::thread::sleep(Duration::from_millis(100));
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            match exited {
+                Some(status) if status.code() == Some(5) => {
+                    self.child = None;
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                _ => break,
+            }
+        }
         let d = self.d().to_string();
         wait_until(20, &format!("{} to answer", self.name), || {
             parley(&["status", "--dir", &d]).status.success()
