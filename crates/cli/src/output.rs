@@ -33,31 +33,25 @@ pub(crate) fn is_unsafe(c: char) -> bool {
 /// Text from a peer made safe for a terminal: every unsafe character is
 /// shown as `\u{…}` instead of acting (visibly, so nothing is hidden).
 pub(crate) fn safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if is_unsafe(c) {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
+    escape_unsafe(text, |c| format!("\\u{{{c:x}}}"))
 }
 
 /// JSON text with every unsafe character written as a `\uXXXX` escape:
 /// the same JSON value, but nothing a terminal acts on (serde_json escapes
 /// C0 controls but writes C1 controls and bidi overrides raw).
 pub(crate) fn safe_json(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_unsafe(text, |c| format!("\\u{c:04x}"))
+}
+
+/// `text` with each unsafe character replaced by `escape(code point)`.
+fn escape_unsafe(text: &str, escape: impl Fn(u32) -> String) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(is_unsafe) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         if is_unsafe(c) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            out.push_str(&escape(u32::from(c)));
         } else {
             out.push(c);
         }

@@ -236,6 +236,16 @@ fn default_skew() -> u64 {
     300
 }
 
+impl FederationConfig {
+    /// `max_clock_skew_secs` as the signed seconds times are compared in
+    /// (at least one).
+    pub fn clock_skew(&self) -> i64 {
+        i64::try_from(self.max_clock_skew_secs)
+            .unwrap_or(i64::MAX / 4)
+            .max(1)
+    }
+}
+
 impl Default for FederationConfig {
     fn default() -> FederationConfig {
         FederationConfig {
@@ -566,7 +576,7 @@ impl NodeDir {
             identity,
             token,
         };
-        create_private(&nd.database_path())?;
+        // The store creates the file owner-only (and so its WAL).
         parley_store::SqliteStore::open(&nd.database_path())
             .map_err(|e| bad(format!("creating the database: {e}")))?;
         Ok(nd)
@@ -581,17 +591,28 @@ pub fn write_config(dir: &Path, config: &Config) -> Result<(), DirError> {
         why: e.to_string(),
     })?;
     let header = "# parley node configuration: see the configuration reference in README.md\n# and docs/operator.md. Users are added with `parley user add`.\n\n";
-    // Written whole then renamed, so a running node never reads half a file;
-    // owner-only, because it holds the users' password hashes.
-    let tmp = dir.join(".parley.toml.tmp");
+    // Owner-only, because it holds the users' password hashes.
+    replace_private(&path, format!("{header}{text}").as_bytes())
+}
+
+/// Replaces `path` with `contents`, owner-only (0600): written whole to a
+/// temporary file beside it, synced, then renamed, so a reader (a running
+/// node) never sees half a file.
+///
+/// # Errors
+/// The file cannot be written or renamed.
+pub fn replace_private(path: &Path, contents: &[u8]) -> Result<(), DirError> {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".tmp");
+    let tmp = path.with_file_name(format!(".{}", name.to_string_lossy()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut file = options.open(&tmp).map_err(io(&tmp))?;
-    std::io::Write::write_all(&mut file, format!("{header}{text}").as_bytes()).map_err(io(&tmp))?;
+    std::io::Write::write_all(&mut file, contents).map_err(io(&tmp))?;
     file.sync_all().map_err(io(&tmp))?;
-    std::fs::rename(&tmp, &path).map_err(io(&path))
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Reads `parley.toml` alone (no key or token), e.g. to reload users.
@@ -637,20 +658,6 @@ pub fn check_owner_only(path: &Path) -> Result<(), DirError> {
         }
     }
     Ok(())
-}
-
-/// Creates an empty file only its owner can read (a database before
-/// SQLite opens it: SQLite gives its WAL and shared-memory files the
-/// database's own mode).
-///
-/// # Errors
-/// The file cannot be created.
-pub fn create_private(path: &Path) -> Result<(), DirError> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path).map(|_| ()).map_err(io(path))
 }
 
 /// 32 random bytes as hex.

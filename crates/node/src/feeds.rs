@@ -593,7 +593,7 @@ async fn refuse_future_dated(
     entries: &[(Entry, Vec<u8>)],
     now: i64,
 ) -> Option<IngestError> {
-    let skew = i64::try_from(node.dir.config.federation.max_clock_skew_secs).unwrap_or(i64::MAX);
+    let skew = node.dir.config.federation.clock_skew();
     let (e, bytes) = entries
         .iter()
         .find(|(e, _)| e.time.unix() > now.saturating_add(skew))?;
@@ -655,7 +655,7 @@ async fn refuse_future_dated(
 /// the allowed skew: "as of T the feed was size N" must not be claimed for
 /// a T still to come (a proof of silence would rest on it).
 fn not_from_the_future(node: &Node, cosigner: &str, time: i64) -> Result<(), IngestError> {
-    let skew = i64::try_from(node.dir.config.federation.max_clock_skew_secs).unwrap_or(i64::MAX);
+    let skew = node.dir.config.federation.clock_skew();
     let now = Timestamp::now().unix();
     if time > now.saturating_add(skew) {
         return Err(IngestError::new(

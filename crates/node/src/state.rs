@@ -160,7 +160,7 @@ impl Node {
                 .map(|c| dir.path.join(c)),
         )?);
         let replays =
-            crate::federation::replay::ReplayGuard::new(dir.config.federation.max_clock_skew_secs);
+            crate::federation::replay::ReplayGuard::new(dir.config.federation.clock_skew());
         let signin = crate::console::signin::SignInGuard::new(&dir.config.limits);
         let node = Arc::new(Node {
             signin,

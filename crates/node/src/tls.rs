@@ -89,19 +89,12 @@ impl NodeCertificate {
         path: &std::path::Path,
         node_key: &SigningKey,
     ) -> Result<NodeCertificate, TlsError> {
-        use rustls::pki_types::pem::PemObject;
         let bad = |why: String| TlsError::Certificate {
             path: path.display().to_string(),
             why,
         };
-        let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-            .map_err(|e| bad(e.to_string()))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| bad(e.to_string()))?;
-        let leaf = chain
-            .first()
-            .ok_or_else(|| bad("no certificate in the file".into()))?;
-        let key = ed25519_key_of(leaf).map_err(bad)?;
+        let chain = read_chain(path)?;
+        let key = ed25519_key_of(&chain[0]).map_err(bad)?;
         if key != node_key.verifier().public_bytes() {
             return Err(bad(
                 "the certificate is not for this node's node key (keys/node.key); \
@@ -120,16 +113,42 @@ impl NodeCertificate {
     }
 }
 
+/// A PEM certificate chain, leaf first; at least one certificate.
+fn read_chain(path: &std::path::Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    use rustls::pki_types::pem::PemObject;
+    let bad = |why: String| TlsError::Certificate {
+        path: path.display().to_string(),
+        why,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| bad(e.to_string()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(bad("no certificate in the file".into()));
+    }
+    Ok(chain)
+}
+
+/// The SubjectPublicKeyInfo (DER) of a certificate: what is pinned.
+fn spki_of(cert: &CertificateDer<'_>) -> Result<Vec<u8>, String> {
+    let parsed =
+        webpki::EndEntityCert::try_from(cert).map_err(|e| format!("bad certificate: {e:?}"))?;
+    Ok(parsed.subject_public_key_info().as_ref().to_vec())
+}
+
+/// The SubjectPublicKeyInfo of an Ed25519 key.
+fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
+    [&ED25519_SPKI_PREFIX[..], key].concat()
+}
+
 /// The Ed25519 key a certificate is for.
 ///
 /// # Errors
 /// The certificate does not parse, or its key is not Ed25519.
 pub fn ed25519_key_of(cert: &CertificateDer<'_>) -> Result<[u8; 32], String> {
-    let parsed =
-        webpki::EndEntityCert::try_from(cert).map_err(|e| format!("bad certificate: {e:?}"))?;
-    let spki = parsed.subject_public_key_info();
+    let spki = spki_of(cert)?;
     let raw = spki
-        .as_ref()
         .strip_prefix(&ED25519_SPKI_PREFIX[..])
         .ok_or("the certificate's key is not Ed25519")?;
     raw.try_into()
@@ -144,10 +163,17 @@ fn algorithms() -> WebPkiSupportedAlgorithms {
     rustls::crypto::ring::default_provider().signature_verification_algorithms
 }
 
-/// Accepts a server whose certificate holds one of the pinned keys.
+/// Accepts a server whose certificate holds one of the pinned keys
+/// (SubjectPublicKeyInfo, compared whole); rustls then checks that the
+/// server proves it holds that key.
 #[derive(Debug)]
 struct PinnedServer {
-    keys: Vec<[u8; 32]>,
+    spkis: Vec<Vec<u8>>,
+    /// Peers: TLS 1.3 and Ed25519 only. The console: whatever its
+    /// configured certificate needs.
+    nodes_only: bool,
+    /// Said when another key answers.
+    mismatch: &'static str,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
@@ -160,23 +186,24 @@ impl ServerCertVerifier for PinnedServer {
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let key = ed25519_key_of(end_entity).map_err(rustls::Error::General)?;
-        if self.keys.contains(&key) {
+        let spki = spki_of(end_entity).map_err(rustls::Error::General)?;
+        if self.spkis.contains(&spki) {
             Ok(ServerCertVerified::assertion())
         } else {
-            Err(rustls::Error::General(
-                "the server's certificate is not for the pinned node key of this peer".into(),
-            ))
+            Err(rustls::Error::General(self.mismatch.into()))
         }
     }
 
     fn verify_tls12_signature(
         &self,
-        _message: &[u8],
-        _cert: &CertificateDer<'_>,
-        _dss: &DigitallySignedStruct,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("parley speaks TLS 1.3 only".into()))
+        if self.nodes_only {
+            return Err(tls13_only());
+        }
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -189,8 +216,16 @@ impl ServerCertVerifier for PinnedServer {
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        vec![SignatureScheme::ED25519]
+        if self.nodes_only {
+            vec![SignatureScheme::ED25519]
+        } else {
+            self.algorithms.supported_schemes()
+        }
     }
+}
+
+fn tls13_only() -> rustls::Error {
+    rustls::Error::General("parley speaks TLS 1.3 only".into())
 }
 
 /// Asks every client for an Ed25519 certificate and checks the handshake
@@ -229,7 +264,7 @@ impl ClientCertVerifier for NodeClients {
         _cert: &CertificateDer<'_>,
         _dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        Err(rustls::Error::General("parley speaks TLS 1.3 only".into()))
+        Err(tls13_only())
     }
 
     fn verify_tls13_signature(
@@ -259,7 +294,9 @@ pub fn client_config(
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedServer {
-            keys: peer_keys,
+            spkis: peer_keys.iter().map(ed25519_spki).collect(),
+            nodes_only: true,
+            mismatch: "the server's certificate is not for the pinned node key of this peer",
             algorithms: algorithms(),
         }))
         .with_client_auth_cert(cert.chain.clone(), cert.private_key())?;
@@ -400,72 +437,17 @@ pub fn console_server(
     key: &std::path::Path,
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     use rustls::pki_types::pem::PemObject;
-    let bad = |path: &std::path::Path, why: String| TlsError::Certificate {
-        path: path.display().to_string(),
-        why,
-    };
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(certificate)
-        .map_err(|e| bad(certificate, e.to_string()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| bad(certificate, e.to_string()))?;
-    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| bad(key, e.to_string()))?;
+    let chain = read_chain(certificate)?;
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsError::Certificate {
+        path: key.display().to_string(),
+        why: e.to_string(),
+    })?;
     let mut config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
         .with_single_cert(chain, key)?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// Accepts a server whose certificate holds exactly the key of a
-/// configured certificate (any algorithm rustls verifies).
-#[derive(Debug)]
-struct PinnedSpki {
-    spki: Vec<u8>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for PinnedSpki {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = webpki::EndEntityCert::try_from(end_entity)
-            .map_err(|e| rustls::Error::General(format!("bad certificate: {e:?}")))?;
-        if cert.subject_public_key_info().as_ref() == self.spki.as_slice() {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(
-                "the console's certificate is not the one in its configuration".into(),
-            ))
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
 }
 
 /// An HTTP client for this node's own console over HTTPS, as the CLI on
@@ -479,26 +461,17 @@ pub fn console_client(
     certificate: &std::path::Path,
     timeout: std::time::Duration,
 ) -> Result<reqwest::Client, TlsError> {
-    use rustls::pki_types::pem::PemObject;
-    let bad = |why: String| TlsError::Certificate {
+    let spki = spki_of(&read_chain(certificate)?[0]).map_err(|why| TlsError::Certificate {
         path: certificate.display().to_string(),
         why,
-    };
-    let leaf = CertificateDer::pem_file_iter(certificate)
-        .map_err(|e| bad(e.to_string()))?
-        .next()
-        .ok_or_else(|| bad("no certificate in the file".into()))?
-        .map_err(|e| bad(e.to_string()))?;
-    let spki = webpki::EndEntityCert::try_from(&leaf)
-        .map_err(|e| bad(format!("bad certificate: {e:?}")))?
-        .subject_public_key_info()
-        .as_ref()
-        .to_vec();
+    })?;
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedSpki {
-            spki,
+        .with_custom_certificate_verifier(Arc::new(PinnedServer {
+            spkis: vec![spki],
+            nodes_only: false,
+            mismatch: "the console's certificate is not the one in its configuration",
             algorithms: algorithms(),
         }))
         .with_no_client_auth();

@@ -413,13 +413,7 @@ fn issue_token(dir: &std::path::Path, name: &str) -> anyhow::Result<String> {
         std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o700))?;
     }
     let path = parley_node::config::user_token_path(dir, name);
-    let tmp = folder.join(format!(".{name}.token.tmp"));
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    std::io::Write::write_all(&mut opts.open(&tmp)?, format!("{token}\n").as_bytes())?;
-    std::fs::rename(&tmp, &path)?;
+    parley_node::config::replace_private(&path, format!("{token}\n").as_bytes())?;
     parley_node::config::write_config(dir, &config)?;
     record_local(dir, "user-token", name);
     Ok(format!(

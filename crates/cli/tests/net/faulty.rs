@@ -61,8 +61,7 @@ impl Faulty {
     /// lets it in), then misbehaves as told.
     pub fn impersonating(who: &super::Party, port: u16, initial: Behaviour) -> Faulty {
         parley_node::install_crypto();
-        let key = who.role_key(parley_log::Role::Node);
-        let cert = parley_node::tls::NodeCertificate::self_signed(&key, &who.name).unwrap();
+        let cert = super::tls::node_certificate(who);
         let config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))

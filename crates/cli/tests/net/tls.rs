@@ -52,57 +52,41 @@ impl ServerCertVerifier for AnyServer {
     }
 }
 
-/// A client that shows `who`'s node certificate (None: no certificate).
-pub fn client(who: Option<&Party>) -> reqwest::Client {
+/// `who`'s node certificate, as its node makes it.
+pub fn node_certificate(who: &Party) -> parley_node::tls::NodeCertificate {
+    let key = who.role_key(parley_log::Role::Node);
+    parley_node::tls::NodeCertificate::self_signed(&key, &who.name).unwrap()
+}
+
+/// TLS 1.3 towards any server, showing `who`'s node certificate (None: no
+/// certificate).
+fn client_config(who: Option<&Party>) -> rustls::ClientConfig {
     parley_node::install_crypto();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyServer));
-    let config = match who {
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_protocol_versions(&[&rustls::version::TLS13])
+    .unwrap()
+    .dangerous()
+    .with_custom_certificate_verifier(Arc::new(AnyServer));
+    match who {
         Some(p) => {
-            let key = p.role_key(parley_log::Role::Node);
-            let cert = parley_node::tls::NodeCertificate::self_signed(&key, &p.name).unwrap();
+            let cert = node_certificate(p);
             builder
                 .with_client_auth_cert(cert.chain.clone(), cert.private_key())
                 .unwrap()
         }
         None => builder.with_no_client_auth(),
-    };
+    }
+}
+
+/// A client that shows `who`'s node certificate (None: no certificate).
+pub fn client(who: Option<&Party>) -> reqwest::Client {
     reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
+        .tls_backend_preconfigured(client_config(who))
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap()
-}
-
-/// A raw TLS connection to a node's peer port, showing `who`'s node
-/// certificate, for tests that write bytes by hand.
-pub fn raw(
-    who: &Party,
-    port: u16,
-) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
-    parley_node::install_crypto();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let key = who.role_key(parley_log::Role::Node);
-    let cert = parley_node::tls::NodeCertificate::self_signed(&key, &who.name).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyServer))
-        .with_client_auth_cert(cert.chain.clone(), cert.private_key())
-        .unwrap();
-    let conn = rustls::ClientConnection::new(
-        Arc::new(config),
-        ServerName::try_from("node.parley.invalid").unwrap(),
-    )
-    .unwrap();
-    let tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    rustls::StreamOwned::new(conn, tcp)
 }
 
 /// Sends `head`, then each of `chunks` with `pause` between them, over TLS
@@ -117,18 +101,7 @@ pub fn exchange(
     pause: Duration,
 ) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    parley_node::install_crypto();
-    let key = who.role_key(parley_log::Role::Node);
-    let cert = parley_node::tls::NodeCertificate::self_signed(&key, &who.name).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .dangerous()
-    .with_custom_certificate_verifier(Arc::new(AnyServer))
-    .with_client_auth_cert(cert.chain.clone(), cert.private_key())
-    .unwrap();
+    let config = client_config(Some(who));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -20,18 +20,13 @@ pub struct ReplayGuard {
 }
 
 impl ReplayGuard {
-    pub fn new(max_clock_skew_secs: u64) -> ReplayGuard {
+    /// `skew`: the allowed distance from this clock, in seconds
+    /// (`FederationConfig::clock_skew`).
+    pub fn new(skew: i64) -> ReplayGuard {
         ReplayGuard {
-            skew: i64::try_from(max_clock_skew_secs)
-                .unwrap_or(i64::MAX / 4)
-                .max(1),
+            skew: skew.max(1),
             seen: Mutex::default(),
         }
-    }
-
-    /// The allowed distance between a request's time and this clock.
-    pub fn skew(&self) -> i64 {
-        self.skew
     }
 
     /// Checks a signed request's time against `now`, and that its nonce
