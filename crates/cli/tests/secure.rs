@@ -993,3 +993,38 @@ fn the_console_serves_https_with_its_own_certificate_which_the_cli_pins() {
     assert_eq!(o.status.code(), Some(4));
     assert!(String::from_utf8_lossy(&o.stderr).contains("console.key"));
 }
+
+#[test]
+fn a_pinned_party_outside_a_channel_reads_none_of_it_and_a_removed_users_token_stops_working() {
+    let mut net = Net::new(&["nato", "russia", "osce", "ukraine"]);
+    net.get("nato").add_user("duty", "duty_officer");
+    net.start_all();
+    open_channel(&net);
+    let (nato, ukraine) = (net.get("nato"), net.get("ukraine"));
+    // Ukraine is pinned by NATO, but neither a member nor a witness of
+    // nato.mil: its certificate opens no tiles and no entries.
+    let url = format!("{}/tlog/nato.mil/nato/checkpoint", nato.url());
+    assert_eq!(get_as(ukraine, &url).0, 403);
+    let tile = format!("{}/tlog/nato.mil/nato/tile/0/000.p/1", nato.url());
+    assert_eq!(get_as(ukraine, &tile).0, 403);
+    let (s, r) = nato.feed_update_for(ukraine, "nato.mil", 0);
+    assert_eq!((s, r["error"].as_str()), (403, Some("not_member")), "{r}");
+    // A user removed from the node: the token they kept a copy of is
+    // refused at once.
+    assert!(
+        parley(&["--as", "duty", "status", "--dir", nato.d()])
+            .status
+            .success()
+    );
+    let token = nato.dir.join("tokens/duty.token");
+    let kept = std::fs::read(&token).unwrap();
+    ok(&["user", "remove", "--dir", nato.d(), "--name", "duty"]);
+    assert!(!token.exists(), "the token file goes with the user");
+    std::fs::write(&token, kept).unwrap();
+    let o = parley(&["--as", "duty", "status", "--dir", nato.d()]);
+    assert!(!o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("API token"),
+        "{o:?}"
+    );
+}
