@@ -92,7 +92,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
             div.alarm.red { "WARNING: " (w) }
         }
         h2 { "Keys" }
-        p.muted { "One key per statement: log (checkpoints), receipt (proof of delivery), witness, node (link tests). A rotated key is retired, not removed: what it signed still verifies." }
+        p.muted { "One key per statement: log (checkpoints), receipt (proof of delivery), witness, node (TLS, link tests and reads). A rotated key is retired, not removed: what it signed still verifies." }
         table {
             thead { tr { th { "Party" } th { "Keys" } } }
             tbody {
