@@ -119,11 +119,25 @@ fn deadlines_start_at_the_recipients_signed_receipt_not_at_the_senders_clock() {
         "briefing_request",
         "meeting_invitation",
         "incident_report",
+        // NATO owes a confirmation of (or an objection to) the record.
+        "meeting_record",
     ];
+    let mut invitation = None;
     for kind in kinds {
         let mut body: Value = serde_json::from_str(&ok(&["example", kind])).unwrap();
         if body.get("to").is_some() {
             body["to"] = "nato".into();
+        }
+        if kind == "meeting_record" {
+            // A meeting held (by its clock) before the record was written.
+            body["start"] = Timestamp::from_unix(three_days_ago.unix() - 5 * 3600)
+                .unwrap()
+                .to_string()
+                .into();
+            body["end"] = Timestamp::from_unix(three_days_ago.unix() - 3600)
+                .unwrap()
+                .to_string()
+                .into();
         }
         if body.get("time").is_some() {
             // What it reports happened before it was (by its clock) written.
@@ -132,6 +146,12 @@ fn deadlines_start_at_the_recipients_signed_receipt_not_at_the_senders_clock() {
         }
         let mut e = f.entry(kind, body);
         e.time = three_days_ago;
+        if kind == "meeting_record" {
+            e.refs = vec![invitation.expect("the invitation comes first")];
+        }
+        if kind == "meeting_invitation" {
+            invitation = Some(e.leaf_hash().unwrap());
+        }
         f.push_bytes(e.encode().unwrap());
     }
     let (s, r) = push(nato, &f.update(before));

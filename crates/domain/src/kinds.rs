@@ -431,7 +431,7 @@ static KINDS: &[KindSpec] = &[
         &["meeting_invitation"],
         MeetingRecord,
         MeetingRecord::example,
-        |e, c, v| typed::<MeetingRecord>(e, v, |r, v| r.check(c, v))
+        |e, c, v| typed::<MeetingRecord>(e, v, |r, v| r.check(c, e.time, v))
     ),
     kind!(
         "record_confirmation",

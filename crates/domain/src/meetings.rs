@@ -220,11 +220,26 @@ pub struct MeetingRecord {
 }
 
 impl MeetingRecord {
-    pub fn check(&self, channel: Option<&ChannelState>, v: &mut Violations) {
+    /// `written` is the record entry's own time: a record of a meeting that
+    /// has not yet ended is not a record.
+    pub fn check(
+        &self,
+        channel: Option<&ChannelState>,
+        written: parley_log::Timestamp,
+        v: &mut Violations,
+    ) {
         v.check(
             self.end >= self.start,
             "end",
             "the meeting ends before it starts",
+        );
+        v.check(
+            self.end.0 <= written,
+            "end",
+            format!(
+                "the meeting ends at {}, after this record is written ({written}): record a meeting once it has ended",
+                self.end.0
+            ),
         );
         v.check(
             !self.attendance.is_empty(),

@@ -639,6 +639,8 @@ pub fn silence(obligations: &[Obligation], at: Timestamp) -> Vec<(&Obligation, i
     let mut out: Vec<(&Obligation, i64)> = obligations
         .iter()
         .filter(|o| !o.status.is_met())
+        // A duty that starts later (next year's calendar) is no silence yet.
+        .filter(|o| o.starts.is_none_or(|s| s <= at))
         .map(|o| (o, at.unix() - o.starts.unwrap_or(at).unix()))
         .collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));

@@ -261,6 +261,19 @@ fn annual_calendars_fall_due_each_15_november_after_the_channel_opens() {
         os.iter()
             .all(|o| o.due == Some(t("2027-11-16T00:00:00Z")) && o.status == Status::Open)
     );
+    // Their silence has not begun: the calendar is owed from 1 January 2027
+    // (the console once showed "-30 days" here, the CLI "30 days").
+    assert!(
+        silence(&os, t("2026-12-01T00:00:00Z")).is_empty(),
+        "a duty that starts next year is not a silence yet"
+    );
+    let in_march = derive(&l, t("2027-03-01T00:00:00Z"));
+    let silent = silence(&in_march, t("2027-03-01T00:00:00Z"));
+    assert_eq!(silent.len(), 2);
+    assert!(
+        silent.iter().all(|(_, secs)| *secs == 59 * 86_400),
+        "{silent:?}"
+    );
     let later = derive(&l, t("2028-12-01T00:00:00Z"));
     assert_eq!(
         later.iter().filter(|o| o.status == Status::Overdue).count(),
