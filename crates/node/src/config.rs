@@ -51,6 +51,18 @@ pub struct Config {
     /// People who may sign in to the web console.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<User>,
+    /// Set by `parley demo` only: never in a deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo: Option<DemoConfig>,
+}
+
+/// A demo node's settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    /// The story clock the demo's nodes share (see `clock.rs`); relative
+    /// paths are in the node directory.
+    pub story_clock: PathBuf,
 }
 
 /// A console user: a name, a role, and an argon2 password hash.
@@ -86,6 +98,45 @@ pub struct ConsoleConfig {
     /// TLS-terminating proxy). `parley status` warns while it is set.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub plaintext: bool,
+    /// The console's accent colour, so that two parties' consoles open side
+    /// by side are not confused; by default one picked from the party name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accent: Option<Accent>,
+}
+
+/// A console accent: quiet hues that stay readable on the dark console and
+/// never look like an alarm (no red, amber or green).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accent {
+    Blue,
+    Teal,
+    Violet,
+    Ochre,
+    Slate,
+    Rose,
+}
+
+impl Accent {
+    pub const ALL: [Accent; 6] = [
+        Accent::Blue,
+        Accent::Teal,
+        Accent::Violet,
+        Accent::Ochre,
+        Accent::Slate,
+        Accent::Rose,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Accent::Blue => "blue",
+            Accent::Teal => "teal",
+            Accent::Violet => "violet",
+            Accent::Ochre => "ochre",
+            Accent::Slate => "slate",
+            Accent::Rose => "rose",
+        }
+    }
 }
 
 /// What one client may hold on either listener.
@@ -309,6 +360,12 @@ impl Config {
             out.push(
                 "tlog.public is set: anyone may read every channel's checkpoints and tiles".into(),
             );
+        }
+        if let Some(demo) = &self.demo {
+            out.push(format!(
+                "a demo node: it runs on the story clock in {}, not on real time alone",
+                demo.story_clock.display()
+            ));
         }
         out
     }
@@ -561,11 +618,13 @@ impl NodeDir {
                 tls_certificate: None,
                 tls_key: None,
                 plaintext: false,
+                accent: None,
             },
             federation: FederationConfig::default(),
             limits: LimitsConfig::default(),
             tlog: TlogConfig::default(),
             users: Vec::new(),
+            demo: None,
         };
         config.check_console().map_err(bad)?;
         write_config(dir, &config)?;

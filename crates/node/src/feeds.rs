@@ -220,7 +220,7 @@ async fn append_own_now(
         channel: channel.into(),
         author: node.party.clone(),
         seq: tree.size(),
-        time: Timestamp::now(),
+        time: crate::clock::now(),
         kind: kind.into(),
         refs,
         salt: Entry::random_salt(),
@@ -509,7 +509,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
             ),
         ));
     }
-    let now = Timestamp::now().unix();
+    let now = crate::clock::now().unix();
     if let Some(refusal) = refuse_future_dated(node, &u, &entries, now).await {
         return Err(refusal);
     }
@@ -656,7 +656,7 @@ async fn refuse_future_dated(
 /// a T still to come (a proof of silence would rest on it).
 fn not_from_the_future(node: &Node, cosigner: &str, time: i64) -> Result<(), IngestError> {
     let skew = node.dir.config.federation.clock_skew();
-    let now = Timestamp::now().unix();
+    let now = crate::clock::now().unix();
     if time > now.saturating_add(skew) {
         return Err(IngestError::new(
             Fault::FromTheFuture,
@@ -861,7 +861,7 @@ async fn receipt_for_held(
             cosignature: c.line,
         });
     }
-    let now = Timestamp::now().unix();
+    let now = crate::clock::now().unix();
     let line = node.keys.receipt_signer().sign(cp, now as u64).to_line();
     let c = Cosignature {
         feed: feed.clone(),
@@ -988,7 +988,7 @@ pub async fn record_evidence(
         kind: parley_store::EvidenceKind::Equivocation,
         origin: feed.origin(),
         party: feed.author.clone(),
-        detected_at: Timestamp::now().unix(),
+        detected_at: crate::clock::now().unix(),
         detected_by: node.party.clone(),
         summary: summary.clone(),
         evidence: ev.to_json(),
@@ -1394,7 +1394,7 @@ pub async fn refresh_receipts(node: &Arc<Node>) -> Result<usize, StoreError> {
     let me = node.party.clone();
     let due = node
         .db(move |s| {
-            let now = Timestamp::now().unix();
+            let now = crate::clock::now().unix();
             let mut due = Vec::new();
             for (feed, head) in s.feeds()? {
                 if feed.author == me || head.size == 0 {
@@ -1425,7 +1425,7 @@ pub async fn refresh_receipts(node: &Arc<Node>) -> Result<usize, StoreError> {
         let Ok(cp) = Checkpoint::parse(parsed.text()) else {
             continue;
         };
-        let now = Timestamp::now().unix();
+        let now = crate::clock::now().unix();
         let c = Cosignature {
             feed: feed.clone(),
             size,

@@ -23,6 +23,7 @@ use tower_http::timeout::TimeoutLayer;
 pub mod actor;
 pub mod api;
 pub mod audit;
+pub mod clock;
 pub mod config;
 pub mod console;
 pub mod federation;
@@ -159,6 +160,14 @@ pub async fn serve(
     shutdown: Option<watch::Receiver<bool>>,
 ) -> Result<(), ServeError> {
     install_crypto();
+    if let Some(demo) = &dir.config.demo {
+        clock::use_story_clock(&dir.path.join(&demo.story_clock));
+        tracing::warn!(
+            "running on the demo's story clock ({}): {} s behind real time",
+            demo.story_clock.display(),
+            -clock::offset()
+        );
+    }
     let db_path = dir.database_path();
     check_writable(&dir.path)?;
     let store =

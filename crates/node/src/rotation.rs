@@ -9,8 +9,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use parley_log::Rotation;
 use parley_log::identity::{ROTATION_HEADER, Role};
-use parley_log::{Rotation, Timestamp};
 use parley_store::KeyRotation;
 
 use crate::config::{IDENTITY_FILE, key_path};
@@ -55,7 +55,7 @@ fn write_atomically(path: &Path, contents: &str, private: bool) -> std::io::Resu
 /// # Errors
 /// The new key or identity file cannot be written, or the store fails.
 pub async fn rotate_own(node: &Arc<Node>, role: Role) -> Result<String, RotationFailure> {
-    let (statement, key) = node.keys.rotate(role, Timestamp::now().unix() as u64);
+    let (statement, key) = node.keys.rotate(role, crate::clock::now().unix() as u64);
     let dir = node.dir.path.clone();
     write_atomically(
         &key_path(&dir, role),
@@ -72,7 +72,7 @@ pub async fn rotate_own(node: &Arc<Node>, role: Role) -> Result<String, Rotation
         party: node.party.clone(),
         role: role.to_string(),
         statement: statement.clone(),
-        recorded_at: Timestamp::now().unix(),
+        recorded_at: crate::clock::now().unix(),
     };
     node.db(move |s| s.add_rotation(&record)).await?;
     tracing::warn!(%role, key = %node.keys.own_key(role), "rotated this party's key");
@@ -119,7 +119,7 @@ pub async fn accept(node: &Arc<Node>, statement: &str) -> Result<bool, RotationF
         party: party.clone(),
         role: r.role.to_string(),
         statement: statement.to_string(),
-        recorded_at: Timestamp::now().unix(),
+        recorded_at: crate::clock::now().unix(),
     };
     let p = party.clone();
     let swapped = node

@@ -75,7 +75,7 @@ pub async fn prove(
         });
     }
     let ledger = crate::ledger::current(node).await?;
-    let now = Timestamp::now();
+    let now = crate::clock::now();
     let duty = obligations::derive(&ledger, now)
         .into_iter()
         .find(|o| o.source == id && o.debtor == debtor)

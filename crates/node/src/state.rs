@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
 use parley_domain::ChannelState;
+use parley_log::Entry;
 use parley_log::tiles::TiledTree;
-use parley_log::{Entry, Timestamp};
 use parley_store::{FeedId, FeedTiles, Store, StoreError};
 use tokio::sync::{Notify, broadcast};
 
@@ -211,7 +211,7 @@ impl Node {
     }
 
     pub fn now() -> i64 {
-        Timestamp::now().unix()
+        crate::clock::now().unix()
     }
 
     pub fn emit(&self, e: Event) {

@@ -24,7 +24,7 @@ fn ts(t: Option<Timestamp>) -> Value {
 
 fn parse_at(at: &Option<String>) -> ApiResult<Timestamp> {
     match at {
-        None => Ok(Timestamp::now()),
+        None => Ok(crate::clock::now()),
         Some(s) => Timestamp::parse(s)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("at: {e}"))),
     }

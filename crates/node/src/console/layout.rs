@@ -67,7 +67,7 @@ impl Ctx {
     /// Builds the context of a signed-in request.
     pub async fn load(node: &Arc<Node>, headers: &HeaderMap) -> Result<Ctx, ConsoleError> {
         let session = node.session(headers).ok_or(ConsoleError::SignIn)?;
-        let now = Timestamp::now();
+        let now = crate::clock::now();
         let ledger = ledger::current(node).await?;
         let obligations = obligations::derive(&ledger, now);
         let user = session.user.clone();
@@ -230,6 +230,7 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
         )
         .into_response();
     }
+    let story = crate::clock::offset() != 0;
     let body = html! {
         (DOCTYPE)
         html lang="en" {
@@ -237,12 +238,14 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — " (ctx.party()) " — parley" }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/console.css";
             }
-            body data-live=[live.then_some("1")] {
+            body data-live=[live.then_some("1")] data-clock-offset=[story.then_some(crate::clock::offset())] class=(accent_class(&ctx.node.dir.config)) {
                 header.top {
                     span.node { (ctx.party().to_uppercase()) " " small { "parley node" } }
                     span.who { (ctx.session.user) " · " (super::auth::Role::title(ctx.session.role)) }
+                    @if story { span.badge.blue title="parley demo: the three demo nodes share a clock that replays a two-month story, then catches up with real time" { "STORY CLOCK" } }
                     span #clock .clock { (fmt_time(ctx.now.unix())) }
                     form method="post" action="/logout" { (ctx.csrf()) button type="submit" { "Sign out" } }
                 }
@@ -258,6 +261,24 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
     };
     Html(body.into_string()).into_response()
 }
+
+/// The quiet colour that tells this party's console from another's open in
+/// the next tab: `[console] accent`, else one picked from the party's name.
+pub fn accent_class(config: &crate::config::Config) -> String {
+    let accent = config.console.accent.map_or_else(
+        || {
+            let h = config
+                .party
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            Accent::ALL[h as usize % Accent::ALL.len()]
+        },
+        |a| a,
+    );
+    format!("accent-{}", accent.as_str())
+}
+
+pub use crate::config::Accent;
 
 /// `2026-11-22 06:39Z`.
 pub fn fmt_time(unix: i64) -> String {

@@ -27,6 +27,7 @@ use layout::ConsoleError;
 
 const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
+const FAVICON: &str = include_str!("assets/favicon.svg");
 
 pub fn router() -> Router<Arc<Node>> {
     Router::new()
@@ -57,6 +58,23 @@ pub fn router() -> Router<Arc<Node>> {
                 )
             }),
         )
+        .route(
+            "/favicon.svg",
+            get(|| async {
+                (
+                    [
+                        ("content-type", "image/svg+xml"),
+                        ("cache-control", "max-age=86400"),
+                    ],
+                    FAVICON,
+                )
+            }),
+        )
+        // Browsers ask for it whatever the page says: no 404 in the log.
+        .route(
+            "/favicon.ico",
+            get(|| async { Redirect::permanent("/favicon.svg") }),
+        )
         .route("/console/events", get(events))
         .route("/inbox", get(pages::inbox::page))
         .route("/entry/{channel}/{author}/{seq}", get(pages::entry::page))
@@ -86,15 +104,23 @@ pub fn router() -> Router<Arc<Node>> {
         )
 }
 
-fn login_page(error: Option<&str>, name: &str, status: StatusCode) -> Response {
+fn login_page(node: &Node, error: Option<&str>, name: &str, status: StatusCode) -> Response {
+    let party = node.dir.config.party.to_uppercase();
     let body = html! {
         (DOCTYPE)
         html lang="en" {
-            head { meta charset="utf-8"; title { "Sign in — parley" } link rel="stylesheet" href="/console.css"; }
-            body {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { "Sign in — " (party) " — parley" }
+                link rel="icon" href="/favicon.svg" type="image/svg+xml";
+                link rel="stylesheet" href="/console.css";
+            }
+            body class=(layout::accent_class(&node.dir.config)) {
                 main.login {
                     h1 { "parley" }
-                    p.muted { "Sign in to this party's node." }
+                    p.party { (party) " node" }
+                    p.muted { "Sign in to " (party) "'s node of the parley network, with the name and password its administrator gave you." }
                     @if let Some(e) = error { div.errors-summary role="alert" { (e) } }
                     form.compose method="post" action="/login" {
                         div.field { label for="name" { "Name" } input #name type="text" name="name" value=(name) autocomplete="username" autofocus required; }
@@ -108,8 +134,8 @@ fn login_page(error: Option<&str>, name: &str, status: StatusCode) -> Response {
     (status, Html(body.into_string())).into_response()
 }
 
-async fn login_form() -> Response {
-    login_page(None, "", StatusCode::OK)
+async fn login_form(State(node): State<Arc<Node>>) -> Response {
+    login_page(&node, None, "", StatusCode::OK)
 }
 
 #[derive(Deserialize)]
@@ -126,6 +152,7 @@ async fn login(
 ) -> Response {
     if !auth::same_origin(&headers) {
         return login_page(
+            &node,
             Some("This form must be sent from this console."),
             &f.name,
             StatusCode::FORBIDDEN,
@@ -143,6 +170,7 @@ async fn login(
             tracing::warn!(user = %f.name, client = %caller.addr, "console sign-in refused: locked out");
             let minutes = wait.as_secs().div_ceil(60);
             return login_page(
+                &node,
                 Some(&format!(
                     "Too many failed sign-ins for this name or from this address. \
                      Try again in {minutes} minute{}.",
@@ -154,6 +182,7 @@ async fn login(
         }
         Err(signin::Refusal::Busy) => {
             return login_page(
+                &node,
                 Some("The node is busy checking other sign-ins. Try again in a moment."),
                 &f.name,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -188,6 +217,7 @@ async fn login(
         _ => {
             tracing::warn!(user = %f.name, client = %caller.addr, "console sign-in refused");
             login_page(
+                &node,
                 Some("Wrong name or password."),
                 &f.name,
                 StatusCode::UNAUTHORIZED,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use parley_log::{Note, Timestamp};
+use parley_log::Note;
 use tokio::sync::watch;
 
 use super::client;
@@ -35,7 +35,7 @@ pub fn ping_note(node: &Node, peer: &str) -> String {
     let text = format!(
         "{PING}\nfrom {}\nto {peer}\ntime {}\nnonce {}\n",
         node.party,
-        Timestamp::now().unix(),
+        crate::clock::now().unix(),
         parley_log::hash::hex_encode(&nonce)
     );
     let mut note = Note::new(&text).expect("well-formed text");
@@ -89,7 +89,7 @@ pub fn answer(
     })?;
     note.verify(&peer.keys(parley_log::identity::Role::Node))
         .map_err(|e| Refused::new(Reason::BadSignature, format!("link test: {e}")))?;
-    let now = Timestamp::now().unix();
+    let now = crate::clock::now().unix();
     node.replays
         .check(from, time, nonce, now)
         .map_err(|why| Refused::new(Reason::BadRequest, format!("link test: {why}")))?;

@@ -9,7 +9,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use parley_log::{Note, SigningKey, Timestamp};
+use parley_log::{Note, SigningKey};
 use parley_store::FeedId;
 
 use super::wire::{Reason, Refused};
@@ -28,7 +28,7 @@ pub fn request(key: &SigningKey, reader: &str, feed: &FeedId, from: u64) -> Stri
         "{READ}\nreader {}\nfeed {}\nfrom {from}\ntime {}\nnonce {}\n",
         reader,
         feed.origin(),
-        Timestamp::now().unix(),
+        crate::clock::now().unix(),
         parley_log::hash::hex_encode(&nonce)
     );
     let mut note = Note::new(&text).expect("well-formed text");
@@ -105,7 +105,7 @@ pub fn check(
     note.verify(&keys)
         .map_err(|e| Refused::new(Reason::BadSignature, format!("{HEADER}: {e}")))?;
     node.replays
-        .check(&reader, time, &nonce, Timestamp::now().unix())
+        .check(&reader, time, &nonce, crate::clock::now().unix())
         .map_err(|why| Refused::new(Reason::BadRequest, format!("{HEADER}: {why}")))?;
     let member = node
         .channel(&feed.channel)

@@ -22,7 +22,7 @@ use parley_log::tiles::TileNodes;
 use parley_log::witness::{
     AddCheckpoint, SIZE_CONTENT_TYPE, Witnessed, judge, parse_add_checkpoint,
 };
-use parley_log::{Checkpoint, Entry, Hash, Note, SignedCheckpoint, Timestamp, VerifierKey};
+use parley_log::{Checkpoint, Entry, Hash, Note, SignedCheckpoint, VerifierKey};
 use parley_store::{FeedId, FeedTiles, StoreError, WitnessLog, WitnessedRecord};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
@@ -143,7 +143,7 @@ pub async fn add_checkpoint(State(node): State<Arc<Node>>, body: Bytes) -> Respo
     {
         return text(StatusCode::UNPROCESSABLE_ENTITY, format!("{reason}\n"));
     }
-    let now = Timestamp::now().unix() as u64;
+    let now = crate::clock::now().unix() as u64;
     let line = node.keys.witness_cosign(&req.checkpoint, now);
     let mut stored = req.note.clone();
     stored.add_signature(line.clone());

@@ -4,8 +4,12 @@
 (function () {
   function pad(n) { return String(n).padStart(2, "0"); }
 
+  // Seconds the node's clock runs behind real time: non-zero only on a
+  // demo's story clock (see clock.rs), so countdowns agree with the node.
+  var clockOffset = Number(document.body.dataset.clockOffset || 0);
+
   function utcNow() {
-    var d = new Date();
+    var d = new Date(Date.now() + clockOffset * 1000);
     return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) +
       " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + "Z";
   }
@@ -22,7 +26,7 @@
   function tick() {
     var clock = document.getElementById("clock");
     if (clock) clock.textContent = utcNow();
-    var now = Date.now() / 1000;
+    var now = Date.now() / 1000 + clockOffset;
     document.querySelectorAll("[data-due]").forEach(function (el) {
       var left = Number(el.dataset.due) - now;
       el.textContent = left >= 0 ? "in " + span(left) : "OVERDUE by " + span(left);
