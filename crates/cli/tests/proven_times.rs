@@ -114,7 +114,8 @@ fn deadlines_start_at_the_recipients_signed_receipt_not_at_the_senders_clock() {
     let nato = net.get("nato");
     let three_days_ago = Timestamp::from_unix(Timestamp::now().unix() - 3 * 86_400).unwrap();
     let kinds = [
-        "hotline_message",
+        "hotline_message", // flash
+        "hotline_message", // immediate
         "clarification_request",
         "briefing_request",
         "meeting_invitation",
@@ -123,8 +124,11 @@ fn deadlines_start_at_the_recipients_signed_receipt_not_at_the_senders_clock() {
         "meeting_record",
     ];
     let mut invitation = None;
-    for kind in kinds {
+    for (i, kind) in kinds.into_iter().enumerate() {
         let mut body: Value = serde_json::from_str(&ok(&["example", kind])).unwrap();
+        if i < 2 {
+            body["priority"] = ["flash", "immediate"][i].into();
+        }
         if body.get("to").is_some() {
             body["to"] = "nato".into();
         }
