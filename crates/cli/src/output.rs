@@ -120,3 +120,8 @@ mod tests {
         assert_eq!(super::safe("Привет, 你好"), "Привет, 你好");
     }
 }
+
+/// "1 entry", "3 entries".
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -13,6 +13,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use super::api::Api;
+use super::ports;
 use super::scenario::{self, Scenario};
 use crate::cli::DemoArgs;
 
@@ -20,6 +21,10 @@ const STORY: &str = include_str!("../../../../scenarios/nato-russia-2016-2022.to
 /// Demo sign-ins: fine on a laptop, never in a deployment.
 pub(crate) const DEMO_PASSWORD: &str = "parley-demo";
 const PARTIES: [&str; 3] = ["nato", "russia", "osce"];
+/// The clock the demo's nodes share while the story replays.
+const STORY_CLOCK: &str = "story-clock";
+/// How far back the story begins (its first step is `at = "-60d"`).
+const STORY_SPAN_SECS: i64 = 60 * 86_400;
 const ROLES: [(&str, &str); 6] = [
     ("duty", "duty_officer"),
     ("diplomat", "diplomat"),
@@ -55,6 +60,8 @@ fn dir_of(root: &Path, party: &str) -> PathBuf {
 /// Creates the three nodes, pins them to each other, adds the console users.
 fn create(root: &Path, base: u16) -> anyhow::Result<()> {
     println!("creating three nodes in {}", root.display());
+    // The story begins two months back; see parley_node::clock.
+    parley_node::clock::start_story_clock(&root.join(STORY_CLOCK), -STORY_SPAN_SECS)?;
     for (i, p) in PARTIES.iter().enumerate() {
         let d = dir_of(root, p);
         parley(&[
@@ -67,12 +74,13 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
             &format!("127.0.0.1:{}", base + i as u16),
             "--json",
         ])?;
-        // Link tests every 15 s, so the Links view moves while you watch.
+        // Link tests every 15 s, so the Links view moves while you watch;
+        // and the story clock the three nodes share.
         let cfg = d.join("parley.toml");
         let text = std::fs::read_to_string(&cfg)?.replace(
             "link_test_interval_secs = 60",
             "link_test_interval_secs = 15",
-        );
+        ) + &format!("\n[demo]\nstory_clock = \"../{STORY_CLOCK}\"\n");
         std::fs::write(&cfg, text)?;
         let roles: &[(&str, &str)] = if *p == "osce" { &ROLES[4..] } else { &ROLES };
         for (name, role) in roles {
@@ -156,20 +164,102 @@ fn start(root: &Path) -> anyhow::Result<Nodes> {
                 .spawn()?,
         );
     }
-    let nodes = Nodes(children);
-    for p in PARTIES {
+    let mut nodes = Nodes(children);
+    for (i, p) in PARTIES.iter().enumerate() {
         let api = Api::open(&dir_of(root, p))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         while api.get("/status").is_err() {
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "the {p} node did not start; see {}",
-                dir_of(root, p).join("serve.log").display()
-            );
+            let exited = matches!(nodes.0[i].try_wait(), Ok(Some(_)));
+            if exited || Instant::now() > deadline {
+                let log = dir_of(root, p).join("serve.log");
+                anyhow::bail!(
+                    "the {p} node did not start: {}\n(its whole log: {})",
+                    last_error(&log).unwrap_or_else(|| "it did not answer within 30 s".into()),
+                    log.display()
+                );
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
     }
     Ok(nodes)
+}
+
+/// The last lines `parley serve` wrote about why it stopped.
+fn last_error(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let lines: Vec<&str> = text
+        .lines()
+        .rev()
+        .take_while(|l| l.starts_with("parley: "))
+        .collect();
+    (!lines.is_empty()).then(|| {
+        lines
+            .iter()
+            .rev()
+            .map(|l| l.trim_start_matches("parley: "))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// Refuses to start when a port a node needs is taken, naming its holder.
+fn check_ports(addrs: &[(String, std::net::SocketAddr)]) -> anyhow::Result<()> {
+    for (what, addr) in addrs {
+        if !ports::is_free(*addr) {
+            let who = ports::holder(*addr).unwrap_or_else(|| "another process".into());
+            anyhow::bail!(
+                "{what} needs {addr}, which is in use by {who}. Stop that process, or run the \
+                 demo elsewhere: parley demo --dir OTHER_DIR --port OTHER_PORT"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The addresses the demo's nodes listen on, from their configurations.
+fn addresses(root: &Path) -> anyhow::Result<Vec<(String, std::net::SocketAddr)>> {
+    let mut out = Vec::new();
+    for p in PARTIES {
+        let c = parley_node::config::read_config(&dir_of(root, p))?;
+        out.push((format!("the {p} node (its peers' port)"), c.listen));
+        out.push((format!("the {p} node (its console)"), c.console.listen));
+    }
+    Ok(out)
+}
+
+/// Holds the demo directory for as long as this demo runs: a second
+/// `parley demo` on it is refused instead of faking success against the
+/// first one's nodes. The lock goes with the process, however it ends.
+fn lock(root: &Path) -> anyhow::Result<std::fs::File> {
+    std::fs::create_dir_all(root)
+        .with_context(|| format!("creating the demo directory {}", root.display()))?;
+    let path = root.join("demo.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "a demo already runs in {}: its consoles are up. Stop it (Ctrl-C in its terminal) \
+             before running it again, or start another with --dir OTHER_DIR --port OTHER_PORT",
+            root.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
+/// "an immediate", "a routine".
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 /// SIGINT or SIGTERM sets the flag.
@@ -278,7 +368,10 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
             continue;
         };
         let id = sent["id"].as_str().unwrap_or("").to_string();
-        println!("traffic: {from} sends a {prio} message ({id})");
+        println!(
+            "traffic: {from} sends {} {prio} message ({id})",
+            article(prio)
+        );
         // Most messages are acknowledged after a while; every fifth is left
         // for the duty officer to acknowledge (or to go overdue).
         if !n.is_multiple_of(5) && nap(stop, 5 + random(20) as u64) {
@@ -298,26 +391,54 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
 
 pub(crate) fn run(a: DemoArgs) -> anyhow::Result<()> {
     let root = a.dir.clone();
+    let _lock = lock(&root)?;
     let fresh = !dir_of(&root, "nato").join("parley.toml").exists();
     if fresh {
+        let wanted: Vec<(String, std::net::SocketAddr)> = PARTIES
+            .iter()
+            .enumerate()
+            .flat_map(|(i, p)| {
+                let port = a.port + i as u16;
+                [
+                    (format!("the {p} node (its peers' port)"), port),
+                    (format!("the {p} node (its console)"), port + 1000),
+                ]
+            })
+            .map(|(w, port)| (w, std::net::SocketAddr::from(([127, 0, 0, 1], port))))
+            .collect();
+        check_ports(&wanted)?;
         create(&root, a.port)?;
     } else {
         println!("resuming the demo in {}", root.display());
+        check_ports(&addresses(&root)?)?;
     }
     let stop = stop_flag()?;
     let nodes = start(&root)?;
     let marker = root.join("story.done");
-    if !marker.exists() {
+    let clock = root.join(STORY_CLOCK);
+    if !marker.exists() && !fresh {
+        // Replaying again would repeat what was written, on a clock that
+        // cannot go back: keep what there is and go on in real time.
+        println!(
+            "the story was interrupted last time: what it wrote is kept; going on in real time"
+        );
+    } else if !marker.exists() {
         let story = Scenario::parse(STORY)?;
-        println!("\nreplaying: {}\n", story.title);
+        println!("\nreplaying: {}", story.title);
+        println!(
+            "(on a story clock the three nodes share: it starts two months back and jumps forward to each chapter; every entry is dated by it, as it was written)\n"
+        );
         let dirs: BTreeMap<String, PathBuf> = PARTIES
             .iter()
             .map(|p| (p.to_string(), dir_of(&root, p)))
             .collect();
-        scenario::run(&story, &dirs, &mut |line| println!("{line}"))?;
+        scenario::run(&story, &dirs, Some(&clock), &mut |line| println!("{line}"))?;
+    }
+    if !marker.exists() {
+        parley_node::clock::advance_story_clock(&clock, 0)?;
         std::fs::write(
             &marker,
-            "the story was replayed; delete this file to replay it again\n",
+            "the story was replayed and the story clock has caught up with real time\n",
         )?;
     }
     let consoles: Vec<String> = PARTIES

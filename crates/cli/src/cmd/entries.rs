@@ -289,7 +289,7 @@ pub(crate) fn status(a: NodeArgs) -> anyhow::Result<()> {
             format!(" since {}", time(&p["since"]))
         };
         out.push(format!(
-            "  {:<12} link {}{}; last receipt {}; waiting: {} entries, {} checkpoints to witness{}",
+            "  {:<12} link {}{}; last receipt {}; waiting: {}, {} to witness{}",
             p["party"].as_str().unwrap_or(""),
             p["link"].as_str().unwrap_or(""),
             since,
@@ -298,8 +298,16 @@ pub(crate) fn status(a: NodeArgs) -> anyhow::Result<()> {
             } else {
                 time(&p["last_receipt"])
             },
-            p["backlog_entries"],
-            p["backlog_checkpoints"],
+            output::count(
+                p["backlog_entries"].as_u64().unwrap_or(0),
+                "entry",
+                "entries"
+            ),
+            output::count(
+                p["backlog_checkpoints"].as_u64().unwrap_or(0),
+                "checkpoint",
+                "checkpoints"
+            ),
             p["last_error"]
                 .as_str()
                 .map(|e| format!(" ({e})"))

@@ -18,6 +18,7 @@ mod evidence;
 mod key;
 mod node;
 mod note;
+mod ports;
 pub(crate) mod scenario;
 mod tree;
 mod verify;
@@ -76,7 +77,7 @@ fn run_scenario(file: &Path, nodes: &[String], as_json: bool) -> anyhow::Result<
     if !as_json {
         println!("{}\n{}\n", s.title, s.description);
     }
-    let labels = scenario::run(&s, &dirs, &mut |line| {
+    let labels = scenario::run(&s, &dirs, None, &mut |line| {
         if !as_json {
             println!("{line}");
         }

@@ -75,6 +75,11 @@ pub(crate) fn serve(a: ServeArgs) -> anyhow::Result<()> {
                 Ok(()) => 0,
                 Err(e) => {
                     eprintln!("parley: {e}");
+                    if let parley_node::ServeError::Listen { addr, .. } = &e
+                        && let Some(who) = super::ports::holder(*addr)
+                    {
+                        eprintln!("parley: port {} is held by {who}", addr.port());
+                    }
                     e.exit_code()
                 }
             }
@@ -509,7 +514,11 @@ pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
     }
     output::lines([
         format!("backup written to {} ({bytes} bytes)", a.out.display()),
-        format!("  {} feeds, {entries} entries", feeds.len()),
+        format!(
+            "  {}, {}",
+            output::count(feeds.len() as u64, "feed", "feeds"),
+            output::count(entries as u64, "entry", "entries")
+        ),
         "  party.key is not in it: keep the key's own copy offline".to_string(),
     ])
 }
@@ -542,13 +551,20 @@ pub(crate) fn audit(a: crate::cli::AuditArgs) -> anyhow::Result<()> {
         }));
     }
     let mut lines = vec![format!(
-        "audit passed: {} feeds, {entries} entries, {tiles} tiles, {checkpoints} checkpoints, {cosignatures} cosignatures in {secs:.2} s",
-        feeds.len()
+        "audit passed: {}, {}, {}, {}, {} in {secs:.2} s",
+        output::count(feeds.len() as u64, "feed", "feeds"),
+        output::count(entries, "entry", "entries"),
+        output::count(tiles, "tile", "tiles"),
+        output::count(checkpoints, "checkpoint", "checkpoints"),
+        output::count(cosignatures, "cosignature", "cosignatures"),
     )];
     lines.extend(feeds.iter().map(|f| {
         format!(
-            "  {}/{}: {} entries, root {}",
-            f.channel, f.author, f.entries, f.root
+            "  {}/{}: {}, root {}",
+            f.channel,
+            f.author,
+            output::count(f.entries, "entry", "entries"),
+            f.root
         )
     }));
     output::lines(lines)

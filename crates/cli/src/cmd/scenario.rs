@@ -1,11 +1,19 @@
 //! Scenario files: a story told as steps, each performed by one party's
-//! node through its local API. The nodes' clocks stay real: dates in
-//! bodies are written relative to now (`{{date+60}}`, `{{time+2h}}`,
-//! `{{year+1}}`), so a story from 2016–2022 replays today, compressed.
+//! node through its local API. Dates in bodies are written relative to the
+//! moment the step runs (`{{date+60}}`, `{{time+2h}}`, `{{year+1}}`).
+//!
+//! A step may say when it happens, relative to the end of the story
+//! (`at = "-40d"`: forty days before now). On nodes with real clocks that
+//! is ignored and the story is compressed into a few seconds today. On the
+//! demo's nodes, which share a declared story clock (`parley_node::clock`),
+//! the clock jumps forward to each step's `at` before the step runs, so
+//! the entries are dated as the story reads — by the clock they were
+//! really written on — and the silences it tells of are visible.
 //!
 //! ```toml
 //! [[step]]
 //! say = "NATO opens the council channel."
+//! at = "-60d"                  # optional: sixty days before the story ends
 //! by = "nato"
 //! do = "create_channel"        # create_channel | accept | suspend | resume | send | wait
 //! channel = "nato.nrc"
@@ -74,6 +82,29 @@ pub(crate) struct Step {
     /// e.g. "signatory" for a signature; the node's operator by default.
     #[serde(default)]
     pub(crate) user: Option<String>,
+    /// When the step happens, before the story's end: "-40d", "-44h",
+    /// "-30m" (only on a story clock; see the module's comment).
+    #[serde(default)]
+    pub(crate) at: Option<String>,
+}
+
+/// "-40d" → seconds (≤ 0) before the end of the story.
+fn parse_at(at: &str) -> anyhow::Result<i64> {
+    let bad = || {
+        anyhow::anyhow!(
+            "at = {at:?}: write how long before the story's end, e.g. \"-40d\", \"-44h\" or \"-30m\""
+        )
+    };
+    let digits = at.strip_prefix('-').ok_or_else(bad)?;
+    let (n, unit) = digits.split_at(digits.len().saturating_sub(1));
+    let n: i64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "d" => 86_400,
+        "h" => 3600,
+        "m" => 60,
+        _ => return Err(bad()),
+    };
+    Ok(-n * secs)
 }
 
 impl Scenario {
@@ -85,6 +116,9 @@ impl Scenario {
                 "create_channel" | "accept" | "suspend" | "resume" | "send" | "wait"
             );
             anyhow::ensure!(ok, "step {}: unknown action {:?}", i + 1, step.action);
+            if let Some(at) = &step.at {
+                parse_at(at).with_context(|| format!("step {}", i + 1))?;
+            }
         }
         Ok(s)
     }
@@ -171,9 +205,16 @@ fn to_json(v: &toml::Value) -> Value {
 
 /// Runs a scenario against nodes (party → node directory). `say` receives
 /// each line of narration and outcome.
+///
+/// With `story_clock` (the demo's), each step's `at` moves that clock
+/// forward first; without, `at` is ignored.
+///
+/// # Errors
+/// A node is missing or refuses a step (the error names the step).
 pub(crate) fn run(
     scenario: &Scenario,
     nodes: &BTreeMap<String, std::path::PathBuf>,
+    story_clock: Option<&Path>,
     say: &mut dyn FnMut(String),
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut apis: BTreeMap<(String, Option<String>), Api> = BTreeMap::new();
@@ -196,10 +237,18 @@ pub(crate) fn run(
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     for (i, step) in scenario.steps.iter().enumerate() {
         let api = &apis[&(step.by.clone(), step.user.clone())];
-        if let Some(s) = &step.say {
-            say(format!("— {s}"));
+        let mut now = Timestamp::now();
+        if let (Some(clock), Some(at)) = (story_clock, &step.at) {
+            let offset = parley_node::clock::advance_story_clock(clock, parse_at(at)?)
+                .with_context(|| format!("moving the story clock {}", clock.display()))?;
+            now = now.plus_seconds(offset);
+        } else if let Some(clock) = story_clock {
+            now = now.plus_seconds(parley_node::clock::read_offset(clock));
         }
-        let id = perform(api, step, &labels).with_context(|| {
+        if let Some(s) = &step.say {
+            say(format!("— {} {s}", &now.to_string()[..10]));
+        }
+        let id = perform(api, step, &labels, now).with_context(|| {
             format!(
                 "step {} ({} {} by {})",
                 i + 1,
@@ -208,6 +257,11 @@ pub(crate) fn run(
                 step.by
             )
         })?;
+        if let (Some(id), Some(_)) = (&id, story_clock) {
+            // Delivered before the clock moves on: its receipts are dated
+            // in the chapter it belongs to, not in the next one.
+            wait_delivered(api, id);
+        }
         if let Some(id) = id {
             say(format!(
                 "  {} {}: {id}",
@@ -220,6 +274,22 @@ pub(crate) fn run(
         }
     }
     Ok(labels)
+}
+
+/// Waits (up to 30 s) until every recipient's receipt of entry `id` is in.
+fn wait_delivered(api: &Api, id: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let delivered = api.get(&format!("/entries/{id}")).is_ok_and(|e| {
+            e["delivery"]
+                .as_array()
+                .is_some_and(|d| d.iter().all(|r| !r["delivered_at"].is_null()))
+        });
+        if delivered {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Retries `f` while the node answers "not yet" (the channel's charter or a
@@ -252,6 +322,7 @@ fn perform(
     api: &Api,
     step: &Step,
     labels: &BTreeMap<String, String>,
+    now: Timestamp,
 ) -> anyhow::Result<Option<String>> {
     let channel = || step.channel.clone().context("this step needs a channel");
     let refs: Vec<String> = step
@@ -264,7 +335,6 @@ fn perform(
                 .with_context(|| format!("no earlier step is labelled {l:?}"))
         })
         .collect::<anyhow::Result<_>>()?;
-    let now = Timestamp::now();
     let id = match step.action.as_str() {
         "create_channel" => {
             let charter = placeholders(
@@ -333,5 +403,15 @@ mod tests {
             json!({"a": "2027-01-21", "b": ["2026-11-22T09:00:00Z", 2027], "c": "x"})
         );
         assert!(placeholders(json!("{{weekday+1}}"), now).is_err());
+    }
+
+    #[test]
+    fn a_step_happens_before_the_story_ends_never_after() {
+        assert_eq!(parse_at("-40d").unwrap(), -40 * 86_400);
+        assert_eq!(parse_at("-44h").unwrap(), -44 * 3600);
+        assert_eq!(parse_at("-30m").unwrap(), -1800);
+        for bad in ["40d", "+1d", "-d", "-2w", "", "-1.5d"] {
+            assert!(parse_at(bad).is_err(), "{bad}");
+        }
     }
 }

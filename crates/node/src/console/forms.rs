@@ -23,10 +23,14 @@ pub enum Widget {
     DateTimes,
     /// Text in each of the channel's languages, side by side.
     Languages,
-    /// One other member of the channel.
+    /// One member of the channel (this party included).
     Member,
-    /// Several members (checkboxes).
+    /// Several members (checkboxes; this party included).
     Members,
+    /// One other member: to whom it is addressed (never this party).
+    Addressee,
+    /// Several other members (checkboxes; never this party).
+    Addressees,
     /// A list of strings, one per line.
     Lines,
     /// A polygon in degrees, one `longitude latitude` per line.
@@ -233,7 +237,7 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "to",
                         "To",
                         "Leave empty for every other member.",
-                        Widget::Members,
+                        Widget::Addressees,
                     ),
                 ]
             }
@@ -373,7 +377,7 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "to",
                         "Asked of",
                         "By default the author of the activity referenced.",
-                        Widget::Member,
+                        Widget::Addressee,
                     ),
                 ]
             }
@@ -397,7 +401,7 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "to",
                         "Asked of",
                         "The state where the activity takes place. The reply is due 48 hours after delivery.",
-                        Widget::Member,
+                        Widget::Addressee,
                     ),
                     f("concerns", "Causes of concern", "", Widget::Languages),
                     f(
@@ -418,7 +422,7 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "to",
                         "Asked of",
                         "The meeting is to be convened within 48 hours.",
-                        Widget::Member,
+                        Widget::Addressee,
                     ),
                     f("scope", "Meeting", "", Widget::Select(SCOPE)),
                     f(
@@ -453,7 +457,7 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "to",
                         "Invitees",
                         "Leave empty for every other member.",
-                        Widget::Members,
+                        Widget::Addressees,
                     ),
                 ]
             }
@@ -605,8 +609,20 @@ fn one<'a>(v: &'a Values, name: &str) -> &'a str {
 pub struct Choices<'a> {
     /// Every member of the channel (or every party, for a charter).
     pub parties: &'a [String],
+    /// This party: never offered as an addressee.
+    pub me: &'a str,
     /// The channel's languages.
     pub languages: &'a [String],
+}
+
+impl Choices<'_> {
+    /// The parties a member picker offers: addressees never include us.
+    fn offered(&self, w: &Widget) -> impl Iterator<Item = &String> {
+        let others_only = matches!(w, Widget::Addressee | Widget::Addressees);
+        self.parties
+            .iter()
+            .filter(move |p| !(others_only && p.as_str() == self.me))
+    }
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -682,13 +698,16 @@ fn input(field: &Field, name: &str, id: &str, v: &Values, c: &Choices<'_>) -> Ma
         Widget::Select(opts) => html! {
             select id=(id) name=(name) { @for (value, label) in *opts { option value=(value) selected[*value == val] { (label) } } }
         },
-        // Text fields, not the browser's date pickers: those show dates in
-        // the browser's locale (mm/dd/yyyy), and everything here is ISO, UTC.
+        // The browser's own pickers: they may show the date in the
+        // browser's locale, but they send ISO (YYYY-MM-DD, YYYY-MM-DDTHH:MM),
+        // and every time here is read as UTC, as the labels say.
         Widget::Date => {
-            html! { input type="text" id=(id) name=(name) value=(val) placeholder="YYYY-MM-DD" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" inputmode="numeric"; }
+            html! { input type="date" id=(id) name=(name) value=(val); }
         }
         Widget::DateTime => {
-            html! { input type="text" id=(id) name=(name) value=(val) placeholder="YYYY-MM-DD HH:MM (UTC)" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}"; }
+            let local = val.trim_end_matches('Z');
+            let local = local.get(..16).unwrap_or(local);
+            html! { input type="datetime-local" id=(id) name=(name) value=(local); span.help { "UTC" } }
         }
         Widget::DateTimes | Widget::Lines | Widget::Area => {
             html! { textarea id=(id) name=(name) { (val) } }
@@ -709,15 +728,15 @@ fn input(field: &Field, name: &str, id: &str, v: &Values, c: &Choices<'_>) -> Ma
                 }
             }
         },
-        Widget::Member => html! {
+        Widget::Member | Widget::Addressee => html! {
             select id=(id) name=(name) {
                 @if field.optional { option value="" { "—" } }
-                @for p in c.parties { option value=(p) selected[p == val] { (p) } }
+                @for p in c.offered(&field.widget) { option value=(p) selected[p == val] { (p) } }
             }
         },
-        Widget::Members => {
+        Widget::Members | Widget::Addressees => {
             let chosen = v.get(name).cloned().unwrap_or_default();
-            html! { @for p in c.parties { label.muted { input type="checkbox" name=(name) value=(p) checked[chosen.contains(p)]; " " (p) } " " } }
+            html! { @for p in c.offered(&field.widget) { label.muted { input type="checkbox" name=(name) value=(p) checked[chosen.contains(p)]; " " (p) } " " } }
         }
         Widget::Position => {
             let (lo, la) = (format!("{name}.longitude"), format!("{name}.latitude"));
@@ -749,9 +768,11 @@ pub fn to_body(
         let name = join(prefix, field.key);
         let raw = one(v, &name).trim();
         let value: Option<Value> = match &field.widget {
-            Widget::Text | Widget::TextArea | Widget::Select(_) | Widget::Member => {
-                (!raw.is_empty()).then(|| json!(raw))
-            }
+            Widget::Text
+            | Widget::TextArea
+            | Widget::Select(_)
+            | Widget::Member
+            | Widget::Addressee => (!raw.is_empty()).then(|| json!(raw)),
             Widget::Date => (!raw.is_empty()).then(|| json!(raw)),
             Widget::Integer => {
                 if raw.is_empty() {
@@ -766,14 +787,25 @@ pub fn to_body(
                     }
                 }
             }
-            Widget::DateTime => (!raw.is_empty()).then(|| json!(utc(raw))),
+            Widget::DateTime => match utc(raw) {
+                _ if raw.is_empty() => None,
+                Ok(t) => Some(json!(t)),
+                Err(e) => {
+                    errs.push(Violation::new(name.clone(), e));
+                    None
+                }
+            },
             Widget::DateTimes => {
-                let list: Vec<Value> = raw
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(|l| json!(utc(l)))
-                    .collect();
+                let mut list: Vec<Value> = Vec::new();
+                let lines = raw.lines().map(str::trim).filter(|l| !l.is_empty());
+                for (i, l) in lines.enumerate() {
+                    match utc(l) {
+                        Ok(t) => list.push(json!(t)),
+                        Err(e) => {
+                            errs.push(Violation::new(name.clone(), format!("line {}: {e}", i + 1)))
+                        }
+                    }
+                }
                 (!list.is_empty()).then(|| json!(list))
             }
             Widget::Lines => {
@@ -807,7 +839,7 @@ pub fn to_body(
                     .collect();
                 Some(Value::Object(m))
             }
-            Widget::Members => {
+            Widget::Members | Widget::Addressees => {
                 let list = v.get(&name).cloned().unwrap_or_default();
                 (!list.is_empty() || !field.optional).then(|| json!(list))
             }
@@ -873,14 +905,24 @@ pub fn to_body(
     out
 }
 
-/// `2026-11-22T14:00` (a datetime-local input, read as UTC) → RFC 3339.
-fn utc(s: &str) -> String {
-    let s = s.trim().replace(' ', "T");
-    match s.len() {
-        16 => format!("{s}:00Z"),
-        19 => format!("{s}Z"),
-        _ => s,
-    }
+/// What the form asks for (`2026-11-22 14:00`), what a datetime-local
+/// input sends (`2026-11-22T14:00`), with or without seconds and `Z`, all
+/// read as UTC → RFC 3339; anything else is refused in the form's own words.
+fn utc(s: &str) -> Result<String, String> {
+    let t = s.trim().replacen(' ', "T", 1);
+    let t = t.strip_suffix('Z').unwrap_or(&t);
+    let full = match t.len() {
+        16 => format!("{t}:00Z"),
+        19 => format!("{t}Z"),
+        _ => String::new(),
+    };
+    parley_log::Timestamp::parse(&full)
+        .map(|ts| ts.to_string())
+        .map_err(|_| {
+            format!(
+                "{s:?} is not a date and time: write YYYY-MM-DD HH:MM (UTC), e.g. 2026-12-05 14:00"
+            )
+        })
 }
 
 fn degrees(s: &str) -> Option<i64> {
@@ -941,7 +983,7 @@ pub fn from_body(fields: &[Field], prefix: &str, body: &Value, out: &mut Values)
                     );
                 }
             }
-            Widget::Members => {
+            Widget::Members | Widget::Addressees => {
                 out.insert(
                     name,
                     x.as_array()
@@ -1052,6 +1094,7 @@ mod tests {
     fn forms_build_bodies() {
         let c = Choices {
             parties: &["nato".into(), "russia".into()],
+            me: "nato",
             languages: &["en".into(), "ru".into()],
         };
         let mut v = Values::new();

@@ -286,6 +286,35 @@ pub fn fmt_time(unix: i64) -> String {
     format!("{} {}Z", &t[..10], &t[11..16])
 }
 
+/// "1 entry", "3 entries".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// `12700` → `12,700`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A deadline: to the second when it is within the hour (a flash message
+/// has five minutes), else to the minute.
+pub fn fmt_due(now: Timestamp, due: Timestamp) -> String {
+    if (due.unix() - now.unix()).abs() < 3600 {
+        let t = due.to_string();
+        format!("{} {}Z", &t[..10], &t[11..19])
+    } else {
+        fmt_time(due.unix())
+    }
+}
+
 pub fn time(t: Timestamp) -> Markup {
     html! { time datetime=(t.to_string()) title=(t.to_string()) { (fmt_time(t.unix())) } }
 }

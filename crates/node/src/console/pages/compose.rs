@@ -81,6 +81,7 @@ async fn render_form(
     };
     let choices = Choices {
         parties: &parties,
+        me: ctx.party(),
         languages: &languages,
     };
     let target = match reference {
@@ -269,6 +270,7 @@ pub async fn submit(
         });
     let choices = Choices {
         parties: &parties,
+        me: ctx.party(),
         languages: &languages,
     };
     let mut local: Vec<Violation> = Vec::new();

@@ -67,8 +67,9 @@ fn texts_side_by_side(m: &serde_json::Map<String, Value>) -> Markup {
 }
 
 /// A body value as a reader wants it: nested records as nested facts,
-/// lists as lists, an area as its corners in degrees; JSON never.
-fn value(v: &Value) -> Markup {
+/// lists as lists, an area as its corners in degrees, counts with thousands
+/// separators (a year without); JSON never. `key` is the field's name.
+fn value(key: &str, v: &Value) -> Markup {
     use parley_domain::geo::E7;
     if let Ok(area) = serde_json::from_value::<parley_domain::geo::Area>(v.clone()) {
         let mut ring = area.outer_degrees();
@@ -93,10 +94,13 @@ fn value(v: &Value) -> Markup {
         Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= 32)) => {
             html! { (a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")) }
         }
-        Value::Array(a) => html! { ol.items { @for x in a { li { (value(x)) } } } },
+        Value::Array(a) => html! { ol.items { @for x in a { li { (value(key, x)) } } } },
         Value::Object(o) => html! {
-            dl.facts.nested { @for (k, x) in o { dt { (k.replace('_', " ")) } dd { (value(x)) } } }
+            dl.facts.nested { @for (k, x) in o { dt { (k.replace('_', " ")) } dd { (value(k, x)) } } }
         },
+        Value::Number(n) if !key.contains("year") && n.as_u64().is_some() => {
+            html! { (crate::console::layout::thousands(n.as_u64().unwrap_or(0))) }
+        }
         other => html! { (other.to_string()) },
     }
 }
@@ -114,7 +118,7 @@ pub fn body_view(body: &Value) -> Markup {
             dl.facts {
                 @for (k, v) in obj.iter().filter(|(k, _)| !lang_keys.contains(&k.as_str())) {
                     dt { (k.replace('_', " ")) }
-                    dd { (value(v)) }
+                    dd { (value(k, v)) }
                 }
             }
         }
@@ -258,7 +262,7 @@ async fn verify_panel(
                         ", signed by " (v.entry.author) "." }
                     ul {
                         @for (party, t) in v.receipts() { li { "Delivered to " b { (party) } " at " (fmt_time(t as i64)) " (receipt)" } }
-                        @if v.receipts().next().is_none() { li { "No receipt yet: delivery is not proven." } }
+                        @if v.receipts().next().is_none() { li { b { "No receipt yet: delivery is not proven." } @if v.witnesses().next().is_some() { " The witness cosignatures below are not receipts." } } }
                         @for (name, t) in v.witnesses() { li { "Witnessed by " b { (name) } " at " (fmt_time(t as i64)) " (not a receipt)" } }
                     }
                 }
@@ -299,6 +303,7 @@ pub async fn page(
         node.db(move |s| s.mark_read(&user, &hash)).await?;
     }
     let verify = verify_panel(&ctx, &stored).await?;
+    let witnessed = crate::views::witnessed(&node, &stored).await?;
     let prio = k
         .entry
         .body
@@ -327,6 +332,17 @@ pub async fn page(
         div.panel { (body_view(&k.entry.body)) }
         h2 { "Delivery" }
         (delivery_table(&ctx, &k))
+        @if !witnessed.is_empty() {
+            p.muted #witnessed {
+                "Witnessed by "
+                @for (i, c) in witnessed.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    b { (c.cosigner) } " at " (fmt_time(c.time))
+                }
+                ": a witness cosignature proves this entry is in "
+                (k.entry.author) "'s published log, the same for everyone. It is not a receipt: it says nothing of delivery."
+            }
+        }
         @if !refs.is_empty() || !by.is_empty() {
             h2 { "References" }
             ul {

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use parley_domain::exercises::Assessment;
 use parley_domain::views;
 
-use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
+use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame, thousands};
 use crate::console::map::{MapArea, europe};
 use crate::state::Node;
 
@@ -73,9 +73,9 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                                 a href=(entry_href(&x.source.id())) { b { (n.designation) } } " by " (x.source.entry.author)
                                 div.sub { (n.purpose) } div.sub { (n.area_description.clone().unwrap_or_default()) }
                             }
-                            td { (n.forces.troops) " troops" @if n.forces.battle_tanks > 0 { br; (n.forces.battle_tanks) " tanks" }
-                                @if n.forces.armoured_combat_vehicles > 0 { br; (n.forces.armoured_combat_vehicles) " ACV" }
-                                @if n.forces.artillery_pieces > 0 { br; (n.forces.artillery_pieces) " artillery" } }
+                            td { (thousands(n.forces.troops.into())) " troops" @if n.forces.battle_tanks > 0 { br; (thousands(n.forces.battle_tanks.into())) " tanks" }
+                                @if n.forces.armoured_combat_vehicles > 0 { br; (thousands(n.forces.armoured_combat_vehicles.into())) " ACV" }
+                                @if n.forces.artillery_pieces > 0 { br; (thousands(n.forces.artillery_pieces.into())) " artillery" } }
                             td {
                                 (badges(&x.assessment))
                                 (chapter_viii(&x.chapter_viii))

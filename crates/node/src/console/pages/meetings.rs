@@ -28,7 +28,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                 @if m.replies.is_empty() {
                     p {
                         @match m.details.reply_by {
-                            Some(r) if r.0 > ctx.now => { (badge("NO REPLY YET", "amber")) " reply due " (fmt_time(r.0.unix())) ", " (crate::console::layout::countdown(r.0)) }
+                            Some(r) if r.0 > ctx.now => { (badge("NO REPLY YET", "amber")) " reply due " (crate::console::layout::fmt_due(ctx.now, r.0)) ", " (crate::console::layout::countdown(r.0)) }
                             Some(r) => { (badge("NO REPLY", "red")) " the reply was due " (fmt_time(r.0.unix())) }
                             None => { (badge("NO REPLY YET", "amber")) }
                         }

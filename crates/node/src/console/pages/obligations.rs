@@ -18,7 +18,7 @@ pub struct BoardQuery {
     channel: Option<String>,
 }
 
-pub fn obligation_row(o: &Obligation) -> Markup {
+pub fn obligation_row(o: &Obligation, now: parley_log::Timestamp) -> Markup {
     html! {
         tr class=[(o.status == Status::Overdue).then_some("overdue")] {
             td { (status_badge(o.status)) }
@@ -33,7 +33,7 @@ pub fn obligation_row(o: &Obligation) -> Markup {
                         @if !o.met_proven { div.sub { "(stated time; receipt not visible here)" } }
                     }
                     (Status::Pending, _) => { span.muted { "clock starts on delivery" } }
-                    (_, Some(d)) => { "due " (fmt_time(d.unix())) br; (countdown(d)) }
+                    (_, Some(d)) => { "due " (crate::console::layout::fmt_due(now, d)) br; (countdown(d)) }
                     _ => {}
                 }
             }
@@ -79,7 +79,7 @@ pub async fn page(
             @if rows.is_empty() { p.muted { "None." } } @else {
                 table {
                     thead { tr { th { "Status" } th { "Who" } th { "What" } th { "When" } } }
-                    tbody { @for o in rows { (obligation_row(o)) } }
+                    tbody { @for o in rows { (obligation_row(o, ctx.now)) } }
                 }
             }
         }
