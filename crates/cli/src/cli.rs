@@ -91,6 +91,9 @@ pub(crate) enum Command {
         /// The kind (see `parley kinds`).
         kind: String,
     },
+    /// The roles a user may have, and what each may send (the table the
+    /// console and the API enforce).
+    Roles(RolesArgs),
     /// Print a valid example body of a kind, to start from.
     Example {
         /// The kind (see `parley kinds`).
@@ -699,6 +702,15 @@ pub(crate) struct VerifyArgs {
     /// A C2SP tlog-policy file (e.g. from `parley channel policy`).
     #[arg(long, conflicts_with = "vkeys")]
     pub(crate) policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RolesArgs {
+    /// Print the table as Markdown (as in the README and the user guide).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) markdown: bool,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

@@ -269,26 +269,58 @@ pub async fn proof_bundle_at(
     .await
 }
 
-/// A one-line summary of an entry for lists.
+/// A one-line summary of an entry for lists: the first of its body's
+/// naming fields that it has (a string, or a text in several languages, or
+/// the first of a list of items), so that a list never just repeats the
+/// kind's name.
 pub fn summary(e: &Entry) -> String {
+    use serde_json::Value;
+    fn text_of(v: &Value) -> Option<String> {
+        match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
+            Value::Object(m) => m
+                .get("en")
+                .or_else(|| m.values().next())
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            Value::Array(a) => a.first().and_then(|x| match x {
+                Value::Object(o) => o.get("title").and_then(text_of),
+                other => text_of(other),
+            }),
+            _ => None,
+        }
+    }
+    const NAMING: [&str; 11] = [
+        "subject",
+        "title",
+        "designation",
+        "reason",
+        "text",
+        "concerns",
+        "description",
+        "items",
+        "questions",
+        "signed_by",
+        "by",
+    ];
     let b = &e.body;
-    let text = b
-        .get("subject")
-        .and_then(|s| s.as_str())
-        .or_else(|| b.get("title").and_then(|s| s.as_str()))
-        .or_else(|| b.get("designation").and_then(|s| s.as_str()))
-        .or_else(|| b.get("reason").and_then(|s| s.as_str()))
+    let text = NAMING
+        .iter()
+        .find_map(|k| b.get(*k).and_then(text_of))
         .or_else(|| {
-            b.get("text").and_then(|t| match t {
-                serde_json::Value::String(s) => Some(s.as_str()),
-                serde_json::Value::Object(m) => m
-                    .get("en")
-                    .or_else(|| m.values().next())
-                    .and_then(|v| v.as_str()),
-                _ => None,
+            b.get("year").and_then(Value::as_i64).map(|y| {
+                let n = b
+                    .get("activities")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                match n {
+                    0 => format!("{y}: no notifiable activity (a nil calendar)"),
+                    1 => format!("{y}: 1 activity"),
+                    n => format!("{y}: {n} activities"),
+                }
             })
         })
-        .unwrap_or("");
+        .unwrap_or_default();
     let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() > 120 {
         format!("{}…", one_line.chars().take(119).collect::<String>())

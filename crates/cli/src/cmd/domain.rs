@@ -30,6 +30,25 @@ pub(crate) fn kinds(a: JsonOnly) -> anyhow::Result<()> {
     )
 }
 
+pub(crate) fn roles(a: crate::cli::RolesArgs) -> anyhow::Result<()> {
+    use parley_node::console::auth::{ROLES, role_table_markdown};
+    if a.markdown {
+        return output::text(&role_table_markdown());
+    }
+    if a.json.json {
+        let v: Vec<Value> = ROLES
+            .iter()
+            .map(|r| json!({"role": r.as_str(), "title": r.title(), "may_send": r.kinds()}))
+            .collect();
+        return output::json(&Value::Array(v));
+    }
+    output::lines(
+        ROLES
+            .iter()
+            .map(|r| format!("{:<14} {}: {}", r.as_str(), r.title(), r.sends_in_words())),
+    )
+}
+
 pub(crate) fn schema(kind: &str) -> anyhow::Result<()> {
     output::json(&spec(kind)?.schema())
 }

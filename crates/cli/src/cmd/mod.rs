@@ -52,6 +52,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
             run_scenario(&file, &nodes, json.json)
         }
         Command::Kinds(a) => domain::kinds(a),
+        Command::Roles(a) => domain::roles(a),
         Command::Schema { kind } => domain::schema(&kind),
         Command::Example { kind } => domain::example(&kind),
         Command::Rules(a) => domain::rules(a),

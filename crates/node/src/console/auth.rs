@@ -143,6 +143,36 @@ impl Role {
     pub fn may_send(self, kind: &str) -> bool {
         self.kinds().contains(&kind)
     }
+
+    /// What this role may send, in words: the kinds' titles, in the
+    /// registry's order.
+    pub fn sends_in_words(self) -> String {
+        let titles: Vec<String> = parley_domain::kinds::all()
+            .iter()
+            .filter(|k| self.may_send(k.name))
+            .map(|k| k.title.to_lowercase())
+            .collect();
+        if titles.is_empty() {
+            "nothing: reads every view, verifies records, downloads proofs".into()
+        } else {
+            titles.join(", ")
+        }
+    }
+}
+
+/// The role table of the README and the user guide, generated from the
+/// code (`parley roles --markdown`); a test keeps the documents equal to it.
+pub fn role_table_markdown() -> String {
+    let mut out = String::from("| role | title | may send |\n|---|---|---|\n");
+    for r in ROLES {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            r.as_str(),
+            r.title(),
+            r.sends_in_words()
+        ));
+    }
+    out
 }
 
 /// Hashes a password for `parley.toml` (argon2id, random salt).
@@ -341,6 +371,39 @@ mod tests {
         assert!(Role::DutyOfficer.may_send("hotline_message"));
         assert!(!Role::DutyOfficer.may_send("prior_notification"));
         assert!(Role::Expert.may_send("prior_notification"));
+    }
+
+    #[test]
+    fn every_role_names_only_registered_kinds() {
+        for r in ROLES {
+            for k in r.kinds() {
+                assert!(
+                    parley_domain::kinds::get(k).is_some(),
+                    "{}: {k} is no kind",
+                    r.as_str()
+                );
+            }
+        }
+    }
+
+    /// The README and the user guide show the table the code enforces.
+    #[test]
+    fn the_documents_role_tables_are_the_codes() {
+        let table = role_table_markdown();
+        for doc in ["README.md", "docs/user-guide/sign-in.md"] {
+            let path = format!("{}/../../{doc}", env!("CARGO_MANIFEST_DIR"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let start = text
+                .find("<!-- roles:")
+                .and_then(|i| text[i..].find('\n').map(|j| i + j + 1))
+                .unwrap_or_else(|| panic!("{doc} has no generated role table"));
+            let end = start + text[start..].find("<!-- /roles -->").unwrap();
+            assert_eq!(
+                &text[start..end],
+                table,
+                "{doc}'s role table is not the code's: paste `parley roles --markdown` there"
+            );
+        }
     }
 
     #[test]
