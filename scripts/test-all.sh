@@ -19,6 +19,11 @@ mkdir -p target
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
 export PARLEY_SKIP_LOG="$PWD/target/parley-skips.txt"
 rm -f "$PARLEY_SKIP_LOG"
+# The reliability suite's figures (crash rounds, memory under hostile peers,
+# replay seeds): nextest hides a passing test's output, so they are
+# collected here and printed at the end.
+export PARLEY_FIGURES_LOG="$PWD/target/parley-figures.txt"
+rm -f "$PARLEY_FIGURES_LOG"
 
 step "formatting"
 cargo fmt --all -- --check
@@ -64,6 +69,10 @@ step "fuzz targets build"
 cargo build --manifest-path fuzz/Cargo.toml --locked --bins
 
 step "summary"
+if [ -s "$PARLEY_FIGURES_LOG" ]; then
+  echo "figures measured by the reliability suite:"
+  sed 's/^/  /' "$PARLEY_FIGURES_LOG"
+fi
 if [ -s "$PARLEY_SKIP_LOG" ]; then
   echo "skipped (allowed by PARLEY_ALLOW_SKIP=${PARLEY_ALLOW_SKIP:-}):"
   sort -u "$PARLEY_SKIP_LOG" | sed 's/^/  /'

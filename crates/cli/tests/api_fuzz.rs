@@ -199,9 +199,9 @@ fn random_and_mutated_requests_never_break_a_node() {
     assert_eq!(nato.status()["party"], "nato");
     let audit = nato.audit();
     let statuses = statuses.into_inner();
-    println!(
+    net::figure(format!(
         "api fuzz: {cases} requests from {} seeds; answers by status {statuses:?}; {} entries audited afterwards",
         seeds.len(),
         audit["entries"]
-    );
+    ));
 }

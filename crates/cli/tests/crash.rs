@@ -211,13 +211,13 @@ fn random_sigkills_under_load_lose_nothing_and_duplicate_nothing() {
         .iter()
         .map(|m| format!("{m} {}", kills.get(m).copied().unwrap_or(0)))
         .collect();
-    println!(
+    net::figure(format!(
         "crash loop: {rounds} rounds of SIGKILL ({}), {} sends acknowledged, {refused} refused while a node was down; \
          {checked} acknowledged entries checked on 3 nodes, {audited} entries audited; {:.1} s",
         per_party.join(", "),
         acked.len(),
         started.elapsed().as_secs_f64()
-    );
+    ));
     assert!(
         acked.len() as u64 > rounds * 5,
         "the load must keep flowing between kills"

@@ -93,13 +93,13 @@ fn a_cut_link_shows_its_backlog_and_delivers_everything_when_it_returns() {
     for p in ["nato", "russia"] {
         net.get(p).audit();
     }
-    println!(
+    net::figure(format!(
         "cut link: {}; {size} entries delivered and receipted {:.1} s after the link returned; {} connections through the proxy; {:.1} s in all",
         injected.join(", then "),
         restored.elapsed().as_secs_f64(),
         link.accepted.load(std::sync::atomic::Ordering::Relaxed),
         started.elapsed().as_secs_f64()
-    );
+    ));
 }
 
 #[test]
@@ -184,9 +184,12 @@ fn hostile_peers_neither_stall_the_node_nor_grow_its_memory() {
     wait_until(60, "the real russia to receipt everything", || {
         receipted(nato, "nato.mil", "russia") == size
     });
-    println!("hostile peers (baseline rss {} MiB):", baseline_kib / 1024);
+    net::figure(format!(
+        "hostile peers (baseline rss {} MiB):",
+        baseline_kib / 1024
+    ));
     for r in report {
-        println!("  {r}");
+        net::figure(format!("  {r}"));
     }
 }
 
@@ -341,13 +344,13 @@ fn hostile_requests_are_refused_with_a_reason_and_change_nothing() {
     );
     nato.audit();
     drop(idle);
-    println!(
+    net::figure(format!(
         "hostile requests: 200 idle connections, a 40 MB announced body ({big}), 200 MiB streamed ({endless}), a trickle ({trickle}), \
          3 replays (2 answered with the receipt already given, 1 altered and refused), \
          feed reads unsigned and by a non-member refused; rss {} → {} MiB",
         baseline_kib / 1024,
         rss / 1024
-    );
+    ));
 }
 
 /// A small RAM file system mounted over a node directory, unmounted when
@@ -546,7 +549,10 @@ fn a_full_or_read_only_disk_refuses_work_clearly_and_resumes() {
     ));
     net.p("nato").kill();
     drop(disk);
-    println!("disk faults on a 6 MiB tmpfs: {}", report.join("; "));
+    net::figure(format!(
+        "disk faults on a 6 MiB tmpfs: {}",
+        report.join("; ")
+    ));
 }
 
 /// An ext4 image mounted (loop) over a node directory with
@@ -714,9 +720,9 @@ fn a_disk_turning_read_only_under_traffic_loses_nothing_acknowledged() {
     nato.audit();
     net.p("nato").kill();
     drop(disk);
-    println!(
+    net::figure(format!(
         "disk turned read-only under a running node (ext4 errors=remount-ro): {refused} sends refused ({msg:?}); \
          after e2fsck all {} acknowledged entries were there and russia's waiting entry was delivered",
         acked.len()
-    );
+    ));
 }

@@ -44,23 +44,41 @@ fn valid_refs(kind: &str) -> Vec<Hash> {
 }
 
 fn check(kind: &str, body: Value) -> Result<(), Vec<parley_domain::Violation>> {
+    check_at(kind, body, now())
+}
+
+/// Validates `body` as an entry of `kind` written at `at`.
+fn check_at(kind: &str, body: Value, at: Timestamp) -> Result<(), Vec<parley_domain::Violation>> {
     let c = channel();
     let (author, seq) = match kind {
         "channel_charter" => ("nato", 0),
         "channel_acceptance" => ("russia", 0),
         _ => ("nato", 5),
     };
-    validate(&entry(author, seq, kind, body, valid_refs(kind)), Some(&c))
+    let mut e = entry(author, seq, kind, body, valid_refs(kind));
+    e.time = at;
+    validate(&e, Some(&c))
 }
 
 #[test]
 fn every_example_is_valid_and_every_schema_is_published() {
     assert!(kinds::all().len() >= 25);
     for k in kinds::all() {
-        let example = k.example(now());
-        if let Err(v) = check(k.name, example.clone()) {
-            panic!("the example of {} is invalid: {v:?}\n{example:#}", k.name);
+        // Valid on any day (`parley example` dates are relative to today):
+        // the fixed day of these tests, today, and each month of a year.
+        let days = [now(), Timestamp::now()]
+            .into_iter()
+            .chain((0..12).map(|m| now().plus_seconds(m * 31 * 86_400)));
+        for at in days {
+            let example = k.example(at);
+            if let Err(v) = check_at(k.name, example.clone(), at) {
+                panic!(
+                    "the example of {} at {at} is invalid: {v:?}\n{example:#}",
+                    k.name
+                );
+            }
         }
+        let example = k.example(now());
         let schema = k.schema();
         assert!(schema.is_object(), "{}", k.name);
         assert!(!k.description.is_empty() && !k.title.is_empty());

@@ -97,6 +97,24 @@ pub fn cannot_run(what: &str, why: &str) {
     }
 }
 
+/// A figure a reliability test measured (rounds, losses, memory, the
+/// replay seed): printed, and written to `PARLEY_FIGURES_LOG`, which the
+/// test command prints at its end — nextest hides a passing test's output.
+pub fn figure(line: String) {
+    println!("{line}");
+    if let Some(log) = std::env::var_os("PARLEY_FIGURES_LOG") {
+        use std::io::Write as _;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let test = std::thread::current().name().unwrap_or("").to_string();
+            let _ = writeln!(f, "{test}: {line}");
+        }
+    }
+}
+
 /// Polls `f` every 50 ms until it returns true or `secs` pass.
 pub fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -603,7 +621,7 @@ impl Rng {
                     .unwrap()
                     .as_nanos() as u64
             });
-        eprintln!("seed: PARLEY_SEED={seed}");
+        figure(format!("replay with PARLEY_SEED={seed}"));
         Rng(seed | 1)
     }
 
