@@ -2,7 +2,7 @@
 // against a `parley demo` network (three real nodes, the story replayed).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -62,8 +62,8 @@ async function signIn(party, user) {
   return page;
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+async function shot(page, name, { fullPage = true } = {}) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage });
 }
 
 function identities() {
@@ -97,6 +97,7 @@ test('a flash message arrives live on the other console, is acknowledged there, 
   await russia.locator('.alarm.flashing', { hasText: 'not yet acknowledged' }).waitFor({ timeout: 20_000 });
   assert.match(await row.innerText(), /FLASH/);
   await shot(russia, 'inbox-flash-arrived');
+  await shot(russia, 'readme-inbox-flash-arrived', { fullPage: false });
   await row.locator('button.ack').click();
   await russia.waitForURL(/\/inbox/);
   assert.equal(await russia.locator('.alarm.flashing').count(), 0, 'the alarm stops once acknowledged');
@@ -205,6 +206,12 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
   const views = [
     ['inbox', '/inbox', async () => {
       assert.ok((await rows()) >= 10, 'the inbox lists the story\'s entries');
+      // The story's dates read as the story: its first entries two months back.
+      const dates = await page.locator('main table tbody tr td.when').allInnerTexts();
+      const days = new Set(dates.map((d) => d.slice(0, 10)));
+      assert.ok(days.size >= 15, `the story spans many days, not one minute: ${[...days].join(' ')}`);
+      assert.ok(dates.some((d) => d.startsWith(isoDate(-60))), `the channels open 60 days back: ${dates.slice(-3)}`);
+      assert.match(await text(), /no notifiable activity \(a nil calendar\)/, 'Russia\'s nil calendar, by name');
       assert.match(await text(), /Delivery/i);
       assert.ok((await page.locator('main .badge[title*="signed receipt"]').count()) >= 5, 'receipts shown per recipient');
     }],
@@ -239,7 +246,16 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
     }],
     ['silence', '/silence', async () => {
       assert.ok((await rows()) >= 1, 'what went unanswered');
-      assert.match(await text(), /Silent for/i);
+      const t = await text();
+      assert.match(t, /Silent for/i);
+      // The story's silences, on its story clock: the invitation left
+      // without reply 25 days ago, the second request for clarification 10.
+      const invitation = page.locator('main tr', { hasText: 'reply to the invitation nato.nrc/nato/1' });
+      assert.match(await invitation.innerText(), /^\s*2[45] days/, 'the unanswered invitation');
+      assert.match(await page.locator('main tr', { hasText: 'nato.mil/nato/8' }).innerText(), /^\s*(9|10) days/);
+      assert.doesNotMatch(t, /-\d+ (days|h|min)/, 'no negative silence');
+      assert.doesNotMatch(t, /annual calendar/i, 'next year\'s calendar is not a silence yet');
+      await shot(page, 'readme-silence', { fullPage: false });
     }],
     ['timeline', '/timeline?channel=nato.nrc', async () => {
       assert.ok((await rows()) >= 5, 'the council channel\'s transcript');
@@ -276,9 +292,106 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
   const osce = await signIn('osce', 'auditor');
   await osce.goto(`${url.osce}/links`);
   await shot(osce, 'witness-links');
-  const login = await browser.newPage();
-  await login.goto(`${url.nato}/login`);
-  await shot(login, 'login');
   assert.match(await osce.locator('main').innerText(), /nato/, 'the witness\'s links');
-  assert.match(await login.locator('body').innerText(), /Sign in/);
+});
+
+test('each sign-in page names its party, in its own accent', async () => {
+  const accents = {};
+  for (const party of ['nato', 'russia', 'osce']) {
+    const login = await browser.newPage();
+    const resp = await login.goto(`${url[party]}/login`);
+    assert.equal(resp.status(), 200);
+    const body = await login.locator('body').innerText();
+    assert.match(body, /Sign in/);
+    assert.match(body, new RegExp(`${party.toUpperCase()} node`), `${party}'s page names ${party}`);
+    assert.match(await login.title(), new RegExp(party.toUpperCase()));
+    accents[party] = await login.locator('main.login').evaluate((e) => getComputedStyle(e).borderTopColor);
+    const password = await login.locator('#password').evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.notEqual(password, 'rgb(255, 255, 255)', 'the password box is styled like the name box');
+    if (party === 'nato') await shot(login, 'login');
+    await login.close();
+  }
+  assert.equal(new Set(Object.values(accents)).size, 3, `three distinct accents: ${JSON.stringify(accents)}`);
+  const icon = await (await browser.newPage()).goto(`${url.nato}/favicon.ico`);
+  assert.equal(icon.status(), 200, 'a favicon, no 404 on every page');
+});
+
+test('a meeting invitation form offers only others as invitees, takes the date as its help says, and flags a past date', async () => {
+  const diplomat = await signIn('nato', 'diplomat');
+  await diplomat.goto(`${url.nato}/compose?kind=meeting_invitation&channel=nato.nrc`);
+  const invitees = await diplomat.locator('input[name=to]').evaluateAll((xs) => xs.map((x) => x.value));
+  assert.deepEqual(invitees, ['russia'], 'NATO is not offered as its own invitee');
+  assert.equal(await diplomat.locator('input[name=reply_by]').getAttribute('type'), 'datetime-local', 'the browser\'s own picker');
+  await diplomat.fill('input[name=title]', 'Experts on risk reduction');
+  await diplomat.fill('input[name=venue]', 'Vienna');
+  await diplomat.fill('textarea[name=proposed_dates]', `${isoDate(-3)} 10:00\n${isoDate(20)} 1000`);
+  await diplomat.click('form.compose button[type=submit]');
+  const field = diplomat.locator('.field.invalid', { has: diplomat.locator('textarea[name=proposed_dates]') });
+  await field.waitFor();
+  const error = await field.locator('.error').innerText();
+  assert.match(error, /line 2: "[^"]+" is not a date and time: write YYYY-MM-DD HH:MM/, error);
+  await diplomat.fill('textarea[name=proposed_dates]', `${isoDate(-3)} 10:00\n${isoDate(20)} 10:00`);
+  await diplomat.click('form.compose button[type=submit]');
+  await field.waitFor();
+  assert.match(await field.locator('.error').innerText(), /must be in the future/, 'the past date is flagged');
+  await shot(diplomat, 'compose-invitation-past-date');
+});
+
+test('a message with no receipt yet says so, a witness cosignature is not taken for one, and the receipt shows when it comes', async () => {
+  // Russia's node goes down; NATO's message is witnessed by the OSCE but
+  // cannot be delivered.
+  const russiaNode = `serve --dir ${join(dir, 'russia')}$`;
+  execFileSync('pkill', ['-TERM', '-f', russiaNode]);
+  for (let i = 0; i < 200 && spawnSync('pgrep', ['-f', russiaNode]).status === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const nato = await signIn('nato', 'duty');
+  await nato.goto(`${url.nato}/compose?kind=hotline_message&channel=nato.mil`);
+  await nato.selectOption('select[name=priority]', 'routine');
+  await nato.fill('input[name=subject]', 'While you were away');
+  await nato.fill('textarea[name="text.en"]', 'Sent while Russia\'s node is down.');
+  await nato.fill('textarea[name="text.ru"]', 'Отправлено, пока узел России недоступен.');
+  await nato.click('form.compose button[type=submit]');
+  await nato.waitForURL(/\/entry\/nato\.mil\/nato\/\d+/);
+  const entry = nato.url();
+  const witnessed = nato.locator('#witnessed');
+  for (let i = 0; i < 60 && (await witnessed.count()) === 0; i++) {
+    await nato.waitForTimeout(500);
+    await nato.reload();
+  }
+  const delivery = nato.locator('table', { hasText: 'Delivered (signed receipt)' }).locator('tr', { hasText: 'russia' });
+  assert.match(await delivery.innerText(), /SENT, NO RECEIPT YET/);
+  assert.match(await witnessed.innerText(), /Witnessed by osce .* It is not a receipt/s);
+  const panel = await nato.locator('#verify').innerText();
+  assert.match(panel, /No receipt yet: delivery is not proven\. The witness cosignatures below are not receipts\./);
+  assert.doesNotMatch(panel, /Delivered to russia/);
+  await shot(nato, 'entry-witnessed-no-receipt');
+
+  // Russia comes back: the receipt arrives and is shown as delivery.
+  const russia = spawn(parley, ['serve', '--dir', join(dir, 'russia')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let russiaLog = '';
+  russia.stderr.on('data', (d) => { russiaLog += d; });
+  const russiaExited = new Promise((r) => russia.on('exit', r));
+  try {
+    for (let i = 0; i < 80; i++) {
+      await nato.goto(entry);
+      if (/DELIVERED/.test(await delivery.innerText())) break;
+      await nato.waitForTimeout(500);
+    }
+    assert.match(await delivery.innerText(), /DELIVERED/, `russia's node: ${russiaLog.slice(-2000)}`);
+    assert.match(await nato.locator('#verify').innerText(), /Delivered to russia at .* \(receipt\)/);
+  } finally {
+    if (russia.exitCode === null && russia.signalCode === null) russia.kill('SIGTERM');
+    await russiaExited;
+  }
+});
+
+test('a second demo on a directory in use is refused, and a taken port is traced to its holder', async () => {
+  const again = spawnSync(parley, ['demo', '--dir', dir, '--port', String(port + 20), '--no-traffic'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(again.status, 1, again.stderr);
+  assert.match(again.stderr, /a demo already runs in .*: its consoles are up/);
+  const other = mkdtempSync(join(tmpdir(), 'parley-e2e-other-'));
+  const clash = spawnSync(parley, ['demo', '--dir', other, '--port', String(port), '--no-traffic'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(clash.status, 1, clash.stderr);
+  assert.match(clash.stderr, new RegExp(`needs 127\\.0\\.0\\.1:${port}, which is in use by pid \\d+ \\(.*parley serve --dir .*nato\\)`));
 });

@@ -290,7 +290,9 @@ pub fn summary(e: &Entry) -> String {
             _ => None,
         }
     }
-    const NAMING: [&str; 11] = [
+    // Not `by` or `signed_by`: an acknowledgement or a signature is named
+    // by what it refers to (the lists do that when this is empty).
+    const NAMING: [&str; 9] = [
         "subject",
         "title",
         "designation",
@@ -300,8 +302,6 @@ pub fn summary(e: &Entry) -> String {
         "description",
         "items",
         "questions",
-        "signed_by",
-        "by",
     ];
     let b = &e.body;
     let text = NAMING
