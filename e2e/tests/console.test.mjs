@@ -232,6 +232,9 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
       assert.match(t, /12,?700|12 700/, 'ZAPAD\'s troops');
       assert.match(t, /NOTIFIABLE|OBSERVATION REQUIRED|BELOW THRESHOLDS/);
       assert.equal(await page.locator('main svg.map').count(), 1, 'the map');
+      const places = await page.locator('main svg.map text.place').allTextContents();
+      for (const p of ['Poland', 'Belarus', 'Russia', 'Norway', 'Ukraine']) assert.ok(places.includes(p), `${p} named on the map: ${places}`);
+      assert.ok((await page.locator('main svg.map path.land').count()) >= 40, 'country outlines, borders drawn');
     }],
     ['meetings', '/meetings', async () => {
       const t = await text();

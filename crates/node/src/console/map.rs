@@ -1,5 +1,5 @@
-//! The exercise map: inline SVG over a schematic outline of Europe shipped
-//! with parley (no map tiles, no network).
+//! The exercise map: inline SVG over Natural Earth's country outlines
+//! (1:110m, public domain) shipped with parley: no map tiles, no network.
 
 use std::sync::OnceLock;
 
@@ -15,9 +15,10 @@ const NORTH: f64 = 71.5;
 /// Pixels per degree of latitude.
 const SCALE: f64 = 26.0;
 
-struct Shape {
-    water: bool,
-    points: Vec<(f64, f64)>,
+/// A country's ring, or the point where its name goes.
+enum Shape {
+    Land(Vec<(f64, f64)>),
+    Label(String, (f64, f64)),
 }
 
 fn shapes() -> &'static [Shape] {
@@ -29,19 +30,27 @@ fn shapes() -> &'static [Shape] {
                 .lines()
                 .filter(|l| !l.starts_with('#') && !l.trim().is_empty());
             let Some(head) = lines.next() else { continue };
-            let points = lines
+            let points: Vec<(f64, f64)> = lines
                 .filter_map(|l| {
                     let mut it = l.split_whitespace().map(|x| x.parse::<f64>().ok());
                     Some((it.next()??, it.next()??))
                 })
                 .collect();
-            out.push(Shape {
-                water: head.starts_with("water"),
-                points,
-            });
+            match head.split_once(' ') {
+                Some(("label", name)) => {
+                    if let Some(p) = points.first() {
+                        out.push(Shape::Label(name.to_string(), *p));
+                    }
+                }
+                _ => out.push(Shape::Land(points)),
+            }
         }
         out
     })
+}
+
+fn inside(lon: f64, lat: f64) -> bool {
+    (WEST + 1.0..EAST - 1.0).contains(&lon) && (SOUTH + 0.5..NORTH - 0.5).contains(&lat)
 }
 
 /// Equirectangular, with longitude shrunk by the cosine of 52°N.
@@ -98,8 +107,15 @@ pub fn europe(areas: &[MapArea]) -> Markup {
         svg.map viewBox=(format!("0 0 {w:.0} {h:.0}")) role="img" aria-label="Map of notified activities in Europe" {
             path.grid d=(graticule.join(" ")) fill="none" {}
             @for s in shapes() {
-                @if s.water { path d=(path(&s.points)) fill="#0b2233" stroke="#6b8a6d" stroke-width="0.6" {} }
-                @else { path.land d=(path(&s.points)) {} }
+                @if let Shape::Land(points) = s { path.land d=(path(points)) {} }
+            }
+            @for s in shapes() {
+                @if let Shape::Label(name, (lon, lat)) = s {
+                    @if inside(*lon, *lat) {
+                        @let (x, y) = project(*lon, *lat);
+                        text.place x=(format!("{x:.0}")) y=(format!("{y:.0}")) text-anchor="middle" { (name) }
+                    }
+                }
             }
             @for a in areas {
                 a href=(a.href) {
