@@ -129,6 +129,15 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
         "en",
     ]);
     accept_channel(russia, "nato.ext");
+    // NATO may send once Russia's acceptance has reached it.
+    let nd = nato.d().to_string();
+    wait_until(20, "the channel to be active at nato", || {
+        json(&["channel", "list", "--dir", &nd])
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == "nato.ext" && c["state"] == "active")
+    });
     let sent = json(&[
         "send",
         "--dir",

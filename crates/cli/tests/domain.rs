@@ -265,7 +265,7 @@ fn meetings_agendas_records_and_commitments() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|m| m["invitation"]["title"] == "NATO–Russia Council, 12 January")
+            .find(|m| m["invitation"]["title"] == "NATO–Russia Council on European security")
             .unwrap();
         // Answered with a counter-proposal.
         assert_eq!(
