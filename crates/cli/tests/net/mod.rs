@@ -43,12 +43,23 @@ pub fn json(args: &[&str]) -> Value {
     serde_json::from_str(&ok(&a)).expect("JSON output")
 }
 
+/// A port free now, and never handed out before in this test process: the
+/// kernel may give the same ephemeral port to two binds in a row (a node's
+/// peers' port and console port came out equal once in CI).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A TCP connection to 127.0.0.1:`port` from the loopback address `ip`
