@@ -309,8 +309,18 @@ pub struct WitnessedRecord {
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The storage cannot be written (or reached) just now: the disk is
+    /// full, the file system read-only, an I/O error. It clears up once an
+    /// operator acts, so callers refuse work with `reason` and are retried.
+    #[error("{reason}: {source}")]
+    Unavailable {
+        reason: &'static str,
+        #[source]
+        source: BackendError,
+    },
+    /// Any other failure of the backend, with the backend's own error.
     #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(#[source] BackendError),
     #[error("feed {feed:?} has size {actual}, not {expected}: another append won")]
     Conflict {
         feed: FeedId,
@@ -337,23 +347,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Why the database cannot take writes just now, when that is the
-    /// failure: the disk is full, the file system is read-only, or an I/O
-    /// error. These clear up by themselves once an operator acts, so
-    /// callers refuse work with this reason and are retried later.
+    /// Why the storage cannot take work just now, when that is the failure
+    /// (see [`StoreError::Unavailable`]).
     pub fn storage_unavailable(&self) -> Option<&'static str> {
-        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
-        let StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) = self else {
-            return None;
-        };
-        match e.code {
-            DiskFull => Some("the disk holding the database is full"),
-            ReadOnly => Some("the database is on a read-only file system"),
-            SystemIoFailure | CannotOpen => Some("the database's disk failed to write"),
+        match self {
+            StoreError::Unavailable { reason, .. } => Some(reason),
             _ => None,
         }
     }
 }
+
+/// A backend's own error, kept as the source of a [`StoreError`]: the
+/// store's contract names no backend's types.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 

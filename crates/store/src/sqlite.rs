@@ -26,6 +26,31 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
 }
 
+/// SQLite's failures in the store's own terms: those an operator clears
+/// (a full disk, a read-only file system, an I/O error) are `Unavailable`,
+/// the rest `Backend`; the SQLite error is kept as the source.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> StoreError {
+        use rusqlite::ErrorCode::{CannotOpen, DiskFull, ReadOnly, SystemIoFailure};
+        let reason = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => match f.code {
+                DiskFull => Some("the disk holding the database is full"),
+                ReadOnly => Some("the database is on a read-only file system"),
+                SystemIoFailure | CannotOpen => Some("the database's disk failed to write"),
+                _ => None,
+            },
+            _ => None,
+        };
+        match reason {
+            Some(reason) => StoreError::Unavailable {
+                reason,
+                source: Box::new(e),
+            },
+            None => StoreError::Backend(Box::new(e)),
+        }
+    }
+}
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;

@@ -121,7 +121,9 @@ pub fn figure(line: String) {
             .open(log)
         {
             let test = std::thread::current().name().unwrap_or("").to_string();
-            let _ = writeln!(f, "{test}: {line}");
+            // One line per figure in the summary, whatever the figure quotes.
+            let flat = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            let _ = writeln!(f, "{test}: {flat}");
         }
     }
 }
