@@ -488,6 +488,18 @@ impl NodeDir {
         self.path.join(DATABASE_FILE)
     }
 
+    /// Opens this node's store: the one place that knows which backend a
+    /// node directory uses (today the embedded SQLite database).
+    ///
+    /// # Errors
+    /// The database cannot be opened, is of another record format, or does
+    /// not run with the durability parley needs.
+    pub fn open_store(
+        &self,
+    ) -> Result<std::sync::Arc<dyn parley_store::Store>, parley_store::StoreError> {
+        open_store_at(&self.path)
+    }
+
     /// Loads and checks everything `parley serve` needs.
     pub fn load(dir: &Path) -> Result<NodeDir, DirError> {
         let cfg_path = NodeDir::config_path(dir);
@@ -636,10 +648,23 @@ impl NodeDir {
             token,
         };
         // The store creates the file owner-only (and so its WAL).
-        parley_store::SqliteStore::open(&nd.database_path())
+        nd.open_store()
             .map_err(|e| bad(format!("creating the database: {e}")))?;
         Ok(nd)
     }
+}
+
+/// Opens the store of the node directory at `dir` without loading its keys
+/// (for commands that only read or pin, such as `peer add` and `backup`).
+///
+/// # Errors
+/// As [`NodeDir::open_store`].
+pub fn open_store_at(
+    dir: &Path,
+) -> Result<std::sync::Arc<dyn parley_store::Store>, parley_store::StoreError> {
+    Ok(std::sync::Arc::new(parley_store::SqliteStore::open(
+        &dir.join(DATABASE_FILE),
+    )?))
 }
 
 /// Writes `parley.toml` (atomically: a temporary file, then a rename).

@@ -170,11 +170,10 @@ pub async fn serve(
     }
     let db_path = dir.database_path();
     check_writable(&dir.path)?;
-    let store =
-        parley_store::SqliteStore::open(&db_path).map_err(|source| ServeError::Database {
-            path: db_path.clone(),
-            source,
-        })?;
+    let store = dir.open_store().map_err(|source| ServeError::Database {
+        path: db_path.clone(),
+        source,
+    })?;
     let bind = |addr: SocketAddr| async move {
         tokio::net::TcpListener::bind(addr)
             .await
@@ -193,7 +192,7 @@ pub async fn serve(
         )?),
         _ => None,
     };
-    let node = Node::new(dir, Arc::new(store))?;
+    let node = Node::new(dir, store)?;
     let peers_tls = if node.dir.config.federation.plaintext {
         None
     } else {

@@ -366,6 +366,15 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Everything parley stores. Implementations must make each method atomic
 /// and durable before it returns.
 pub trait Store: Send + Sync {
+    // Backup.
+    /// Writes a consistent copy of everything stored to `out` (which must
+    /// not exist), while the node keeps running: the store as of one
+    /// instant, owner-only, restorable by opening it as this backend.
+    ///
+    /// # Errors
+    /// `out` exists or cannot be written, or the store cannot be read.
+    fn snapshot_to(&self, out: &std::path::Path) -> Result<()>;
+
     // Peers.
     /// Pins a peer. Re-adding with the same key updates the URL; a
     /// different key is refused.

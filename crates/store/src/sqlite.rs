@@ -106,18 +106,6 @@ impl SqliteStore {
         Ok(store)
     }
 
-    /// Writes a consistent copy of the whole database to `out` (which must
-    /// not exist), while the node keeps running: one read transaction, so
-    /// the copy is the database as of one instant.
-    pub fn snapshot_to(&self, out: &Path) -> Result<()> {
-        let target = out.to_str().ok_or_else(|| {
-            StoreError::Corrupt(format!("backup path {} is not UTF-8", out.display()))
-        })?;
-        // A backup holds every message: owner-only, like the database.
-        create_owner_only(out, true)?;
-        self.read(|c| c.execute("VACUUM INTO ?1", [target]).map(drop))
-    }
-
     /// The schema version this build writes.
     pub fn schema_version() -> i64 {
         MIGRATIONS.len() as i64
@@ -274,6 +262,17 @@ fn upsert_delivery(
 }
 
 impl Store for SqliteStore {
+    /// `VACUUM INTO`: one read transaction, so the copy is the database as
+    /// of one instant, and a SQLite database itself (openable as a store).
+    fn snapshot_to(&self, out: &Path) -> Result<()> {
+        let target = out.to_str().ok_or_else(|| {
+            StoreError::Corrupt(format!("backup path {} is not UTF-8", out.display()))
+        })?;
+        // A backup holds every message: owner-only, like the database.
+        create_owner_only(out, true)?;
+        self.read(|c| c.execute("VACUUM INTO ?1", [target]).map(drop))
+    }
+
     fn add_peer(&self, peer: &Peer) -> Result<()> {
         self.write(|conn| {
             let tx = conn.transaction()?;

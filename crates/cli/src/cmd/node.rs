@@ -4,7 +4,7 @@ use anyhow::Context;
 use parley_log::Timestamp;
 use parley_node::NodeDir;
 use parley_node::config::{CONFIG_FILE, DATABASE_FILE};
-use parley_store::{Peer, SqliteStore, Store};
+use parley_store::{Peer, Store};
 use serde_json::json;
 
 use super::load_identity;
@@ -110,14 +110,14 @@ fn init_logging(json: bool) {
     }
 }
 
-fn open_store(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {
+fn open_store(dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if !dir.join(CONFIG_FILE).exists() {
         anyhow::bail!(
             "{} is not a parley node directory (no {CONFIG_FILE})",
             dir.display()
         );
     }
-    SqliteStore::open(&dir.join(DATABASE_FILE))
+    parley_node::config::open_store_at(dir)
         .with_context(|| format!("opening {}", dir.join(DATABASE_FILE).display()))
 }
 
@@ -497,8 +497,7 @@ pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
     if a.out.exists() {
         anyhow::bail!("{} exists; a backup never overwrites", a.out.display());
     }
-    let store = parley_store::SqliteStore::open(&db)
-        .with_context(|| format!("opening {}", db.display()))?;
+    let store = open_store(&a.dir.dir)?;
     store
         .snapshot_to(&a.out)
         .with_context(|| format!("writing {}", a.out.display()))?;
@@ -527,12 +526,13 @@ pub(crate) fn audit(a: crate::cli::AuditArgs) -> anyhow::Result<()> {
     use parley_node::audit::{AuditKeys, audit_all};
     let dir = NodeDir::load(&a.dir.dir)?;
     let db = dir.database_path();
-    let store = parley_store::SqliteStore::open(&db)
+    let store = dir
+        .open_store()
         .with_context(|| format!("opening {}", db.display()))?;
     let started = std::time::Instant::now();
     let own = dir.identity.clone();
-    let keys = AuditKeys::of_node(&store, own)?;
-    let feeds = match audit_all(&store, &keys) {
+    let keys = AuditKeys::of_node(store.as_ref(), own)?;
+    let feeds = match audit_all(store.as_ref(), &keys) {
         Ok(f) => f,
         Err(e) => return Err(output::failure(a.json.json, format!("audit failed: {e}"))),
     };
