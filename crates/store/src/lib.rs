@@ -9,6 +9,7 @@
 
 use parley_log::Hash;
 
+pub mod conformance;
 mod sqlite;
 
 pub use sqlite::SqliteStore;

@@ -54,7 +54,17 @@ impl From<rusqlite::Error> for StoreError {
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // Switching a new database to WAL needs it alone, and SQLite does not
+    // wait for that under the busy timeout: retry while another process
+    // opens the same new database.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
+        let busy = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy);
+        if !busy || std::time::Instant::now() > deadline {
+            return Err(e.into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     check_durability(&conn, path)?;
@@ -144,12 +154,28 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
+        // Another process may open the same new database at the same
+        // moment (a standby, a `parley peer add` while `serve` starts): the
+        // write lock is taken first, and the version read again under it,
+        // so each migration runs once.
+        let tx = immediate(conn)?;
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }
     Ok(())
+}
+
+/// A write transaction that takes the write lock at once: one that read
+/// first and wrote later would fail with "database is locked" when another
+/// connection (another process on the same database) wrote in between,
+/// instead of waiting its turn under the busy timeout.
+fn immediate(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 fn hash_of(row: &Row<'_>, idx: usize) -> rusqlite::Result<Hash> {
@@ -275,7 +301,7 @@ impl Store for SqliteStore {
 
     fn add_peer(&self, peer: &Peer) -> Result<()> {
         self.write(|conn| {
-            let tx = conn.transaction()?;
+            let tx = immediate(conn)?;
             let existing: Option<String> = tx
                 .query_row(
                     "SELECT identity FROM peer WHERE party = ?1",
@@ -370,7 +396,7 @@ impl Store for SqliteStore {
 
     fn append(&self, a: &Append) -> Result<()> {
         self.write(|conn| {
-            let tx = conn.transaction()?;
+            let tx = immediate(conn)?;
             let actual: u64 = tx
                 .query_row(
                     "SELECT size FROM feed WHERE channel = ?1 AND author = ?2",
@@ -574,7 +600,7 @@ impl Store for SqliteStore {
 
     fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool> {
         self.write(|conn| {
-            let tx = conn.transaction()?;
+            let tx = immediate(conn)?;
             insert_checkpoint(&tx, &c.feed, c.size, note)?;
             let fresh = insert_cosignature(&tx, c)?;
             tx.commit()?;
@@ -584,7 +610,7 @@ impl Store for SqliteStore {
 
     fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool> {
         self.write(|conn| {
-            let tx = conn.transaction()?;
+            let tx = immediate(conn)?;
             let fresh = insert_cosignature(&tx, c)?;
             upsert_delivery(&tx, &c.cosigner, &c.feed, role, c.size)?;
             tx.commit()?;
@@ -747,7 +773,7 @@ impl Store for SqliteStore {
         rotation: Option<&KeyRotation>,
     ) -> Result<bool> {
         self.write(|conn| {
-            let tx = conn.transaction()?;
+            let tx = immediate(conn)?;
             let n = tx.execute(
                 "UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2",
                 params![party, old, new],
