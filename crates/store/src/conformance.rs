@@ -186,6 +186,8 @@ pub fn concurrent_writers_never_fork_a_feed(open: Opener<'_>) {
                 let mut conflicts = 0u64;
                 while landed < EACH {
                     let mut tree = stored_tree(store.as_ref(), &feed);
+                    // Let the others move on: many appends arrive stale.
+                    std::thread::sleep(std::time::Duration::from_micros(300));
                     match append(store.as_ref(), &mut tree, &feed, 1, &format!("w{w}")) {
                         Ok(()) => landed += 1,
                         Err(StoreError::Conflict { .. }) => conflicts += 1,
@@ -388,6 +390,8 @@ pub fn actions_are_numbered_in_order(open: Opener<'_>) {
     assert_eq!(store.actions(a, 10).unwrap().len(), 1);
 }
 
+/// A snapshot is written to a new file only (a backend with nothing on
+/// disk may refuse to make one); an existing file is never touched.
 pub fn a_snapshot_never_overwrites(open: Opener<'_>) {
     let store = open();
     let mut tree = TiledTree::new();
@@ -400,8 +404,10 @@ pub fn a_snapshot_never_overwrites(open: Opener<'_>) {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("backup");
     let _ = std::fs::remove_file(&out);
-    store.snapshot_to(&out).unwrap();
-    assert!(out.exists());
+    if store.snapshot_to(&out).is_ok() {
+        assert!(out.exists(), "a snapshot that succeeds is on disk");
+        std::fs::remove_file(&out).unwrap();
+    }
     std::fs::write(&out, b"keep me").unwrap();
     assert!(store.snapshot_to(&out).is_err(), "an existing file is kept");
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");

@@ -10,8 +10,10 @@
 use parley_log::Hash;
 
 pub mod conformance;
+mod memory;
 mod sqlite;
 
+pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
 /// A feed: one party's log in one channel.
