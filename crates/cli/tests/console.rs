@@ -132,3 +132,36 @@ fn user_changes_act_on_open_sessions_and_wrong_passwords_open_nothing() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no console user \"duty\""));
     net.p("nato").stop();
 }
+
+/// A long history is read a page at a time: every entry reachable, none
+/// silently cut (the inbox once stopped at 300 rows).
+#[test]
+fn a_long_inbox_is_paged_and_every_entry_stays_reachable() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    add_user(net.get("nato").d(), "duty", "duty_officer");
+    net.start_all();
+    net::open_channel(&net);
+    let nato = net.get("nato");
+    for i in 0..105 {
+        nato.send_text("nato.mil", &format!("message number {i:03}"));
+    }
+    let mut browser = Browser::new(nato.console_url());
+    assert_eq!(browser.sign_in("duty", "long enough passphrase"), 303);
+    let (status, _, first) = browser.get("/inbox?channel=nato.mil");
+    assert_eq!(status, 200);
+    assert!(first.contains("message number 104"), "the newest first");
+    assert!(!first.contains("message number 000"));
+    let total = first
+        .split("Entries 1–100 of ")
+        .nth(1)
+        .and_then(|t| t.split_whitespace().next())
+        .unwrap_or_else(|| panic!("a pager on the first page: {first}"));
+    assert!(total.parse::<usize>().unwrap() >= 105);
+    assert!(
+        first.contains("page=1&amp;channel=nato.mil"),
+        "a link to older"
+    );
+    let (_, _, older) = browser.get("/inbox?page=1&channel=nato.mil");
+    assert!(older.contains("message number 000"), "the oldest on page 2");
+    assert!(older.contains("page=0&amp;channel=nato.mil"), "and back");
+}

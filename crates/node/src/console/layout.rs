@@ -286,6 +286,45 @@ pub fn fmt_time(unix: i64) -> String {
     format!("{} {}Z", &t[..10], &t[11..16])
 }
 
+/// Pages of a long list: which rows page `page` shows (clamped), and the
+/// links to its neighbours. `pages` counts them; page 0 comes first in the
+/// list's own order.
+pub struct Pages {
+    pub page: usize,
+    pub pages: usize,
+    pub rows: std::ops::Range<usize>,
+    total: usize,
+}
+
+impl Pages {
+    pub fn of(total: usize, page: usize, size: usize) -> Pages {
+        let pages = total.div_ceil(size).max(1);
+        let page = page.min(pages - 1);
+        let start = page * size;
+        Pages {
+            page,
+            pages,
+            rows: start..(start + size).min(total),
+            total,
+        }
+    }
+
+    /// "Entries 101–200 of 4,530 · ← newer · older →", or nothing for one page.
+    /// `href(p)` is the address of page `p`; `back`/`on` name the directions.
+    pub fn nav(&self, href: impl Fn(usize) -> String, back: &str, on: &str) -> Markup {
+        html! {
+            @if self.pages > 1 {
+                nav.pager aria-label="Pages" {
+                    "Entries " (thousands(self.rows.start as u64 + 1)) "–" (thousands(self.rows.end as u64))
+                    " of " (thousands(self.total as u64)) " "
+                    @if self.page > 0 { a.button href=(href(self.page - 1)) { "← " (back) } " " }
+                    @if self.page + 1 < self.pages { a.button href=(href(self.page + 1)) { (on) " →" } }
+                }
+            }
+        }
+    }
+}
+
 /// "1 entry", "3 entries".
 pub fn count(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), if n == 1 { one } else { many })
@@ -418,4 +457,40 @@ pub fn kind_title(kind: &str) -> &'static str {
 /// Raw, already-escaped HTML.
 pub fn raw(s: &str) -> PreEscaped<String> {
     PreEscaped(s.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cover_every_row_once_and_clamp_a_page_past_the_end() {
+        let p = Pages::of(250, 0, 100);
+        assert_eq!((p.pages, p.rows.clone()), (3, 0..100));
+        assert_eq!(Pages::of(250, 2, 100).rows, 200..250);
+        assert_eq!(Pages::of(250, 9, 100).rows, 200..250, "clamped");
+        assert_eq!(Pages::of(0, 0, 100).rows, 0..0);
+        let nav = Pages::of(250, 1, 100)
+            .nav(|p| format!("/x?page={p}"), "newer", "older")
+            .into_string();
+        assert!(nav.contains("Entries 101–200 of 250"), "{nav}");
+        assert!(
+            nav.contains("/x?page=0") && nav.contains("/x?page=2"),
+            "{nav}"
+        );
+        assert!(
+            Pages::of(50, 0, 100)
+                .nav(|_| String::new(), "a", "b")
+                .into_string()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn counts_read_as_words() {
+        assert_eq!(thousands(12_700), "12,700");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(count(1, "entry", "entries"), "1 entry");
+        assert_eq!(count(1_000_000, "entry", "entries"), "1,000,000 entries");
+    }
 }

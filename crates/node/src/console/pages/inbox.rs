@@ -19,7 +19,13 @@ pub struct InboxQuery {
     channel: Option<String>,
     #[serde(default)]
     all: bool,
+    /// 0 is the newest page.
+    #[serde(default)]
+    page: usize,
 }
+
+/// Rows per inbox page: a long history is read a page at a time.
+const PAGE: usize = 100;
 
 /// Delivery chips for one entry: who has it, who acknowledged, who answered.
 pub fn delivery_chips(ctx: &Ctx, k: &Known) -> Markup {
@@ -67,8 +73,20 @@ pub async fn page(
             a.entry.seq,
         ))
     });
-    rows.truncate(300);
+    let pages = crate::console::layout::Pages::of(rows.len(), q.page, PAGE);
+    let rows = &rows[pages.rows.clone()];
     let here = q.channel.clone().unwrap_or_default();
+    let href = |p: usize| {
+        let mut h = format!("/inbox?page={p}");
+        if let Some(c) = &q.channel {
+            h.push_str(&format!("&channel={c}"));
+        }
+        if q.all {
+            h.push_str("&all=true");
+        }
+        h
+    };
+    let pager = pages.nav(href, "newer", "older");
     let content = html! {
         div.layout {
             aside.sidebar aria-label="Channels" {
@@ -92,10 +110,11 @@ pub async fn page(
             section {
                 @if rows.is_empty() { p.muted { "No traffic yet." } }
                 @else {
+                    (pager)
                     table {
                         thead { tr { th { "Time (UTC)" } th { "From" } th { "What" } th { "Delivery" } th {} } }
                         tbody {
-                            @for k in &rows {
+                            @for k in rows {
                                 @let prio = k.entry.body.get("priority").and_then(|p| p.as_str()).unwrap_or("");
                                 @let mine_to_ack = unacked.contains(&k.id());
                                 @let unread = k.entry.author != ctx.party() && !ctx.read.contains(&k.hash);

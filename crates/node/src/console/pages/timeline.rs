@@ -13,7 +13,13 @@ use crate::state::Node;
 #[derive(Deserialize)]
 pub struct TimelineQuery {
     channel: Option<String>,
+    /// 0 is the earliest page; by default the latest.
+    page: Option<usize>,
 }
+
+/// Entries per timeline page (the whole of a long channel was one
+/// document of megabytes).
+const PAGE: usize = 200;
 
 pub async fn page(
     State(node): State<Arc<Node>>,
@@ -27,14 +33,23 @@ pub async fn page(
         .clone()
         .or_else(|| channels.first().map(|c| c.id.clone()))
         .unwrap_or_default();
-    let list = ctx.ledger.timeline(&channel);
+    let all = ctx.ledger.timeline(&channel);
+    let last = all.len().div_ceil(PAGE).saturating_sub(1);
+    let pages = crate::console::layout::Pages::of(all.len(), q.page.unwrap_or(last), PAGE);
+    let list = &all[pages.rows.clone()];
+    let pager = pages.nav(
+        |p| format!("/timeline?channel={channel}&page={p}"),
+        "earlier",
+        "later",
+    );
     let content = html! {
         div.actions { @for c in &channels { a.button.primary[c.id == channel] href=(format!("/timeline?channel={}", c.id)) { (c.id) } } }
         p.muted { "Each entry comes after what it answers and after its author's earlier entries, whatever the clocks say." }
+        (pager)
         table {
             thead { tr { th { "Stated time" } th { "Author" } th { "What" } th { "Answers" } } }
             tbody {
-                @for k in &list {
+                @for k in list {
                     tr {
                         td.when { (fmt_time(k.entry.time.unix())) }
                         td { (k.entry.author) }
