@@ -478,6 +478,9 @@ pub fn console_client(
     reqwest::Client::builder()
         .tls_backend_preconfigured(config)
         .timeout(timeout)
+        // No idle connections kept: see `parley`'s `Api` (a connection the
+        // console closed while the caller slept fails the next request).
+        .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| TlsError::Generate(e.to_string()))
 }

@@ -89,8 +89,13 @@ impl Api {
                     &dir.join(cert),
                     std::time::Duration::from_secs(60),
                 )?,
+                // No idle connections kept: the runtime runs only during a
+                // call, so a connection the console closed in between (its
+                // idle timeout) would be reused unknowingly and fail the
+                // next request; a new loopback connection costs little.
                 None => reqwest::Client::builder()
                     .timeout(std::time::Duration::from_secs(60))
+                    .pool_max_idle_per_host(0)
                     .build()?,
             },
             rt: tokio::runtime::Builder::new_current_thread()

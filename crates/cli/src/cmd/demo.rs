@@ -343,13 +343,14 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
     let open = apis["russia"].post("/entries", &json!({
         "channel": "nato.mil", "kind": "clarification_request",
-        "body": {"to": "nato", "concerns": {"en": "Concentration of armoured units near the border of Belarus outside their normal locations.", "ru": "Сосредоточение бронетанковых подразделений у границы Беларуси вне мест постоянной дислокации."}, "location": "Lithuania, Poland"}
+        "body": {"to": "nato", "concerns": {"en": "Concentration of armoured units near the border of Belarus outside their normal locations.", "ru": "Сосредоточение бронетанковых подразделений у границы Беларуси вне мест постоянной дислокации."}, "location": "Lithuania, Poland", "questions": ["How many armoured units, and where?", "When do they return to their normal locations?"]}
     }));
-    if let Ok(r) = open {
-        println!(
+    match open {
+        Ok(r) => println!(
             "traffic: russia asks nato for clarification ({}): the reply comes due in 48 hours",
             r["id"].as_str().unwrap_or("")
-        );
+        ),
+        Err(e) => println!("traffic: russia's request for clarification was refused: {e:#}"),
     }
     let mut n = 0usize;
     while nap(stop, 20 + random(25) as u64) {
@@ -361,11 +362,15 @@ fn traffic(root: &Path, stop: &AtomicBool) -> anyhow::Result<()> {
         };
         let (prio, en, ru) = MESSAGES[random(MESSAGES.len())];
         let body = json!({"priority": prio, "text": {"en": en, "ru": ru}});
-        let Ok(sent) = apis[from].post(
+        let sent = match apis[from].post(
             "/entries",
             &json!({"channel": "nato.mil", "kind": "hotline_message", "body": body}),
-        ) else {
-            continue;
+        ) {
+            Ok(sent) => sent,
+            Err(e) => {
+                println!("traffic: {from}'s {prio} message was refused: {e:#}");
+                continue;
+            }
         };
         let id = sent["id"].as_str().unwrap_or("").to_string();
         println!(
