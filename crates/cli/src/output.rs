@@ -94,6 +94,11 @@ pub(crate) fn failure(as_json: bool, err: impl fmt::Display) -> anyhow::Error {
     anyhow::Error::new(Reported)
 }
 
+/// "1 entry", "3 entries".
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,9 +124,4 @@ mod tests {
         );
         assert_eq!(super::safe("Привет, 你好"), "Привет, 你好");
     }
-}
-
-/// "1 entry", "3 entries".
-pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

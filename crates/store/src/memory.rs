@@ -160,12 +160,12 @@ impl Store for MemoryStore {
             .state()
             .heads
             .iter()
-            .map(|((c, a), h)| (FeedId::new(c, a), h.clone()))
+            .map(|((c, a), h)| (FeedId::new(c, a), *h))
             .collect())
     }
 
     fn feed_head(&self, feed: &FeedId) -> Result<Option<FeedHead>> {
-        Ok(self.state().heads.get(&key(feed)).cloned())
+        Ok(self.state().heads.get(&key(feed)).copied())
     }
 
     fn read_tile(&self, feed: &FeedId, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
@@ -223,7 +223,7 @@ impl Store for MemoryStore {
                 *slot = t.data.clone();
             }
         }
-        s.heads.insert(k, a.head.clone());
+        s.heads.insert(k, a.head);
         s.add_checkpoint(&a.feed, a.head.size, &a.checkpoint);
         if let Some(c) = &a.cosignature {
             s.add_cosignature(c);

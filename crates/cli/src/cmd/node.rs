@@ -516,7 +516,7 @@ pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
         format!(
             "  {}, {}",
             output::count(feeds.len() as u64, "feed", "feeds"),
-            output::count(entries as u64, "entry", "entries")
+            output::count(entries, "entry", "entries")
         ),
         "  party.key is not in it: keep the key's own copy offline".to_string(),
     ])

@@ -58,10 +58,11 @@ fn listening_inodes(port: u16) -> Vec<String> {
             else {
                 continue;
             };
-            if local_port == port && cols.get(3) == Some(&"0A") {
-                if let Some(inode) = cols.get(9) {
-                    out.push((*inode).to_string());
-                }
+            if local_port == port
+                && cols.get(3) == Some(&"0A")
+                && let Some(inode) = cols.get(9)
+            {
+                out.push((*inode).to_string());
             }
         }
     }

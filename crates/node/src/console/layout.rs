@@ -265,16 +265,13 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
 /// The quiet colour that tells this party's console from another's open in
 /// the next tab: `[console] accent`, else one picked from the party's name.
 pub fn accent_class(config: &crate::config::Config) -> String {
-    let accent = config.console.accent.map_or_else(
-        || {
-            let h = config
-                .party
-                .bytes()
-                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
-            Accent::ALL[h as usize % Accent::ALL.len()]
-        },
-        |a| a,
-    );
+    let accent = config.console.accent.unwrap_or_else(|| {
+        let h = config
+            .party
+            .bytes()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        Accent::ALL[h as usize % Accent::ALL.len()]
+    });
     format!("accent-{}", accent.as_str())
 }
 

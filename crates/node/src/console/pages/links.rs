@@ -74,7 +74,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                             @if let Some(e) = &link.last_error { div.sub { (e) } }
                         }
                         td.when { @match last { Some(t) => (fmt_time(*t)), None => "never" } }
-                        td { (crate::console::layout::count(*entries as u64, "entry", "entries")) @if *checkpoints > 0 { ", " (crate::console::layout::count(*checkpoints as u64, "checkpoint", "checkpoints")) " to witness" } }
+                        td { (crate::console::layout::count(*entries, "entry", "entries")) @if *checkpoints > 0 { ", " (crate::console::layout::count(*checkpoints, "checkpoint", "checkpoints")) " to witness" } }
                         td { code { (p.url) } (key_list(&p.identity)) }
                     }
                 }
