@@ -850,16 +850,7 @@ impl Store for SqliteStore {
     }
 
     fn record_action(&self, a: &crate::ActionRecord) -> Result<i64> {
-        self.write(|conn| {
-            conn.execute(
-                "INSERT INTO action_log (time, user, role, client, action, target, entry, outcome)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    a.time, a.user, a.role, a.client, a.action, a.target, a.entry, a.outcome
-                ],
-            )?;
-            Ok(conn.last_insert_rowid())
-        })
+        self.write(|conn| insert_action(conn, a))
     }
 
     fn actions(&self, after: i64, limit: u64) -> Result<Vec<crate::ActionRecord>> {
@@ -942,7 +933,8 @@ fn create_owner_only(path: &Path, must_be_new: bool) -> Result<()> {
         })
 }
 
-fn insert_action(conn: &rusqlite::Connection, a: &crate::ActionRecord) -> Result<()> {
+/// Appends to the action log; the new record's id.
+fn insert_action(conn: &rusqlite::Connection, a: &crate::ActionRecord) -> Result<i64> {
     conn.execute(
         "INSERT INTO action_log (time, user, role, client, action, target, entry, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -950,7 +942,7 @@ fn insert_action(conn: &rusqlite::Connection, a: &crate::ActionRecord) -> Result
             a.time, a.user, a.role, a.client, a.action, a.target, a.entry, a.outcome
         ],
     )?;
-    Ok(())
+    Ok(conn.last_insert_rowid())
 }
 
 #[cfg(test)]

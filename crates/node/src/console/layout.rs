@@ -230,7 +230,9 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
         )
         .into_response();
     }
-    let story = crate::clock::offset() != 0;
+    // Read once: on a demo node each reading is a small file read.
+    let offset = crate::clock::offset();
+    let story = offset != 0;
     let body = html! {
         (DOCTYPE)
         html lang="en" {
@@ -241,7 +243,7 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
                 link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/console.css";
             }
-            body data-live=[live.then_some("1")] data-clock-offset=[story.then_some(crate::clock::offset())] class=(accent_class(&ctx.node.dir.config)) {
+            body data-live=[live.then_some("1")] data-clock-offset=[story.then_some(offset)] class=(accent_class(&ctx.node.dir.config)) {
                 header.top {
                     span.node { (ctx.party().to_uppercase()) " " small { "parley node" } }
                     span.who { (ctx.session.user) " · " (super::auth::Role::title(ctx.session.role)) }
