@@ -11,9 +11,12 @@ use parley_log::Hash;
 
 pub mod conformance;
 mod memory;
+mod postgres;
 mod sqlite;
+pub mod throwaway;
 
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// A feed: one party's log in one channel.
@@ -171,7 +174,7 @@ impl parley_log::tiles::TileStore for FeedTiles<'_> {
 
 /// One atomic extension of a feed: its entries, tiles, new head and signed
 /// checkpoint, and (for a peer's feed) this node's receipt.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Append {
     pub feed: FeedId,
     /// The size the feed must have for the append to apply.
@@ -235,6 +238,16 @@ pub enum DeliveryRole {
     /// Cosignatures on this node's feed shared with a member, by the
     /// latest cosignature time sent.
     Shared,
+}
+
+impl DeliveryRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryRole::Push => "push",
+            DeliveryRole::Witness => "witness",
+            DeliveryRole::Shared => "shared",
+        }
+    }
 }
 
 /// One action a person or tool took on this node (`parley audit-log`).

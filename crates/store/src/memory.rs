@@ -60,14 +60,6 @@ impl MemoryStore {
     }
 }
 
-fn role_str(role: DeliveryRole) -> &'static str {
-    match role {
-        DeliveryRole::Push => "push",
-        DeliveryRole::Witness => "witness",
-        DeliveryRole::Shared => "shared",
-    }
-}
-
 impl State {
     fn add_cosignature(&mut self, c: &Cosignature) -> bool {
         let k = (
@@ -93,7 +85,7 @@ impl State {
     fn set_delivered(&mut self, peer: &str, feed: &FeedId, role: DeliveryRole, size: u64) {
         let d = self
             .deliveries
-            .entry((peer.to_string(), key(feed), role_str(role)))
+            .entry((peer.to_string(), key(feed), role.as_str()))
             .or_insert(0);
         *d = (*d).max(size);
     }
@@ -355,7 +347,7 @@ impl Store for MemoryStore {
         Ok(self
             .state()
             .deliveries
-            .get(&(peer.to_string(), key(feed), role_str(role)))
+            .get(&(peer.to_string(), key(feed), role.as_str()))
             .copied()
             .unwrap_or(0))
     }

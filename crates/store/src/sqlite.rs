@@ -223,14 +223,6 @@ fn cosignature_row(row: &Row<'_>) -> rusqlite::Result<Cosignature> {
     })
 }
 
-fn role_str(role: DeliveryRole) -> &'static str {
-    match role {
-        DeliveryRole::Push => "push",
-        DeliveryRole::Witness => "witness",
-        DeliveryRole::Shared => "shared",
-    }
-}
-
 /// Keeps the first checkpoint stored for a size (a later one is the same
 /// signed statement, or evidence handled elsewhere).
 fn insert_checkpoint(
@@ -282,7 +274,7 @@ fn upsert_delivery(
     conn.execute(
         "INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)",
-        params![peer, feed.channel, feed.author, role_str(role), size as i64],
+        params![peer, feed.channel, feed.author, role.as_str(), size as i64],
     )?;
     Ok(())
 }
@@ -646,7 +638,7 @@ impl Store for SqliteStore {
         self.read(|c| {
             Ok(c.query_row(
                 "SELECT size FROM delivery WHERE peer = ?1 AND channel = ?2 AND author = ?3 AND role = ?4",
-                params![peer, feed.channel, feed.author, role_str(role)],
+                params![peer, feed.channel, feed.author, role.as_str()],
                 |r| r.get::<_, i64>(0),
             )
             .optional()?
@@ -665,7 +657,7 @@ impl Store for SqliteStore {
             conn.execute(
                 "INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)",
-                params![peer, feed.channel, feed.author, role_str(role), size as i64],
+                params![peer, feed.channel, feed.author, role.as_str(), size as i64],
             )?;
             Ok(())
         })
