@@ -293,6 +293,11 @@ pub(crate) struct InitArgs {
     /// URL peers use to reach this node (default https://LISTEN), e.g. https://parley.example.org:7101.
     #[arg(long)]
     pub(crate) public_url: Option<String>,
+    /// Keep the record in PostgreSQL instead of the embedded SQLite file:
+    /// a connection string, e.g. postgres://parley@db.example.org/nato or
+    /// "host=/run/postgresql dbname=nato". Written to [storage] url.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database: Option<String>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

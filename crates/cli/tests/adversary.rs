@@ -9,7 +9,6 @@ use net::forge::{Forge, get, http, post, post_as, push};
 use net::{Net, Party, json, ok, open_channel, parley, wait_until};
 use parley_log::witness::format_add_checkpoint;
 use parley_log::{Hash, SigningKey, feed_origin};
-use parley_store::Store;
 use serde_json::{Value, json as j};
 
 /// The party's log key (it signs the party's feeds' checkpoints).

@@ -9,7 +9,6 @@ mod net;
 use std::path::{Path, PathBuf};
 
 use net::{Net, open_channel, parley, wait_until};
-use parley_store::Store;
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();

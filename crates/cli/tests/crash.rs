@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use net::{Net, Rng, http, json, ok, wait_until};
-use parley_store::{FeedId, Store};
+use parley_store::FeedId;
 use serde_json::json as j;
 
 const MEMBERS: [&str; 3] = ["nato", "russia", "osce"];

@@ -139,7 +139,7 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
     // The clock starts at Russia's own receipt: its signed time, as NATO
     // stored it (the earliest of Russia's receipts covering entry 8).
     let receipt = parley_store::Store::cosignatures(
-        &net.get("nato").store(),
+        net.get("nato").store().as_ref(),
         &parley_store::FeedId::new("nato.mil", "nato"),
         1,
     )

@@ -1,5 +1,6 @@
 //! The node, end to end: separate `parley serve` processes talking HTTP on
-//! 127.0.0.1, storing in SQLite, driven through the CLI as a user would.
+//! 127.0.0.1, storing in SQLite (or PostgreSQL, in the test command's
+//! second leg), driven through the CLI as a user would.
 
 mod net;
 
@@ -532,7 +533,20 @@ fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
     let report = json(&["backup", "--dir", nato.d(), "--out", out.to_str().unwrap()]);
     // Charters, acceptances and ten messages: nato's feed 11, russia's 1.
     assert_eq!(report["entries"], 12, "{report}");
-    let copy = parley_store::SqliteStore::open(&out).unwrap();
+    // The copy is restored and opened as a store of its backend.
+    let restored = net::node_database("restored");
+    let copy: Box<dyn parley_store::Store> = match &restored {
+        None => Box::new(parley_store::SqliteStore::open(&out).unwrap()),
+        Some(db) => {
+            let run = std::process::Command::new("pg_restore")
+                .args(["--no-owner", "--dbname", &db.url])
+                .arg(&out)
+                .output()
+                .unwrap();
+            assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+            Box::new(parley_store::PostgresStore::open(&db.url).unwrap())
+        }
+    };
     let feeds = copy.feeds().unwrap();
     let size = |author: &str| {
         feeds

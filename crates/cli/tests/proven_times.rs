@@ -6,7 +6,7 @@ mod net;
 use net::forge::{Forge, push};
 use net::{Net, json, ok, open_channel, wait_until};
 use parley_log::Timestamp;
-use parley_store::{FeedId, Statement, Store};
+use parley_store::{FeedId, Statement};
 use serde_json::Value;
 
 /// The earliest receipt by `by` that covers entry `seq` of `feed`, as the

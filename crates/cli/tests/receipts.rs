@@ -9,7 +9,6 @@ use net::forge::{Forge, get, get_as, post, post_as, push};
 use net::{Net, json, ok, open_channel, parley, wait_until};
 use parley_log::witness::{format_add_checkpoint, origin_hash};
 use parley_log::{Role, feed_origin};
-use parley_store::Store;
 use serde_json::{Value, json as j};
 
 /// POSTs a tlog-witness `add-checkpoint` body; returns status and body.

@@ -10,7 +10,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use net::{Net, json, ok, open_channel, parley, wait_until};
 use parley_log::Timestamp;
-use parley_store::Store;
 use serde_json::{Value, json as j};
 
 /// NATO invites Russia with a reply-by `secs` seconds from now; returns the

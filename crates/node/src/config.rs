@@ -48,6 +48,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub tlog: TlogConfig,
+    #[serde(default, skip_serializing_if = "StorageConfig::is_embedded")]
+    pub storage: StorageConfig,
     /// People who may sign in to the web console.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<User>,
@@ -201,6 +203,49 @@ impl Default for LimitsConfig {
             concurrent_password_checks: default_password_checks(),
             sign_in_failures: default_failures(),
             lockout_secs: default_lockout(),
+        }
+    }
+}
+
+/// Where the node keeps its record: the embedded SQLite database in the
+/// node directory (the default), or a PostgreSQL database that an active
+/// node and its standby share.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// A PostgreSQL connection string (`postgres://user:password@host/db`
+    /// or `host=… user=… dbname=…`). Absent: `parley.db` in the directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl StorageConfig {
+    pub fn is_embedded(&self) -> bool {
+        self.url.is_none()
+    }
+
+    /// Opens the store this configuration names, for the node directory
+    /// `dir`: the one place that knows which backends exist.
+    ///
+    /// # Errors
+    /// The database cannot be opened or reached, is of another record
+    /// format, or does not run with the durability parley needs.
+    pub fn open(
+        &self,
+        dir: &Path,
+    ) -> Result<std::sync::Arc<dyn parley_store::Store>, parley_store::StoreError> {
+        Ok(match &self.url {
+            Some(url) => std::sync::Arc::new(parley_store::PostgresStore::open(url)?),
+            None => std::sync::Arc::new(parley_store::SqliteStore::open(&dir.join(DATABASE_FILE))?),
+        })
+    }
+
+    /// Where the record is, for people: the file, or the server and
+    /// database (never the password).
+    pub fn describe(&self, dir: &Path) -> String {
+        match &self.url {
+            None => dir.join(DATABASE_FILE).display().to_string(),
+            Some(url) => parley_store::PostgresStore::describe(url),
         }
     }
 }
@@ -488,16 +533,14 @@ impl NodeDir {
         self.path.join(DATABASE_FILE)
     }
 
-    /// Opens this node's store: the one place that knows which backend a
-    /// node directory uses (today the embedded SQLite database).
+    /// Opens this node's store, as `[storage]` says.
     ///
     /// # Errors
-    /// The database cannot be opened, is of another record format, or does
-    /// not run with the durability parley needs.
+    /// As [`StorageConfig::open`].
     pub fn open_store(
         &self,
     ) -> Result<std::sync::Arc<dyn parley_store::Store>, parley_store::StoreError> {
-        open_store_at(&self.path)
+        self.config.storage.open(&self.path)
     }
 
     /// Loads and checks everything `parley serve` needs.
@@ -591,6 +634,7 @@ impl NodeDir {
         listen: SocketAddr,
         console: SocketAddr,
         public_url: Option<String>,
+        storage: StorageConfig,
     ) -> Result<NodeDir, DirError> {
         let bad = |why: String| DirError::BadConfig {
             path: dir.to_path_buf(),
@@ -635,6 +679,7 @@ impl NodeDir {
             federation: FederationConfig::default(),
             limits: LimitsConfig::default(),
             tlog: TlogConfig::default(),
+            storage,
             users: Vec::new(),
             demo: None,
         };
@@ -658,13 +703,26 @@ impl NodeDir {
 /// (for commands that only read or pin, such as `peer add` and `backup`).
 ///
 /// # Errors
-/// As [`NodeDir::open_store`].
-pub fn open_store_at(
-    dir: &Path,
-) -> Result<std::sync::Arc<dyn parley_store::Store>, parley_store::StoreError> {
-    Ok(std::sync::Arc::new(parley_store::SqliteStore::open(
-        &dir.join(DATABASE_FILE),
-    )?))
+/// `parley.toml` cannot be read or parsed, or as [`StorageConfig::open`].
+pub fn open_store_at(dir: &Path) -> anyhow::Result<std::sync::Arc<dyn parley_store::Store>> {
+    Ok(storage_at(dir)?.open(dir)?)
+}
+
+/// The `[storage]` section of the node directory at `dir`.
+///
+/// # Errors
+/// `parley.toml` cannot be read or parsed.
+pub fn storage_at(dir: &Path) -> Result<StorageConfig, DirError> {
+    let path = NodeDir::config_path(dir);
+    if !path.exists() {
+        return Err(DirError::NotANode(dir.to_path_buf()));
+    }
+    let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+    let config: Config = toml::from_str(&text).map_err(|e| DirError::BadConfig {
+        path: path.clone(),
+        why: e.to_string(),
+    })?;
+    Ok(config.storage)
 }
 
 /// Writes `parley.toml` (atomically: a temporary file, then a rename).

@@ -115,9 +115,10 @@ pub fn console_app(node: Arc<Node>) -> Router {
 pub enum ServeError {
     #[error(transparent)]
     Dir(#[from] DirError),
-    #[error("cannot open the database {}: {source}", path.display())]
+    #[error("cannot open the database {at}: {source}")]
     Database {
-        path: std::path::PathBuf,
+        /// The file, or the server and database.
+        at: String,
         source: parley_store::StoreError,
     },
     #[error("cannot write in {}: {source}; the node stores its database there", path.display())]
@@ -168,10 +169,9 @@ pub async fn serve(
             -clock::offset()
         );
     }
-    let db_path = dir.database_path();
     check_writable(&dir.path)?;
     let store = dir.open_store().map_err(|source| ServeError::Database {
-        path: db_path.clone(),
+        at: dir.config.storage.describe(&dir.path),
         source,
     })?;
     let bind = |addr: SocketAddr| async move {

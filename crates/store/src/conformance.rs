@@ -39,6 +39,7 @@ macro_rules! conformance_suite {
             evidence_is_recorded_once,
             actions_are_numbered_in_order,
             a_snapshot_never_overwrites,
+            one_holder_of_the_lease_at_a_time,
         );
     };
     (@each $fresh:path, $($check:ident),+ $(,)?) => {
@@ -412,4 +413,27 @@ pub fn a_snapshot_never_overwrites(open: Opener<'_>) {
     assert!(store.snapshot_to(&out).is_err(), "an existing file is kept");
     assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Two handles on one storage (two processes of a party): one holds the
+/// lease, the other waits; once the holder lets go, the other takes it.
+pub fn one_holder_of_the_lease_at_a_time(open: Opener<'_>) {
+    let (a, b) = (open(), open());
+    let (la, lb) = (a.lease().unwrap(), b.lease().unwrap());
+    assert!(la.try_hold().unwrap(), "a free lease is taken");
+    assert!(la.try_hold().unwrap(), "the holder keeps it");
+    assert!(!lb.try_hold().unwrap(), "a held lease is not taken");
+    assert!(!lb.try_hold().unwrap(), "nor on asking again");
+    drop(la);
+    drop(a);
+    // A server may take a moment to see a session end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !lb.try_hold().unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a released lease is taken by the next"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(lb.try_hold().unwrap());
 }

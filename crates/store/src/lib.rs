@@ -379,9 +379,33 @@ pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// The right to be the one active node on a store: several `parley serve`
+/// processes of one party may share a database (an active node and its
+/// standby), and only the holder of the lease appends, ingests and signs.
+/// Compare-and-swap on every append still guards each feed if two ever
+/// acted at once; the lease keeps that from being the normal case.
+pub trait Lease: Send + Sync {
+    /// Takes the lease if it is free, or checks that this holder still
+    /// has it. `false` after a `true` means the lease was lost (the
+    /// connection that held it broke): the holder must stop acting at once.
+    ///
+    /// Blocking: call it from a thread that may wait (not an async task).
+    ///
+    /// # Errors
+    /// The storage cannot be reached to take or check the lease.
+    fn try_hold(&self) -> Result<bool>;
+}
+
 /// Everything parley stores. Implementations must make each method atomic
 /// and durable before it returns.
 pub trait Store: Send + Sync {
+    /// This process's handle on the store's active-node lease (not yet
+    /// taken: see [`Lease::try_hold`]).
+    ///
+    /// # Errors
+    /// The lease's own resources (a lock file) cannot be made.
+    fn lease(&self) -> Result<Box<dyn Lease>>;
+
     // Backup.
     /// Writes a consistent copy of everything stored to `out` (which must
     /// not exist), while the node keeps running: the store as of one

@@ -25,6 +25,9 @@ fn key(feed: &FeedId) -> FeedKey {
 
 #[derive(Default)]
 struct State {
+    /// Which lease handle holds the lease, and how many were made.
+    lease_holder: Option<u64>,
+    lease_handles: u64,
     peers: BTreeMap<String, Peer>,
     heads: BTreeMap<FeedKey, FeedHead>,
     tiles: BTreeMap<(FeedKey, u8, u64), Vec<u8>>,
@@ -106,7 +109,44 @@ impl State {
     }
 }
 
+/// A lease on a memory store: the handle whose number the state records.
+struct MemoryLease {
+    store: MemoryStore,
+    id: u64,
+}
+
+impl crate::Lease for MemoryLease {
+    fn try_hold(&self) -> Result<bool> {
+        let mut s = self.store.state();
+        match s.lease_holder {
+            Some(h) if h != self.id => Ok(false),
+            _ => {
+                s.lease_holder = Some(self.id);
+                Ok(true)
+            }
+        }
+    }
+}
+
+impl Drop for MemoryLease {
+    fn drop(&mut self) {
+        let mut s = self.store.state();
+        if s.lease_holder == Some(self.id) {
+            s.lease_holder = None;
+        }
+    }
+}
+
 impl Store for MemoryStore {
+    fn lease(&self) -> Result<Box<dyn crate::Lease>> {
+        let mut s = self.state();
+        s.lease_handles += 1;
+        Ok(Box::new(MemoryLease {
+            store: self.clone(),
+            id: s.lease_handles,
+        }))
+    }
+
     /// Nothing of a memory store is on disk to back up, and nothing could
     /// restore a file into one: refused, clearly (never overwriting).
     fn snapshot_to(&self, _out: &Path) -> Result<()> {

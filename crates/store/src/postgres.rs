@@ -41,6 +41,13 @@ const LOCK_MIGRATE: i32 = 1;
 const LOCK_ACTIONS: i32 = 2;
 const LOCK_EVIDENCE: i32 = 3;
 const LOCK_PEERS: i32 = 4;
+/// Held (per session) by the active node of the party whose database it is.
+const LOCK_ACTIVE: i32 = 5;
+
+/// How long the server keeps a lease whose holder went silent (its machine
+/// died without closing the connection): the holder checks every second,
+/// so an idle lease session means its holder is gone.
+const LEASE_SILENCE: &str = "5s";
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
@@ -112,6 +119,35 @@ impl PostgresStore {
     /// The server cannot be reached, runs without durable commits, holds
     /// another record format, or a newer schema.
     pub fn open(url: &str) -> Result<PostgresStore> {
+        // The driver's runtime must not start on a thread of the caller's
+        // runtime (`parley serve` opens its store from async code).
+        let url = url.to_string();
+        std::thread::spawn(move || PostgresStore::open_here(&url))
+            .join()
+            .map_err(|_| StoreError::Corrupt("opening the database panicked".into()))?
+    }
+
+    /// The server, database and user a connection string names, for
+    /// messages and logs (never the password).
+    pub fn describe(url: &str) -> String {
+        let Ok(config) = url.parse::<postgres::Config>() else {
+            return "(a PostgreSQL connection string that does not parse)".into();
+        };
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(h)) => h.clone(),
+            #[cfg(unix)]
+            Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".into(),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        format!(
+            "PostgreSQL database {:?} on {host}:{port} as {:?}",
+            config.get_dbname().unwrap_or("(default)"),
+            config.get_user().unwrap_or("(default)")
+        )
+    }
+
+    fn open_here(url: &str) -> Result<PostgresStore> {
         let mut first = connect(url)?;
         check_durability(&mut first)?;
         migrate(&mut first)?;
@@ -484,7 +520,64 @@ fn witness_log_row(r: &Row) -> Result<WitnessLog> {
     })
 }
 
+/// The lease on a PostgreSQL database: a session advisory lock, held by a
+/// connection of its own. The server releases it when that session ends:
+/// at once when the holder exits or is killed (its socket closes), within
+/// [`LEASE_SILENCE`] when its machine vanishes.
+struct AdvisoryLease {
+    url: String,
+    session: Mutex<Option<Client>>,
+    held: std::sync::atomic::AtomicBool,
+}
+
+impl AdvisoryLease {
+    fn try_hold_here(&self) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        let mut session = self.session.lock().unwrap_or_else(|e| e.into_inner());
+        if self.held.load(Ordering::SeqCst) {
+            let alive = session
+                .as_mut()
+                .is_some_and(|c| c.simple_query("SELECT 1").is_ok());
+            if !alive {
+                self.held.store(false, Ordering::SeqCst);
+                *session = None;
+            }
+            return Ok(alive);
+        }
+        if session.as_ref().is_none_or(Client::is_closed) {
+            let mut c = connect(&self.url)?;
+            c.batch_execute(&format!("SET idle_session_timeout = '{LEASE_SILENCE}'"))?;
+            *session = Some(c);
+        }
+        let c = session.as_mut().expect("connected just above");
+        let got: bool = c
+            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_SPACE, &LOCK_ACTIVE])?
+            .try_get(0)?;
+        self.held.store(got, Ordering::SeqCst);
+        Ok(got)
+    }
+}
+
+impl crate::Lease for AdvisoryLease {
+    fn try_hold(&self) -> Result<bool> {
+        // The driver's runtime must not start on a thread of the caller's.
+        std::thread::scope(|s| {
+            s.spawn(|| self.try_hold_here())
+                .join()
+                .map_err(|_| StoreError::Corrupt("checking the lease panicked".into()))?
+        })
+    }
+}
+
 impl Store for PostgresStore {
+    fn lease(&self) -> Result<Box<dyn crate::Lease>> {
+        Ok(Box::new(AdvisoryLease {
+            url: self.url.clone(),
+            session: Mutex::new(None),
+            held: std::sync::atomic::AtomicBool::new(false),
+        }))
+    }
+
     /// `pg_dump` in PostgreSQL's custom format: one repeatable-read
     /// snapshot of the database, restored with `pg_restore` into an empty
     /// database that a node then opens by URL.

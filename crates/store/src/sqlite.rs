@@ -24,6 +24,32 @@ const FORMAT: i64 = 2;
 pub struct SqliteStore {
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
+    path: std::path::PathBuf,
+}
+
+/// The lease on a SQLite database: an exclusive lock on `<database>.lease`,
+/// which the kernel releases when the holder exits however it exits.
+struct LockFileLease {
+    file: std::fs::File,
+    held: std::sync::atomic::AtomicBool,
+}
+
+impl crate::Lease for LockFileLease {
+    fn try_hold(&self) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        if self.held.load(Ordering::SeqCst) {
+            // A lock on an open file is not lost while the file is open.
+            return Ok(true);
+        }
+        match self.file.try_lock() {
+            Ok(()) => {
+                self.held.store(true, Ordering::SeqCst);
+                Ok(true)
+            }
+            Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Backend(Box::new(e))),
+        }
+    }
 }
 
 /// SQLite's failures in the store's own terms: those an operator clears
@@ -100,6 +126,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            path: path.to_path_buf(),
         })
     }
 
@@ -280,6 +307,21 @@ fn upsert_delivery(
 }
 
 impl Store for SqliteStore {
+    fn lease(&self) -> Result<Box<dyn crate::Lease>> {
+        let mut name = self.path.clone().into_os_string();
+        name.push(".lease");
+        let path = std::path::PathBuf::from(name);
+        create_owner_only(&path, false)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|source| StoreError::File { path, source })?;
+        Ok(Box::new(LockFileLease {
+            file,
+            held: std::sync::atomic::AtomicBool::new(false),
+        }))
+    }
+
     /// `VACUUM INTO`: one read transaction, so the copy is the database as
     /// of one instant, and a SQLite database itself (openable as a store).
     fn snapshot_to(&self, out: &Path) -> Result<()> {

@@ -26,7 +26,10 @@ pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
             std::net::SocketAddr::from(([127, 0, 0, 1], port))
         }
     };
-    let nd = NodeDir::init(&a.dir, &a.party, a.listen, console, a.public_url)?;
+    let storage = parley_node::config::StorageConfig {
+        url: a.database.clone(),
+    };
+    let nd = NodeDir::init(&a.dir, &a.party, a.listen, console, a.public_url, storage)?;
     let identity_path = nd.path.join(parley_node::config::IDENTITY_FILE);
     let identity = std::fs::read_to_string(&identity_path)?;
     if a.json.json {
@@ -38,6 +41,7 @@ pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
             "console": nd.config.console_url(),
             "identity": identity,
             "identity_file": identity_path,
+            "storage": nd.config.storage.describe(&nd.path),
         }));
     }
     output::lines([
@@ -52,6 +56,7 @@ pub(crate) fn init(a: InitArgs) -> anyhow::Result<()> {
             nd.config.listen,
         ),
         format!("  console and local API: {}", nd.config.console_url()),
+        format!("  record kept in {}", nd.config.storage.describe(&nd.path)),
         format!(
             "give {} to your peers (out of band); they pin it with `parley peer add --identity`:",
             identity_path.display()
@@ -117,8 +122,10 @@ fn open_store(dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<dyn Store>
             dir.display()
         );
     }
-    parley_node::config::open_store_at(dir)
-        .with_context(|| format!("opening {}", dir.join(DATABASE_FILE).display()))
+    let storage = parley_node::config::storage_at(dir)?;
+    storage
+        .open(dir)
+        .with_context(|| format!("opening {}", storage.describe(dir)))
 }
 
 pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
@@ -486,30 +493,52 @@ pub(crate) fn audit_log(a: crate::cli::AuditLogArgs) -> anyhow::Result<()> {
 
 pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
     let dir = &a.dir.dir;
-    let db = dir.join(parley_node::config::DATABASE_FILE);
-    if !db.is_file() {
-        anyhow::bail!(
-            "{} is not a parley node directory (no {})",
-            dir.display(),
-            db.display()
-        );
-    }
     if a.out.exists() {
         anyhow::bail!("{} exists; a backup never overwrites", a.out.display());
     }
-    let store = open_store(&a.dir.dir)?;
+    let store = open_store(dir)?;
+    let storage = parley_node::config::storage_at(dir)?;
     store
         .snapshot_to(&a.out)
         .with_context(|| format!("writing {}", a.out.display()))?;
-    let copy = parley_store::SqliteStore::open(&a.out)
-        .with_context(|| format!("checking {}", a.out.display()))?;
-    let feeds = parley_store::Store::feeds(&copy)?;
+    // What the copy holds, read back from the copy where it opens as a
+    // store; a PostgreSQL dump is checked by pg_restore and counted on the
+    // database (the dump is that database as of one instant).
+    let (feeds, restore) = if storage.is_embedded() {
+        let copy = parley_store::SqliteStore::open(&a.out)
+            .with_context(|| format!("checking {}", a.out.display()))?;
+        (
+            parley_store::Store::feeds(&copy)?,
+            format!("restore: copy it to {DATABASE_FILE} in a new node directory"),
+        )
+    } else {
+        let listed = std::process::Command::new("pg_restore")
+            .arg("--list")
+            .arg(&a.out)
+            .output()
+            .context("running pg_restore (Debian package postgresql-client) to check the dump")?;
+        if !listed.status.success() {
+            anyhow::bail!(
+                "pg_restore cannot read {}: {}",
+                a.out.display(),
+                String::from_utf8_lossy(&listed.stderr).trim()
+            );
+        }
+        (
+            store.feeds()?,
+            format!(
+                "restore: createdb NEW && pg_restore --no-owner --dbname NEW {}, then set [storage] url",
+                a.out.display()
+            ),
+        )
+    };
     let entries: u64 = feeds.iter().map(|(_, head)| head.size).sum();
     let bytes = std::fs::metadata(&a.out)?.len();
     if a.json.json {
-        return output::json(
-            &json!({"out": a.out, "bytes": bytes, "feeds": feeds.len(), "entries": entries}),
-        );
+        return output::json(&json!({
+            "out": a.out, "bytes": bytes, "feeds": feeds.len(), "entries": entries,
+            "format": if storage.is_embedded() { "sqlite" } else { "pg_dump" },
+        }));
     }
     output::lines([
         format!("backup written to {} ({bytes} bytes)", a.out.display()),
@@ -518,17 +547,17 @@ pub(crate) fn backup(a: crate::cli::BackupArgs) -> anyhow::Result<()> {
             output::count(feeds.len() as u64, "feed", "feeds"),
             output::count(entries, "entry", "entries")
         ),
-        "  party.key is not in it: keep the key's own copy offline".to_string(),
+        format!("  {restore}"),
+        "  the keys are not in it: keep the keys' own copy offline".to_string(),
     ])
 }
 
 pub(crate) fn audit(a: crate::cli::AuditArgs) -> anyhow::Result<()> {
     use parley_node::audit::{AuditKeys, audit_all};
     let dir = NodeDir::load(&a.dir.dir)?;
-    let db = dir.database_path();
     let store = dir
         .open_store()
-        .with_context(|| format!("opening {}", db.display()))?;
+        .with_context(|| format!("opening {}", dir.config.storage.describe(&dir.path)))?;
     let started = std::time::Instant::now();
     let own = dir.identity.clone();
     let keys = AuditKeys::of_node(store.as_ref(), own)?;

@@ -108,6 +108,25 @@ pub fn cannot_run(what: &str, why: &str) {
     }
 }
 
+/// Which store the test nodes keep their record in: SQLite (the default),
+/// or PostgreSQL when `PARLEY_TEST_BACKEND=postgres` (the test command's
+/// second leg, inside `pg_virtualenv`).
+pub fn on_postgres() -> bool {
+    std::env::var("PARLEY_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// A fresh database for one node when the run is on PostgreSQL: its
+/// `parley init --database` argument and the guard that drops it.
+pub fn node_database(tag: &str) -> Option<parley_store::throwaway::ThrowawayDatabase> {
+    if !on_postgres() {
+        return None;
+    }
+    let server = parley_store::throwaway::ThrowawayDatabase::server().expect(
+        "PARLEY_TEST_BACKEND=postgres needs a server: run inside pg_virtualenv, or set PARLEY_TEST_PG_URL",
+    );
+    Some(parley_store::throwaway::ThrowawayDatabase::create(&server, tag).unwrap())
+}
+
 /// A figure a reliability test measured (rounds, losses, memory, the
 /// replay seed): printed, and written to `PARLEY_FIGURES_LOG`, which the
 /// test command prints at its end — nextest hides a passing test's output.
@@ -457,9 +476,10 @@ impl Party {
             .unwrap()
     }
 
-    /// Opens the node's database (read side; safe while it runs, WAL).
-    pub fn store(&self) -> parley_store::SqliteStore {
-        parley_store::SqliteStore::open(&self.dir.join("parley.db")).unwrap()
+    /// Opens the node's store beside the running node (SQLite's WAL, or
+    /// another set of PostgreSQL connections).
+    pub fn store(&self) -> std::sync::Arc<dyn parley_store::Store> {
+        parley_node::config::open_store_at(&self.dir).unwrap()
     }
 }
 
@@ -473,6 +493,8 @@ impl Drop for Party {
 pub struct Net {
     pub root: tempfile::TempDir,
     pub parties: Vec<Party>,
+    /// The parties' PostgreSQL databases, dropped after the parties stop.
+    pub databases: Vec<parley_store::throwaway::ThrowawayDatabase>,
 }
 
 impl Net {
@@ -481,20 +503,31 @@ impl Net {
     pub fn new(names: &[&str]) -> Net {
         let root = tempfile::tempdir().unwrap();
         let mut parties = Vec::new();
+        let mut databases = Vec::new();
         for name in names {
             let dir = root.path().join(name);
             let (port, console_port) = (free_port(), free_port());
-            json(&[
+            let (listen, console) = (
+                format!("127.0.0.1:{port}"),
+                format!("127.0.0.1:{console_port}"),
+            );
+            let mut args = vec![
                 "init",
                 "--party",
                 name,
                 "--dir",
                 dir.to_str().unwrap(),
                 "--listen",
-                &format!("127.0.0.1:{port}"),
+                &listen,
                 "--console",
-                &format!("127.0.0.1:{console_port}"),
-            ]);
+                &console,
+            ];
+            let database = node_database(name);
+            if let Some(db) = &database {
+                args.extend(["--database", db.url.as_str()]);
+            }
+            json(&args);
+            databases.extend(database);
             let cfg = dir.join("parley.toml");
             let mut text = std::fs::read_to_string(&cfg).unwrap();
             text = text
@@ -530,7 +563,11 @@ impl Net {
                 }
             }
         }
-        Net { root, parties }
+        Net {
+            root,
+            parties,
+            databases,
+        }
     }
 
     /// Keeps the nodes' directories (logs, databases) when a test fails,
