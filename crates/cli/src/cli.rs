@@ -304,8 +304,13 @@ pub(crate) struct InitArgs {
 
 /// Run a node until SIGINT or SIGTERM.
 ///
+/// On PostgreSQL, a second process of the same party on the same database
+/// stands by (answering 503 not_active) and takes over when the active one
+/// stops.
+///
 /// Exit codes: 0 clean shutdown, 3 the directory or configuration is
-/// wrong, 4 the key is wrong, 5 the address cannot be listened on,
+/// wrong, 4 the key is wrong, 5 the address cannot be listened on, 6 the
+/// active node lost its lease on the database (start it again to stand by),
 /// 1 anything else. Logs go to stderr; set RUST_LOG (e.g. debug) for more.
 #[derive(Args, Debug)]
 pub(crate) struct ServeArgs {
@@ -326,9 +331,11 @@ pub(crate) enum PeerCommand {
         /// receipt, witness and node keys.
         #[arg(long)]
         identity: PathBuf,
-        /// The peer node's URL, e.g. https://parley.peer.example.
-        #[arg(long)]
-        url: String,
+        /// The peer node's URL, e.g. https://parley.peer.example. Give it
+        /// again for each node of a party that runs a standby: they are
+        /// tried in turn, and the active one answers.
+        #[arg(long, required = true)]
+        url: Vec<String>,
         /// The party you expect the identity to name (a check, optional).
         #[arg(long)]
         party: Option<String>,

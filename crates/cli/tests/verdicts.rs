@@ -96,6 +96,11 @@ fn three_members_print_the_same_obligations_before_and_after_one_was_offline() {
             "questions": ["Purpose?", "Numbers?"]}),
         &[],
     );
+    // Russia holds the request before Ukraine goes offline (else the
+    // answer below would refer to an entry Russia has not received yet).
+    wait_until(30, "russia to hold ukraine's request", || {
+        net.get("russia").feed_size("nato.tri", "ukraine") >= 2
+    });
     // Ukraine goes offline; Russia answers one question; NATO invites.
     net.p("ukraine").stop();
     send_body(

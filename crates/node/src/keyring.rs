@@ -13,7 +13,7 @@
 //! * [`Keyring::node_sign`]: the node key, for link tests and read requests.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use parley_log::identity::{Identity, Role};
 use parley_log::note::cosignature_line;
@@ -66,11 +66,35 @@ impl PartyKeys {
 #[derive(Clone, Debug)]
 pub struct PeerInfo {
     pub party: String,
-    pub url: String,
+    /// Where the peer's nodes listen: one address, or its active node's and
+    /// its standbys' (tried in turn).
+    pub urls: Arc<[String]>,
+    /// Which of `urls` answered last; shared by every copy of this peer.
+    current: Arc<std::sync::atomic::AtomicUsize>,
     pub identity: Identity,
 }
 
 impl PeerInfo {
+    /// The address to call now.
+    pub fn url(&self) -> &str {
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        &self.urls[i % self.urls.len()]
+    }
+
+    /// After the address failed (unreachable, or a standby that is not
+    /// active): the next call tries the peer's next address.
+    pub fn fail_over(&self) {
+        if self.urls.len() > 1 {
+            self.current
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Every address, as pinned (space-separated).
+    pub fn urls_text(&self) -> String {
+        self.urls.join(" ")
+    }
+
     /// The current log key of one of this peer's feeds (named after the origin).
     pub fn feed_key(&self, feed: &FeedId) -> VerifierKey {
         self.identity.log_key_for(&feed.origin())
@@ -281,7 +305,8 @@ impl Keyring {
                 p.party.clone(),
                 PeerInfo {
                     party: p.party,
-                    url: p.url.trim_end_matches('/').to_string(),
+                    urls: peer_urls(&p.url).into(),
+                    current: Arc::default(),
                     identity,
                 },
             );
@@ -345,5 +370,20 @@ impl Keyring {
             out.extend(p.identity.keys().iter().map(|(_, k)| k.clone()));
         }
         out
+    }
+}
+
+/// A pinned peer's addresses: one URL, or several separated by spaces or
+/// commas (its active node and standbys).
+pub fn peer_urls(pinned: &str) -> Vec<String> {
+    let urls: Vec<String> = pinned
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|u| !u.is_empty())
+        .map(|u| u.trim_end_matches('/').to_string())
+        .collect();
+    if urls.is_empty() {
+        vec![String::new()]
+    } else {
+        urls
     }
 }

@@ -34,6 +34,7 @@ pub mod listener;
 pub mod policy;
 pub mod rotation;
 pub mod silence;
+pub mod standby;
 pub mod state;
 pub mod status;
 pub mod tlog;
@@ -170,34 +171,12 @@ pub async fn serve(
         );
     }
     check_writable(&dir.path)?;
-    let store = dir.open_store().map_err(|source| ServeError::Database {
+    let database = |source| ServeError::Database {
         at: dir.config.storage.describe(&dir.path),
         source,
-    })?;
-    let bind = |addr: SocketAddr| async move {
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| ServeError::Listen { addr, source })
     };
-    let peers_listener = bind(dir.config.listen).await?;
-    let console_listener = bind(dir.config.console.listen).await?;
-    let console_tls = match (
-        &dir.config.console.tls_certificate,
-        &dir.config.console.tls_key,
-    ) {
-        // Relative paths are in the node directory.
-        (Some(cert), Some(key)) => Some(tls::console_server(
-            &dir.path.join(cert),
-            &dir.path.join(key),
-        )?),
-        _ => None,
-    };
-    let node = Node::new(dir, store)?;
-    let peers_tls = if node.dir.config.federation.plaintext {
-        None
-    } else {
-        Some(tls::federation_server(node.tls.clone())?)
-    };
+    let store = dir.open_store().map_err(database)?;
+    let lease: Arc<dyn parley_store::Lease> = Arc::from(store.lease().map_err(database)?);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut external = shutdown;
     tokio::spawn(async move {
@@ -209,6 +188,30 @@ pub async fn serve(
         }
         let _ = stop_tx.send(true);
     });
+    let l = &dir.config.limits;
+    let limits = listener::Limits {
+        max_connections: l.max_connections.max(1),
+        per_address: l.connections_per_address.max(1),
+        handshake_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
+        header_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
+    };
+    raise_open_file_limit(2 * limits.max_connections + 256);
+    // Another process of this party may be active on the same database.
+    let holds = standby::try_hold(&lease).await.map_err(database)?;
+    if !holds && !standby::stand_by(&dir, &lease, limits, stop_rx.clone()).await? {
+        tracing::info!(party = %dir.config.party, "parley standby stopped");
+        return Ok(());
+    }
+    standby::watch_lease(lease, dir.config.party.clone());
+    let peers_listener = bind(dir.config.listen).await?;
+    let console_listener = bind(dir.config.console.listen).await?;
+    let console_tls = console_tls(&dir)?;
+    let node = Node::new(dir, store)?;
+    let peers_tls = if node.dir.config.federation.plaintext {
+        None
+    } else {
+        Some(tls::federation_server(node.tls.clone())?)
+    };
     for warning in node.dir.config.warnings() {
         tracing::warn!("{warning}");
     }
@@ -221,14 +224,6 @@ pub async fn serve(
     );
     tokio::spawn(link::run(node.clone(), stop_rx.clone()));
     tokio::spawn(supervise_workers(node.clone(), stop_rx.clone()));
-    let l = &node.dir.config.limits;
-    let limits = listener::Limits {
-        max_connections: l.max_connections.max(1),
-        per_address: l.connections_per_address.max(1),
-        handshake_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
-        header_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
-    };
-    raise_open_file_limit(2 * limits.max_connections + 256);
     tokio::join!(
         listener::serve(
             peers_listener,
@@ -247,6 +242,44 @@ pub async fn serve(
     );
     tracing::info!(party = %node.party, "parley node stopped");
     Ok(())
+}
+
+/// Listens on `addr`. A standby that just took over waits briefly for its
+/// own standby listener to let go of the address.
+pub(crate) async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && tokio::time::Instant::now() < deadline
+                    && standby::released_recently() =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(source) => return Err(ServeError::Listen { addr, source }),
+        }
+    }
+}
+
+/// The console's TLS, when configured (relative paths are in the node
+/// directory).
+pub(crate) fn console_tls(
+    dir: &NodeDir,
+) -> Result<Option<Arc<rustls::ServerConfig>>, ServeError> {
+    Ok(
+        match (
+            &dir.config.console.tls_certificate,
+            &dir.config.console.tls_key,
+        ) {
+            (Some(cert), Some(key)) => Some(tls::console_server(
+                &dir.path.join(cert),
+                &dir.path.join(key),
+            )?),
+            _ => None,
+        },
+    )
 }
 
 /// Both listeners' connections, the database and the peers' connections

@@ -109,7 +109,9 @@ pub async fn serve(
             drop(slot);
         });
     }
-    // Let requests in flight finish; event streams end with the process.
+    // The address is free at once (a standby that takes over binds it);
+    // requests in flight finish; event streams end with the process.
+    drop(listener);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while slots.available_permits() < limits.max_connections
         && tokio::time::Instant::now() < deadline

@@ -115,7 +115,7 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
             .await?;
         peers.push(json!({
             "party": p.party,
-            "url": p.url,
+            "url": p.urls_text(),
             "keys": keys_json(&p.identity),
             "link": match link.up { Some(true) => "up", Some(false) => "down", None => "unknown" },
             "since": link.since,

@@ -128,6 +128,27 @@ fn open_store(dir: &std::path::Path) -> anyhow::Result<std::sync::Arc<dyn Store>
         .with_context(|| format!("opening {}", storage.describe(dir)))
 }
 
+/// A peer's address: https:// (plain http:// only behind a TLS proxy), one
+/// URL (no spaces or commas: they separate a party's addresses).
+fn check_peer_url(url: &str, plaintext: bool) -> anyhow::Result<()> {
+    if url.starts_with("http://") && !plaintext {
+        anyhow::bail!(
+            "--url {url}: peers are reached over mutual TLS (https://); plain http:// \
+             needs `plaintext = true` under [federation] in parley.toml (only behind a \
+             TLS-terminating proxy)"
+        );
+    }
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        anyhow::bail!("--url must start with https:// (or http:// with federation.plaintext)");
+    }
+    if url.contains(|c: char| c == ',' || c.is_whitespace()) {
+        anyhow::bail!(
+            "--url {url:?} holds a space or comma: give each of a party's addresses with its own --url"
+        );
+    }
+    Ok(())
+}
+
 pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
     match cmd {
         PeerCommand::Add {
@@ -153,18 +174,14 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
             }
             parley_log::entry::check_party(&id.party)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", identity.display()))?;
-            if url.starts_with("http://") && !own.federation.plaintext {
-                anyhow::bail!(
-                    "--url {url}: peers are reached over mutual TLS (https://); plain http:// \
-                     needs `plaintext = true` under [federation] in parley.toml (only behind a \
-                     TLS-terminating proxy)"
-                );
+            for url in &url {
+                check_peer_url(url, own.federation.plaintext)?;
             }
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                anyhow::bail!(
-                    "--url must start with https:// (or http:// with federation.plaintext)"
-                );
-            }
+            let url = url
+                .iter()
+                .map(|u| u.trim_end_matches('/'))
+                .collect::<Vec<_>>()
+                .join(" ");
             let store = open_store(&dir.dir)?;
             let pinned = store.peers()?.into_iter().find(|p| p.party == id.party);
             match pinned {
@@ -182,14 +199,14 @@ pub(crate) fn peer(cmd: PeerCommand) -> anyhow::Result<()> {
                     }
                     store.add_peer(&Peer {
                         party: id.party.clone(),
-                        url: url.trim_end_matches('/').to_string(),
+                        url: url.clone(),
                         identity: id.to_text(),
                         added_at: old.added_at,
                     })?;
                 }
                 _ => store.add_peer(&Peer {
                     party: id.party.clone(),
-                    url: url.trim_end_matches('/').to_string(),
+                    url: url.clone(),
                     identity: id.to_text(),
                     added_at: Timestamp::now().unix(),
                 })?,

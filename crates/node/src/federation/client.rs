@@ -26,8 +26,22 @@ impl CallError {
     /// Whether the peer answered in the protocol (the link is up even if
     /// it refused). A peer that answers garbage is no better than none.
     pub fn reached(&self) -> bool {
-        matches!(self, CallError::Refused { .. })
+        matches!(self, CallError::Refused { .. }) && !self.not_active()
     }
+
+    /// A standby of the peer answered: another of its addresses is active.
+    pub fn not_active(&self) -> bool {
+        matches!(self, CallError::Refused { status: 503, body } if body.error == "not_active")
+    }
+}
+
+/// Notes a failed call: a peer that did not answer, or answered as a
+/// standby, is tried at its next pinned address next time.
+fn failed(peer: &PeerInfo, e: CallError) -> CallError {
+    if matches!(e, CallError::Network(_)) || e.not_active() {
+        peer.fail_over();
+    }
+    e
 }
 
 /// The mutual-TLS client for `peer`.
@@ -106,13 +120,13 @@ pub async fn push(
     update: &FeedUpdate,
 ) -> Result<PushReply, CallError> {
     let resp = to(node, peer)?
-        .post(format!("{}/federation/v1/push", peer.url))
+        .post(format!("{}/federation/v1/push", peer.url()))
         .json(update)
         .send()
         .await
-        .map_err(network)?;
+        .map_err(|e| failed(peer, network(e)))?;
     if !resp.status().is_success() {
-        return Err(refused(resp).await);
+        return Err(failed(peer, refused(resp).await));
     }
     read_json(resp, MAX_SMALL_ANSWER).await
 }
@@ -127,7 +141,7 @@ pub async fn pull(
     let resp = to(node, peer)?
         .get(format!(
             "{}/federation/v1/feeds/{}/{}?from={from}",
-            peer.url, feed.channel, feed.author
+            peer.url(), feed.channel, feed.author
         ))
         .header(
             super::reader::HEADER,
@@ -135,12 +149,12 @@ pub async fn pull(
         )
         .send()
         .await
-        .map_err(network)?;
+        .map_err(|e| failed(peer, network(e)))?;
     if resp.status() == reqwest::StatusCode::NO_CONTENT {
         return Ok(None);
     }
     if !resp.status().is_success() {
-        return Err(refused(resp).await);
+        return Err(failed(peer, refused(resp).await));
     }
     read_json(resp, super::wire::MAX_BODY).await.map(Some)
 }
@@ -152,12 +166,12 @@ async fn post_ok(
     path: &str,
     build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
 ) -> Result<(), CallError> {
-    let resp = build(to(node, peer)?.post(format!("{}/federation/v1/{path}", peer.url)))
+    let resp = build(to(node, peer)?.post(format!("{}/federation/v1/{path}", peer.url())))
         .send()
         .await
-        .map_err(network)?;
+        .map_err(|e| failed(peer, network(e)))?;
     if !resp.status().is_success() {
-        return Err(refused(resp).await);
+        return Err(failed(peer, refused(resp).await));
     }
     Ok(())
 }
@@ -200,14 +214,14 @@ pub async fn send_rotation(node: &Node, peer: &PeerInfo, statement: &str) -> Res
 /// Sends a signed link test; returns the signed reply's text.
 pub async fn ping(node: &Node, peer: &PeerInfo, note: String) -> Result<String, CallError> {
     let resp = to(node, peer)?
-        .post(format!("{}/federation/v1/ping", peer.url))
+        .post(format!("{}/federation/v1/ping", peer.url()))
         .header("content-type", "text/plain; charset=utf-8")
         .body(note)
         .send()
         .await
-        .map_err(network)?;
+        .map_err(|e| failed(peer, network(e)))?;
     if !resp.status().is_success() {
-        return Err(refused(resp).await);
+        return Err(failed(peer, refused(resp).await));
     }
     read_text(resp).await
 }
@@ -225,7 +239,7 @@ pub enum WitnessAnswer {
 
 /// The submission (and monitoring) prefix of a parley node's witness.
 pub fn parley_witness_prefix(witness: &PeerInfo) -> String {
-    format!("{}/witness/v1", witness.url)
+    format!("{}/witness/v1", witness.url())
 }
 
 /// The client for a witness: mutual TLS for a pinned parley witness, the

@@ -282,6 +282,14 @@ async fn attempt(
             _ => Ok(()),
         },
     );
+    // A pinned witness that did not answer, or answered as a standby, is
+    // tried at its next address next time.
+    if let Some(peer) = &w.peer
+        && (matches!(answer, Err(client::CallError::Network(_)))
+            || matches!(answer, Ok(client::WitnessAnswer::Refused(503, _))))
+    {
+        peer.fail_over();
+    }
     answer
 }
 

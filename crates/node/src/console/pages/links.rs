@@ -75,7 +75,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                         }
                         td.when { @match last { Some(t) => (fmt_time(*t)), None => "never" } }
                         td { (crate::console::layout::count(*entries, "entry", "entries")) @if *checkpoints > 0 { ", " (crate::console::layout::count(*checkpoints, "checkpoint", "checkpoints")) " to witness" } }
-                        td { code { (p.url) } (key_list(&p.identity)) }
+                        td { code { (p.urls_text()) } (key_list(&p.identity)) }
                     }
                 }
             }
