@@ -543,7 +543,11 @@ fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
                 .arg(&out)
                 .output()
                 .unwrap();
-            assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+            assert!(
+                run.status.success(),
+                "{}",
+                String::from_utf8_lossy(&run.stderr)
+            );
             Box::new(parley_store::PostgresStore::open(&db.url).unwrap())
         }
     };

@@ -593,7 +593,9 @@ fn a_pushed_charter_cannot_take_a_channel_name_and_empty_feeds_are_not_stored() 
         let (s, r) = push(nato, &f.update(0));
         assert_eq!(s, 400, "{id}: {r}");
     }
-    let feeds: Vec<String> = nato.store().feeds()
+    let feeds: Vec<String> = nato
+        .store()
+        .feeds()
         .unwrap()
         .into_iter()
         .map(|(f, _)| f.channel)

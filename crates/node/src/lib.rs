@@ -265,9 +265,7 @@ pub(crate) async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, Se
 
 /// The console's TLS, when configured (relative paths are in the node
 /// directory).
-pub(crate) fn console_tls(
-    dir: &NodeDir,
-) -> Result<Option<Arc<rustls::ServerConfig>>, ServeError> {
+pub(crate) fn console_tls(dir: &NodeDir) -> Result<Option<Arc<rustls::ServerConfig>>, ServeError> {
     Ok(
         match (
             &dir.config.console.tls_certificate,

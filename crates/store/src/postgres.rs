@@ -94,7 +94,9 @@ impl From<postgres::Error> for StoreError {
             Some(c) if c.starts_with("57") => Some("the database server is shutting down"),
             Some("25006") => Some("the database server is read-only (a standby?)"),
             Some(_) => None,
-            None if e.is_closed() || io_failure(&e) => Some("the database server cannot be reached"),
+            None if e.is_closed() || io_failure(&e) => {
+                Some("the database server cannot be reached")
+            }
             None => None,
         };
         match reason {
@@ -282,7 +284,10 @@ fn migrate(c: &mut Client) -> Result<()> {
 }
 
 fn lock(c: &mut impl GenericClient, which: i32) -> Result<()> {
-    c.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&LOCK_SPACE, &which])?;
+    c.execute(
+        "SELECT pg_advisory_xact_lock($1, $2)",
+        &[&LOCK_SPACE, &which],
+    )?;
     Ok(())
 }
 
@@ -341,7 +346,12 @@ fn cosignatures_of(rows: &[Row]) -> Result<Vec<Cosignature>> {
     rows.iter().map(cosignature_row).collect()
 }
 
-fn insert_checkpoint(c: &mut impl GenericClient, feed: &FeedId, size: u64, note: &str) -> Result<()> {
+fn insert_checkpoint(
+    c: &mut impl GenericClient,
+    feed: &FeedId,
+    size: u64,
+    note: &str,
+) -> Result<()> {
     c.execute(
         "INSERT INTO checkpoint (channel, author, size, note) VALUES ($1, $2, $3, $4)
          ON CONFLICT DO NOTHING",
@@ -387,7 +397,13 @@ fn upsert_delivery(
         "INSERT INTO delivery (peer, channel, author, role, size) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (peer, channel, author, role)
          DO UPDATE SET size = GREATEST(delivery.size, excluded.size)",
-        &[&peer, &feed.channel, &feed.author, &role.as_str(), &int(size)?],
+        &[
+            &peer,
+            &feed.channel,
+            &feed.author,
+            &role.as_str(),
+            &int(size)?,
+        ],
     )?;
     Ok(())
 }
@@ -551,7 +567,10 @@ impl AdvisoryLease {
         }
         let c = session.as_mut().expect("connected just above");
         let got: bool = c
-            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&LOCK_SPACE, &LOCK_ACTIVE])?
+            .query_one(
+                "SELECT pg_try_advisory_lock($1, $2)",
+                &[&LOCK_SPACE, &LOCK_ACTIVE],
+            )?
             .try_get(0)?;
         self.held.store(got, Ordering::SeqCst);
         Ok(got)

@@ -10,7 +10,10 @@ use parley_store::{PostgresStore, Store, StoreError};
 
 /// Fresh storage: a new database, and an opener of it (each opening is a
 /// new store with its own connections, as a second process would have).
-fn fresh() -> (Option<ThrowawayDatabase>, impl Fn() -> Box<dyn Store> + Sync) {
+fn fresh() -> (
+    Option<ThrowawayDatabase>,
+    impl Fn() -> Box<dyn Store> + Sync,
+) {
     let db = server().map(|s| ThrowawayDatabase::create(&s, "conformance").unwrap());
     let url = db.as_ref().map(|d| d.url.clone());
     // Skipping was allowed and said: the check runs on memory.
@@ -30,7 +33,9 @@ fn server() -> Option<String> {
         let why = "no PostgreSQL server (run inside pg_virtualenv, as scripts/test-all.sh does, or set PARLEY_TEST_PG_URL)";
         let allowed = std::env::var("PARLEY_ALLOW_SKIP").unwrap_or_default();
         assert!(
-            allowed.split(',').any(|a| a.trim() == "postgres" || a.trim() == "all"),
+            allowed
+                .split(',')
+                .any(|a| a.trim() == "postgres" || a.trim() == "all"),
             "{why}; or allow the skip with PARLEY_ALLOW_SKIP=postgres"
         );
         eprintln!("SKIPPED (postgres): {why}");
@@ -78,9 +83,15 @@ fn two_processes_opening_a_new_database_at_once_migrate_it_once() {
 fn a_server_that_acknowledges_before_flushing_is_refused() {
     let Some(s) = server() else { return };
     let db = ThrowawayDatabase::create(&s, "durability").unwrap();
-    let role = format!("ALTER DATABASE {} SET synchronous_commit = off", dbname(&db.url));
+    let role = format!(
+        "ALTER DATABASE {} SET synchronous_commit = off",
+        dbname(&db.url)
+    );
     admin(&db.url, &role).unwrap();
-    let err = PostgresStore::open(&db.url).err().expect("refused").to_string();
+    let err = PostgresStore::open(&db.url)
+        .err()
+        .expect("refused")
+        .to_string();
     assert!(err.contains("synchronous_commit=off"), "{err}");
 }
 
@@ -108,7 +119,10 @@ fn the_action_log_is_append_only() {
         "TRUNCATE action_log",
     ] {
         let err = admin(&db.url, sql).unwrap_err();
-        let msg = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+        let msg = err
+            .as_db_error()
+            .map(|e| e.message().to_string())
+            .unwrap_or_default();
         assert!(msg.contains("append-only"), "{sql}: {err}");
     }
     assert_eq!(store.actions(0, 10).unwrap().len(), 2);
@@ -117,7 +131,11 @@ fn the_action_log_is_append_only() {
 #[test]
 fn an_unreachable_server_is_unavailable_not_corrupt() {
     // A port nothing listens on: the node refuses work and retries.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let err = PostgresStore::open(&format!("host=127.0.0.1 port={port} user=x dbname=x"))
         .err()
         .expect("no server");

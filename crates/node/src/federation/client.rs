@@ -141,7 +141,9 @@ pub async fn pull(
     let resp = to(node, peer)?
         .get(format!(
             "{}/federation/v1/feeds/{}/{}?from={from}",
-            peer.url(), feed.channel, feed.author
+            peer.url(),
+            feed.channel,
+            feed.author
         ))
         .header(
             super::reader::HEADER,
