@@ -309,9 +309,9 @@ pub(crate) struct InitArgs {
 /// stops.
 ///
 /// Exit codes: 0 clean shutdown, 3 the directory or configuration is
-/// wrong, 4 the key is wrong, 5 the address cannot be listened on, 6 the
-/// active node lost its lease on the database (start it again to stand by),
-/// 1 anything else. Logs go to stderr; set RUST_LOG (e.g. debug) for more.
+/// wrong, 4 the key is wrong, 5 the address cannot be listened on,
+/// 1 anything else. An active node that loses its lease on the database
+/// stops acting and stands by. Logs go to stderr; set RUST_LOG (e.g. debug) for more.
 #[derive(Args, Debug)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]

@@ -248,7 +248,7 @@ fn the_standby_takes_over_when_the_active_node_is_killed_under_load() {
     });
     // The active node's lease session is cut at the server (a network
     // partition between it and the database, a DBA's mistake): it must
-    // stop acting at once, and the standby takes over.
+    // stop acting at once and stand by, and the standby takes over.
     // The lease is the session advisory lock (0x7061726c, 5) in nato's
     // database (each party's node holds one in its own).
     let cut = std::process::Command::new("psql")
@@ -262,12 +262,16 @@ fn the_standby_takes_over_when_the_active_node_is_killed_under_load() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&cut.stdout).trim(), "1", "{cut:?}");
-    assert_eq!(
-        b.wait_exit(10),
-        Some(6),
-        "an active node that lost its lease exits 6"
-    );
     wait_until(20, "the first node to take over again", || {
         status(&rt, &c, net.get("nato")).0 == 200
     });
+    // The node whose lease was cut stopped acting and stands by.
+    wait_until(20, "the second node to stand by again", || {
+        status(&rt, &c, &b).1["error"] == "not_active"
+    });
+    let log = std::fs::read_to_string(b.dir.with_extension("log")).unwrap();
+    assert!(
+        log.contains("lost the lease"),
+        "the node says why it stopped"
+    );
 }

@@ -171,12 +171,6 @@ pub async fn serve(
         );
     }
     check_writable(&dir.path)?;
-    let database = |source| ServeError::Database {
-        at: dir.config.storage.describe(&dir.path),
-        source,
-    };
-    let store = dir.open_store().map_err(database)?;
-    let lease: Arc<dyn parley_store::Lease> = Arc::from(store.lease().map_err(database)?);
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut external = shutdown;
     tokio::spawn(async move {
@@ -188,6 +182,14 @@ pub async fn serve(
         }
         let _ = stop_tx.send(true);
     });
+    let Some(store) = standby::open_store_when_reachable(&dir, stop_rx.clone()).await? else {
+        return Ok(());
+    };
+    let lease: Arc<dyn parley_store::Lease> =
+        Arc::from(store.lease().map_err(|source| ServeError::Database {
+            at: dir.config.storage.describe(&dir.path),
+            source,
+        })?);
     let l = &dir.config.limits;
     let limits = listener::Limits {
         max_connections: l.max_connections.max(1),
@@ -196,13 +198,37 @@ pub async fn serve(
         header_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
     };
     raise_open_file_limit(2 * limits.max_connections + 256);
-    // Another process of this party may be active on the same database.
-    let holds = standby::try_hold(&lease).await.map_err(database)?;
-    if !holds && !standby::stand_by(&dir, &lease, limits, stop_rx.clone()).await? {
-        tracing::info!(party = %dir.config.party, "parley standby stopped");
-        return Ok(());
+    loop {
+        // Another process of this party may be active on the same database.
+        let holds = standby::try_hold(&lease).await.unwrap_or(false);
+        if !holds && !standby::stand_by(&dir, &lease, limits, stop_rx.clone()).await? {
+            tracing::info!(party = %dir.config.party, "parley standby stopped");
+            return Ok(());
+        }
+        match run_active(dir.clone(), store.clone(), &lease, limits, &stop_rx).await? {
+            standby::Term::Stopped => return Ok(()),
+            standby::Term::LostLease => {
+                tracing::error!(
+                    party = %dir.config.party,
+                    "lost the lease on the database (its session ended): stopped acting for this party at once; standing by until the lease can be taken again"
+                );
+                // A standby that is trying the lease gets it first.
+                tokio::time::sleep(3 * standby::LEASE_CHECK).await;
+            }
+        }
     }
-    standby::watch_lease(lease, dir.config.party.clone());
+}
+
+/// Runs the node while this process holds the lease: until it is told to
+/// stop, or the lease is lost.
+async fn run_active(
+    dir: NodeDir,
+    store: Arc<dyn parley_store::Store>,
+    lease: &Arc<dyn parley_store::Lease>,
+    limits: listener::Limits,
+    stop: &watch::Receiver<bool>,
+) -> Result<standby::Term, ServeError> {
+    let (term_rx, lost) = standby::term(lease.clone(), stop.clone());
     let peers_listener = bind(dir.config.listen).await?;
     let console_listener = bind(dir.config.console.listen).await?;
     let console_tls = console_tls(&dir)?;
@@ -222,26 +248,30 @@ pub async fn serve(
         console = %node.dir.config.console_url(),
         "parley node listening"
     );
-    tokio::spawn(link::run(node.clone(), stop_rx.clone()));
-    tokio::spawn(supervise_workers(node.clone(), stop_rx.clone()));
+    tokio::spawn(link::run(node.clone(), term_rx.clone()));
+    tokio::spawn(supervise_workers(node.clone(), term_rx.clone()));
     tokio::join!(
         listener::serve(
             peers_listener,
             peers_tls,
             federation_app(node.clone()),
             limits,
-            stop_rx.clone()
+            term_rx.clone()
         ),
         listener::serve(
             console_listener,
             console_tls,
             console_app(node.clone()),
             limits,
-            stop_rx.clone()
+            term_rx.clone()
         ),
     );
     tracing::info!(party = %node.party, "parley node stopped");
-    Ok(())
+    Ok(if lost.load(std::sync::atomic::Ordering::SeqCst) {
+        standby::Term::LostLease
+    } else {
+        standby::Term::Stopped
+    })
 }
 
 /// Listens on `addr`. A standby that just took over waits briefly for its

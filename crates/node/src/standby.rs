@@ -9,7 +9,9 @@
 //! When the active process dies, its database session ends, the server
 //! releases the lease, and a standby takes it, stops answering as a standby
 //! and starts as the node. An active node that finds it lost the lease
-//! exits at once (exit code 6): two nodes must not act for one party.
+//! stops acting at once (two nodes must not act for one party) and stands
+//! by until it can take the lease again: after a database outage, a lone
+//! node is active again by itself.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use parley_store::Lease;
 use serde_json::json;
 use tokio::sync::watch;
@@ -26,9 +29,6 @@ use crate::{ServeError, listener};
 
 /// How often a standby tries the lease, and the active node checks it.
 pub const LEASE_CHECK: Duration = Duration::from_secs(1);
-
-/// The exit code of an active node that lost its lease.
-pub const LOST_LEASE_EXIT: i32 = 6;
 
 /// Takes or checks the lease on a thread that may block.
 ///
@@ -56,7 +56,7 @@ pub async fn stand_by(
     tracing::warn!(
         %party,
         storage = %dir.config.storage.describe(&dir.path),
-        "standby: another node of this party holds the lease; answering `not_active` and taking over when it stops"
+        "standby: another node of this party holds the lease (or the database cannot be reached to take it); answering `not_active` and taking over when it can"
     );
     let peers = crate::bind(dir.config.listen).await?;
     let console = crate::bind(dir.config.console.listen).await?;
@@ -114,37 +114,121 @@ pub(crate) fn released_recently() -> bool {
     RELEASED.load(std::sync::atomic::Ordering::SeqCst)
 }
 
-/// Watches the lease of the active node; exits the process the moment it
-/// is lost (its database session ended: another process may hold it now).
-pub fn watch_lease(lease: Arc<dyn Lease>, party: String) {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(LEASE_CHECK).await;
-            if let Ok(true) = try_hold(&lease).await {
-                continue;
-            }
-            tracing::error!(
-                %party,
-                "lost the lease on the database (its session ended): exiting so that no two nodes act for this party; start again to stand by"
-            );
-            std::process::exit(LOST_LEASE_EXIT);
-        }
-    });
+/// Why an active term ended.
+pub enum Term {
+    /// Told to stop (SIGTERM, SIGINT).
+    Stopped,
+    /// The lease was lost: another process may hold it now.
+    LostLease,
 }
 
-/// Every request to a standby: 503 `not_active`, with why.
+/// The stop signal of one active term: it turns true when `stop` does, or
+/// the moment a check finds the lease lost (then `lost` is set first).
+pub fn term(
+    lease: Arc<dyn Lease>,
+    mut stop: watch::Receiver<bool>,
+) -> (watch::Receiver<bool>, Arc<std::sync::atomic::AtomicBool>) {
+    let (tx, rx) = watch::channel(false);
+    let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = lost.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(LEASE_CHECK) => {
+                    if !matches!(try_hold(&lease).await, Ok(true)) {
+                        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                        break;
+                    }
+                }
+                () = async { let _ = stop.wait_for(|v| *v).await; } => break,
+            }
+        }
+        let _ = tx.send(true);
+    });
+    (rx, lost)
+}
+
+/// Opens the store, waiting while its database cannot be reached (a
+/// server that is starting, a network being restored); `None` if told to
+/// stop meanwhile.
+///
+/// # Errors
+/// The store cannot be opened for a reason waiting does not cure (another
+/// record format, a server that would lose commits).
+pub async fn open_store_when_reachable(
+    dir: &NodeDir,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Option<Arc<dyn parley_store::Store>>, ServeError> {
+    let mut said = false;
+    loop {
+        let d = dir.clone();
+        let opened = tokio::task::spawn_blocking(move || d.open_store())
+            .await
+            .expect("opening the store does not panic");
+        match opened {
+            Ok(store) => return Ok(Some(store)),
+            Err(e) if e.storage_unavailable().is_some() && !dir.config.storage.is_embedded() => {
+                if !said {
+                    tracing::warn!(error = %e, "waiting for the database");
+                    said = true;
+                }
+            }
+            Err(source) => {
+                return Err(ServeError::Database {
+                    at: dir.config.storage.describe(&dir.path),
+                    source,
+                });
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            r = stop.wait_for(|v| *v) => if r.is_ok() { return Ok(None) },
+        }
+    }
+}
+
+/// Every request to a standby: 503 `not_active`, with why: JSON for peers
+/// and programs, a page that reloads itself for a person at a browser.
 fn standby_app(party: &str) -> Router {
     let message = format!(
-        "this is a standby node of {party}: another node of {party} is active; this one takes over when that one stops"
+        "this node of {party} is not active: another node of {party} holds the lease on the database, or the database cannot be reached to take it; this one takes over when it can"
     );
-    Router::new().fallback(move || {
+    Router::new().fallback(move |headers: axum::http::HeaderMap| {
         let message = message.clone();
         async move {
+            let browser = headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|a| a.contains("text/html"));
+            if browser {
+                let page = maud::html! {
+                    (maud::DOCTYPE)
+                    html lang="en" {
+                        head {
+                            meta charset="utf-8";
+                            meta http-equiv="refresh" content="5";
+                            title { "parley: not active" }
+                        }
+                        body style="font: 18px/1.5 system-ui, sans-serif; margin: 3em; max-width: 40em" {
+                            h1 { "This node is not active" }
+                            p { (message) "." }
+                            p { "This page reloads every 5 seconds and shows the console once this node is active." }
+                        }
+                    }
+                };
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [("retry-after", "1")],
+                    axum::response::Html(page.into_string()),
+                )
+                    .into_response();
+            }
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [("retry-after", "1")],
                 Json(json!({"error": "not_active", "message": message})),
             )
+                .into_response()
         }
     })
 }

@@ -410,19 +410,6 @@ impl Party {
         }
     }
 
-    /// Waits up to `secs` for the process to exit by itself; its exit code.
-    pub fn wait_exit(&mut self, secs: u64) -> Option<i32> {
-        let deadline = Instant::now() + Duration::from_secs(secs);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.as_mut()?.try_wait().unwrap() {
-                self.child = None;
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
