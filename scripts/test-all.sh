@@ -82,7 +82,7 @@ pg_virtualenv -t -o fsync=on -- env PARLEY_TEST_BACKEND=postgres \
   cargo nextest run --workspace --locked --no-fail-fast -E '
     (package(parley-store) and binary(postgres))
     or (package(parley) and kind(test)
-        and not binary(/^(audit_mutations|durability|bench|offline|fuzz_regressions|api_fuzz|c2sp_witness)$/))'
+        and not binary(/^(audit_mutations|durability|bench|offline|fuzz_regressions|api_fuzz|c2sp_witness|members)$/))'
 
 step "browser tests of the web console (Chromium + playwright-core)"
 scripts/e2e.sh

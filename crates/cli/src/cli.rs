@@ -143,6 +143,9 @@ pub(crate) enum BenchCommand {
     /// Only the saturation figure: two nodes on 127.0.0.1, a stream of
     /// messages, messages per second and send → stored-receipt latency.
     Federation(BenchFederationArgs),
+    /// How delivery and receipts grow with the members of a channel:
+    /// that many nodes and a witness on 127.0.0.1, one sender.
+    Members(BenchMembersArgs),
 }
 
 /// `parley bench`: sizes are flags; the defaults finish in a few minutes on
@@ -187,6 +190,27 @@ pub(crate) struct BenchArgs {
     /// Skip the comparison with NATS JetStream.
     #[arg(long)]
     pub(crate) no_peer: bool,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchMembersArgs {
+    /// Channel sizes to run, each with its own nodes.
+    #[arg(long, value_delimiter = ',', default_value = "2,8,32")]
+    pub(crate) members: Vec<usize>,
+    /// Offered load, in messages per second…
+    #[arg(long, default_value_t = 20.0)]
+    pub(crate) rate: f64,
+    /// …for this many seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) secs: f64,
+    /// Messages sent at saturation.
+    #[arg(long, default_value_t = 500)]
+    pub(crate) messages: u64,
+    /// Senders at saturation.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) concurrency: u64,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

@@ -9,43 +9,11 @@
 mod net;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use net::forge::get_as;
 use net::{Net, accept_channel, free_port, json, ok, parley, wait_until};
-
-/// Builds the Go peer, or fails (skips only where PARLEY_ALLOW_SKIP names `go`).
-fn build_go_peer(out: &Path) -> Option<PathBuf> {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/go/c2sp.go");
-    let bin = out.join("c2sp");
-    let built = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&bin)
-        .arg(&src)
-        .env("GOPATH", "/usr/share/gocode")
-        .env("GO111MODULE", "off")
-        .env("GOCACHE", out.join("gocache"))
-        .env("GOFLAGS", "")
-        .output();
-    match built {
-        Ok(o) if o.status.success() => Some(bin),
-        other => {
-            let why = match other {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => e.to_string(),
-            };
-            let allowed = std::env::var("PARLEY_ALLOW_SKIP")
-                .is_ok_and(|s| s.split(',').any(|x| x.trim() == "go"));
-            assert!(
-                allowed,
-                "the Go C2SP peer cannot be built ({why}); install golang-go and golang-golang-x-mod-dev, or set PARLEY_ALLOW_SKIP=go"
-            );
-            eprintln!("SKIPPED (PARLEY_ALLOW_SKIP=go): the Go C2SP peer cannot be built: {why}");
-            None
-        }
-    }
-}
 
 struct GoWitness(Child);
 
@@ -83,7 +51,7 @@ fn start_witness(bin: &Path, port: u16, logs: &[(String, String)]) -> (GoWitness
 #[test]
 fn a_channel_witnessed_by_an_independent_go_witness() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some(go) = build_go_peer(tmp.path()) else {
+    let Some(go) = net::go::build_go_peer(tmp.path()) else {
         return;
     };
     let mut net = Net::new(&["nato", "russia"]);
@@ -221,22 +189,8 @@ fn a_channel_witnessed_by_an_independent_go_witness() {
         &format!("{}/tlog/nato.ext/nato/checkpoint", nato.url()),
     );
     assert_eq!(s, 200);
-    let open = |vkey: &str| {
-        let mut child = Command::new(&go)
-            .args(["open", vkey])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), checkpoint.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
-    };
-    let o = open(&logs[0].1);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout).trim(),
-        "parley/nato.ext/nato"
-    );
-    assert!(!open(&nato.vkey(parley_log::Role::Log)).status.success());
+    let open = |vkey: &str| net::go::go_open(&go, vkey, &checkpoint);
+    let names = open(&logs[0].1).unwrap();
+    assert_eq!(names.trim(), "parley/nato.ext/nato");
+    assert!(open(&nato.vkey(parley_log::Role::Log)).is_err());
 }

@@ -191,6 +191,23 @@ impl Charter {
             "members",
             format!("the creator {author:?} must be a member"),
         );
+        // A checkpoint cosigned by everyone the charter names carries the
+        // log's signature, every member's and every witness's: verifiers
+        // of C2SP signed notes may refuse more (Go's, and parley's, cap).
+        let signatures =
+            1 + self.members.len() + self.witnesses.len() + self.external_witnesses.len();
+        v.check(
+            signatures <= parley_log::note::MAX_SIGNATURES,
+            "members",
+            format!(
+                "{} members and {} witnesses would put {signatures} signatures on a fully \
+                 cosigned checkpoint; C2SP verifiers accept at most {} signatures: split the \
+                 parties into channels",
+                self.members.len(),
+                self.witnesses.len() + self.external_witnesses.len(),
+                parley_log::note::MAX_SIGNATURES
+            ),
+        );
         for (i, m) in self.members.iter().enumerate() {
             if let Err(e) = parley_log::entry::check_party(m) {
                 v.push(format!("members[{i}]"), e);

@@ -156,6 +156,20 @@ fn each_rule_is_reported_on_its_field() {
             "neutral",
         ),
         (
+            // 101 members and a witness: 103 signatures on a fully
+            // cosigned checkpoint, beyond what C2SP verifiers accept.
+            "channel_charter",
+            |b| {
+                b["members"] = json!(
+                    std::iter::once("nato".to_string())
+                        .chain((1..=100).map(|i| format!("q{i:03}")))
+                        .collect::<Vec<_>>()
+                )
+            },
+            "members",
+            "at most 100 signatures",
+        ),
+        (
             "channel_charter",
             |b| b["languages"] = json!(["english"]),
             "languages[0]",

@@ -198,10 +198,12 @@ pub async fn serve(
         header_timeout: std::time::Duration::from_secs(l.header_timeout_secs.max(1)),
     };
     raise_open_file_limit(2 * limits.max_connections + 256);
+    // After losing the lease, a standby that is trying it gets it first.
+    let mut hold_off = std::time::Duration::ZERO;
     loop {
         // Another process of this party may be active on the same database.
-        let holds = standby::try_hold(&lease).await.unwrap_or(false);
-        if !holds && !standby::stand_by(&dir, &lease, limits, stop_rx.clone()).await? {
+        let holds = hold_off.is_zero() && standby::try_hold(&lease).await.unwrap_or(false);
+        if !holds && !standby::stand_by(&dir, &lease, limits, stop_rx.clone(), hold_off).await? {
             tracing::info!(party = %dir.config.party, "parley standby stopped");
             return Ok(());
         }
@@ -212,8 +214,7 @@ pub async fn serve(
                     party = %dir.config.party,
                     "lost the lease on the database (its session ended): stopped acting for this party at once; standing by until the lease can be taken again"
                 );
-                // A standby that is trying the lease gets it first.
-                tokio::time::sleep(3 * standby::LEASE_CHECK).await;
+                hold_off = 3 * standby::LEASE_CHECK;
             }
         }
     }

@@ -42,7 +42,9 @@ pub async fn try_hold(lease: &Arc<dyn Lease>) -> Result<bool, parley_store::Stor
 }
 
 /// Stands by until this process holds the lease (`true`) or is told to
-/// stop (`false`). Meanwhile answers on both addresses as a standby.
+/// stop (`false`). Meanwhile answers on both addresses as a standby. The
+/// first try of the lease waits `hold_off` (after this process lost it,
+/// so that a standby that is trying it gets it first).
 ///
 /// # Errors
 /// An address cannot be listened on, or the TLS identity cannot be made.
@@ -51,6 +53,7 @@ pub async fn stand_by(
     lease: &Arc<dyn Lease>,
     limits: listener::Limits,
     mut stop: watch::Receiver<bool>,
+    hold_off: Duration,
 ) -> Result<bool, ServeError> {
     let party = dir.config.party.clone();
     tracing::warn!(
@@ -85,15 +88,17 @@ pub async fn stand_by(
         done_rx.clone(),
     ));
     tokio::spawn(listener::serve(console, console_tls, app, limits, done_rx));
+    let mut wait = hold_off;
     let active = loop {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = async { let _ = stop.wait_for(|v| *v).await; } => break false,
+        }
+        wait = LEASE_CHECK;
         match try_hold(lease).await {
             Ok(true) => break true,
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "standby: cannot reach the lease"),
-        }
-        tokio::select! {
-            () = tokio::time::sleep(LEASE_CHECK) => {}
-            r = stop.wait_for(|v| *v) => if r.is_ok() { break false },
         }
     };
     let _ = done_tx.send(true);

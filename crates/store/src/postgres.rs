@@ -577,6 +577,22 @@ impl AdvisoryLease {
     }
 }
 
+/// Ending the session releases the lock. The driver closes a client by
+/// running its own runtime, which must not start on a thread of the
+/// caller's: the client is dropped on a thread of its own.
+impl Drop for AdvisoryLease {
+    fn drop(&mut self) {
+        let session = self
+            .session
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(client) = session {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
 impl crate::Lease for AdvisoryLease {
     fn try_hold(&self) -> Result<bool> {
         // The driver's runtime must not start on a thread of the caller's.

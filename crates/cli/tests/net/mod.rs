@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub mod faulty;
 pub mod forge;
+pub mod go;
 pub mod tls;
 
 pub fn bin() -> &'static str {

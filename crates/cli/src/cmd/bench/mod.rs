@@ -9,6 +9,7 @@ mod federation;
 mod feeds;
 mod hardware;
 mod logbench;
+mod members;
 mod nats;
 mod network;
 mod nodes;
@@ -77,8 +78,10 @@ fn say(step: &str) {
 }
 
 pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
-    if let Some(BenchCommand::Federation(f)) = a.command {
-        return federation::federation(f);
+    match a.command {
+        Some(BenchCommand::Federation(f)) => return federation::federation(f),
+        Some(BenchCommand::Members(m)) => return members::members(m),
+        None => {}
     }
     let sizes = Sizes::of(&a);
     let began = Instant::now();
