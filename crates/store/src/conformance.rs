@@ -40,6 +40,7 @@ macro_rules! conformance_suite {
             actions_are_numbered_in_order,
             a_snapshot_never_overwrites,
             one_holder_of_the_lease_at_a_time,
+            cosignatures_are_read_back_in_the_order_stored,
         );
     };
     (@each $fresh:path, $($check:ident),+ $(,)?) => {
@@ -306,6 +307,46 @@ pub fn cosignatures_are_kept_once_per_statement(open: Opener<'_>) {
     assert!(store.add_cosignature(&w).unwrap(), "another statement");
     assert_eq!(store.cosignatures(&feed, 0).unwrap().len(), 2);
     assert_eq!(store.all_cosignatures().unwrap().len(), 2);
+}
+
+/// A reader that keeps the last position it saw gets each cosignature once,
+/// in the order stored (not signed): a cosignature signed earlier but
+/// stored later comes after; a duplicate takes no position; other feeds'
+/// cosignatures do not show.
+pub fn cosignatures_are_read_back_in_the_order_stored(open: Opener<'_>) {
+    let store = open();
+    let feed = FeedId::new("c", "nato");
+    let other = FeedId::new("c", "russia");
+    let cosig = |feed: &FeedId, size: u64, who: &str, time: i64| Cosignature {
+        feed: feed.clone(),
+        size,
+        cosigner: who.into(),
+        statement: Statement::Receipt,
+        time,
+        line: format!("— {who}/receipt {size} {time}\n"),
+    };
+    let first = [cosig(&feed, 2, "russia", 200), cosig(&feed, 1, "osce", 300)];
+    for c in &first {
+        assert!(store.add_cosignature(c).unwrap());
+    }
+    assert!(store.add_cosignature(&cosig(&other, 1, "nato", 50)).unwrap());
+    let read = store.cosignatures_stored_after(&feed, 0, 10).unwrap();
+    assert_eq!(
+        read.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>(),
+        first.to_vec()
+    );
+    assert!(read[0].0 < read[1].0, "positions grow");
+    let mut at = read[1].0;
+    assert!(!store.add_cosignature(&first[0]).unwrap());
+    // Signed before everything above, stored after it.
+    let late = cosig(&feed, 3, "ukraine", 10);
+    assert!(store.add_cosignature(&late).unwrap());
+    let next = store.cosignatures_stored_after(&feed, at, 10).unwrap();
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!(next[0].1, late);
+    at = next[0].0;
+    assert!(store.cosignatures_stored_after(&feed, at, 10).unwrap().is_empty());
+    assert_eq!(store.cosignatures_stored_after(&feed, 0, 1).unwrap().len(), 1, "limit");
 }
 
 pub fn deliveries_never_go_backwards(open: Opener<'_>) {

@@ -460,6 +460,17 @@ pub trait Store: Send + Sync {
     fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool>;
     /// Cosignatures on a feed's checkpoints of size ≥ `min_size`.
     fn cosignatures(&self, feed: &FeedId, min_size: u64) -> Result<Vec<Cosignature>>;
+    /// Cosignatures on a feed in the order this store received them, after
+    /// position `after` (0: from the first), at most `limit`, each with its
+    /// position. Positions only grow, and one stored later never takes a
+    /// position a reader has already passed, so a reader that keeps the
+    /// last position it saw misses nothing and reads nothing twice.
+    fn cosignatures_stored_after(
+        &self,
+        feed: &FeedId,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Cosignature)>>;
     /// The latest time a cosigner signed a statement on any feed.
     fn last_cosignature_by(&self, cosigner: &str, statement: Statement) -> Result<Option<i64>>;
 

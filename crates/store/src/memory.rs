@@ -37,6 +37,9 @@ struct State {
     refs: BTreeMap<Hash, BTreeSet<(FeedKey, u64)>>,
     /// Keyed as SQLite's primary key: (feed, size, cosigner, statement, time).
     cosignatures: BTreeMap<(FeedKey, u64, String, &'static str, i64), Cosignature>,
+    /// Every cosignature by the position it was stored at, per feed.
+    cosignatures_stored: BTreeMap<(FeedKey, u64), Cosignature>,
+    cosignatures_count: u64,
     deliveries: BTreeMap<(String, FeedKey, &'static str), u64>,
     witnessed: BTreeMap<String, WitnessedRecord>,
     witness_logs: BTreeMap<String, WitnessLog>,
@@ -76,6 +79,9 @@ impl State {
             return false;
         }
         self.cosignatures.insert(k, c.clone());
+        self.cosignatures_count += 1;
+        self.cosignatures_stored
+            .insert((key(&c.feed), self.cosignatures_count), c.clone());
         true
     }
 
@@ -345,6 +351,22 @@ impl Store for MemoryStore {
 
     fn add_cosignature(&self, c: &Cosignature) -> Result<bool> {
         Ok(self.state().add_cosignature(c))
+    }
+
+    fn cosignatures_stored_after(
+        &self,
+        feed: &FeedId,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Cosignature)>> {
+        let k = key(feed);
+        Ok(self
+            .state()
+            .cosignatures_stored
+            .range((k.clone(), after.saturating_add(1))..=(k, u64::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .map(|((_, n), c)| (*n, c.clone()))
+            .collect())
     }
 
     fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool> {

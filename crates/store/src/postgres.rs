@@ -41,6 +41,7 @@ const LOCK_MIGRATE: i32 = 1;
 const LOCK_ACTIONS: i32 = 2;
 const LOCK_EVIDENCE: i32 = 3;
 const LOCK_PEERS: i32 = 4;
+const LOCK_COSIGNATURES: i32 = 6;
 /// Held (per session) by the active node of the party whose database it is.
 const LOCK_ACTIVE: i32 = 5;
 
@@ -360,7 +361,10 @@ fn insert_checkpoint(
     Ok(())
 }
 
+/// Stores a cosignature under a lock held to commit, so positions
+/// (`stored`) become visible in order (see `cosignatures_stored_after`).
 fn insert_cosignature(c: &mut impl GenericClient, s: &Cosignature) -> Result<bool> {
+    lock(c, LOCK_COSIGNATURES)?;
     let n = c.execute(
         "INSERT INTO cosignature (channel, author, size, cosigner, statement, time, line)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
@@ -889,7 +893,29 @@ impl Store for PostgresStore {
 
     fn add_cosignature(&self, s: &Cosignature) -> Result<bool> {
         let s = s.clone();
-        self.run(move |c| insert_cosignature(c, &s))
+        self.transaction(move |tx| insert_cosignature(tx, &s))
+    }
+
+    fn cosignatures_stored_after(
+        &self,
+        feed: &FeedId,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Cosignature)>> {
+        let feed = feed.clone();
+        let (after, limit) = (int(after.min(i64::MAX as u64))?, int(limit.min(i64::MAX as u64))?);
+        self.run(move |c| {
+            c.query(
+                &format!(
+                    "SELECT {COSIGNATURE_COLUMNS}, stored FROM cosignature
+                     WHERE channel = $1 AND author = $2 AND stored > $3 ORDER BY stored LIMIT $4"
+                ),
+                &[&feed.channel, &feed.author, &after, &limit],
+            )?
+            .iter()
+            .map(|r| Ok((uint(r, 7)?, cosignature_row(r)?)))
+            .collect()
+        })
     }
 
     fn add_cosigned_checkpoint(&self, note: &str, s: &Cosignature) -> Result<bool> {

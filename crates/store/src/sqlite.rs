@@ -16,6 +16,7 @@ use crate::{
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite/0001_initial.sql"),
     include_str!("../migrations/sqlite/0002_read_marks.sql"),
+    include_str!("../migrations/sqlite/0003_cosignatures_by_position.sql"),
 ];
 
 /// The record format (protocol version) this build reads and writes.
@@ -230,23 +231,28 @@ fn entry_row(row: &Row<'_>) -> rusqlite::Result<StoredEntry> {
 const COSIGNATURE_COLUMNS: &str = "channel, author, size, cosigner, statement, time, line";
 
 fn cosignature_row(row: &Row<'_>) -> rusqlite::Result<Cosignature> {
-    let statement: String = row.get(4)?;
+    cosignature_row_at(row, 0)
+}
+
+/// A cosignature from the row's columns `at..at + 7`.
+fn cosignature_row_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Cosignature> {
+    let statement: String = row.get(at + 4)?;
     Ok(Cosignature {
         feed: FeedId {
-            channel: row.get(0)?,
-            author: row.get(1)?,
+            channel: row.get(at)?,
+            author: row.get(at + 1)?,
         },
-        size: row.get::<_, i64>(2)? as u64,
-        cosigner: row.get(3)?,
+        size: row.get::<_, i64>(at + 2)? as u64,
+        cosigner: row.get(at + 3)?,
         statement: Statement::parse(&statement).ok_or_else(|| {
             rusqlite::Error::FromSqlConversionFailure(
-                4,
+                at + 4,
                 rusqlite::types::Type::Text,
                 format!("unknown statement {statement:?}").into(),
             )
         })?,
-        time: row.get(5)?,
-        line: row.get(6)?,
+        time: row.get(at + 5)?,
+        line: row.get(at + 6)?,
     })
 }
 
@@ -661,6 +667,36 @@ impl Store for SqliteStore {
             st.query_map(
                 params![feed.channel, feed.author, min_size as i64],
                 cosignature_row,
+            )?
+            .collect()
+        })
+    }
+
+    /// The position is SQLite's rowid: one writer, so rows commit in the
+    /// order their rowids were given (and no row is ever deleted).
+    fn cosignatures_stored_after(
+        &self,
+        feed: &FeedId,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Cosignature)>> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT rowid, {COSIGNATURE_COLUMNS} FROM cosignature
+                 WHERE channel = ?1 AND author = ?2 AND rowid > ?3 ORDER BY rowid LIMIT ?4"
+            ))?;
+            st.query_map(
+                params![
+                    feed.channel,
+                    feed.author,
+                    after.min(i64::MAX as u64) as i64,
+                    limit.min(i64::MAX as u64) as i64
+                ],
+                |r| {
+                    let n: i64 = r.get(0)?;
+                    let c = cosignature_row_at(r, 1)?;
+                    Ok((n as u64, c))
+                },
             )?
             .collect()
         })

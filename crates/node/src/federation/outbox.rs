@@ -310,15 +310,15 @@ async fn witness_pass(
     Ok(if progress { Pass::Progress } else { Pass::Idle })
 }
 
-/// Cosignatures shared again after this many seconds before the cursor: a
-/// receipt can be stored later than another with a later time.
-const SHARE_MARGIN_SECS: i64 = 600;
 /// Most cosignatures in one message.
-const SHARE_BATCH: usize = 512;
+const SHARE_BATCH: u64 = 512;
 
 /// Shares with member `peer` the cosignatures this node holds on its own
-/// `feed` that `peer` lacks (others' receipts, witness cosignatures), for
-/// sizes `peer` already holds. Returns whether it sent anything.
+/// `feed` that `peer` lacks (others' receipts, witness cosignatures), in
+/// the order this node stored them, from where the last share stopped
+/// (the `shared` delivery cursor is a store position). A cosignature for a
+/// size `peer` does not hold yet waits, and everything after it, until
+/// `peer` holds that size. Returns whether there may be more to share.
 async fn share(
     node: &Arc<Node>,
     peer: &crate::state::PeerInfo,
@@ -331,49 +331,52 @@ async fn share(
         return Ok(false);
     }
     let (p, f) = (peer.party.clone(), feed.clone());
-    let candidates = node
+    let (held, batch) = node
         .db(move |s| {
             let held = s.delivered(&p, &f, DeliveryRole::Push)?;
-            let cursor = s.delivered(&p, &f, DeliveryRole::Shared)? as i64;
-            // Everything from a margin before the last time shared: a
-            // cosignature can be stored after another with a later time.
-            let mut cs: Vec<_> = s
-                .cosignatures(&f, 1)?
-                .into_iter()
-                .filter(|c| c.size <= held && c.cosigner != p)
-                .filter(|c| c.time > cursor - SHARE_MARGIN_SECS)
-                .collect();
-            cs.sort_by_key(|c| c.time);
-            Ok(cs)
+            let after = s.delivered(&p, &f, DeliveryRole::Shared)?;
+            Ok((held, s.cosignatures_stored_after(&f, after, SHARE_BATCH)?))
         })
         .await
         .map_err(|e| CallError::Protocol(e.to_string()))?;
-    let Some(latest) = candidates.iter().map(|c| c.time).max() else {
-        cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
+    let full = batch.len() as u64 == SHARE_BATCH;
+    let ready: Vec<_> = batch
+        .iter()
+        .take_while(|(_, c)| c.size <= held)
+        .collect();
+    let waiting = ready.len() < batch.len();
+    let Some(&(last, _)) = ready.last().map(|x| *x) else {
+        if !waiting {
+            cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
+        }
         return Ok(false);
     };
-    for chunk in candidates.chunks(SHARE_BATCH) {
+    let lines: Vec<_> = ready
+        .iter()
+        .filter(|(_, c)| c.cosigner != peer.party)
+        .map(|(_, c)| super::wire::SharedLine {
+            size: c.size,
+            cosigner: c.cosigner.clone(),
+            statement: c.statement.as_str().to_string(),
+            line: c.line.clone(),
+        })
+        .collect();
+    if !lines.is_empty() {
         let msg = super::wire::SharedCosignatures {
             channel: feed.channel.clone(),
             author: feed.author.clone(),
-            cosignatures: chunk
-                .iter()
-                .map(|c| super::wire::SharedLine {
-                    size: c.size,
-                    cosigner: c.cosigner.clone(),
-                    statement: c.statement.as_str().to_string(),
-                    line: c.line.clone(),
-                })
-                .collect(),
+            cosignatures: lines,
         };
         client::share_cosignatures(node, peer, &msg).await?;
     }
     let (p, f) = (peer.party.clone(), feed.clone());
-    node.db(move |s| s.set_delivered(&p, &f, DeliveryRole::Shared, latest.max(0) as u64))
+    node.db(move |s| s.set_delivered(&p, &f, DeliveryRole::Shared, last))
         .await
         .map_err(|e| CallError::Protocol(e.to_string()))?;
-    cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
-    Ok(false)
+    if !full && !waiting {
+        cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
+    }
+    Ok(full)
 }
 
 /// Pulls what this node lacks of `peer`'s feeds (after a restart or when

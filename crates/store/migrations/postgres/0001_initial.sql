@@ -64,6 +64,9 @@ CREATE TABLE checkpoint (
 );
 
 CREATE TABLE cosignature (
+    -- The order this store received them in (taken under a lock held to
+    -- commit, so they become visible in that order).
+    stored     BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
     channel    TEXT NOT NULL,
     author     TEXT NOT NULL,
     size       BIGINT NOT NULL,
@@ -74,6 +77,7 @@ CREATE TABLE cosignature (
     PRIMARY KEY (channel, author, size, cosigner, statement, time)
 );
 CREATE INDEX cosignature_by_cosigner ON cosignature (cosigner, statement, time);
+CREATE INDEX cosignature_by_feed_stored ON cosignature (channel, author, stored);
 
 CREATE TABLE delivery (
     peer      TEXT NOT NULL,
