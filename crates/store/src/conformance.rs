@@ -329,7 +329,11 @@ pub fn cosignatures_are_read_back_in_the_order_stored(open: Opener<'_>) {
     for c in &first {
         assert!(store.add_cosignature(c).unwrap());
     }
-    assert!(store.add_cosignature(&cosig(&other, 1, "nato", 50)).unwrap());
+    assert!(
+        store
+            .add_cosignature(&cosig(&other, 1, "nato", 50))
+            .unwrap()
+    );
     let read = store.cosignatures_stored_after(&feed, 0, 10).unwrap();
     assert_eq!(
         read.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>(),
@@ -345,8 +349,17 @@ pub fn cosignatures_are_read_back_in_the_order_stored(open: Opener<'_>) {
     assert_eq!(next.len(), 1, "{next:?}");
     assert_eq!(next[0].1, late);
     at = next[0].0;
-    assert!(store.cosignatures_stored_after(&feed, at, 10).unwrap().is_empty());
-    assert_eq!(store.cosignatures_stored_after(&feed, 0, 1).unwrap().len(), 1, "limit");
+    assert!(
+        store
+            .cosignatures_stored_after(&feed, at, 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.cosignatures_stored_after(&feed, 0, 1).unwrap().len(),
+        1,
+        "limit"
+    );
 }
 
 pub fn deliveries_never_go_backwards(open: Opener<'_>) {

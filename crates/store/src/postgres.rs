@@ -903,7 +903,10 @@ impl Store for PostgresStore {
         limit: u64,
     ) -> Result<Vec<(u64, Cosignature)>> {
         let feed = feed.clone();
-        let (after, limit) = (int(after.min(i64::MAX as u64))?, int(limit.min(i64::MAX as u64))?);
+        let (after, limit) = (
+            int(after.min(i64::MAX as u64))?,
+            int(limit.min(i64::MAX as u64))?,
+        );
         self.run(move |c| {
             c.query(
                 &format!(

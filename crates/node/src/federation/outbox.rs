@@ -56,6 +56,9 @@ enum Pass {
     Idle,
     /// Progress was made; more may be waiting.
     Progress,
+    /// Nothing can be done before this long (work held back to be sent
+    /// together with what follows it).
+    Due(Duration),
 }
 
 /// Where the worker believes the peer is, per feed and role.
@@ -90,6 +93,10 @@ async fn run_worker(node: Arc<Node>, mut worker: impl Worker, mut shutdown: watc
                 // cosignatures, so wake at least that often.
                 Duration::from_secs(30.min(fed.witness_refresh_secs.max(1)))
             }
+            Ok(Pass::Due(d)) => {
+                backoff.reset();
+                d
+            }
             Err(e) => {
                 let d = backoff.next();
                 worker.failed(&node, &e, d);
@@ -109,6 +116,8 @@ async fn run_worker(node: Arc<Node>, mut worker: impl Worker, mut shutdown: watc
 struct PeerWorker {
     peer: String,
     cursors: Cursors,
+    /// When this node last shared cosignatures of each feed with the peer.
+    shared_at: HashMap<FeedId, std::time::Instant>,
 }
 
 impl Worker for PeerWorker {
@@ -117,7 +126,7 @@ impl Worker for PeerWorker {
     }
 
     async fn pass(&mut self, node: &Arc<Node>) -> Result<Pass, CallError> {
-        deliver(node, &self.peer, &mut self.cursors).await
+        deliver(node, &self.peer, &mut self.cursors, &mut self.shared_at).await
     }
 
     fn failed(&self, _node: &Node, e: &CallError, retry_in: Duration) {
@@ -130,6 +139,7 @@ pub async fn run_peer(node: Arc<Node>, peer: String, shutdown: watch::Receiver<b
     let worker = PeerWorker {
         peer,
         cursors: Cursors::new(),
+        shared_at: HashMap::new(),
     };
     run_worker(node, worker, shutdown).await;
 }
@@ -154,7 +164,13 @@ async fn cursor(
 }
 
 /// One pass: at most one batch per feed, pushes first, then witness work.
-async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<Pass, CallError> {
+async fn deliver(
+    node: &Arc<Node>,
+    peer: &str,
+    cursors: &mut Cursors,
+    shared_at: &mut HashMap<FeedId, std::time::Instant>,
+) -> Result<Pass, CallError> {
+    let mut due: Option<Duration> = None;
     let Some(info) = node.peer(peer) else {
         return Ok(Pass::Idle);
     };
@@ -215,7 +231,28 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
     for channel in node.channels_with_member(&node.party) {
         if channel.is_member(peer) {
             let feed = FeedId::new(&channel.id, &node.party);
-            progress |= share(node, &info, &feed, cursors).await?;
+            // Under load, cosignatures are shared together, a few times a
+            // second, rather than one message per receipt: with dozens of
+            // members every receipt is shared with every other member.
+            let since = shared_at.get(&feed).map(std::time::Instant::elapsed);
+            if let Some(wait) = since.and_then(|s| SHARE_INTERVAL.checked_sub(s))
+                && !wait.is_zero()
+            {
+                if node.cosignature_generation(&feed)
+                    != cursors
+                        .get(&(feed.clone(), DeliveryRole::Shared))
+                        .copied()
+                        .unwrap_or(u64::MAX)
+                {
+                    due = Some(due.map_or(wait, |d| d.min(wait)));
+                }
+                continue;
+            }
+            let (read, more) = share(node, &info, &feed, cursors).await?;
+            if read {
+                shared_at.insert(feed, std::time::Instant::now());
+            }
+            progress |= more;
         }
     }
     for channel in node
@@ -236,7 +273,11 @@ async fn deliver(node: &Arc<Node>, peer: &str, cursors: &mut Cursors) -> Result<
             }
         }
     }
-    Ok(if progress { Pass::Progress } else { Pass::Idle })
+    Ok(match (progress, due) {
+        (true, _) => Pass::Progress,
+        (false, Some(d)) => Pass::Due(d),
+        (false, None) => Pass::Idle,
+    })
 }
 
 /// Submits checkpoints to one external C2SP witness.
@@ -312,23 +353,26 @@ async fn witness_pass(
 
 /// Most cosignatures in one message.
 const SHARE_BATCH: u64 = 512;
+/// Least time between two shares of one feed with one member.
+const SHARE_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Shares with member `peer` the cosignatures this node holds on its own
 /// `feed` that `peer` lacks (others' receipts, witness cosignatures), in
 /// the order this node stored them, from where the last share stopped
 /// (the `shared` delivery cursor is a store position). A cosignature for a
 /// size `peer` does not hold yet waits, and everything after it, until
-/// `peer` holds that size. Returns whether there may be more to share.
+/// `peer` holds that size. Returns whether it read the store (there was
+/// something new), and whether there may be more to share at once.
 async fn share(
     node: &Arc<Node>,
     peer: &crate::state::PeerInfo,
     feed: &FeedId,
     cursors: &mut Cursors,
-) -> Result<bool, CallError> {
+) -> Result<(bool, bool), CallError> {
     // Nothing new stored on this feed since the last pass: nothing to read.
     let generation = node.cosignature_generation(feed);
     if cursors.get(&(feed.clone(), DeliveryRole::Shared)) == Some(&generation) {
-        return Ok(false);
+        return Ok((false, false));
     }
     let (p, f) = (peer.party.clone(), feed.clone());
     let (held, batch) = node
@@ -340,16 +384,13 @@ async fn share(
         .await
         .map_err(|e| CallError::Protocol(e.to_string()))?;
     let full = batch.len() as u64 == SHARE_BATCH;
-    let ready: Vec<_> = batch
-        .iter()
-        .take_while(|(_, c)| c.size <= held)
-        .collect();
+    let ready: Vec<_> = batch.iter().take_while(|(_, c)| c.size <= held).collect();
     let waiting = ready.len() < batch.len();
     let Some(&(last, _)) = ready.last().map(|x| *x) else {
         if !waiting {
             cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
         }
-        return Ok(false);
+        return Ok((true, false));
     };
     let lines: Vec<_> = ready
         .iter()
@@ -376,7 +417,7 @@ async fn share(
     if !full && !waiting {
         cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
     }
-    Ok(full)
+    Ok((true, full))
 }
 
 /// Pulls what this node lacks of `peer`'s feeds (after a restart or when
