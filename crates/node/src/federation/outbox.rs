@@ -386,7 +386,7 @@ async fn share(
     let full = batch.len() as u64 == SHARE_BATCH;
     let ready: Vec<_> = batch.iter().take_while(|(_, c)| c.size <= held).collect();
     let waiting = ready.len() < batch.len();
-    let Some(&(last, _)) = ready.last().map(|x| *x) else {
+    let Some(&(last, _)) = ready.last().copied() else {
         if !waiting {
             cursors.insert((feed.clone(), DeliveryRole::Shared), generation);
         }
