@@ -450,6 +450,7 @@ fn send_validates_before_anything_is_appended_and_prints_every_rule() {
     // A reference to the wrong kind of entry is caught by the author's node.
     let reply = net.path("reply.json");
     std::fs::write(&reply, r#"{"text": {"en": "x"}}"#).unwrap();
+    russia.wait_holds("nato.mil/nato/1");
     let o = parley(&[
         "send",
         "--dir",

@@ -29,6 +29,10 @@ fn messages_flow_both_ways_with_receipts_and_a_witness_that_never_sees_content()
     ]);
     let id = sent["id"].as_str().unwrap().to_string();
     assert_eq!(id, "nato.mil/nato/1");
+    // Russia answers what it holds: a reply refers only to a received entry.
+    wait_until(30, "russia to receive nato's message", || {
+        russia.feed_size("nato.mil", "nato") >= 2
+    });
     let reply = json(&[
         "send",
         "--dir",

@@ -59,6 +59,7 @@ fn reply(net: &Net, to: &str) {
     let russia = net.get("russia");
     let nato = net.get("nato");
     let before = nato.feed_size("nato.mil", "russia");
+    russia.wait_holds(to);
     ok(&[
         "send",
         "--dir",
@@ -128,6 +129,7 @@ fn silence_is_proven_offline_refused_after_an_answer_and_dated_after_a_late_one(
         j!({"text": {"en": "We are studying it."}}).to_string(),
     )
     .unwrap();
+    net.get("russia").wait_holds(&unanswered);
     ok(&[
         "send",
         "--dir",
@@ -294,6 +296,10 @@ fn without_a_witness_the_creditors_fresh_receipt_dates_the_silence() {
         "en",
     ]);
     net::accept_channel(russia, "nato.mil");
+    let nd = nato.d().to_string();
+    wait_until(30, "the channel to be active at nato", || {
+        net::json(&["channel", "list", "--dir", &nd])[0]["state"] == "active"
+    });
     let (id, due) = invite(&net, "council-alone", 2);
     wait_until(
         30,

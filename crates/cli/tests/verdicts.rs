@@ -32,6 +32,7 @@ fn send_body(net: &Net, party: &str, kind: &str, body: serde_json::Value, refs: 
         file.to_str().unwrap(),
     ];
     for r in refs {
+        p.wait_holds(r);
         args.extend(["--refs", r]);
     }
     json(&args)["id"].as_str().unwrap().to_string()

@@ -11,7 +11,6 @@
 //! * [`tls`], [`listener`]: mutual TLS between nodes; connection limits.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -33,6 +32,7 @@ pub mod ledger;
 pub mod listener;
 pub mod policy;
 pub mod rotation;
+pub mod serve_error;
 pub mod silence;
 pub mod standby;
 pub mod state;
@@ -40,6 +40,8 @@ pub mod status;
 pub mod tlog;
 pub mod tls;
 pub mod views;
+
+pub use serve_error::ServeError;
 
 pub use config::{Config, DirError, NodeDir};
 pub use state::Node;
@@ -109,46 +111,6 @@ pub fn console_app(node: Arc<Node>) -> Router {
         .layer(axum::middleware::from_fn(console::headers::secure))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(node)
-}
-
-/// Why `parley serve` could not run.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    #[error(transparent)]
-    Dir(#[from] DirError),
-    #[error("cannot open the database {at}: {source}")]
-    Database {
-        /// The file, or the server and database.
-        at: String,
-        source: parley_store::StoreError,
-    },
-    #[error("cannot write in {}: {source}; the node stores its database there", path.display())]
-    NotWritable {
-        path: std::path::PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Tls(#[from] tls::TlsError),
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
-}
-
-impl ServeError {
-    /// 3: directory or configuration; 4: key; 5: address; 1: anything else.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ServeError::Dir(d) => d.exit_code(),
-            ServeError::Database { .. } | ServeError::NotWritable { .. } => 3,
-            ServeError::Listen { .. } => 5,
-            ServeError::Tls(_) => 4,
-            ServeError::Other(_) => 1,
-        }
-    }
 }
 
 /// Installs the TLS crypto provider once (peers may be reached over https).
@@ -230,9 +192,12 @@ async fn run_active(
     stop: &watch::Receiver<bool>,
 ) -> Result<standby::Term, ServeError> {
     let (term_rx, lost) = standby::term(lease.clone(), stop.clone());
-    let peers_listener = bind(dir.config.listen).await?;
-    let console_listener = bind(dir.config.console.listen).await?;
-    let console_tls = console_tls(&dir)?;
+    // A standby that just took over waits briefly for its own standby
+    // listeners to let go of the addresses.
+    let wait = standby::released_recently();
+    let peers_listener = listener::bind(dir.config.listen, wait).await?;
+    let console_listener = listener::bind(dir.config.console.listen, wait).await?;
+    let console_tls = listener::console_tls(&dir)?;
     let node = Node::new(dir, store)?;
     let peers_tls = if node.dir.config.federation.plaintext {
         None
@@ -273,42 +238,6 @@ async fn run_active(
     } else {
         standby::Term::Stopped
     })
-}
-
-/// Listens on `addr`. A standby that just took over waits briefly for its
-/// own standby listener to let go of the address.
-pub(crate) async fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ServeError> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        match tokio::net::TcpListener::bind(addr).await {
-            Ok(l) => return Ok(l),
-            Err(e)
-                if e.kind() == std::io::ErrorKind::AddrInUse
-                    && tokio::time::Instant::now() < deadline
-                    && standby::released_recently() =>
-            {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            Err(source) => return Err(ServeError::Listen { addr, source }),
-        }
-    }
-}
-
-/// The console's TLS, when configured (relative paths are in the node
-/// directory).
-pub(crate) fn console_tls(dir: &NodeDir) -> Result<Option<Arc<rustls::ServerConfig>>, ServeError> {
-    Ok(
-        match (
-            &dir.config.console.tls_certificate,
-            &dir.config.console.tls_key,
-        ) {
-            (Some(cert), Some(key)) => Some(tls::console_server(
-                &dir.path.join(cert),
-                &dir.path.join(key),
-            )?),
-            _ => None,
-        },
-    )
 }
 
 /// Both listeners' connections, the database and the peers' connections

@@ -26,6 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt as _;
 
+use crate::serve_error::ServeError;
 use crate::tls::{Caller, ed25519_key_of};
 
 /// What one listener lets a client hold.
@@ -202,4 +203,48 @@ async fn http<I>(
     }
     conn.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+}
+
+/// Listens on `addr`; while the address is in use, tries again for a few
+/// seconds if `wait` (a listener of this process is letting go of it).
+///
+/// # Errors
+/// The address cannot be listened on.
+pub async fn bind(addr: SocketAddr, wait: bool) -> Result<TcpListener, ServeError> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match TcpListener::bind(addr).await {
+            Ok(l) => return Ok(l),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && wait
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(source) => return Err(ServeError::Listen { addr, source }),
+        }
+    }
+}
+
+/// The console's TLS, when configured (relative paths are in the node
+/// directory).
+///
+/// # Errors
+/// The certificate or key cannot be read.
+pub fn console_tls(
+    dir: &crate::config::NodeDir,
+) -> Result<Option<Arc<rustls::ServerConfig>>, ServeError> {
+    Ok(
+        match (
+            &dir.config.console.tls_certificate,
+            &dir.config.console.tls_key,
+        ) {
+            (Some(cert), Some(key)) => Some(crate::tls::console_server(
+                &dir.path.join(cert),
+                &dir.path.join(key),
+            )?),
+            _ => None,
+        },
+    )
 }

@@ -25,7 +25,8 @@ use serde_json::json;
 use tokio::sync::watch;
 
 use crate::config::NodeDir;
-use crate::{ServeError, listener};
+use crate::listener;
+use crate::serve_error::ServeError;
 
 /// How often a standby tries the lease, and the active node checks it.
 pub const LEASE_CHECK: Duration = Duration::from_secs(1);
@@ -61,8 +62,8 @@ pub async fn stand_by(
         storage = %dir.config.storage.describe(&dir.path),
         "standby: another node of this party holds the lease (or the database cannot be reached to take it); answering `not_active` and taking over when it can"
     );
-    let peers = crate::bind(dir.config.listen).await?;
-    let console = crate::bind(dir.config.console.listen).await?;
+    let peers = listener::bind(dir.config.listen, false).await?;
+    let console = listener::bind(dir.config.console.listen, false).await?;
     let tls = Arc::new(crate::tls::TlsIdentity::new(
         &party,
         &dir.keyring().node_key(),
@@ -77,7 +78,7 @@ pub async fn stand_by(
     } else {
         Some(crate::tls::federation_server(tls)?)
     };
-    let console_tls = crate::console_tls(dir)?;
+    let console_tls = listener::console_tls(dir)?;
     let (done_tx, done_rx) = watch::channel(false);
     let app = standby_app(&party);
     tokio::spawn(listener::serve(

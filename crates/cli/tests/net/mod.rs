@@ -411,6 +411,18 @@ impl Party {
         }
     }
 
+    /// Waits until this node holds the entry `channel/author/seq` (a peer's
+    /// entry is referred to only once it has arrived).
+    pub fn wait_holds(&self, id: &str) {
+        let mut parts = id.rsplitn(3, '/');
+        let seq: u64 = parts.next().unwrap().parse().unwrap();
+        let author = parts.next().unwrap().to_string();
+        let channel = parts.next().unwrap().to_string();
+        wait_until(30, &format!("{} to hold {id}", self.name), || {
+            self.feed_size(&channel, &author) > seq
+        });
+    }
+
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
