@@ -199,8 +199,9 @@ fn standby_app(party: &str) -> Router {
     let message = format!(
         "this node of {party} is not active: another node of {party} holds the lease on the database, or the database cannot be reached to take it; this one takes over when it can"
     );
+    let party = party.to_string();
     Router::new().fallback(move |headers: axum::http::HeaderMap| {
-        let message = message.clone();
+        let (message, party) = (message.clone(), party.clone());
         async move {
             let browser = headers
                 .get(axum::http::header::ACCEPT)
@@ -213,12 +214,20 @@ fn standby_app(party: &str) -> Router {
                         head {
                             meta charset="utf-8";
                             meta http-equiv="refresh" content="5";
-                            title { "parley: not active" }
+                            title { "parley " (party) ": standing by" }
                         }
                         body style="font: 18px/1.5 system-ui, sans-serif; margin: 3em; max-width: 40em" {
-                            h1 { "This node is not active" }
-                            p { (message) "." }
-                            p { "This page reloads every 5 seconds and shows the console once this node is active." }
+                            h1 { "Standing by" }
+                            p {
+                                "This is a standby node of " strong { (party) } ". Another node of "
+                                (party) " is active on the same database, or the database cannot be "
+                                "reached, so this one takes and shows nothing."
+                            }
+                            p { strong { "Use the active node's console." } }
+                            p {
+                                "This node takes over by itself when the active one stops. This page "
+                                "checks every 5 seconds and becomes the console when it does."
+                            }
                         }
                     }
                 };
