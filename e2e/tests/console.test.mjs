@@ -358,7 +358,12 @@ test('a message with no receipt yet says so, a witness cosignature is not taken 
   await nato.waitForURL(/\/entry\/nato\.mil\/nato\/\d+/);
   const entry = nato.url();
   const witnessed = nato.locator('#witnessed');
-  for (let i = 0; i < 60 && (await witnessed.count()) === 0; i++) {
+  // The page reads the delivery list and the Verify panel's bundle one
+  // after the other: a cosignature stored in between shows in one only
+  // until the next load. Wait until both carry the witness's.
+  const bothShowWitness = async () => (await witnessed.count()) > 0
+    && /The witness cosignatures below are not receipts/.test(await nato.locator('#verify').innerText());
+  for (let i = 0; i < 60 && !(await bothShowWitness()); i++) {
     await nato.waitForTimeout(500);
     await nato.reload();
   }
