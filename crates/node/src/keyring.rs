@@ -295,18 +295,27 @@ impl Keyring {
     /// # Errors
     /// A stored identity does not parse.
     pub fn load_peers(&self, peers: Vec<Peer>) -> Result<(), BadPeer> {
+        let old = self.peers.read().unwrap_or_else(|e| e.into_inner()).clone();
         let mut map = HashMap::new();
         for p in peers {
             let identity = Identity::parse(&p.identity).map_err(|e| BadPeer {
                 party: p.party.clone(),
                 why: e.to_string(),
             })?;
+            let urls: Arc<[String]> = peer_urls(&p.url).into();
+            // A re-read keeps which of a peer's addresses answered last (a
+            // standby's peer must not go back to the dead address).
+            let current = old
+                .get(&p.party)
+                .filter(|o| o.urls == urls)
+                .map(|o| o.current.clone())
+                .unwrap_or_default();
             map.insert(
                 p.party.clone(),
                 PeerInfo {
                     party: p.party,
-                    urls: peer_urls(&p.url).into(),
-                    current: Arc::default(),
+                    urls,
+                    current,
                     identity,
                 },
             );
@@ -385,5 +394,35 @@ pub fn peer_urls(pinned: &str) -> Vec<String> {
         vec![String::new()]
     } else {
         urls
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer pinned at two addresses keeps the one that answered last
+    /// when the peers are read again (they are, on every list).
+    #[test]
+    fn a_reread_keeps_the_address_a_peer_failed_over_to() {
+        let ours = Keyring::new("nato", PartyKeys::generate("nato").unwrap()).unwrap();
+        let theirs = Keyring::new("russia", PartyKeys::generate("russia").unwrap()).unwrap();
+        let pin = |url: &str| Peer {
+            party: "russia".into(),
+            url: url.into(),
+            identity: theirs.identity().to_text(),
+            added_at: 0,
+        };
+        ours.load_peers(vec![pin("https://a:1 https://b:2")])
+            .unwrap();
+        assert_eq!(ours.peer("russia").unwrap().url(), "https://a:1");
+        ours.peer("russia").unwrap().fail_over();
+        ours.load_peers(vec![pin("https://a:1 https://b:2")])
+            .unwrap();
+        assert_eq!(ours.peer("russia").unwrap().url(), "https://b:2");
+        // Pinned anew at other addresses: the first of those.
+        ours.load_peers(vec![pin("https://c:3,https://d:4")])
+            .unwrap();
+        assert_eq!(ours.peer("russia").unwrap().url(), "https://c:3");
     }
 }
