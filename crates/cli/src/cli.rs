@@ -226,6 +226,10 @@ pub(crate) struct BenchFederationArgs {
     /// Keep the nodes' directories (with their logs) and print where.
     #[arg(long)]
     pub(crate) keep: bool,
+    /// Each node keeps its record in a throwaway PostgreSQL database on the
+    /// server PGHOST… names (run inside pg_virtualenv), not in SQLite.
+    #[arg(long)]
+    pub(crate) postgres: bool,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

@@ -1,21 +1,39 @@
 //! `parley bench federation`: just the saturation figure of `parley bench`,
 //! for quick comparisons between builds.
 
+use anyhow::Context;
 use serde_json::json;
 
 use super::network::{Load, run_load};
-use super::nodes::{init, open_channel, pin_all, start};
+use super::nodes::{init_on, open_channel, pin_all, start};
 use crate::cli::BenchFederationArgs;
 use crate::output;
 
 pub(crate) fn federation(a: BenchFederationArgs) -> anyhow::Result<()> {
     let root = tempfile::tempdir()?;
+    // On PostgreSQL: a throwaway database per node, on the server the
+    // environment names (PGHOST…, as pg_virtualenv sets, or PARLEY_TEST_PG_URL).
+    let databases = if a.postgres {
+        let server = parley_store::throwaway::ThrowawayDatabase::server().context(
+            "--postgres needs a server: set PGHOST (run inside pg_virtualenv) or PARLEY_TEST_PG_URL",
+        )?;
+        Some([
+            parley_store::throwaway::ThrowawayDatabase::create(&server, "bench")?,
+            parley_store::throwaway::ThrowawayDatabase::create(&server, "bench")?,
+        ])
+    } else {
+        None
+    };
+    let url = |i: usize| databases.as_ref().map(|d| d[i].url.as_str());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let r = rt.block_on(async {
         let client = reqwest::Client::new();
-        let (nato, russia) = (init(root.path(), "nato")?, init(root.path(), "russia")?);
+        let (nato, russia) = (
+            init_on(root.path(), "nato", url(0))?,
+            init_on(root.path(), "russia", url(1))?,
+        );
         pin_all(&[&nato, &russia])?;
         let (_n, _) = start(&client, &nato).await?;
         let (_r, _) = start(&client, &russia).await?;
@@ -44,8 +62,10 @@ pub(crate) fn federation(a: BenchFederationArgs) -> anyhow::Result<()> {
     }
     output::lines([
         format!(
-            "federation: {} messages, {} concurrent senders, nato → russia, two processes on 127.0.0.1",
-            r.messages, a.concurrency
+            "federation: {} messages, {} concurrent senders, nato → russia, two processes on 127.0.0.1, on {}",
+            r.messages,
+            a.concurrency,
+            if a.postgres { "PostgreSQL" } else { "SQLite" }
         ),
         format!(
             "  sustained:    {:.0} messages/s, from send to stored receipt",

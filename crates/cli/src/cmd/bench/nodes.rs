@@ -59,6 +59,16 @@ pub(crate) fn run(args: &[&str]) -> anyhow::Result<String> {
 }
 
 pub(crate) fn init(root: &Path, party: &str) -> anyhow::Result<BenchNode> {
+    init_on(root, party, None)
+}
+
+/// As [`init`], keeping the node's record in the PostgreSQL database
+/// `database` (a connection string) when given.
+pub(crate) fn init_on(
+    root: &Path,
+    party: &str,
+    database: Option<&str>,
+) -> anyhow::Result<BenchNode> {
     let free = || -> anyhow::Result<u16> {
         Ok(std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
@@ -66,18 +76,26 @@ pub(crate) fn init(root: &Path, party: &str) -> anyhow::Result<BenchNode> {
     };
     let (peer_port, port) = (free()?, free()?);
     let dir = root.join(party);
-    let out: Value = serde_json::from_str(&run(&[
+    let (listen, console) = (
+        format!("127.0.0.1:{peer_port}"),
+        format!("127.0.0.1:{port}"),
+    );
+    let mut args = vec![
         "init",
         "--party",
         party,
         "--dir",
         dir.to_str().unwrap_or_default(),
         "--listen",
-        &format!("127.0.0.1:{peer_port}"),
+        &listen,
         "--console",
-        &format!("127.0.0.1:{port}"),
+        &console,
         "--json",
-    ])?)?;
+    ];
+    if let Some(url) = database {
+        args.extend(["--database", url]);
+    }
+    let out: Value = serde_json::from_str(&run(&args)?)?;
     let token = std::fs::read_to_string(dir.join("api.token"))?
         .trim()
         .to_string();
