@@ -73,7 +73,7 @@ pub(crate) async fn measure(
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle_rss = rss_bytes(sa.pid());
     let (sb, _) = start(client, &b).await?;
-    open_channel(client, &a, &b, "nato.catchup", None).await?;
+    open_channel(client, &a, &[&b], "nato.catchup", None).await?;
     sb.stop();
     sa.stop();
 

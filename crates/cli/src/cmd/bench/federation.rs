@@ -37,11 +37,11 @@ pub(crate) fn federation(a: BenchFederationArgs) -> anyhow::Result<()> {
         pin_all(&[&nato, &russia])?;
         let (_n, _) = start(&client, &nato).await?;
         let (_r, _) = start(&client, &russia).await?;
-        open_channel(&client, &nato, &russia, "nato.bench", None).await?;
+        open_channel(&client, &nato, &[&russia], "nato.bench", None).await?;
         run_load(
             &client,
             &nato,
-            &russia,
+            std::slice::from_ref(&russia.party),
             "nato.bench",
             Load::Closed {
                 concurrency: a.concurrency,

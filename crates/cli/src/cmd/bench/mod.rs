@@ -155,8 +155,8 @@ async fn network_runs(
     let (_n, _) = start(client, &nato).await?;
     let (_r, _) = start(client, &russia).await?;
     let (_o, _) = start(client, &osce).await?;
-    open_channel(client, &nato, &russia, "nato.direct", None).await?;
-    open_channel(client, &nato, &russia, "nato.witnessed", Some(&osce)).await?;
+    open_channel(client, &nato, &[&russia], "nato.direct", None).await?;
+    open_channel(client, &nato, &[&russia], "nato.witnessed", Some(&osce)).await?;
     let mut direct = Vec::new();
     let mut witnessed = Vec::new();
     for (channel, out) in [
@@ -165,7 +165,16 @@ async fn network_runs(
     ] {
         for load in sizes.loads() {
             say(&format!("      {channel}: {load:?}"));
-            out.push(run_load(client, &nato, &russia, channel, load).await?);
+            out.push(
+                run_load(
+                    client,
+                    &nato,
+                    std::slice::from_ref(&russia.party),
+                    channel,
+                    load,
+                )
+                .await?,
+            );
         }
     }
     Ok((direct, witnessed))

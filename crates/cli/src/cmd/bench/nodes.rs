@@ -195,40 +195,44 @@ pub(crate) async fn wait_for(
     anyhow::bail!("timed out waiting for {what}")
 }
 
-/// `author` creates `channel` with `other` (and a witness), `other`
+/// `author` creates `id` with `others` (and a witness), each of `others`
 /// accepts; returns when the author sees it active.
 pub(crate) async fn open_channel(
     client: &reqwest::Client,
     author: &BenchNode,
-    other: &BenchNode,
+    others: &[&BenchNode],
     id: &str,
     witness: Option<&BenchNode>,
 ) -> anyhow::Result<()> {
     let witnesses: Vec<&str> = witness.iter().map(|w| w.party.as_str()).collect();
+    let members: Vec<&str> = std::iter::once(author)
+        .chain(others.iter().copied())
+        .map(|n| n.party.as_str())
+        .collect();
     api(
         client,
         author,
         "POST",
         "/channels",
-        Some(
-            json!({"id": id, "charter": {"members": [author.party, other.party],
-            "witnesses": witnesses, "level": "expert", "languages": ["en"]}}),
-        ),
+        Some(json!({"id": id, "charter": {"members": members,
+            "witnesses": witnesses, "level": "expert", "languages": ["en"]}})),
     )
     .await?;
-    wait_for(&format!("{} to accept {id}", other.party), 30, async || {
-        api(
-            client,
-            other,
-            "POST",
-            &format!("/channels/{id}/accept"),
-            None,
-        )
-        .await
-        .is_ok()
-    })
-    .await?;
-    wait_for(&format!("{id} to open"), 30, async || {
+    for other in others {
+        wait_for(&format!("{} to accept {id}", other.party), 60, async || {
+            api(
+                client,
+                other,
+                "POST",
+                &format!("/channels/{id}/accept"),
+                None,
+            )
+            .await
+            .is_ok()
+        })
+        .await?;
+    }
+    wait_for(&format!("{id} to open"), 60, async || {
         api(client, author, "GET", "/channels", None)
             .await
             .is_ok_and(|c| {
