@@ -417,9 +417,9 @@ pub fn evidence_is_recorded_once(open: Opener<'_>) {
     assert_eq!(held[0].kind, EvidenceKind::Equivocation);
 }
 
-pub fn actions_are_numbered_in_order(open: Opener<'_>) {
-    let store: Arc<dyn Store> = Arc::from(open());
-    let rec = ActionRecord {
+/// A duty officer's send, as the action log records one (for tests).
+pub fn sample_action() -> ActionRecord {
+    ActionRecord {
         id: 0,
         time: 1,
         user: "duty".into(),
@@ -429,7 +429,12 @@ pub fn actions_are_numbered_in_order(open: Opener<'_>) {
         target: "nato.mil".into(),
         entry: Some("nato.mil/nato/1".into()),
         outcome: "ok".into(),
-    };
+    }
+}
+
+pub fn actions_are_numbered_in_order(open: Opener<'_>) {
+    let store: Arc<dyn Store> = Arc::from(open());
+    let rec = sample_action();
     let a = store.record_action(&rec).unwrap();
     let b = store
         .record_action(&ActionRecord {

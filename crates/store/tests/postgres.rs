@@ -100,17 +100,7 @@ fn the_action_log_is_append_only() {
     let Some(s) = server() else { return };
     let db = ThrowawayDatabase::create(&s, "actions").unwrap();
     let store = PostgresStore::open(&db.url).unwrap();
-    let rec = parley_store::ActionRecord {
-        id: 0,
-        time: 1,
-        user: "duty".into(),
-        role: "duty_officer".into(),
-        client: "127.0.0.1:5000".into(),
-        action: "send hotline_message".into(),
-        target: "nato.mil".into(),
-        entry: Some("nato.mil/nato/1".into()),
-        outcome: "ok".into(),
-    };
+    let rec = parley_store::conformance::sample_action();
     store.record_action(&rec).unwrap();
     store.record_action(&rec).unwrap();
     for sql in [

@@ -41,17 +41,7 @@ fn schema_version_is_recorded_and_a_newer_schema_is_refused() {
 #[test]
 fn the_action_log_is_append_only() {
     let (dir, store) = open();
-    let rec = parley_store::ActionRecord {
-        id: 0,
-        time: 1,
-        user: "duty".into(),
-        role: "duty_officer".into(),
-        client: "127.0.0.1:5000".into(),
-        action: "send hotline_message".into(),
-        target: "nato.mil".into(),
-        entry: Some("nato.mil/nato/1".into()),
-        outcome: "ok".into(),
-    };
+    let rec = parley_store::conformance::sample_action();
     // Recording and reading back in order is the contract's
     // (`actions_are_numbered_in_order`, run above); here, SQLite's triggers.
     store.record_action(&rec).unwrap();
