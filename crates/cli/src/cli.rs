@@ -146,6 +146,30 @@ pub(crate) enum BenchCommand {
     /// How delivery and receipts grow with the members of a channel:
     /// that many nodes and a witness on 127.0.0.1, one sender.
     Members(BenchMembersArgs),
+    /// A node with a long history (a million entries by default): time to
+    /// read it at start, p50/p99 of every console page and of `parley
+    /// obligations`, and an answer's time to the creditor's board.
+    History(BenchHistoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchHistoryArgs {
+    /// Entries in the history, written into both parties' stores before
+    /// their nodes start.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub(crate) entries: u64,
+    /// Requests timed per page.
+    #[arg(long, default_value_t = 30)]
+    pub(crate) samples: usize,
+    /// Acknowledgements timed to the board.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) rounds: usize,
+    /// Each node keeps its record in a throwaway PostgreSQL database on the
+    /// server PGHOST… names (run inside pg_virtualenv), not in SQLite.
+    #[arg(long)]
+    pub(crate) postgres: bool,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
 }
 
 /// `parley bench`: sizes are flags; the defaults finish in a few minutes on
@@ -777,6 +801,13 @@ pub(crate) struct ObligationsArgs {
     /// Evaluate as of this time (RFC 3339, e.g. 2026-11-27T17:00:00Z): what will be overdue by then?
     #[arg(long)]
     pub(crate) at: Option<String>,
+    /// How many met obligations to list, most recently met first (every
+    /// obligation not met is always listed).
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub(crate) met: usize,
+    /// List every obligation ever made, met or not.
+    #[arg(long)]
+    pub(crate) all: bool,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }
@@ -788,6 +819,13 @@ pub(crate) struct TimelineArgs {
     /// The channel id (`parley channel list` shows them).
     #[arg(long)]
     pub(crate) channel: String,
+    /// The first entry to show, counting from 0 at the earliest (default:
+    /// the last --limit entries).
+    #[arg(long, value_name = "N")]
+    pub(crate) from: Option<usize>,
+    /// How many entries to show.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) limit: usize,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

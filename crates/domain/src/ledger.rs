@@ -2,13 +2,20 @@
 //! it can prove (receipts it holds). Views and obligations are functions of
 //! a ledger and nothing else, so two nodes holding the same feeds and
 //! receipts derive the same answers.
+//!
+//! A ledger grows by [`Ledger::insert`] (an entry) and [`Ledger::receipt`]
+//! (a signed receipt), each touching only what it changes, and its indexes
+//! are persistent structures: cloning one is cheap, so a node can hand a
+//! snapshot to a page being drawn while it folds in the next event. This is
+//! what keeps a page fast with a million entries in history.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::BTreeMap;
 
+use imbl::{HashMap as PMap, OrdMap, OrdSet, Vector};
 use parley_log::{Entry, Hash, Timestamp};
 
 use crate::channel::ChannelState;
+use crate::obligations::Board;
 
 /// An entry with its proven delivery times.
 #[derive(Clone, Debug)]
@@ -26,35 +33,114 @@ impl Known {
     }
 }
 
+/// Where an entry stands in its channel's causal order: its causal time is
+/// the latest stated time among itself and everything before it (its
+/// feed's earlier entries and what it references), and its height one more
+/// than the highest of those. Ordering by (causal time, height, author,
+/// seq) puts every entry after what it follows, is the same on every node
+/// holding the same entries, and needs nothing recomputed when an entry
+/// arrives: the new entry is placed, nothing else moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Causal {
+    time: Timestamp,
+    height: u64,
+}
+
+/// An entry's place in newest-first and causal listings.
+type ByTime = (Timestamp, String, u64, usize);
+type ByCause = (Causal, String, u64, usize);
+
+/// A receipt that covers entries this node does not hold yet: kept until
+/// they arrive.
+#[derive(Clone, Debug)]
+struct Early {
+    cosigner: String,
+    size: u64,
+    time: Timestamp,
+}
+
 /// Everything a node holds, indexed.
+#[derive(Clone)]
 pub struct Ledger {
     pub channels: BTreeMap<String, ChannelState>,
-    pub entries: Vec<Known>,
-    by_hash: HashMap<Hash, usize>,
-    /// Entries referencing each hash, in stored order.
-    referencing: HashMap<Hash, Vec<usize>>,
+    entries: Vector<Known>,
+    causal: Vector<Causal>,
+    by_hash: PMap<Hash, usize>,
+    /// Entries referencing each hash, in the order they arrived.
+    referencing: PMap<Hash, Vector<usize>>,
+    by_kind: PMap<String, Vector<usize>>,
+    /// Each feed's entries by sequence number.
+    by_feed: PMap<(String, String), OrdMap<u64, usize>>,
+    newest: OrdSet<ByTime>,
+    newest_in: PMap<String, OrdSet<ByTime>>,
+    timelines: PMap<String, OrdSet<ByCause>>,
+    /// Entries per (channel, author), not counting link tests.
+    traffic: PMap<(String, String), usize>,
+    early: PMap<(String, String), Vec<Early>>,
+    board: Board,
 }
 
 impl Ledger {
-    pub fn new(channels: BTreeMap<String, ChannelState>, entries: Vec<Known>) -> Ledger {
-        let mut by_hash = HashMap::new();
-        let mut referencing: HashMap<Hash, Vec<usize>> = HashMap::new();
-        for (i, k) in entries.iter().enumerate() {
-            by_hash.insert(k.hash, i);
-            for r in &k.entry.refs {
-                referencing.entry(*r).or_default().push(i);
-            }
-        }
+    /// An empty ledger over `channels`.
+    pub fn empty(channels: BTreeMap<String, ChannelState>) -> Ledger {
         Ledger {
             channels,
-            entries,
-            by_hash,
-            referencing,
+            entries: Vector::new(),
+            causal: Vector::new(),
+            by_hash: PMap::new(),
+            referencing: PMap::new(),
+            by_kind: PMap::new(),
+            by_feed: PMap::new(),
+            newest: OrdSet::new(),
+            newest_in: PMap::new(),
+            timelines: PMap::new(),
+            traffic: PMap::new(),
+            early: PMap::new(),
+            board: Board::default(),
         }
+    }
+
+    /// A ledger of `entries` with the delivery times they carry.
+    pub fn new(channels: BTreeMap<String, ChannelState>, entries: Vec<Known>) -> Ledger {
+        let mut l = Ledger::empty(channels);
+        for k in entries {
+            l.insert(k);
+        }
+        l
+    }
+
+    /// Every entry, in the order this ledger received them.
+    pub fn entries(&self) -> impl Iterator<Item = &Known> {
+        self.entries.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The sequence number after the last entry of a feed this ledger
+    /// holds (a feed is received in order, so: how many it holds).
+    pub fn feed_len(&self, channel: &str, author: &str) -> u64 {
+        self.by_feed
+            .get(&(channel.to_string(), author.to_string()))
+            .and_then(|v| v.get_max())
+            .map_or(0, |(s, _)| s + 1)
     }
 
     pub fn get(&self, hash: &Hash) -> Option<&Known> {
         self.by_hash.get(hash).map(|&i| &self.entries[i])
+    }
+
+    pub(crate) fn at(&self, i: usize) -> &Known {
+        &self.entries[i]
+    }
+
+    pub(crate) fn index_of(&self, hash: &Hash) -> Option<usize> {
+        self.by_hash.get(hash).copied()
     }
 
     /// Entries that reference `hash`.
@@ -66,64 +152,262 @@ impl Ledger {
             .map(|&i| &self.entries[i])
     }
 
-    /// Entries of one kind, in stored order.
+    /// Entries of one kind, in the order received.
     pub fn of_kind<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Known> + 'a {
-        self.entries.iter().filter(move |k| k.entry.kind == kind)
+        self.by_kind
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.entries[i])
+    }
+
+    /// Entries newest first (by stated time), of one channel or of all.
+    pub fn newest_first(&self, channel: Option<&str>) -> Box<dyn Iterator<Item = &Known> + '_> {
+        let set = match channel {
+            None => Some(&self.newest),
+            Some(c) => self.newest_in.get(c),
+        };
+        Box::new(
+            set.into_iter()
+                .flat_map(|s| s.iter().rev())
+                .map(|t| &self.entries[t.3]),
+        )
+    }
+
+    /// How many entries a channel (or all channels) holds.
+    pub fn count(&self, channel: Option<&str>) -> usize {
+        match channel {
+            None => self.newest.len(),
+            Some(c) => self.newest_in.get(c).map_or(0, OrdSet::len),
+        }
+    }
+
+    /// Entries other than link tests in `channel` (or all channels).
+    pub fn traffic(&self, channel: Option<&str>) -> usize {
+        self.traffic
+            .iter()
+            .filter(|((c, _), _)| channel.is_none_or(|x| x == c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// Entries by authors other than `me`, not counting link tests: what
+    /// an inbox can show as unread.
+    pub fn traffic_from_others(&self, me: &str, channel: Option<&str>) -> usize {
+        self.traffic
+            .iter()
+            .filter(|((c, a), _)| a != me && channel.is_none_or(|x| x == c))
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// A channel's entries in causal order: an entry comes after every
-    /// entry it references and after the earlier entries of its own feed;
-    /// among entries free to come next, the earliest stated time first.
-    pub fn timeline(&self, channel: &str) -> Vec<&Known> {
-        let idx: Vec<usize> = (0..self.entries.len())
-            .filter(|&i| self.entries[i].entry.channel == channel)
-            .collect();
-        let pos: HashMap<usize, usize> = idx.iter().enumerate().map(|(p, &i)| (i, p)).collect();
-        let mut preds = vec![0usize; idx.len()];
-        let mut succs: Vec<Vec<usize>> = vec![Vec::new(); idx.len()];
-        let mut last_of_feed: BTreeMap<(&str, u64), usize> = BTreeMap::new();
-        for (p, &i) in idx.iter().enumerate() {
-            let e = &self.entries[i].entry;
-            last_of_feed.insert((e.author.as_str(), e.seq), p);
+    /// entry it references and after the earlier entries of its own feed.
+    pub fn timeline(&self, channel: &str) -> impl DoubleEndedIterator<Item = &Known> + '_ {
+        self.timelines
+            .get(channel)
+            .into_iter()
+            .flat_map(|s| s.iter())
+            .map(|t| &self.entries[t.3])
+    }
+
+    /// Rows `rows` of a channel's causal order, read from whichever end is
+    /// nearer: the latest page of a long history costs one page.
+    pub fn timeline_rows(&self, channel: &str, rows: std::ops::Range<usize>) -> Vec<&Known> {
+        let len = self.timeline_len(channel);
+        let rows = rows.start.min(len)..rows.end.min(len);
+        if rows.start > len - rows.end {
+            let mut v: Vec<&Known> = self
+                .timeline(channel)
+                .rev()
+                .skip(len - rows.end)
+                .take(rows.len())
+                .collect();
+            v.reverse();
+            v
+        } else {
+            self.timeline(channel)
+                .skip(rows.start)
+                .take(rows.len())
+                .collect()
         }
-        for (p, &i) in idx.iter().enumerate() {
-            let e = &self.entries[i].entry;
-            let mut before: Vec<usize> = Vec::new();
-            if e.seq > 0
-                && let Some(&q) = last_of_feed.get(&(e.author.as_str(), e.seq - 1))
+    }
+
+    /// How many entries a channel's timeline holds.
+    pub fn timeline_len(&self, channel: &str) -> usize {
+        self.timelines.get(channel).map_or(0, OrdSet::len)
+    }
+
+    /// Adds an entry (one already held is ignored) and everything it
+    /// changes; returns whether it was new.
+    pub fn insert(&mut self, mut k: Known) -> bool {
+        if self.by_hash.contains_key(&k.hash) {
+            return false;
+        }
+        let i = self.entries.len();
+        let e = &k.entry;
+        let feed = (e.channel.clone(), e.author.clone());
+        // Receipts that arrived before the entry.
+        if let Some(early) = self.early.get(&feed) {
+            for r in early
+                .iter()
+                .filter(|r| r.size > e.seq && r.cosigner != e.author)
             {
-                before.push(q);
-            }
-            for r in &e.refs {
-                if let Some(q) = self.by_hash.get(r).and_then(|j| pos.get(j)) {
-                    before.push(*q);
-                }
-            }
-            before.sort_unstable();
-            before.dedup();
-            for q in before {
-                if q != p {
-                    preds[p] += 1;
-                    succs[q].push(p);
-                }
+                let t = k.delivered.entry(r.cosigner.clone()).or_insert(r.time);
+                *t = (*t).min(r.time);
             }
         }
-        let key = |p: usize| {
-            let e = &self.entries[idx[p]].entry;
-            Reverse((e.time, e.author.clone(), e.seq, p))
+        let causal = self.causal_of(&k.entry);
+        let e = &k.entry;
+        self.by_hash.insert(k.hash, i);
+        for r in &e.refs {
+            self.referencing.entry(*r).or_default().push_back(i);
+        }
+        self.by_kind.entry(e.kind.clone()).or_default().push_back(i);
+        let slots = self.by_feed.entry(feed.clone()).or_default();
+        slots.insert(e.seq, i);
+        let held = slots.get_max().map_or(0, |(s, _)| s + 1);
+        if let Some(early) = self.early.get_mut(&feed) {
+            early.retain(|r| r.size > held);
+        }
+        let t: ByTime = (e.time, e.author.clone(), e.seq, i);
+        self.newest.insert(t.clone());
+        self.newest_in
+            .entry(e.channel.clone())
+            .or_default()
+            .insert(t);
+        self.timelines
+            .entry(e.channel.clone())
+            .or_default()
+            .insert((causal, e.author.clone(), e.seq, i));
+        if e.kind != "link_test" {
+            *self.traffic.entry(feed).or_default() += 1;
+        }
+        self.causal.push_back(causal);
+        let touched: Vec<usize> = std::iter::once(i)
+            .chain(e.refs.iter().filter_map(|r| self.index_of(r)))
+            .chain(self.referencing.get(&k.hash).into_iter().flatten().copied())
+            .collect();
+        self.entries.push_back(k);
+        self.board.touch(touched);
+        true
+    }
+
+    fn causal_of(&self, e: &Entry) -> Causal {
+        let before = e
+            .seq
+            .checked_sub(1)
+            .and_then(|s| {
+                self.by_feed
+                    .get(&(e.channel.clone(), e.author.clone()))
+                    .and_then(|v| v.get(&s))
+            })
+            .into_iter()
+            .chain(e.refs.iter().filter_map(|r| self.by_hash.get(r)))
+            .filter(|&&j| self.entries[j].entry.channel == e.channel)
+            .map(|&j| self.causal[j]);
+        let mut c = Causal {
+            time: e.time,
+            height: 0,
         };
-        let mut ready: BinaryHeap<Reverse<(Timestamp, String, u64, usize)>> =
-            (0..idx.len()).filter(|&p| preds[p] == 0).map(key).collect();
-        let mut out = Vec::with_capacity(idx.len());
-        while let Some(Reverse((_, _, _, p))) = ready.pop() {
-            out.push(&self.entries[idx[p]]);
-            for &s in &succs[p] {
-                preds[s] -= 1;
-                if preds[s] == 0 {
-                    ready.push(key(s));
+        for b in before {
+            c.time = c.time.max(b.time);
+            c.height = c.height.max(b.height + 1);
+        }
+        c
+    }
+
+    /// Folds in `cosigner`'s signed receipt, at `time`, of the first `size`
+    /// entries of `author`'s feed in `channel`: each covered entry's
+    /// delivery to the cosigner is its earliest such receipt. A receipt by
+    /// the author itself proves nothing and is ignored.
+    pub fn receipt(
+        &mut self,
+        channel: &str,
+        author: &str,
+        cosigner: &str,
+        size: u64,
+        time: Timestamp,
+    ) {
+        if cosigner == author {
+            return;
+        }
+        let feed = (channel.to_string(), author.to_string());
+        let slots = self.by_feed.get(&feed).cloned().unwrap_or_default();
+        if slots.get_max().is_none_or(|(s, _)| size > s + 1) {
+            self.early.entry(feed).or_default().push(Early {
+                cosigner: cosigner.to_string(),
+                size,
+                time,
+            });
+        }
+        // Delivery times never decrease along a feed (an entry's earliest
+        // receipt covers every earlier entry), so those this receipt
+        // lowers are a run ending at `size`: walk back until one is not.
+        let mut touched = Vec::new();
+        for (_, &i) in slots.range(..size).rev() {
+            let k = &mut self.entries[i];
+            match k.delivered.get(cosigner) {
+                Some(t) if *t <= time => break,
+                _ => {
+                    k.delivered.insert(cosigner.to_string(), time);
+                    touched.push(i);
+                    touched.extend(k.entry.refs.iter().filter_map(|r| self.by_hash.get(r)));
                 }
             }
         }
-        out
+        self.board.touch(touched);
+    }
+
+    /// Replaces the channels' state. A channel's state changes by its
+    /// members' acts (acceptance, suspension, resumption), which move the
+    /// deadlines of the obligations already made in it: those are derived
+    /// again. A channel new to the ledger has all its entries derived.
+    pub fn set_channels(&mut self, channels: BTreeMap<String, ChannelState>) {
+        let mut touched = Vec::new();
+        for (id, c) in &channels {
+            match self.channels.get(id) {
+                Some(old) if old == c => {}
+                Some(_) => touched.extend(self.board.sources_in(self, id)),
+                None => touched.extend(
+                    self.newest_in
+                        .get(id)
+                        .into_iter()
+                        .flat_map(|s| s.iter().map(|t| t.3)),
+                ),
+            }
+        }
+        for id in self
+            .channels
+            .keys()
+            .filter(|id| !channels.contains_key(*id))
+        {
+            touched.extend(self.board.sources_in(self, id));
+        }
+        self.board.touch(touched);
+        self.channels = channels;
+    }
+
+    /// Brings the obligations board up to `at`: sources touched since the
+    /// last call, and those whose standing changes by `at`, are derived
+    /// again.
+    pub fn refresh(&mut self, at: Timestamp) {
+        let mut board = std::mem::take(&mut self.board);
+        board.refresh(self, at);
+        self.board = board;
+    }
+
+    /// Whether [`Ledger::refresh`] at `at` would change anything.
+    pub fn needs_refresh(&self, at: Timestamp) -> bool {
+        self.board.needs_refresh(at)
+    }
+
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// Entries by index, for the board.
+    pub(crate) fn indices(&self) -> std::ops::Range<usize> {
+        0..self.entries.len()
     }
 }

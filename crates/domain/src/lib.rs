@@ -6,8 +6,11 @@
 //! * [`channel`]: the charter, acceptance, suspension and resumption, and
 //!   [`channel::ChannelState`] folded from them.
 //! * [`hotline`]: hotline messages, acknowledgements, link tests.
+//! * [`ledger`]: what a node holds, indexed and grown event by event, with
+//!   [`obligations::Board`] kept current beside it.
 //! * [`violation`]: a broken rule, named by field.
 
+mod board;
 pub mod channel;
 pub mod dates;
 pub mod exercises;

@@ -19,6 +19,8 @@ use crate::kinds::parse_body;
 use crate::ledger::{Known, Ledger};
 use crate::meetings::{MeetingInvitation, MeetingRecord};
 
+pub use crate::board::Board;
+
 /// Where an obligation stands at the time of evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -489,75 +491,152 @@ fn status(
 /// Every obligation that exists at `at`, as of what the ledger holds.
 /// Entries stated after `at` are left out, so `at` in the past shows the
 /// board as it stood then, and in the future what will be overdue by then.
+///
+/// This reads the whole history; a node keeps the same answers current in
+/// [`Board`] instead, and tests hold the two equal.
 pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+    let mut out: Vec<Obligation> = ledger
+        .entries()
+        .flat_map(|k| of_entry(ledger, k, at))
+        .collect();
+    out.extend(annual_calendars(ledger, at));
+    sort(&mut out);
+    out
+}
+
+/// The board's order: overdue first, then by deadline.
+pub fn sort(list: &mut [Obligation]) {
+    list.sort_by(|a, b| (a.status, a.due, &a.id).cmp(&(b.status, b.due, &b.id)));
+}
+
+/// The obligations one entry creates, standing at `at`.
+pub fn of_entry(ledger: &Ledger, k: &Known, at: Timestamp) -> Vec<Obligation> {
     let mut out = Vec::new();
-    for k in &ledger.entries {
-        if k.entry.time > at {
-            continue;
+    if k.entry.time > at {
+        return out;
+    }
+    let pauses_of = |debtor: &str| {
+        ledger
+            .channels
+            .get(&k.entry.channel)
+            .map(|c| c.suspended_for(debtor))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(from, _)| *from <= at)
+            .collect::<Vec<_>>()
+    };
+    for mut d in duties(ledger, k) {
+        let found = answer(ledger, &k.hash, &d).filter(|(_, t, _)| *t <= at);
+        let starts = d.starts.map(|(t, _)| t).filter(|t| *t <= at);
+        let pauses = pauses_of(&d.debtor);
+        let open_questions = unanswered(ledger, &k.hash, &d, at);
+        let paused_now = pauses.iter().any(|(_, until)| until.is_none_or(|u| u > at));
+        if let (Some(s), Some(due)) = (starts, d.due) {
+            d.due = Some(barred_deadline(
+                due,
+                s,
+                &pauses,
+                found.map_or(at, |f| f.1.min(at)),
+            ));
         }
-        let pauses_of = |debtor: &str| {
-            ledger
-                .channels
-                .get(&k.entry.channel)
-                .map(|c| c.suspended_for(debtor))
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(from, _)| *from <= at)
-                .collect::<Vec<_>>()
-        };
-        for mut d in duties(ledger, k) {
-            let found = answer(ledger, &k.hash, &d).filter(|(_, t, _)| *t <= at);
-            let starts = d.starts.map(|(t, _)| t).filter(|t| *t <= at);
-            let pauses = pauses_of(&d.debtor);
-            let open_questions = unanswered(ledger, &k.hash, &d, at);
-            let paused_now = pauses.iter().any(|(_, until)| until.is_none_or(|u| u > at));
-            if let (Some(s), Some(due)) = (starts, d.due) {
-                // The deadline moves by the time the debtor was barred.
-                let barred: i64 = pauses
-                    .iter()
-                    .map(|(from, until)| {
-                        let end = until.map_or(at, |u| u.min(at));
-                        (end.unix() - from.unix().max(s.unix())).max(0)
-                    })
-                    .sum();
-                d.due = Some(due.plus_seconds(barred));
-            }
-            out.push(Obligation {
-                id: format!("{}#{}#{}", k.id(), d.rule, d.debtor),
-                channel: k.entry.channel.clone(),
-                rule: d.rule,
-                description: d.description,
-                source: k.id(),
-                source_kind: k.entry.kind.clone(),
-                source_hash: k.hash.to_hex(),
-                starts_proven: d.starts.is_some_and(|(_, p)| p),
-                due: d
-                    .due
-                    .filter(|_| starts.is_some() || d.rule == "observation-invitation"),
-                status: match status(starts, d.due, found.map(|f| f.1), at) {
-                    Status::Open | Status::Overdue if paused_now => Status::Paused,
-                    s => s,
-                },
-                met_by: found.map(|f| f.0.id()),
-                answered_by: d.answers.iter().map(|k| k.to_string()).collect(),
-                unanswered: open_questions,
-                met_at: found.map(|f| f.1),
-                met_proven: found.is_some_and(|f| f.2),
-                starts,
-                debtor: d.debtor,
-                creditor: d.creditor,
-            });
+        out.push(Obligation {
+            id: format!("{}#{}#{}", k.id(), d.rule, d.debtor),
+            channel: k.entry.channel.clone(),
+            rule: d.rule,
+            description: d.description,
+            source: k.id(),
+            source_kind: k.entry.kind.clone(),
+            source_hash: k.hash.to_hex(),
+            starts_proven: d.starts.is_some_and(|(_, p)| p),
+            due: d
+                .due
+                .filter(|_| starts.is_some() || d.rule == "observation-invitation"),
+            status: match status(starts, d.due, found.map(|f| f.1), at) {
+                Status::Open | Status::Overdue if paused_now => Status::Paused,
+                s => s,
+            },
+            met_by: found.map(|f| f.0.id()),
+            answered_by: d.answers.iter().map(|k| k.to_string()).collect(),
+            unanswered: open_questions,
+            met_at: found.map(|f| f.1),
+            met_proven: found.is_some_and(|f| f.2),
+            starts,
+            debtor: d.debtor,
+            creditor: d.creditor,
+        });
+    }
+    out
+}
+
+/// A deadline moved by the time the debtor was barred from answering
+/// between the start of the clock and `end` (now, or when it answered).
+/// Overlapping suspensions count once, and a suspension that begins after
+/// the deadline (as moved so far) has passed does not revive it: what was
+/// late stays late, and an answer is judged by the deadline as it stood
+/// when it came.
+fn barred_deadline(
+    due: Timestamp,
+    starts: Timestamp,
+    pauses: &[(Timestamp, Option<Timestamp>)],
+    end: Timestamp,
+) -> Timestamp {
+    let mut spans: Vec<(i64, i64)> = pauses
+        .iter()
+        .map(|(from, until)| {
+            let a = from.unix().max(starts.unix());
+            let b = until.map_or(end, |u| u.min(end)).unix();
+            (a, b)
+        })
+        .filter(|(a, b)| b > a)
+        .collect();
+    spans.sort_unstable();
+    let mut moved = due.unix();
+    let mut covered = i64::MIN;
+    for (a, b) in spans {
+        let a = a.max(covered);
+        if a >= moved {
+            break;
+        }
+        if b > a {
+            moved += b - a;
+            covered = b;
         }
     }
-    out.extend(annual_calendars(ledger, at));
-    out.sort_by(|a, b| (a.status, a.due, &a.id).cmp(&(b.status, b.due, &b.id)));
-    out
+    due.plus_seconds(moved - due.unix())
+}
+
+/// The first time after `at` at which [`of_entry`] could answer
+/// differently with the ledger unchanged (a deadline passing, a stated
+/// time or receipt time reached, a suspension beginning or ending), or
+/// `None` if never.
+pub(crate) fn changes_after(
+    ledger: &Ledger,
+    k: &Known,
+    list: &[Obligation],
+    at: Timestamp,
+) -> Option<Timestamp> {
+    let second = at.plus_seconds(1);
+    // While a debtor is barred its deadline moves with the clock.
+    if list.iter().any(|o| o.status == Status::Paused) {
+        return Some(second);
+    }
+    let mut times: Vec<Timestamp> = vec![k.entry.time];
+    times.extend(k.delivered.values().copied());
+    for a in ledger.referencing(&k.hash) {
+        times.push(a.entry.time);
+        times.extend(a.delivered.values().copied());
+    }
+    if let Some(c) = ledger.channels.get(&k.entry.channel) {
+        times.extend(c.history.iter().map(|a| a.time));
+    }
+    times.extend(list.iter().filter_map(|o| o.due));
+    times.into_iter().filter(|t| *t > at).min()
 }
 
 /// VD11 Chapter VII: in channels that agree to it, each member owes the
 /// others a calendar for year Y+1 by 15 November of year Y, from the first
 /// such date after the channel opened.
-fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+pub(crate) fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
     let mut out = Vec::new();
     for c in ledger
         .channels

@@ -379,7 +379,6 @@ fn timeline_puts_answers_after_what_they_answer() {
     let l = b.ledger();
     let order: Vec<String> = l
         .timeline("nato.mil")
-        .iter()
         .map(|k| k.entry.kind.clone())
         .collect();
     assert_eq!(order, vec!["hotline_message", "reply"]);
@@ -769,4 +768,56 @@ fn chapter_eight_forecasts_and_frequency_limits() {
             .any(|r| r.contains("more than 6 such activities in 2031"))
     );
     assert!(!breaches(&b, "Y31-0").iter().any(|r| r.contains("at once")));
+}
+
+/// Found by the board's equality test: a suspension made after a late
+/// answer moved the deadline past the answer, so a late answer turned
+/// "met in time" the longer the other side kept the channel suspended.
+/// An answer is judged by the deadline as it stood when it came, and a
+/// suspension that begins after the deadline passed does not revive it.
+#[test]
+fn a_suspension_after_the_deadline_or_the_answer_changes_no_verdict() {
+    let mut b = Book::new("2026-01-01T00:00:00Z", false);
+    let mut body = kinds::get("briefing_request")
+        .unwrap()
+        .example(t("2026-03-01T00:00:00Z"));
+    body["to"] = json!("russia");
+    let req = b.add(
+        "nato",
+        "2026-03-01T00:00:00Z",
+        "briefing_request",
+        body,
+        &[],
+        Some("2026-03-01T00:00:00Z"),
+    );
+    // Due 15 March; Russia briefs on 20 March, late.
+    let briefing = kinds::get("briefing")
+        .unwrap()
+        .example(t("2026-03-20T00:00:00Z"));
+    b.add(
+        "russia",
+        "2026-03-20T00:00:00Z",
+        "briefing",
+        briefing,
+        &[req],
+        Some("2026-03-20T00:00:00Z"),
+    );
+    let late = one(&b.ledger(), "2026-03-21T00:00:00Z", "briefing");
+    assert_eq!(late.status, Status::MetLate);
+    // NATO suspends the channel on 25 March and keeps it suspended.
+    let s = b.add(
+        "nato",
+        "2026-03-25T00:00:00Z",
+        "channel_suspension",
+        json!({"reason": "review"}),
+        &[],
+        None,
+    );
+    b.channel.apply(&b.entries[s].entry.clone());
+    let after = one(&b.ledger(), "2026-06-01T00:00:00Z", "briefing");
+    assert_eq!(after.status, Status::MetLate, "still late");
+    assert_eq!(
+        after.due, late.due,
+        "the deadline does not move after the answer"
+    );
 }

@@ -1,111 +1,285 @@
 //! The node's ledger: every entry it holds with the delivery times its
-//! receipts prove, built from the store and cached until the next event.
+//! receipts prove, kept current event by event.
+//!
+//! The store is the truth. The ledger reads from it only what was stored
+//! since it last looked: for each feed, entries past the last sequence
+//! number it holds and cosignatures past the last store position it read.
+//! So the first call after start-up reads the whole history once, and
+//! every later call costs what arrived since, whoever stored it (this
+//! process, or the active node before a takeover).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use parley_domain::ledger::{Known, Ledger};
-use parley_log::{Entry, Timestamp};
-use parley_store::{Cosignature, Statement, StoreError};
+use parley_log::{Entry, Hash, Timestamp};
+use parley_store::{Cosignature, FeedId, Statement, Store, StoreError, StoredEntry};
 
 use crate::state::Node;
 
-/// For each cosigner, the earliest receipt time covering each sequence
-/// number of one feed: receipts sorted by size, with suffix minima.
-struct Receipts {
-    /// cosigner → (sizes ascending, earliest time at or after each index).
-    by_cosigner: HashMap<String, (Vec<u64>, Vec<i64>)>,
+/// Entries and cosignatures read per store call.
+const PAGE: u64 = 20_000;
+
+/// A ledger and how far into each feed's cosignatures it has read.
+#[derive(Clone)]
+pub struct Current {
+    pub version: u64,
+    pub ledger: Arc<Ledger>,
+    cosignatures_read: HashMap<FeedId, u64>,
 }
 
-impl Receipts {
-    fn new(cosigs: &[&Cosignature]) -> Receipts {
-        let mut grouped: HashMap<String, Vec<(u64, i64)>> = HashMap::new();
-        for c in cosigs {
-            grouped
-                .entry(c.cosigner.clone())
-                .or_default()
-                .push((c.size, c.time));
+/// What was stored since a ledger last looked.
+#[derive(Default)]
+struct Delta {
+    entries: Vec<StoredEntry>,
+    receipts: Vec<Cosignature>,
+    read: HashMap<FeedId, u64>,
+}
+
+/// Reads what the store holds beyond `ledger` and `read`.
+fn delta(s: &dyn Store, ledger: &Ledger, read: &HashMap<FeedId, u64>) -> Result<Delta, StoreError> {
+    let mut d = Delta::default();
+    for (feed, head) in s.feeds()? {
+        let mut from = ledger.feed_len(&feed.channel, &feed.author);
+        while from < head.size {
+            let page = s.entries(&feed, from, PAGE.min(head.size - from))?;
+            if page.is_empty() {
+                break;
+            }
+            from += page.len() as u64;
+            d.entries.extend(page);
         }
-        let by_cosigner = grouped
-            .into_iter()
-            .map(|(who, mut v)| {
-                v.sort_unstable();
-                let sizes: Vec<u64> = v.iter().map(|x| x.0).collect();
-                let mut mins = vec![i64::MAX; v.len()];
-                let mut m = i64::MAX;
-                for i in (0..v.len()).rev() {
-                    m = m.min(v[i].1);
-                    mins[i] = m;
-                }
-                (who, (sizes, mins))
-            })
-            .collect();
-        Receipts { by_cosigner }
+        let mut after = read.get(&feed).copied().unwrap_or(0);
+        loop {
+            let page = s.cosignatures_stored_after(&feed, after, PAGE)?;
+            let Some((last, _)) = page.last() else { break };
+            after = *last;
+            // Only receipts prove delivery; a witness cosignature never does.
+            d.receipts.extend(
+                page.into_iter()
+                    .map(|(_, c)| c)
+                    .filter(|c| c.statement == Statement::Receipt),
+            );
+        }
+        d.read.insert(feed, after);
     }
-
-    /// Each cosigner's earliest receipt covering entry `seq`.
-    fn covering(&self, seq: u64) -> BTreeMap<String, Timestamp> {
-        self.by_cosigner
-            .iter()
-            .filter_map(|(who, (sizes, mins))| {
-                let i = sizes.partition_point(|&s| s <= seq);
-                (i < sizes.len())
-                    .then(|| (who.clone(), Timestamp::from_unix(mins[i])))
-                    .and_then(|(w, t)| Some((w, t?)))
-            })
-            .collect()
-    }
+    Ok(d)
 }
 
-/// Builds the ledger from the store.
-pub async fn build(node: &Arc<Node>) -> Result<Ledger, StoreError> {
-    let (entries, cosigs) = node
-        .db(|s| Ok((s.all_entries()?, s.all_cosignatures()?)))
-        .await?;
-    let mut by_feed: HashMap<(String, String), Vec<&Cosignature>> = HashMap::new();
-    // Only receipts prove delivery; a witness cosignature never does.
-    for c in cosigs.iter().filter(|c| c.statement == Statement::Receipt) {
-        by_feed
-            .entry((c.feed.channel.clone(), c.feed.author.clone()))
-            .or_default()
-            .push(c);
-    }
-    let receipts: HashMap<(String, String), Receipts> = by_feed
-        .into_iter()
-        .map(|(k, v)| (k, Receipts::new(&v)))
+/// Orders new entries so that each comes after its feed's previous entry
+/// and after what it references, where those are new too: the ledger
+/// places an entry by what it already holds.
+fn causal_order(entries: Vec<Known>) -> Vec<Known> {
+    let index: HashMap<Hash, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.hash, i))
         .collect();
-    let mut known = Vec::with_capacity(entries.len());
-    for s in entries {
+    let by_seq: HashMap<(&str, &str, u64), usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            (
+                (
+                    k.entry.channel.as_str(),
+                    k.entry.author.as_str(),
+                    k.entry.seq,
+                ),
+                i,
+            )
+        })
+        .collect();
+    let mut waiting = vec![0usize; entries.len()];
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    for (i, k) in entries.iter().enumerate() {
+        let e = &k.entry;
+        let prev = e
+            .seq
+            .checked_sub(1)
+            .and_then(|s| by_seq.get(&(e.channel.as_str(), e.author.as_str(), s)));
+        let before: HashSet<usize> = prev
+            .into_iter()
+            .copied()
+            .chain(e.refs.iter().filter_map(|r| index.get(r).copied()))
+            .filter(|&j| j != i)
+            .collect();
+        waiting[i] = before.len();
+        for j in before {
+            next[j].push(i);
+        }
+    }
+    let mut ready: VecDeque<usize> = (0..entries.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut order = Vec::with_capacity(entries.len());
+    while let Some(i) = ready.pop_front() {
+        order.push(i);
+        for &j in &next[i] {
+            waiting[j] -= 1;
+            if waiting[j] == 0 {
+                ready.push_back(j);
+            }
+        }
+    }
+    // A reference cycle cannot be made (a hash names what existed before
+    // it), but should one appear, its entries are still held.
+    let placed: HashSet<usize> = order.iter().copied().collect();
+    order.extend((0..entries.len()).filter(|i| !placed.contains(i)));
+    let mut slots: Vec<Option<Known>> = entries.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// Folds a delta into a ledger.
+fn apply(ledger: &mut Ledger, d: Delta, now: Timestamp) -> Result<(), StoreError> {
+    let mut known = Vec::with_capacity(d.entries.len());
+    for s in d.entries {
         let entry =
             Entry::decode(&s.bytes).map_err(|e| StoreError::Corrupt(format!("{}: {e}", s.id())))?;
-        let mut delivered = receipts
-            .get(&(s.channel.clone(), s.author.clone()))
-            .map(|r| r.covering(s.seq))
-            .unwrap_or_default();
-        delivered.remove(&s.author);
         known.push(Known {
             entry,
             hash: s.hash,
-            delivered,
+            delivered: BTreeMap::new(),
         });
     }
-    let channels = node
+    for k in causal_order(known) {
+        ledger.insert(k);
+    }
+    for c in d.receipts {
+        if let Some(t) = Timestamp::from_unix(c.time) {
+            ledger.receipt(&c.feed.channel, &c.feed.author, &c.cosigner, c.size, t);
+        }
+    }
+    ledger.refresh(now);
+    Ok(())
+}
+
+/// The ledger as of now: what was stored since the last call folded in,
+/// and the obligations board brought up to the clock.
+///
+/// # Errors
+/// The store's, when reading what is new fails; the ledger is left as it
+/// was, and the next call tries again.
+pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
+    let version = node.version();
+    let now = crate::clock::now();
+    if let Some(c) = node.cached_ledger()
+        && c.version == version
+        && !c.ledger.needs_refresh(now)
+    {
+        return Ok(c.ledger);
+    }
+    // One update at a time; those waiting find it done.
+    let _turn = node.ledger_turn().await;
+    let cached = node.cached_ledger();
+    if let Some(c) = &cached
+        && c.version == version
+        && !c.ledger.needs_refresh(now)
+    {
+        return Ok(c.ledger.clone());
+    }
+    let (ledger, read) = match cached {
+        Some(c) => (c.ledger, c.cosignatures_read),
+        None => (Arc::new(Ledger::empty(BTreeMap::new())), HashMap::new()),
+    };
+    // Read the version before the store: an event stored meanwhile bumps
+    // it again, and the next call reads that too.
+    let version = node.version();
+    let (l, r) = (ledger.clone(), read.clone());
+    let d = node.db(move |s| delta(s, &l, &r)).await?;
+    let channels: BTreeMap<String, _> = node
         .channel_list()
         .into_iter()
         .map(|c| (c.id.clone(), c))
         .collect();
-    Ok(Ledger::new(channels, known))
+    let (ledger, read) = tokio::task::spawn_blocking(move || {
+        let mut next = (*ledger).clone();
+        let mut read = read;
+        next.set_channels(channels);
+        read.extend(d.read.iter().map(|(f, n)| (f.clone(), *n)));
+        apply(&mut next, d, now).map(|()| (Arc::new(next), read))
+    })
+    .await
+    .map_err(|e| StoreError::Corrupt(format!("ledger update failed: {e}")))??;
+    node.cache_ledger(Current {
+        version,
+        ledger: ledger.clone(),
+        cosignatures_read: read,
+    });
+    Ok(ledger)
 }
 
-/// The ledger, rebuilt only when something was stored since the last build.
-pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
-    let version = node.version();
-    if let Some((v, l)) = node.cached_ledger()
-        && v == version
-    {
-        return Ok(l);
+/// A console user's read marks, with per-channel counts of the entries
+/// they cover that an inbox counts as unread when not marked.
+#[derive(Clone, Default)]
+pub struct Reads {
+    marked: imbl::HashSet<Hash>,
+    per_channel: imbl::HashMap<String, usize>,
+}
+
+impl Reads {
+    /// Loads `user`'s marks from the store.
+    pub fn load(marks: Vec<Hash>, ledger: &Ledger, me: &str) -> Reads {
+        let mut r = Reads::default();
+        for h in marks {
+            r.add(h, ledger, me);
+        }
+        r
     }
-    let l = Arc::new(build(node).await?);
-    node.cache_ledger(version, l.clone());
-    Ok(l)
+
+    /// Marks an entry read; counts it if it is another party's traffic.
+    pub fn add(&mut self, hash: Hash, ledger: &Ledger, me: &str) {
+        if self.marked.insert(hash).is_some() {
+            return;
+        }
+        if let Some(k) = ledger.get(&hash)
+            && k.entry.author != me
+            && k.entry.kind != "link_test"
+        {
+            *self.per_channel.entry(k.entry.channel.clone()).or_default() += 1;
+        }
+    }
+
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.marked.contains(hash)
+    }
+
+    /// How many of others' entries in `channel` (or all) are marked.
+    pub fn count(&self, channel: Option<&str>) -> usize {
+        self.per_channel
+            .iter()
+            .filter(|(c, _)| channel.is_none_or(|x| x == c.as_str()))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// `user`'s read marks, loaded from the store on first use and kept.
+///
+/// # Errors
+/// The store's, when loading them fails.
+pub async fn reads(node: &Arc<Node>, user: &str, ledger: &Ledger) -> Result<Reads, StoreError> {
+    if let Some(r) = node.cached_reads(user) {
+        return Ok(r);
+    }
+    let u = user.to_string();
+    let marks = node.db(move |s| s.read_marks(&u)).await?;
+    let r = Reads::load(marks, ledger, &node.party);
+    node.cache_reads(user, r.clone());
+    Ok(r)
+}
+
+/// Marks an entry read for `user`: in the store, then in the kept marks.
+///
+/// # Errors
+/// The store's; the mark is then not kept either.
+pub async fn mark_read(
+    node: &Arc<Node>,
+    user: &str,
+    hash: Hash,
+    ledger: &Ledger,
+) -> Result<(), StoreError> {
+    let u = user.to_string();
+    node.db(move |s| s.mark_read(&u, &hash)).await?;
+    let mut r = reads(node, user, ledger).await?;
+    r.add(hash, ledger, &node.party);
+    node.cache_reads(user, r);
+    Ok(())
 }

@@ -184,6 +184,22 @@ pub async fn serve(
 
 /// Runs the node while this process holds the lease: until it is told to
 /// stop, or the lease is lost.
+/// Reads the history into the ledger once, at start, so that the first
+/// page a duty officer opens does not wait for it.
+async fn build_ledger(node: Arc<Node>) {
+    let began = std::time::Instant::now();
+    match ledger::current(&node).await {
+        Ok(l) => tracing::info!(
+            entries = l.len(),
+            seconds = began.elapsed().as_secs_f64(),
+            "ledger read from the store"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the ledger at start failed; the first page will try again")
+        }
+    }
+}
+
 async fn run_active(
     dir: NodeDir,
     store: Arc<dyn parley_store::Store>,
@@ -216,6 +232,7 @@ async fn run_active(
     );
     tokio::spawn(link::run(node.clone(), term_rx.clone()));
     tokio::spawn(supervise_workers(node.clone(), term_rx.clone()));
+    tokio::spawn(build_ledger(node.clone()));
     tokio::join!(
         listener::serve(
             peers_listener,

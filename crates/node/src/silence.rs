@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use parley_domain::obligations::{self, Status};
+use parley_domain::obligations::Status;
 use parley_log::Timestamp;
 use parley_log::silence::SilenceProof;
 use parley_store::{FeedId, Statement, StoreError};
@@ -76,7 +76,9 @@ pub async fn prove(
     }
     let ledger = crate::ledger::current(node).await?;
     let now = crate::clock::now();
-    let duty = obligations::derive(&ledger, now)
+    let duty = ledger
+        .board()
+        .of_source(&ledger, &request.hash, now)
         .into_iter()
         .find(|o| o.source == id && o.debtor == debtor)
         .ok_or_else(|| SilenceFailure::NoDuty {

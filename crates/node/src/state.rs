@@ -121,7 +121,11 @@ pub struct Node {
     cosignature_generations: Mutex<HashMap<FeedId, u64>>,
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
-    ledger: Mutex<Option<(u64, Arc<parley_domain::ledger::Ledger>)>>,
+    ledger: Mutex<Option<crate::ledger::Current>>,
+    /// Held while the ledger is brought up to date, one update at a time.
+    ledger_turn: tokio::sync::Mutex<()>,
+    /// Console users' read marks, loaded on first use.
+    reads: Mutex<HashMap<String, crate::ledger::Reads>>,
 }
 
 struct PeerClient {
@@ -183,6 +187,8 @@ impl Node {
             cosignature_generations: Mutex::default(),
             version: std::sync::atomic::AtomicU64::new(0),
             ledger: Mutex::default(),
+            ledger_turn: tokio::sync::Mutex::new(()),
+            reads: Mutex::default(),
         });
         node.reload_peers()?;
         node.load_channels()?;
@@ -225,15 +231,34 @@ impl Node {
         self.version.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    pub fn cached_ledger(&self) -> Option<(u64, Arc<parley_domain::ledger::Ledger>)> {
+    pub fn cached_ledger(&self) -> Option<crate::ledger::Current> {
         self.ledger
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    pub fn cache_ledger(&self, version: u64, ledger: Arc<parley_domain::ledger::Ledger>) {
-        *self.ledger.lock().unwrap_or_else(|e| e.into_inner()) = Some((version, ledger));
+    pub fn cache_ledger(&self, current: crate::ledger::Current) {
+        *self.ledger.lock().unwrap_or_else(|e| e.into_inner()) = Some(current);
+    }
+
+    pub async fn ledger_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.ledger_turn.lock().await
+    }
+
+    pub fn cached_reads(&self, user: &str) -> Option<crate::ledger::Reads> {
+        self.reads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(user)
+            .cloned()
+    }
+
+    pub fn cache_reads(&self, user: &str, reads: crate::ledger::Reads) {
+        self.reads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(user.to_string(), reads);
     }
 
     // Peers.

@@ -227,6 +227,8 @@ pub(crate) fn obligations(a: ObligationsArgs) -> anyhow::Result<()> {
             ("channel", a.channel.clone()),
             ("overdue", a.overdue.then(|| "true".into())),
             ("at", a.at.clone()),
+            ("met", Some(a.met.to_string())),
+            ("all", a.all.then(|| "true".into())),
         ])
     );
     let v = api.get(&path).map_err(|e| report(a.json.json, e))?;
@@ -242,6 +244,16 @@ pub(crate) fn obligations(a: ObligationsArgs) -> anyhow::Result<()> {
         out.push("  none".into());
     }
     out.extend(list.iter().map(obligation_line));
+    let (listed, total) = (
+        v["met_listed"].as_u64().unwrap_or(0),
+        v["met_total"].as_u64().unwrap_or(0),
+    );
+    if listed < total && !a.all {
+        out.push(format!(
+            "  … and {} met earlier (--met N lists more, --all lists every obligation)",
+            total - listed
+        ));
+    }
     output::lines(out)
 }
 
@@ -305,13 +317,27 @@ pub(crate) fn silence(s: crate::cli::SilenceArgs) -> anyhow::Result<()> {
 pub(crate) fn timeline(a: TimelineArgs) -> anyhow::Result<()> {
     let api = Api::open(&a.dir.dir)?;
     let v = api
-        .get(&format!("/timeline?channel={}", a.channel))
+        .get(&format!(
+            "/timeline{}",
+            query(&[
+                ("channel", Some(a.channel.clone())),
+                ("from", a.from.map(|f| f.to_string())),
+                ("limit", Some(a.limit.to_string())),
+            ])
+        ))
         .map_err(|e| report(a.json.json, e))?;
     if a.json.json {
         return output::json(&v);
     }
     let list = v["timeline"].as_array().cloned().unwrap_or_default();
-    output::lines(list.iter().map(|e| {
+    let (from, to, total) = (
+        v["from"].as_u64().unwrap_or(0),
+        v["to"].as_u64().unwrap_or(0),
+        v["total"].as_u64().unwrap_or(0),
+    );
+    let note = (to - from < total)
+        .then(|| format!("entries {from}–{to} of {total} (--from N and --limit N show others)"));
+    output::lines(note.into_iter().chain(list.iter().map(|e| {
         let refs = e["refs"].as_array().filter(|r| !r.is_empty()).map(|r| {
             format!(
                 "  ↳ {}",
@@ -330,7 +356,7 @@ pub(crate) fn timeline(a: TimelineArgs) -> anyhow::Result<()> {
             e["summary"].as_str().unwrap_or(""),
             refs.unwrap_or_default()
         )
-    }))
+    })))
 }
 
 pub(crate) fn exercises(a: NodeArgs) -> anyhow::Result<()> {

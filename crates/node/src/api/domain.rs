@@ -75,27 +75,59 @@ pub struct ObligationsQuery {
     #[serde(default)]
     overdue: bool,
     at: Option<String>,
+    /// How many met obligations to list, most recent first.
+    met: Option<usize>,
+    /// List every obligation, met or not.
+    #[serde(default)]
+    all: bool,
 }
 
-/// The obligations board at `at` (default now).
+/// Met obligations listed unless asked otherwise: the most recent.
+const MET_LISTED: usize = 100;
+
+/// The obligations board at `at` (default now): every obligation not met,
+/// and the most recently met (`met=N` for more, `all=true` for all).
 pub async fn obligations(
     State(node): State<Arc<Node>>,
     Query(q): Query<ObligationsQuery>,
 ) -> ApiResult<Json<Value>> {
     let at = parse_at(&q.at)?;
     let l = ledger::current(&node).await?;
-    let list: Vec<Value> = obligations::derive(&l, at)
-        .iter()
-        .filter(|o| {
-            q.party
-                .as_ref()
-                .is_none_or(|p| o.debtor == *p || o.creditor == *p)
-        })
-        .filter(|o| q.channel.as_ref().is_none_or(|c| o.channel == *c))
-        .filter(|o| !q.overdue || o.status == obligations::Status::Overdue)
-        .map(|o| obligation_json(o, at))
-        .collect();
-    Ok(Json(json!({"at": at.to_string(), "obligations": list})))
+    let keep = |o: &obligations::Obligation| {
+        q.party
+            .as_ref()
+            .is_none_or(|p| o.debtor == *p || o.creditor == *p)
+            && q.channel.as_ref().is_none_or(|c| o.channel == *c)
+            && (!q.overdue || o.status == obligations::Status::Overdue)
+    };
+    let board = l.board();
+    let (list, met_total) = if q.all || q.at.is_some() {
+        let all = board.all(&l, at);
+        let met = all.iter().filter(|o| o.status.is_met()).count();
+        (all.into_iter().filter(|o| keep(o)).collect::<Vec<_>>(), met)
+    } else {
+        let mut list: Vec<obligations::Obligation> = board
+            .unmet(&l, at)
+            .into_iter()
+            .filter(|o| keep(o))
+            .collect();
+        let mut met: Vec<obligations::Obligation> = board
+            .met_latest(keep)
+            .take(q.met.unwrap_or(MET_LISTED))
+            .cloned()
+            .collect();
+        obligations::sort(&mut met);
+        list.extend(met);
+        (list, board.met_count())
+    };
+    let met_listed = list.iter().filter(|o| o.status.is_met()).count();
+    let list: Vec<Value> = list.iter().map(|o| obligation_json(o, at)).collect();
+    Ok(Json(json!({
+        "at": at.to_string(),
+        "obligations": list,
+        "met_listed": met_listed,
+        "met_total": met_total,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -110,8 +142,8 @@ pub async fn silence(
 ) -> ApiResult<Json<Value>> {
     let at = parse_at(&q.at)?;
     let l = ledger::current(&node).await?;
-    let all = obligations::derive(&l, at);
-    let list: Vec<Value> = obligations::silence(&all, at)
+    let unmet = l.board().unmet(&l, at);
+    let list: Vec<Value> = obligations::silence(&unmet, at)
         .into_iter()
         .map(|(o, secs)| {
             let mut v = obligation_json(o, at);
@@ -123,14 +155,20 @@ pub async fn silence(
 }
 
 #[derive(Deserialize)]
-pub struct ChannelQuery {
+pub struct TimelineQuery {
     channel: String,
+    /// The first row (0: the earliest); by default the last `limit`.
+    from: Option<usize>,
+    limit: Option<usize>,
 }
 
-/// A channel's merged transcript in causal order.
+/// Rows of a timeline returned unless asked otherwise.
+const TIMELINE_ROWS: usize = 1000;
+
+/// A channel's merged transcript in causal order, a page at a time.
 pub async fn timeline(
     State(node): State<Arc<Node>>,
-    Query(q): Query<ChannelQuery>,
+    Query(q): Query<TimelineQuery>,
 ) -> ApiResult<Json<Value>> {
     if node.channel(&q.channel).is_none() {
         return Err(ApiError::not_found(format!(
@@ -139,9 +177,13 @@ pub async fn timeline(
         )));
     }
     let l = ledger::current(&node).await?;
+    let total = l.timeline_len(&q.channel);
+    let limit = q.limit.unwrap_or(TIMELINE_ROWS);
+    let from = q.from.unwrap_or(total.saturating_sub(limit)).min(total);
+    let rows = from..(from.saturating_add(limit)).min(total);
     let list: Vec<Value> = l
-        .timeline(&q.channel)
-        .iter()
+        .timeline_rows(&q.channel, rows.clone())
+        .into_iter()
         .map(|k| {
             let mut v = known_json(k);
             v["refs"] = json!(
@@ -154,7 +196,13 @@ pub async fn timeline(
             v
         })
         .collect();
-    Ok(Json(json!({"channel": q.channel, "timeline": list})))
+    Ok(Json(json!({
+        "channel": q.channel,
+        "total": total,
+        "from": rows.start,
+        "to": rows.end,
+        "timeline": list,
+    })))
 }
 
 pub fn exercises_json(l: &Ledger) -> Value {

@@ -1,13 +1,12 @@
 //! The page frame every console page shares, and small rendering helpers.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
-use parley_domain::obligations::{self, Obligation, Status};
-use parley_log::{Hash, Timestamp};
+use parley_domain::obligations::{Obligation, Status};
+use parley_log::Timestamp;
 use parley_store::EvidenceRecord;
 
 use super::auth::Session;
@@ -20,10 +19,11 @@ pub struct Ctx {
     pub session: Session,
     pub now: Timestamp,
     pub ledger: Arc<parley_domain::ledger::Ledger>,
-    pub obligations: Vec<Obligation>,
+    /// Every obligation not met now, in the board's order.
+    pub unmet: Vec<Obligation>,
     pub evidence: Vec<EvidenceRecord>,
     pub links_down: Vec<(String, Option<i64>)>,
-    pub read: HashSet<Hash>,
+    pub read: ledger::Reads,
     /// Whether the request only wants the parts that change (live updates).
     pub partial: bool,
 }
@@ -69,11 +69,9 @@ impl Ctx {
         let session = node.session(headers).ok_or(ConsoleError::SignIn)?;
         let now = crate::clock::now();
         let ledger = ledger::current(node).await?;
-        let obligations = obligations::derive(&ledger, now);
-        let user = session.user.clone();
-        let (evidence, read) = node
-            .db(move |s| Ok((s.evidence()?, s.read_marks(&user)?)))
-            .await?;
+        let unmet = ledger.board().unmet(&ledger, now);
+        let read = ledger::reads(node, &session.user, &ledger).await?;
+        let evidence = node.db(|s| s.evidence()).await?;
         let links_down = node
             .peer_list()
             .into_iter()
@@ -87,10 +85,10 @@ impl Ctx {
             session,
             now,
             ledger,
-            obligations,
+            unmet,
             evidence,
             links_down,
-            read: read.into_iter().collect(),
+            read,
             partial: headers.contains_key("x-parley-partial"),
         })
     }
@@ -113,7 +111,7 @@ impl Ctx {
 
     /// Flash and immediate messages this party has not yet acknowledged.
     pub fn unacknowledged(&self) -> Vec<&Obligation> {
-        self.obligations
+        self.unmet
             .iter()
             .filter(|o| o.debtor == self.node.party)
             .filter(|o| {
@@ -127,7 +125,7 @@ impl Ctx {
     }
 
     pub fn overdue_owed(&self) -> usize {
-        self.obligations
+        self.unmet
             .iter()
             .filter(|o| o.debtor == self.node.party && o.status == Status::Overdue)
             .count()
@@ -136,12 +134,8 @@ impl Ctx {
     /// Entries from others this user has not opened.
     pub fn unread(&self, channel: Option<&str>) -> usize {
         self.ledger
-            .entries
-            .iter()
-            .filter(|k| k.entry.author != self.node.party && k.entry.kind != "link_test")
-            .filter(|k| channel.is_none_or(|c| k.entry.channel == c))
-            .filter(|k| !self.read.contains(&k.hash))
-            .count()
+            .traffic_from_others(&self.node.party, channel)
+            .saturating_sub(self.read.count(channel))
     }
 
     /// A hidden form field with the session's anti-forgery token.

@@ -44,7 +44,7 @@ fn db_bytes(n: &BenchNode) -> u64 {
 fn grow(n: &BenchNode, channel: &str, size: u64, say: &dyn Fn(String)) -> anyhow::Result<()> {
     let key = SigningKey::parse(std::fs::read_to_string(n.dir.join("keys/log.key"))?.trim())?;
     let store = SqliteStore::open_unsynced(&n.dir.join("parley.db"))?;
-    let mut w = FeedWriter::open(&store, &key, channel, &n.party)?;
+    let mut w = FeedWriter::open(&[&store], &key, channel, &n.party)?;
     let mut shown = Instant::now();
     while w.size() < size {
         w.append(1000.min(size - w.size()), &[])?;

@@ -78,13 +78,13 @@ pub(crate) fn measure(
         })?;
     }
     let commits = one_per_commit as f64 / t.elapsed().as_secs_f64();
-    let mut w = FeedWriter::open(&store, &nato, "bench", "nato")?;
+    let mut w = FeedWriter::open(&[&store], &nato, "bench", "nato")?;
     let t = Instant::now();
     for _ in 0..one_per_commit {
         w.append(1, &[])?;
     }
     let single = one_per_commit as f64 / t.elapsed().as_secs_f64();
-    let mut w = FeedWriter::open(&store, &nato, "batched", "nato")?;
+    let mut w = FeedWriter::open(&[&store], &nato, "batched", "nato")?;
     let t = Instant::now();
     while w.size() < batched {
         w.append(1000.min(batched - w.size()), &[])?;
@@ -107,7 +107,7 @@ pub(crate) fn measure(
         },
     ];
     let store = SqliteStore::open_unsynced(&dir.join("audit.db"))?;
-    let mut w = FeedWriter::open(&store, &nato, "audit", "nato")?;
+    let mut w = FeedWriter::open(&[&store], &nato, "audit", "nato")?;
     for _ in 0..audit {
         w.append(1, &cosigners)?;
     }

@@ -8,6 +8,7 @@ mod catchup;
 mod federation;
 mod feeds;
 mod hardware;
+mod history;
 mod logbench;
 mod members;
 mod nats;
@@ -81,6 +82,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
     match a.command {
         Some(BenchCommand::Federation(f)) => return federation::federation(f),
         Some(BenchCommand::Members(m)) => return members::members(m),
+        Some(BenchCommand::History(h)) => return history::history(h),
         None => {}
     }
     let sizes = Sizes::of(&a);

@@ -299,8 +299,7 @@ pub async fn page(
         ));
     };
     if !ctx.read.contains(&k.hash) {
-        let (user, hash) = (ctx.session.user.clone(), k.hash);
-        node.db(move |s| s.mark_read(&user, &hash)).await?;
+        crate::ledger::mark_read(&node, &ctx.session.user, k.hash, &ctx.ledger).await?;
     }
     let verify = verify_panel(&ctx, &stored).await?;
     let witnessed = crate::views::witnessed(&node, &stored).await?;

@@ -59,22 +59,20 @@ pub async fn page(
         .iter()
         .map(|o| o.source.clone())
         .collect();
-    let mut rows: Vec<&Known> = ctx
+    let channel = q.channel.as_deref();
+    let total = if q.all {
+        ctx.ledger.count(channel)
+    } else {
+        ctx.ledger.traffic(channel)
+    };
+    let pages = crate::console::layout::Pages::of(total, q.page, PAGE);
+    let rows: Vec<&Known> = ctx
         .ledger
-        .entries
-        .iter()
-        .filter(|k| q.channel.as_ref().is_none_or(|c| k.entry.channel == *c))
+        .newest_first(channel)
         .filter(|k| q.all || k.entry.kind != "link_test")
+        .skip(pages.rows.start)
+        .take(pages.rows.len())
         .collect();
-    rows.sort_by(|a, b| {
-        (b.entry.time, &b.entry.author, b.entry.seq).cmp(&(
-            a.entry.time,
-            &a.entry.author,
-            a.entry.seq,
-        ))
-    });
-    let pages = crate::console::layout::Pages::of(rows.len(), q.page, PAGE);
-    let rows = &rows[pages.rows.clone()];
     let here = q.channel.clone().unwrap_or_default();
     let href = |p: usize| {
         let mut h = format!("/inbox?page={p}");
@@ -114,7 +112,7 @@ pub async fn page(
                     table {
                         thead { tr { th { "Time (UTC)" } th { "From" } th { "What" } th { "Delivery" } th {} } }
                         tbody {
-                            @for k in rows {
+                            @for k in &rows {
                                 @let prio = k.entry.body.get("priority").and_then(|p| p.as_str()).unwrap_or("");
                                 @let mine_to_ack = unacked.contains(&k.id());
                                 @let unread = k.entry.author != ctx.party() && !ctx.read.contains(&k.hash);

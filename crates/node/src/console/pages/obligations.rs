@@ -12,6 +12,9 @@ use serde::Deserialize;
 use crate::console::layout::{Ctx, Page, countdown, entry_href, fmt_time, frame, status_badge};
 use crate::state::Node;
 
+/// Met obligations shown, most recent first.
+const MET_SHOWN: usize = 100;
+
 #[derive(Deserialize)]
 pub struct BoardQuery {
     party: Option<String>,
@@ -49,22 +52,22 @@ pub async fn page(
     let ctx = Ctx::load(&node, &headers).await?;
     let party = q.party.clone().filter(|p| !p.is_empty());
     let channel = q.channel.clone().filter(|c| !c.is_empty());
-    let shown: Vec<&Obligation> = ctx
-        .obligations
-        .iter()
-        .filter(|o| {
-            party
-                .as_ref()
-                .is_none_or(|p| o.debtor == *p || o.creditor == *p)
-        })
-        .filter(|o| channel.as_ref().is_none_or(|c| o.channel == *c))
-        .collect();
+    let keep = |o: &Obligation| {
+        party
+            .as_ref()
+            .is_none_or(|p| o.debtor == *p || o.creditor == *p)
+            && channel.as_ref().is_none_or(|c| o.channel == *c)
+    };
+    let board = ctx.ledger.board();
+    let unmet: Vec<&Obligation> = ctx.unmet.iter().filter(|o| keep(o)).collect();
+    // The met ones grow with the history: the latest are shown.
+    let met: Vec<&Obligation> = board.met_latest(keep).take(MET_SHOWN).collect();
+    let met_total = board.met_count();
     let mut parties: Vec<String> = vec![node.party.clone()];
     parties.extend(node.peer_list().into_iter().map(|p| p.party));
     let groups = [
         ("Overdue", vec![Status::Overdue]),
-        ("Open", vec![Status::Open, Status::Pending]),
-        ("Met", vec![Status::MetLate, Status::Met]),
+        ("Open", vec![Status::Open, Status::Paused, Status::Pending]),
     ];
     let content = html! {
         form method="get" action="/obligations" .actions {
@@ -74,13 +77,26 @@ pub async fn page(
         }
         p.muted { "Deadlines start at the debtor's own signed receipt of what obliges it, never at the sender's clock." }
         @for (title, statuses) in &groups {
-            @let rows: Vec<&&Obligation> = shown.iter().filter(|o| statuses.contains(&o.status)).collect();
+            @let rows: Vec<&&Obligation> = unmet.iter().filter(|o| statuses.contains(&o.status)).collect();
             h2 { (title) " (" (rows.len()) ")" }
             @if rows.is_empty() { p.muted { "None." } } @else {
                 table {
                     thead { tr { th { "Status" } th { "Who" } th { "What" } th { "When" } } }
                     tbody { @for o in rows { (obligation_row(o, ctx.now)) } }
                 }
+            }
+        }
+        h2 {
+            "Met (" (met.len())
+            @if met.len() == MET_SHOWN {
+                " most recent" @if party.is_none() && channel.is_none() { " of " (met_total) }
+            }
+            ")"
+        }
+        @if met.is_empty() { p.muted { "None." } } @else {
+            table {
+                thead { tr { th { "Status" } th { "Who" } th { "What" } th { "When" } } }
+                tbody { @for o in &met { (obligation_row(o, ctx.now)) } }
             }
         }
     };

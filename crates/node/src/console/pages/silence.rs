@@ -66,7 +66,7 @@ pub async fn proof(
 
 pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let ctx = Ctx::load(&node, &headers).await?;
-    let list = silence(&ctx.obligations, ctx.now);
+    let list = silence(&ctx.unmet, ctx.now);
     let content = html! {
         p.muted { "Every obligation not yet met, the longest silence first. \"Silent for\" counts from the debtor's own receipt. For an overdue answer owed to this party, \"Proof of silence\" downloads a file anyone can check offline (parley verify FILE --identity …): the debtor's receipt, and its feed with no answer as of a checkpoint cosigned after the deadline. It shows the debtor's entries' headers, never their text." }
         @if list.is_empty() { p { "Nothing is unanswered." } } @else {

@@ -33,10 +33,10 @@ pub async fn page(
         .clone()
         .or_else(|| channels.first().map(|c| c.id.clone()))
         .unwrap_or_default();
-    let all = ctx.ledger.timeline(&channel);
-    let last = all.len().div_ceil(PAGE).saturating_sub(1);
-    let pages = crate::console::layout::Pages::of(all.len(), q.page.unwrap_or(last), PAGE);
-    let list = &all[pages.rows.clone()];
+    let len = ctx.ledger.timeline_len(&channel);
+    let last = len.div_ceil(PAGE).saturating_sub(1);
+    let pages = crate::console::layout::Pages::of(len, q.page.unwrap_or(last), PAGE);
+    let list = ctx.ledger.timeline_rows(&channel, pages.rows.clone());
     let pager = pages.nav(
         |p| format!("/timeline?channel={channel}&page={p}"),
         "earlier",
