@@ -210,6 +210,26 @@ fn the_story_replays_and_both_nodes_derive_the_same_obligations() {
             && pos("nato.mil/russia/1") < pos("nato.mil/russia/2")
     );
     assert!(pos("nato.mil/nato/6") < pos("nato.mil/russia/8"));
+    // A page of it: rows 2 and 3 of the same order, with the total.
+    let page = json(&[
+        "timeline",
+        "--dir",
+        russia.d(),
+        "--channel",
+        "nato.mil",
+        "--from",
+        "2",
+        "--limit",
+        "2",
+    ]);
+    let paged: Vec<&str> = page["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(paged, ids[2..4].to_vec());
+    assert_eq!(page["total"], serde_json::json!(ids.len()));
 
     // Exercises carry their threshold badges.
     let ex = json(&["exercises", "--dir", nato.d()]);

@@ -184,4 +184,18 @@ fn three_members_print_the_same_obligations_before_and_after_one_was_offline() {
         .find(|o| o["source"] == request.as_str())
         .unwrap();
     assert_eq!(clar["unanswered_questions"], j!(["2. Numbers?"]), "{b}");
+
+    // The board a running node kept current event by event is the board
+    // it derives from its store after a restart, now and three days on.
+    let now = Timestamp::now().plus_seconds(5).to_string();
+    let kept = (board(&net, "nato", &now), board(&net, "nato", &at));
+    net.p("nato").stop();
+    net.p("nato").start();
+    let reread = (board(&net, "nato", &now), board(&net, "nato", &at));
+    assert_eq!(pretty(&kept.0), pretty(&reread.0), "kept vs re-read, now");
+    assert_eq!(
+        pretty(&kept.1),
+        pretty(&reread.1),
+        "kept vs re-read, in three days"
+    );
 }

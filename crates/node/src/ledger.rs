@@ -206,6 +206,12 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
     Ok(ledger)
 }
 
+/// Whether the ledger has been read from the store since start (else the
+/// first read is under way, or failed and the next call retries).
+pub fn is_ready(node: &Node) -> bool {
+    node.cached_ledger().is_some() || !node.ledger_building()
+}
+
 /// A console user's read marks, with per-channel counts of the entries
 /// they cover that an inbox counts as unread when not marked.
 #[derive(Clone, Default)]

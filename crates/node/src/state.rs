@@ -242,6 +242,11 @@ impl Node {
         *self.ledger.lock().unwrap_or_else(|e| e.into_inner()) = Some(current);
     }
 
+    /// Whether the ledger is being brought up to date right now.
+    pub fn ledger_building(&self) -> bool {
+        self.ledger_turn.try_lock().is_err()
+    }
+
     pub async fn ledger_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.ledger_turn.lock().await
     }

@@ -155,8 +155,10 @@ pub async fn status(node: &Arc<Node>) -> Result<Value, StoreError> {
             }));
         }
     }
+    let ledger = node.cached_ledger().map(|c| c.ledger.len());
     Ok(json!({
         "party": node.party,
+        "ledger": {"ready": ledger.is_some(), "entries": ledger},
         "identity": node.keys.identity().to_text(),
         "keys": keys_json(&node.keys.identity()),
         "rotations": rotations.iter().map(|r| json!({"party": r.party, "role": r.role, "recorded_at": r.recorded_at})).collect::<Vec<_>>(),

@@ -11,6 +11,7 @@ use parley_log::Hash;
 
 pub mod conformance;
 mod memory;
+mod pg_target;
 mod postgres;
 mod sqlite;
 pub mod throwaway;

@@ -16,7 +16,9 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use parley_log::Hash;
-use postgres::{Client, GenericClient, NoTls, Row};
+use postgres::{Client, GenericClient, Row};
+
+use crate::pg_target::Target;
 
 use crate::{
     ActionRecord, Append, Cosignature, DeliveryRole, EvidenceKind, EvidenceRecord, FeedHead,
@@ -55,13 +57,16 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 /// A store on a PostgreSQL database, given by URL
 /// (`postgres://user:password@host:port/database`, or key=value form).
 pub struct PostgresStore {
+    /// The connection string as given (for `pg_dump`, which reads the
+    /// TLS parameters itself).
     url: String,
+    target: Target,
     jobs: Mutex<Sender<Job>>,
 }
 
 /// One connection thread's client, made again after the server went away.
 struct Connection {
-    url: String,
+    target: Target,
     client: Option<Client>,
 }
 
@@ -71,14 +76,10 @@ impl Connection {
             self.client = None;
         }
         if self.client.is_none() {
-            self.client = Some(connect(&self.url)?);
+            self.client = Some(self.target.connect()?);
         }
         Ok(self.client.as_mut().expect("connected just above"))
     }
-}
-
-fn connect(url: &str) -> Result<Client> {
-    Client::connect(url, NoTls).map_err(StoreError::from)
 }
 
 /// PostgreSQL's failures in the store's own terms: a server that cannot be
@@ -133,9 +134,10 @@ impl PostgresStore {
     /// The server, database and user a connection string names, for
     /// messages and logs (never the password).
     pub fn describe(url: &str) -> String {
-        let Ok(config) = url.parse::<postgres::Config>() else {
-            return "(a PostgreSQL connection string that does not parse)".into();
+        let Ok(target) = Target::parse(url) else {
+            return "(a PostgreSQL connection string that does not parse or is refused)".into();
         };
+        let config = target.config();
         let host = match config.get_hosts().first() {
             Some(postgres::config::Host::Tcp(h)) => h.clone(),
             #[cfg(unix)]
@@ -144,14 +146,16 @@ impl PostgresStore {
         };
         let port = config.get_ports().first().copied().unwrap_or(5432);
         format!(
-            "PostgreSQL database {:?} on {host}:{port} as {:?}",
+            "PostgreSQL database {:?} on {host}:{port} as {:?}{}",
             config.get_dbname().unwrap_or("(default)"),
-            config.get_user().unwrap_or("(default)")
+            config.get_user().unwrap_or("(default)"),
+            target.travel()
         )
     }
 
     fn open_here(url: &str) -> Result<PostgresStore> {
-        let mut first = connect(url)?;
+        let target = Target::parse(url)?;
+        let mut first = target.connect()?;
         check_durability(&mut first)?;
         migrate(&mut first)?;
         let (jobs, queue) = channel::<Job>();
@@ -163,7 +167,7 @@ impl PostgresStore {
             let queue = queue.clone();
             let client = first.take();
             let conn = Connection {
-                url: url.to_string(),
+                target: target.clone(),
                 client,
             };
             std::thread::Builder::new()
@@ -173,6 +177,7 @@ impl PostgresStore {
         }
         Ok(PostgresStore {
             url: url.to_string(),
+            target,
             jobs: Mutex::new(jobs),
         })
     }
@@ -545,7 +550,7 @@ fn witness_log_row(r: &Row) -> Result<WitnessLog> {
 /// at once when the holder exits or is killed (its socket closes), within
 /// [`LEASE_SILENCE`] when its machine vanishes.
 struct AdvisoryLease {
-    url: String,
+    target: Target,
     session: Mutex<Option<Client>>,
     held: std::sync::atomic::AtomicBool,
 }
@@ -565,7 +570,7 @@ impl AdvisoryLease {
             return Ok(alive);
         }
         if session.as_ref().is_none_or(Client::is_closed) {
-            let mut c = connect(&self.url)?;
+            let mut c = self.target.connect()?;
             c.batch_execute(&format!("SET idle_session_timeout = '{LEASE_SILENCE}'"))?;
             *session = Some(c);
         }
@@ -611,7 +616,7 @@ impl crate::Lease for AdvisoryLease {
 impl Store for PostgresStore {
     fn lease(&self) -> Result<Box<dyn crate::Lease>> {
         Ok(Box::new(AdvisoryLease {
-            url: self.url.clone(),
+            target: self.target.clone(),
             session: Mutex::new(None),
             held: std::sync::atomic::AtomicBool::new(false),
         }))

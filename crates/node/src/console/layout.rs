@@ -34,6 +34,27 @@ pub enum ConsoleError {
     Forbidden(String),
     NotFound(String),
     Internal(String),
+    /// The node is reading its history into memory after starting.
+    Starting,
+}
+
+/// What a duty officer sees while a node that just started reads a long
+/// history: why, and that the page will open by itself.
+fn starting_page() -> Response {
+    let body = html! {
+        (DOCTYPE) html lang="en" { head { meta charset="utf-8"; meta http-equiv="refresh" content="2"; title { "Starting — parley" } link rel="stylesheet" href="/console.css"; }
+        body { main {
+            h1 { "Starting" }
+            p { "This node has just started and is reading its record into memory. The console opens by itself when it is done (a million entries take about half a minute)." }
+            p.muted { "Nothing is lost meanwhile: the node already receives and stores traffic, and sends receipts." }
+        } } }
+    };
+    (
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        [(axum::http::header::RETRY_AFTER, "2")],
+        Html(body.into_string()),
+    )
+        .into_response()
 }
 
 impl IntoResponse for ConsoleError {
@@ -45,6 +66,7 @@ impl IntoResponse for ConsoleError {
             ConsoleError::Internal(t) => {
                 (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Error", t)
             }
+            ConsoleError::Starting => return starting_page(),
         };
         let body = html! {
             (DOCTYPE) html lang="en" { head { meta charset="utf-8"; title { (title) " — parley" } link rel="stylesheet" href="/console.css"; }
@@ -68,6 +90,9 @@ impl Ctx {
     pub async fn load(node: &Arc<Node>, headers: &HeaderMap) -> Result<Ctx, ConsoleError> {
         let session = node.session(headers).ok_or(ConsoleError::SignIn)?;
         let now = crate::clock::now();
+        if !ledger::is_ready(node) {
+            return Err(ConsoleError::Starting);
+        }
         let ledger = ledger::current(node).await?;
         let unmet = ledger.board().unmet(&ledger, now);
         let read = ledger::reads(node, &session.user, &ledger).await?;
