@@ -570,3 +570,111 @@ fn a_backup_of_a_running_node_holds_every_entry_and_opens_as_a_node_database() {
     assert_eq!(again.status.code(), Some(1), "a backup never overwrites");
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
 }
+
+/// Group commit: sends that arrive together are committed together, and
+/// that must change nothing a sender or a member can see. Forty senders at
+/// once, every fourth with a body that breaks a rule: each valid one is
+/// acknowledged with its own sequence number (no gaps, none twice), each
+/// invalid one is refused with its rule and takes no number, every
+/// acknowledged entry reaches Russia once with a receipt, and both copies
+/// audit.
+#[test]
+fn sends_committed_together_are_each_acknowledged_once_and_a_bad_one_spoils_none() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    net::open_channel(&net);
+    let port = net.get("nato").console_port;
+    let token = net.get("nato").token();
+    let before = net.get("nato").feed_size("nato.mil", "nato");
+    parley_node::install_crypto();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let answers: Vec<(usize, u16, serde_json::Value)> = rt.block_on(async {
+        let client = reqwest::Client::new();
+        let sends = (0..40).map(|i| {
+            let (client, token) = (client.clone(), token.clone());
+            async move {
+                let body = if i % 4 == 3 {
+                    // No text: the hotline_message schema requires it.
+                    serde_json::json!({"priority": "routine"})
+                } else {
+                    serde_json::json!({"priority": "routine", "text": {"en": format!("together {i}")}})
+                };
+                let r = client
+                    .post(format!("http://127.0.0.1:{port}/api/v1/entries"))
+                    .bearer_auth(&token)
+                    .json(&serde_json::json!({"channel": "nato.mil", "kind": "hotline_message", "body": body}))
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                (i, status, r.json::<serde_json::Value>().await.unwrap())
+            }
+        });
+        futures_join_all(sends).await
+    });
+    let mut seqs: Vec<u64> = Vec::new();
+    for (i, status, v) in &answers {
+        if i % 4 == 3 {
+            assert_eq!(*status, 422, "send {i}: {v}");
+            assert!(
+                v.to_string().contains("text"),
+                "send {i} names the rule: {v}"
+            );
+        } else {
+            assert_eq!(*status, 200, "send {i}: {v}");
+            seqs.push(v["seq"].as_u64().unwrap());
+        }
+    }
+    seqs.sort_unstable();
+    let expected: Vec<u64> = (before..before + 30).collect();
+    assert_eq!(seqs, expected, "thirty numbers, consecutive, none twice");
+    let size = before + 30;
+    assert_eq!(net.get("nato").feed_size("nato.mil", "nato"), size);
+    let commits = net
+        .get("nato")
+        .store()
+        .checkpoint_sizes(
+            &parley_store::FeedId::new("nato.mil", "nato"),
+            before + 1,
+            size,
+        )
+        .unwrap()
+        .len();
+    net::figure(format!(
+        "group commit: 40 sends at once (10 refused) were committed in {commits} commits of nato's feed"
+    ));
+    wait_until(
+        60,
+        "russia to hold every entry and nato its receipt",
+        || {
+            net.get("russia").feed_size("nato.mil", "nato") == size
+                && net.get("nato").peer_status("russia")["backlog_entries"] == 0
+        },
+    );
+    assert_eq!(
+        net.get("russia").feed_root("nato.mil", "nato"),
+        net.get("nato").feed_root("nato.mil", "nato")
+    );
+    for p in ["nato", "russia"] {
+        assert_eq!(net.get(p).audit()["ok"], true, "{p}'s store audits");
+    }
+}
+
+/// Runs futures together on the current runtime and collects their
+/// results in order.
+async fn futures_join_all<F>(fs: impl IntoIterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = fs.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

@@ -184,6 +184,22 @@ pub async fn append_own_by(
         .expect("appending does not panic")
 }
 
+/// Where the outcome of one waiting append is sent.
+type Reply = tokio::sync::oneshot::Sender<Result<Appended, AppendError>>;
+
+/// One entry waiting for its feed's next commit, and who waits for it.
+pub struct Pending {
+    kind: String,
+    body: Value,
+    refs: Vec<Hash>,
+    action: Option<ActionRecord>,
+    reply: Reply,
+}
+
+/// Appends wait in their feed's queue; whoever takes the feed's slot next
+/// commits every entry waiting, with one signed checkpoint and one durable
+/// commit (group commit). Under load a commit carries many entries, and
+/// each is acknowledged only once that commit has landed.
 async fn append_own_now(
     node: &Arc<Node>,
     channel: &str,
@@ -193,16 +209,177 @@ async fn append_own_now(
     action: Option<ActionRecord>,
 ) -> Result<Appended, AppendError> {
     // A new channel is named in its creator's namespace.
-    let qualified;
     let channel = if kind == "channel_charter" {
-        qualified = parley_log::entry::qualify_channel(&node.party, channel);
-        qualified.as_str()
+        parley_log::entry::qualify_channel(&node.party, channel)
     } else {
-        channel
+        channel.to_string()
     };
-    let feed = FeedId::new(channel, &node.party);
+    let feed = FeedId::new(&channel, &node.party);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let queue = node.append_queue(&feed);
+    queue
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Pending {
+            kind: kind.to_string(),
+            body,
+            refs,
+            action,
+            reply,
+        });
+    let slot = node.feed_slot(&feed);
+    let mut slot = slot.lock().await;
+    let batch = std::mem::take(&mut *queue.lock().unwrap_or_else(|e| e.into_inner()));
+    // Empty: an earlier holder of the slot committed ours with its own.
+    if !batch.is_empty() {
+        commit_batch(node, &feed, &mut slot, batch).await;
+    }
+    drop(slot);
+    answer.await.expect("every waiting append is answered")
+}
+
+/// An entry of a batch that passed its checks.
+struct Ready {
+    entry: Entry,
+    hash: Hash,
+    bytes: Vec<u8>,
+    action: Option<ActionRecord>,
+    reply: Reply,
+}
+
+/// Checks each waiting entry, commits those that pass in one append, and
+/// answers every waiter.
+async fn commit_batch(
+    node: &Arc<Node>,
+    feed: &FeedId,
+    slot: &mut crate::state::FeedSlot,
+    batch: Vec<Pending>,
+) {
+    let tree = match node.tree(slot, feed).await {
+        Ok(t) => t,
+        Err(e) => {
+            for p in batch {
+                let _ = p.reply.send(Err(AppendError::Store(shared(&e))));
+            }
+            return;
+        }
+    };
+    let mut ready: Vec<Ready> = Vec::with_capacity(batch.len());
+    for p in batch {
+        let seq = tree.size() + ready.len() as u64;
+        match check_one(node, feed, seq, p.kind, p.body, p.refs).await {
+            Ok((entry, hash, bytes)) => ready.push(Ready {
+                entry,
+                hash,
+                bytes,
+                action: p.action,
+                reply: p.reply,
+            }),
+            Err(e) => {
+                let _ = p.reply.send(Err(e));
+            }
+        }
+    }
+    if ready.is_empty() {
+        return;
+    }
+    let hashes: Vec<Hash> = ready.iter().map(|r| r.hash).collect();
+    let mut tiles = TileBuffer::default();
+    let mut next = tree.clone();
+    next.append(&hashes, &mut tiles)
+        .expect("buffer writes cannot fail");
+    let checkpoint = node.keys.sign_checkpoint(
+        feed,
+        &Checkpoint::new(&feed.origin(), next.size(), next.root()),
+    );
+    let append = Append {
+        feed: feed.clone(),
+        old_size: tree.size(),
+        entries: ready
+            .iter()
+            .map(|r| NewEntry {
+                seq: r.entry.seq,
+                hash: r.hash,
+                kind: r.entry.kind.clone(),
+                time: r.entry.time.unix(),
+                refs: r.entry.refs.clone(),
+                bytes: r.bytes.clone(),
+            })
+            .collect(),
+        tiles: tiles.0,
+        head: FeedHead {
+            size: next.size(),
+            root: next.root(),
+        },
+        checkpoint: checkpoint.to_string(),
+        cosignature: None,
+        received_at: ready[0].entry.time.unix(),
+        actions: ready
+            .iter_mut()
+            .filter_map(|r| {
+                r.action.take().map(|a| ActionRecord {
+                    entry: Some(r.entry.id()),
+                    target: feed.channel.clone(),
+                    outcome: "ok".into(),
+                    ..a
+                })
+            })
+            .collect(),
+    };
+    // Until the commit is known to have landed, the cached tree is unknown.
+    slot.tree = None;
+    if let Err(e) = node.db(move |s| s.append(&append)).await {
+        for r in ready {
+            let _ = r.reply.send(Err(AppendError::Store(shared(&e))));
+        }
+        return;
+    }
+    slot.tree = Some(next);
+    for r in &ready {
+        node.apply_to_channels(&r.entry, r.hash);
+        node.emit(Event::Entry {
+            id: r.entry.id(),
+            channel: feed.channel.clone(),
+            author: node.party.clone(),
+            kind: r.entry.kind.clone(),
+        });
+    }
+    if let Some(c) = node.channel(&feed.channel) {
+        node.wake_channel(&c);
+    }
+    tracing::info!(
+        feed = %feed.origin(),
+        entries = ready.len(),
+        size = next_size(&ready),
+        "appended"
+    );
+    for r in ready {
+        let _ = r.reply.send(Ok(Appended {
+            id: r.entry.id(),
+            seq: r.entry.seq,
+            hash: r.hash,
+            time: r.entry.time,
+        }));
+    }
+}
+
+fn next_size(ready: &[Ready]) -> u64 {
+    ready.last().map_or(0, |r| r.entry.seq + 1)
+}
+
+/// Makes entry `seq` of this node's feed and checks it against the
+/// channel's state and rules and what it references.
+async fn check_one(
+    node: &Arc<Node>,
+    feed: &FeedId,
+    seq: u64,
+    kind: String,
+    body: Value,
+    refs: Vec<Hash>,
+) -> Result<(Entry, Hash, Vec<u8>), AppendError> {
+    let channel = feed.channel.as_str();
     let state = if kind == "channel_charter" {
-        if node.channel(channel).is_some() {
+        if node.channel(channel).is_some() || seq > 0 {
             return Err(AppendError::ChannelExists(channel.into()));
         }
         None
@@ -210,18 +387,15 @@ async fn append_own_now(
         let s = node
             .channel(channel)
             .ok_or_else(|| AppendError::UnknownChannel(channel.into()))?;
-        s.may_append(&node.party, kind)?;
+        s.may_append(&node.party, &kind)?;
         Some(s)
     };
-    let slot = node.feed_slot(&feed);
-    let mut slot = slot.lock().await;
-    let tree = node.tree(&mut slot, &feed).await?;
     let entry = Entry {
         channel: channel.into(),
         author: node.party.clone(),
-        seq: tree.size(),
+        seq,
         time: crate::clock::now(),
-        kind: kind.into(),
+        kind,
         refs,
         salt: Entry::random_salt(),
         body,
@@ -235,62 +409,30 @@ async fn append_own_now(
     }
     let bytes = entry.encode()?;
     let hash = entry.leaf_hash()?;
-    let mut tiles = TileBuffer::default();
-    let mut next = tree.clone();
-    next.append(&[hash], &mut tiles)
-        .expect("buffer writes cannot fail");
-    let checkpoint = node.keys.sign_checkpoint(
-        &feed,
-        &Checkpoint::new(&feed.origin(), next.size(), next.root()),
-    );
-    let append = Append {
-        feed: feed.clone(),
-        old_size: tree.size(),
-        entries: vec![NewEntry {
-            seq: entry.seq,
-            hash,
-            kind: kind.into(),
-            time: entry.time.unix(),
-            refs: entry.refs.clone(),
-            bytes,
-        }],
-        tiles: tiles.0,
-        head: FeedHead {
-            size: next.size(),
-            root: next.root(),
+    Ok((entry, hash, bytes))
+}
+
+/// A store failure told to each of several waiters: the same kind of
+/// failure (so a full disk still reads as storage unavailable), the
+/// driver's own error kept as text.
+fn shared(e: &StoreError) -> StoreError {
+    let text = || Box::new(std::io::Error::other(e.to_string()));
+    match e {
+        StoreError::Unavailable { reason, .. } => StoreError::Unavailable {
+            reason,
+            source: text(),
         },
-        checkpoint: checkpoint.to_string(),
-        cosignature: None,
-        received_at: entry.time.unix(),
-        action: action.map(|a| ActionRecord {
-            entry: Some(entry.id()),
-            target: channel.to_string(),
-            outcome: "ok".into(),
-            ..a
-        }),
-    };
-    // Until the commit is known to have landed, the cached tree is unknown.
-    slot.tree = None;
-    node.db(move |s| s.append(&append)).await?;
-    slot.tree = Some(next);
-    drop(slot);
-    node.apply_to_channels(&entry, hash);
-    node.emit(Event::Entry {
-        id: entry.id(),
-        channel: channel.into(),
-        author: node.party.clone(),
-        kind: kind.into(),
-    });
-    if let Some(c) = node.channel(channel) {
-        node.wake_channel(&c);
+        StoreError::Conflict {
+            feed,
+            expected,
+            actual,
+        } => StoreError::Conflict {
+            feed: feed.clone(),
+            expected: *expected,
+            actual: *actual,
+        },
+        _ => StoreError::Backend(text()),
     }
-    tracing::info!(id = %entry.id(), kind, "appended");
-    Ok(Appended {
-        id: entry.id(),
-        seq: entry.seq,
-        hash,
-        time: entry.time,
-    })
 }
 
 /// The author's node holds what an entry references, so it checks what the
@@ -545,7 +687,7 @@ async fn ingest_now(node: &Arc<Node>, u: FeedUpdate) -> Result<Receipt, IngestEr
             line: line.clone(),
         }),
         received_at: now,
-        action: None,
+        actions: vec![],
     };
     slot.tree = None;
     node.db(move |s| s.append(&append))

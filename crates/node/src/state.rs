@@ -88,6 +88,9 @@ pub struct FeedSlot {
     pub tree: Option<TiledTree>,
 }
 
+/// Entries waiting to be appended to one of this node's feeds.
+pub type AppendQueue = Arc<Mutex<Vec<crate::feeds::Pending>>>;
+
 pub struct Node {
     pub party: String,
     /// Our signing keys (one per statement) and the peers' pinned keys.
@@ -111,6 +114,8 @@ pub struct Node {
     /// Console users, from `parley.toml`.
     pub users: crate::console::auth::UserDirectory,
     feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
+    /// Entries waiting for their feed's next commit.
+    append_queues: Mutex<HashMap<FeedId, AppendQueue>>,
     channels: RwLock<BTreeMap<String, ChannelState>>,
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     links: Mutex<HashMap<String, LinkState>>,
@@ -180,6 +185,7 @@ impl Node {
             events,
             sessions: Default::default(),
             feeds: Mutex::default(),
+            append_queues: Mutex::default(),
             channels: RwLock::default(),
             wake: Mutex::default(),
             links: Mutex::default(),
@@ -393,6 +399,16 @@ impl Node {
     }
 
     // Feeds.
+
+    /// The entries of this node's `feed` waiting for its next commit.
+    pub fn append_queue(&self, feed: &FeedId) -> AppendQueue {
+        self.append_queues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(feed.clone())
+            .or_default()
+            .clone()
+    }
 
     pub fn feed_slot(&self, feed: &FeedId) -> Arc<tokio::sync::Mutex<FeedSlot>> {
         self.feeds

@@ -98,7 +98,7 @@ pub fn append(
         checkpoint: format!("checkpoint {}", next.size()),
         cosignature: None,
         received_at: 1_700_000_500,
-        action: None,
+        actions: vec![],
     })?;
     *tree = next;
     Ok(())
@@ -238,7 +238,7 @@ pub fn a_failed_append_keeps_nothing(open: Opener<'_>) {
         checkpoint: String::new(),
         cosignature: None,
         received_at: 0,
-        action: None,
+        actions: vec![],
     });
     assert!(err.is_err());
     assert!(store.feed_head(&other).unwrap().is_none());

@@ -187,9 +187,10 @@ pub struct Append {
     pub checkpoint: String,
     pub cosignature: Option<Cosignature>,
     pub received_at: i64,
-    /// Who made this entry, recorded in the action log in the same
-    /// transaction (an entry and its author's action stand or fall together).
-    pub action: Option<ActionRecord>,
+    /// Who made these entries, recorded in the action log in the same
+    /// transaction (an entry and its author's action stand or fall
+    /// together), in order.
+    pub actions: Vec<ActionRecord>,
 }
 
 /// A cosignature line on a feed's checkpoint of some size.

@@ -255,7 +255,7 @@ impl Store for MemoryStore {
         if let Some(c) = &a.cosignature {
             s.add_cosignature(c);
         }
-        if let Some(r) = &a.action {
+        for r in &a.actions {
             s.add_action(r);
         }
         Ok(())

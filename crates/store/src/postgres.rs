@@ -513,7 +513,7 @@ fn apply_append(tx: &mut postgres::Transaction<'_>, a: &Append) -> Result<()> {
     if let Some(c) = &a.cosignature {
         insert_cosignature(tx, c)?;
     }
-    if let Some(r) = &a.action {
+    for r in &a.actions {
         insert_action(tx, r)?;
     }
     Ok(())

@@ -94,6 +94,8 @@ fn open_connection(path: &Path) -> Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Every statement is prepared once per connection and kept.
+    conn.set_prepared_statement_cache_capacity(64);
     check_durability(&conn, path)?;
     Ok(conn)
 }
@@ -103,9 +105,13 @@ fn open_connection(path: &Path) -> Result<Connection> {
 /// file systems), and a receipt must never be sent for a commit that was
 /// not synced.
 fn check_durability(conn: &Connection, path: &Path) -> Result<()> {
-    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    let mode: String = conn
+        .prepare_cached("PRAGMA journal_mode")?
+        .query_row([], |r| r.get(0))?;
     // 2 is FULL: every commit is synced before it returns.
-    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+    let sync: i64 = conn
+        .prepare_cached("PRAGMA synchronous")?
+        .query_row([], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") || sync != 2 {
         return Err(StoreError::Corrupt(format!(
             "{}: the database runs with journal_mode={mode}, synchronous={sync}; parley needs \
@@ -264,18 +270,20 @@ fn insert_checkpoint(
     size: u64,
     note: &str,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR IGNORE INTO checkpoint (channel, author, size, note) VALUES (?1, ?2, ?3, ?4)",
-        params![feed.channel, feed.author, size as i64, note],
-    )?;
+    )?
+    .execute(params![feed.channel, feed.author, size as i64, note])?;
     Ok(())
 }
 
 fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bool> {
-    let n = conn.execute(
-        "INSERT INTO cosignature (channel, author, size, cosigner, statement, time, line)
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO cosignature (channel, author, size, cosigner, statement, time, line)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-        params![
+        )?
+        .execute(params![
             c.feed.channel,
             c.feed.author,
             c.size as i64,
@@ -283,17 +291,17 @@ fn insert_cosignature(conn: &Connection, c: &Cosignature) -> rusqlite::Result<bo
             c.statement.as_str(),
             c.time,
             c.line
-        ],
-    )?;
+        ])?;
     Ok(n == 1)
 }
 
 fn insert_rotation(conn: &Connection, r: &KeyRotation) -> rusqlite::Result<bool> {
-    let n = conn.execute(
-        "INSERT INTO key_rotation (party, role, statement, recorded_at) VALUES (?1, ?2, ?3, ?4)
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO key_rotation (party, role, statement, recorded_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (statement) DO NOTHING",
-        params![r.party, r.role, r.statement, r.recorded_at],
-    )?;
+        )?
+        .execute(params![r.party, r.role, r.statement, r.recorded_at])?;
     Ok(n == 1)
 }
 
@@ -304,11 +312,17 @@ fn upsert_delivery(
     role: DeliveryRole,
     size: u64,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)",
-        params![peer, feed.channel, feed.author, role.as_str(), size as i64],
-    )?;
+    )?
+    .execute(params![
+        peer,
+        feed.channel,
+        feed.author,
+        role.as_str(),
+        size as i64
+    ])?;
     Ok(())
 }
 
@@ -354,16 +368,19 @@ impl Store for SqliteStore {
                     return Err(StoreError::PeerKeyChanged(peer.party.clone()));
                 }
                 Some(_) => {
-                    tx.execute(
-                        "UPDATE peer SET url = ?2 WHERE party = ?1",
-                        params![peer.party, peer.url],
-                    )?;
+                    tx.prepare_cached("UPDATE peer SET url = ?2 WHERE party = ?1")?
+                        .execute(params![peer.party, peer.url])?;
                 }
                 None => {
-                    tx.execute(
+                    tx.prepare_cached(
                         "INSERT INTO peer (party, url, identity, added_at) VALUES (?1, ?2, ?3, ?4)",
-                        params![peer.party, peer.url, peer.identity, peer.added_at],
-                    )?;
+                    )?
+                    .execute(params![
+                        peer.party,
+                        peer.url,
+                        peer.identity,
+                        peer.added_at
+                    ])?;
                 }
             }
             tx.commit()?;
@@ -374,7 +391,7 @@ impl Store for SqliteStore {
     fn peers(&self) -> Result<Vec<Peer>> {
         self.read(|c| {
             let mut st =
-                c.prepare("SELECT party, url, identity, added_at FROM peer ORDER BY party")?;
+                c.prepare_cached("SELECT party, url, identity, added_at FROM peer ORDER BY party")?;
             st.query_map([], |r| {
                 Ok(Peer {
                     party: r.get(0)?,
@@ -389,8 +406,9 @@ impl Store for SqliteStore {
 
     fn feeds(&self) -> Result<Vec<(FeedId, FeedHead)>> {
         self.read(|c| {
-            let mut st =
-                c.prepare("SELECT channel, author, size, root FROM feed ORDER BY channel, author")?;
+            let mut st = c.prepare_cached(
+                "SELECT channel, author, size, root FROM feed ORDER BY channel, author",
+            )?;
             st.query_map([], |r| {
                 Ok((
                     FeedId {
@@ -409,24 +427,20 @@ impl Store for SqliteStore {
 
     fn feed_head(&self, feed: &FeedId) -> Result<Option<FeedHead>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT size, root FROM feed WHERE channel = ?1 AND author = ?2",
-                params![feed.channel, feed.author],
-                |r| {
+            c.prepare_cached("SELECT size, root FROM feed WHERE channel = ?1 AND author = ?2")?
+                .query_row(params![feed.channel, feed.author], |r| {
                     Ok(FeedHead {
                         size: r.get::<_, i64>(0)? as u64,
                         root: hash_of(r, 1)?,
                     })
-                },
-            )
-            .optional()
+                })
+                .optional()
         })
     }
 
     fn read_tile(&self, feed: &FeedId, level: u8, index: u64) -> Result<Option<Vec<u8>>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT data FROM tile WHERE channel = ?1 AND author = ?2 AND level = ?3 AND idx = ?4",
+            c.prepare_cached("SELECT data FROM tile WHERE channel = ?1 AND author = ?2 AND level = ?3 AND idx = ?4")?.query_row(
                 params![feed.channel, feed.author, level, index as i64],
                 |r| r.get(0),
             )
@@ -484,16 +498,15 @@ impl Store for SqliteStore {
                     tile.execute(params![a.feed.channel, a.feed.author, t.level, t.index as i64, t.data])?;
                 }
             }
-            tx.execute(
-                "INSERT INTO feed (channel, author, size, root) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (channel, author) DO UPDATE SET size = excluded.size, root = excluded.root",
+            tx.prepare_cached("INSERT INTO feed (channel, author, size, root) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (channel, author) DO UPDATE SET size = excluded.size, root = excluded.root")?.execute(
                 params![a.feed.channel, a.feed.author, a.head.size as i64, a.head.root.as_bytes()],
             )?;
             insert_checkpoint(&tx, &a.feed, a.head.size, &a.checkpoint)?;
             if let Some(c) = &a.cosignature {
                 insert_cosignature(&tx, c)?;
             }
-            if let Some(r) = &a.action {
+            for r in &a.actions {
                 insert_action(&tx, r)?;
             }
             tx.commit()?;
@@ -503,11 +516,12 @@ impl Store for SqliteStore {
 
     fn checkpoint(&self, feed: &FeedId, size: u64) -> Result<Option<String>> {
         self.read(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT note FROM checkpoint WHERE channel = ?1 AND author = ?2 AND size = ?3",
-                params![feed.channel, feed.author, size as i64],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![feed.channel, feed.author, size as i64], |r| {
+                r.get(0)
+            })
             .optional()
         })
     }
@@ -704,18 +718,16 @@ impl Store for SqliteStore {
 
     fn last_cosignature_by(&self, cosigner: &str, statement: Statement) -> Result<Option<i64>> {
         self.read(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT max(time) FROM cosignature WHERE cosigner = ?1 AND statement = ?2",
-                params![cosigner, statement.as_str()],
-                |r| r.get(0),
-            )
+            )?
+            .query_row(params![cosigner, statement.as_str()], |r| r.get(0))
         })
     }
 
     fn delivered(&self, peer: &str, feed: &FeedId, role: DeliveryRole) -> Result<u64> {
         self.read(|c| {
-            Ok(c.query_row(
-                "SELECT size FROM delivery WHERE peer = ?1 AND channel = ?2 AND author = ?3 AND role = ?4",
+            Ok(c.prepare_cached("SELECT size FROM delivery WHERE peer = ?1 AND channel = ?2 AND author = ?3 AND role = ?4")?.query_row(
                 params![peer, feed.channel, feed.author, role.as_str()],
                 |r| r.get::<_, i64>(0),
             )
@@ -732,9 +744,8 @@ impl Store for SqliteStore {
         size: u64,
     ) -> Result<()> {
         self.write(|conn| {
-            conn.execute(
-                "INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)",
+            conn.prepare_cached("INSERT INTO delivery (peer, channel, author, role, size) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (peer, channel, author, role) DO UPDATE SET size = max(size, excluded.size)")?.execute(
                 params![peer, feed.channel, feed.author, role.as_str(), size as i64],
             )?;
             Ok(())
@@ -743,26 +754,23 @@ impl Store for SqliteStore {
 
     fn witnessed(&self, origin: &str) -> Result<Option<WitnessedRecord>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT origin, size, root, note FROM witnessed WHERE origin = ?1",
-                [origin],
-                |r| {
+            c.prepare_cached("SELECT origin, size, root, note FROM witnessed WHERE origin = ?1")?
+                .query_row([origin], |r| {
                     Ok(WitnessedRecord {
                         origin: r.get(0)?,
                         size: r.get::<_, i64>(1)? as u64,
                         root: hash_of(r, 2)?,
                         note: r.get(3)?,
                     })
-                },
-            )
-            .optional()
+                })
+                .optional()
         })
     }
 
     fn witnessed_all(&self) -> Result<Vec<WitnessedRecord>> {
         self.read(|c| {
             let mut st =
-                c.prepare("SELECT origin, size, root, note FROM witnessed ORDER BY origin")?;
+                c.prepare_cached("SELECT origin, size, root, note FROM witnessed ORDER BY origin")?;
             st.query_map([], |r| {
                 Ok(WitnessedRecord {
                     origin: r.get(0)?,
@@ -778,13 +786,11 @@ impl Store for SqliteStore {
     fn swap_witnessed(&self, expected_size: Option<u64>, new: &WitnessedRecord) -> Result<bool> {
         self.write(|conn| {
             let n = match expected_size {
-                None => conn.execute(
-                    "INSERT INTO witnessed (origin, size, root, note) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT DO NOTHING",
+                None => conn.prepare_cached("INSERT INTO witnessed (origin, size, root, note) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT DO NOTHING")?.execute(
                     params![new.origin, new.size as i64, new.root.as_bytes(), new.note],
                 )?,
-                Some(old) => conn.execute(
-                    "UPDATE witnessed SET size = ?2, root = ?3, note = ?4 WHERE origin = ?1 AND size = ?5",
+                Some(old) => conn.prepare_cached("UPDATE witnessed SET size = ?2, root = ?3, note = ?4 WHERE origin = ?1 AND size = ?5")?.execute(
                     params![new.origin, new.size as i64, new.root.as_bytes(), new.note, old as i64],
                 )?,
             };
@@ -794,11 +800,12 @@ impl Store for SqliteStore {
 
     fn add_witness_log(&self, log: &WitnessLog) -> Result<bool> {
         self.write(|conn| {
-            let n = conn.execute(
-                "INSERT INTO witness_log (origin, party, source) VALUES (?1, ?2, ?3)
+            let n = conn
+                .prepare_cached(
+                    "INSERT INTO witness_log (origin, party, source) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
-                params![log.origin, log.party, log.source],
-            )?;
+                )?
+                .execute(params![log.origin, log.party, log.source])?;
             Ok(n == 1)
         })
     }
@@ -820,18 +827,15 @@ impl Store for SqliteStore {
 
     fn witness_log(&self, origin: &str) -> Result<Option<WitnessLog>> {
         self.read(|c| {
-            c.query_row(
-                "SELECT origin, party, source FROM witness_log WHERE origin = ?1",
-                [origin],
-                |r| {
+            c.prepare_cached("SELECT origin, party, source FROM witness_log WHERE origin = ?1")?
+                .query_row([origin], |r| {
                     Ok(WitnessLog {
                         origin: r.get(0)?,
                         party: r.get(1)?,
                         source: r.get(2)?,
                     })
-                },
-            )
-            .optional()
+                })
+                .optional()
         })
     }
 
@@ -844,10 +848,9 @@ impl Store for SqliteStore {
     ) -> Result<bool> {
         self.write(|conn| {
             let tx = immediate(conn)?;
-            let n = tx.execute(
-                "UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2",
-                params![party, old, new],
-            )?;
+            let n = tx
+                .prepare_cached("UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2")?
+                .execute(params![party, old, new])?;
             if n == 1
                 && let Some(r) = rotation
             {
@@ -864,7 +867,7 @@ impl Store for SqliteStore {
 
     fn rotations(&self) -> Result<Vec<KeyRotation>> {
         self.read(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT id, party, role, statement, recorded_at FROM key_rotation ORDER BY id",
             )?;
             st.query_map([], |r| {
@@ -882,10 +885,8 @@ impl Store for SqliteStore {
 
     fn mark_read(&self, user: &str, hash: &Hash) -> Result<()> {
         self.write(|conn| {
-            conn.execute(
-                "INSERT OR IGNORE INTO read_mark (user, hash) VALUES (?1, ?2)",
-                params![user, hash.as_bytes()],
-            )?;
+            conn.prepare_cached("INSERT OR IGNORE INTO read_mark (user, hash) VALUES (?1, ?2)")?
+                .execute(params![user, hash.as_bytes()])?;
             Ok(())
         })
     }
@@ -910,9 +911,8 @@ impl Store for SqliteStore {
             if let Some(id) = existing {
                 return Ok(id);
             }
-            conn.execute(
-                "INSERT INTO evidence (kind, origin, party, detected_at, detected_by, summary, evidence, proven)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            conn.prepare_cached("INSERT INTO evidence (kind, origin, party, detected_at, detected_by, summary, evidence, proven)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
                 params![e.kind.as_str(), e.origin, e.party, e.detected_at, e.detected_by, e.summary, e.evidence, e.proven],
             )?;
             Ok(conn.last_insert_rowid())
@@ -925,7 +925,7 @@ impl Store for SqliteStore {
 
     fn actions(&self, after: i64, limit: u64) -> Result<Vec<crate::ActionRecord>> {
         self.read(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT id, time, user, role, client, action, target, entry, outcome
                  FROM action_log WHERE id > ?1 ORDER BY id LIMIT ?2",
             )?;
@@ -951,7 +951,7 @@ impl Store for SqliteStore {
 
     fn evidence(&self) -> Result<Vec<EvidenceRecord>> {
         self.read(|c| {
-            let mut st = c.prepare(
+            let mut st = c.prepare_cached(
                 "SELECT id, origin, party, detected_at, detected_by, summary, evidence, proven, kind
                  FROM evidence ORDER BY id",
             )?;
@@ -1005,13 +1005,13 @@ fn create_owner_only(path: &Path, must_be_new: bool) -> Result<()> {
 
 /// Appends to the action log; the new record's id.
 fn insert_action(conn: &rusqlite::Connection, a: &crate::ActionRecord) -> Result<i64> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO action_log (time, user, role, client, action, target, entry, outcome)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            a.time, a.user, a.role, a.client, a.action, a.target, a.entry, a.outcome
-        ],
-    )?;
+    )?
+    .execute(params![
+        a.time, a.user, a.role, a.client, a.action, a.target, a.entry, a.outcome
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 

@@ -135,7 +135,7 @@ impl<'a> FeedWriter<'a> {
             checkpoint: note.to_string(),
             cosignature: None,
             received_at: now.unix(),
-            action: None,
+            actions: vec![],
         };
         let cosignatures: Vec<Cosignature> = cosigners
             .iter()
