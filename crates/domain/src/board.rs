@@ -8,13 +8,18 @@
 //! the clock alone would change its answer (a deadline passing). What it
 //! answers is exactly what [`derive`](crate::obligations::derive) would:
 //! tests hold the two equal over random histories.
+//!
+//! A [`Book`] is a ledger with its board: every change to the ledger goes
+//! through it, so the board learns what each change touched.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use imbl::{OrdMap, OrdSet};
 use parley_log::Timestamp;
 
-use crate::ledger::Ledger;
+use crate::channel::ChannelState;
+use crate::ledger::{Known, Ledger, Receipt};
 use crate::obligations::{Obligation, annual_calendars, changes_after, derive, of_entry, sort};
 
 /// One entry's obligations as derived at `at`, valid until `until`.
@@ -211,5 +216,72 @@ impl Board {
             Some(i) => of_entry(ledger, ledger.at(i), at),
             None => vec![],
         }
+    }
+}
+
+/// A ledger and its obligations board, kept current together.
+#[derive(Clone)]
+pub struct Book {
+    ledger: Ledger,
+    board: Board,
+}
+
+impl std::ops::Deref for Book {
+    type Target = Ledger;
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
+impl Book {
+    /// An empty book over `channels`.
+    pub fn empty(channels: BTreeMap<String, ChannelState>) -> Book {
+        Book {
+            ledger: Ledger::empty(channels),
+            board: Board::default(),
+        }
+    }
+
+    /// Adds an entry; see [`Ledger::insert`].
+    pub fn insert(&mut self, k: Known) -> bool {
+        let new = self.ledger.insert(k);
+        self.board.touch(self.ledger.take_touched());
+        new
+    }
+
+    /// Folds in a signed receipt; see [`Ledger::receipt`].
+    pub fn receipt(&mut self, r: &Receipt<'_>) {
+        self.ledger.receipt(r);
+        self.board.touch(self.ledger.take_touched());
+    }
+
+    /// Replaces the channels' state; the obligations of channels whose
+    /// state changed are derived again.
+    pub fn set_channels(&mut self, channels: BTreeMap<String, ChannelState>) {
+        let changed = self.ledger.set_channels(channels);
+        let mut touched = self.ledger.take_touched();
+        for c in &changed {
+            touched.extend(self.board.sources_in(&self.ledger, c));
+        }
+        self.board.touch(touched);
+    }
+
+    /// Brings the board up to `at`: entries touched since the last call,
+    /// and those whose standing changes by `at`, are derived again.
+    pub fn refresh(&mut self, at: Timestamp) {
+        self.board.refresh(&self.ledger, at);
+    }
+
+    /// Whether [`Book::refresh`] at `at` would change anything.
+    pub fn needs_refresh(&self, at: Timestamp) -> bool {
+        self.board.needs_refresh(at)
+    }
+
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
     }
 }

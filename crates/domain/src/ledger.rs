@@ -15,7 +15,6 @@ use imbl::{HashMap as PMap, OrdMap, OrdSet, Vector};
 use parley_log::{Entry, Hash, Timestamp};
 
 use crate::channel::ChannelState;
-use crate::obligations::Board;
 
 /// An entry with its proven delivery times.
 #[derive(Clone, Debug)]
@@ -59,6 +58,17 @@ struct Early {
     time: Timestamp,
 }
 
+/// A signed receipt: `cosigner` holds the first `size` entries of
+/// `author`'s feed in `channel`, as of `time`.
+#[derive(Clone, Copy, Debug)]
+pub struct Receipt<'a> {
+    pub channel: &'a str,
+    pub author: &'a str,
+    pub cosigner: &'a str,
+    pub size: u64,
+    pub time: Timestamp,
+}
+
 /// Everything a node holds, indexed.
 #[derive(Clone)]
 pub struct Ledger {
@@ -77,7 +87,9 @@ pub struct Ledger {
     /// Entries per (channel, author), not counting link tests.
     traffic: PMap<(String, String), usize>,
     early: PMap<(String, String), Vec<Early>>,
-    board: Board,
+    /// Entries whose obligations may have changed since the last
+    /// [`Ledger::take_touched`]: what an obligations board derives again.
+    touched: Vec<usize>,
 }
 
 impl Ledger {
@@ -96,7 +108,7 @@ impl Ledger {
             timelines: PMap::new(),
             traffic: PMap::new(),
             early: PMap::new(),
-            board: Board::default(),
+            touched: Vec::new(),
         }
     }
 
@@ -289,7 +301,7 @@ impl Ledger {
             .chain(self.referencing.get(&k.hash).into_iter().flatten().copied())
             .collect();
         self.entries.push_back(k);
-        self.board.touch(touched);
+        self.touched.extend(touched);
         true
     }
 
@@ -321,14 +333,14 @@ impl Ledger {
     /// entries of `author`'s feed in `channel`: each covered entry's
     /// delivery to the cosigner is its earliest such receipt. A receipt by
     /// the author itself proves nothing and is ignored.
-    pub fn receipt(
-        &mut self,
-        channel: &str,
-        author: &str,
-        cosigner: &str,
-        size: u64,
-        time: Timestamp,
-    ) {
+    pub fn receipt(&mut self, r: &Receipt<'_>) {
+        let Receipt {
+            channel,
+            author,
+            cosigner,
+            size,
+            time,
+        } = *r;
         if cosigner == author {
             return;
         }
@@ -356,20 +368,20 @@ impl Ledger {
                 }
             }
         }
-        self.board.touch(touched);
+        self.touched.extend(touched);
     }
 
-    /// Replaces the channels' state. A channel's state changes by its
-    /// members' acts (acceptance, suspension, resumption), which move the
-    /// deadlines of the obligations already made in it: those are derived
-    /// again. A channel new to the ledger has all its entries derived.
-    pub fn set_channels(&mut self, channels: BTreeMap<String, ChannelState>) {
-        let mut touched = Vec::new();
+    /// Replaces the channels' state. A channel new to the ledger has all
+    /// its entries touched; returns the channels that existed and changed
+    /// (their members' acts move the deadlines of the obligations already
+    /// made in them) or went.
+    pub fn set_channels(&mut self, channels: BTreeMap<String, ChannelState>) -> Vec<String> {
+        let mut changed = Vec::new();
         for (id, c) in &channels {
             match self.channels.get(id) {
                 Some(old) if old == c => {}
-                Some(_) => touched.extend(self.board.sources_in(self, id)),
-                None => touched.extend(
+                Some(_) => changed.push(id.clone()),
+                None => self.touched.extend(
                     self.newest_in
                         .get(id)
                         .into_iter()
@@ -377,33 +389,19 @@ impl Ledger {
                 ),
             }
         }
-        for id in self
-            .channels
-            .keys()
-            .filter(|id| !channels.contains_key(*id))
-        {
-            touched.extend(self.board.sources_in(self, id));
-        }
-        self.board.touch(touched);
+        changed.extend(
+            self.channels
+                .keys()
+                .filter(|id| !channels.contains_key(*id))
+                .cloned(),
+        );
         self.channels = channels;
+        changed
     }
 
-    /// Brings the obligations board up to `at`: sources touched since the
-    /// last call, and those whose standing changes by `at`, are derived
-    /// again.
-    pub fn refresh(&mut self, at: Timestamp) {
-        let mut board = std::mem::take(&mut self.board);
-        board.refresh(self, at);
-        self.board = board;
-    }
-
-    /// Whether [`Ledger::refresh`] at `at` would change anything.
-    pub fn needs_refresh(&self, at: Timestamp) -> bool {
-        self.board.needs_refresh(at)
-    }
-
-    pub fn board(&self) -> &Board {
-        &self.board
+    /// The entries touched since the last call.
+    pub fn take_touched(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.touched)
     }
 
     /// Entries by index, for the board.

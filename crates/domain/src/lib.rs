@@ -6,11 +6,12 @@
 //! * [`channel`]: the charter, acceptance, suspension and resumption, and
 //!   [`channel::ChannelState`] folded from them.
 //! * [`hotline`]: hotline messages, acknowledgements, link tests.
-//! * [`ledger`]: what a node holds, indexed and grown event by event, with
-//!   [`obligations::Board`] kept current beside it.
+//! * [`ledger`]: what a node holds, indexed and grown event by event.
+//! * [`board`]: the obligations board kept current beside a ledger
+//!   ([`board::Book`] holds the two).
 //! * [`violation`]: a broken rule, named by field.
 
-mod board;
+pub mod board;
 pub mod channel;
 pub mod dates;
 pub mod exercises;

@@ -19,8 +19,6 @@ use crate::kinds::parse_body;
 use crate::ledger::{Known, Ledger};
 use crate::meetings::{MeetingInvitation, MeetingRecord};
 
-pub use crate::board::Board;
-
 /// Where an obligation stands at the time of evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -493,7 +491,7 @@ fn status(
 /// board as it stood then, and in the future what will be overdue by then.
 ///
 /// This reads the whole history; a node keeps the same answers current in
-/// [`Board`] instead, and tests hold the two equal.
+/// [`crate::board::Board`] instead, and tests hold the two equal.
 pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
     let mut out: Vec<Obligation> = ledger
         .entries()

@@ -7,8 +7,9 @@
 
 use std::collections::BTreeMap;
 
+use parley_domain::board::Book;
 use parley_domain::kinds;
-use parley_domain::ledger::{Known, Ledger};
+use parley_domain::ledger::{Known, Receipt};
 use parley_domain::obligations::{Obligation, derive};
 use parley_domain::{ChannelState, Charter};
 use parley_log::{Entry, Timestamp, leaf_hash};
@@ -80,7 +81,7 @@ fn seen(list: &[Obligation]) -> Vec<String> {
 
 struct History {
     dice: Dice,
-    ledger: Ledger,
+    ledger: Book,
     state: ChannelState,
     seqs: BTreeMap<&'static str, u64>,
     sent: Vec<(parley_log::Hash, &'static str, String)>,
@@ -176,7 +177,13 @@ impl History {
                 let held = self.ledger.feed_len(CHANNEL, author);
                 let size = 1 + self.dice.below(held + 2);
                 let time = self.clock.plus_seconds(self.dice.below(900) as i64 - 300);
-                self.ledger.receipt(CHANNEL, author, other, size, time);
+                self.ledger.receipt(&Receipt {
+                    channel: CHANNEL,
+                    author,
+                    cosigner: other,
+                    size,
+                    time,
+                });
             }
         }
     }
@@ -185,7 +192,7 @@ impl History {
 fn check(seed: u64, steps: usize) {
     let mut h = History {
         dice: Dice(seed | 1),
-        ledger: Ledger::empty(BTreeMap::from([(CHANNEL.to_string(), channel())])),
+        ledger: Book::empty(BTreeMap::from([(CHANNEL.to_string(), channel())])),
         state: channel(),
         seqs: BTreeMap::new(),
         sent: vec![],
@@ -234,7 +241,7 @@ proptest! {
 fn a_ledger_grown_event_by_event_lists_newest_first_and_in_causal_order() {
     let mut h = History {
         dice: Dice(7),
-        ledger: Ledger::empty(BTreeMap::from([(CHANNEL.to_string(), channel())])),
+        ledger: Book::empty(BTreeMap::from([(CHANNEL.to_string(), channel())])),
         state: channel(),
         seqs: BTreeMap::new(),
         sent: vec![],

@@ -24,6 +24,8 @@ use parley_store::{
 };
 use serde_json::Value;
 
+pub use crate::appending::{AppendError, Appended};
+use crate::appending::{Pending, Reply};
 use crate::state::{Event, Node};
 
 /// A feed's new entries with the signed checkpoint that covers them.
@@ -122,35 +124,6 @@ impl std::fmt::Display for IngestError {
 
 impl std::error::Error for IngestError {}
 
-/// What an append produced.
-#[derive(Clone, Debug)]
-pub struct Appended {
-    pub id: String,
-    pub seq: u64,
-    pub hash: Hash,
-    pub time: Timestamp,
-}
-
-/// Why this node refuses to append.
-#[derive(Debug, thiserror::Error)]
-pub enum AppendError {
-    #[error("the entry breaks {} rule(s)", .0.len())]
-    Invalid(Vec<Violation>),
-    #[error(transparent)]
-    Refused(#[from] parley_domain::channel::ChannelRefusal),
-    #[error("channel {0:?} does not exist on this node")]
-    UnknownChannel(String),
-    #[error("channel {0:?} already exists")]
-    ChannelExists(String),
-    /// The acting user's role may not send this kind.
-    #[error("{0}")]
-    NotPermitted(String),
-    #[error(transparent)]
-    Entry(#[from] parley_log::entry::EntryError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
 /// Appends one entry to this node's feed in `channel`, signs the new
 /// checkpoint and commits both before returning.
 pub async fn append_own(
@@ -182,18 +155,6 @@ pub async fn append_own_by(
     tokio::spawn(async move { append_own_now(&node, &channel, &kind, body, refs, action).await })
         .await
         .expect("appending does not panic")
-}
-
-/// Where the outcome of one waiting append is sent.
-type Reply = tokio::sync::oneshot::Sender<Result<Appended, AppendError>>;
-
-/// One entry waiting for its feed's next commit, and who waits for it.
-pub struct Pending {
-    kind: String,
-    body: Value,
-    refs: Vec<Hash>,
-    action: Option<ActionRecord>,
-    reply: Reply,
 }
 
 /// Appends wait in their feed's queue; whoever takes the feed's slot next

@@ -11,7 +11,10 @@
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
-use parley_domain::ledger::{Known, Ledger};
+use parley_domain::board::Book;
+use parley_domain::ledger::{Known, Ledger, Receipt};
+
+pub use crate::held::{Current, Reads};
 use parley_log::{Entry, Hash, Timestamp};
 use parley_store::{Cosignature, FeedId, Statement, Store, StoreError, StoredEntry};
 
@@ -19,14 +22,6 @@ use crate::state::Node;
 
 /// Entries and cosignatures read per store call.
 const PAGE: u64 = 20_000;
-
-/// A ledger and how far into each feed's cosignatures it has read.
-#[derive(Clone)]
-pub struct Current {
-    pub version: u64,
-    pub ledger: Arc<Ledger>,
-    cosignatures_read: HashMap<FeedId, u64>,
-}
 
 /// What was stored since a ledger last looked.
 #[derive(Default)]
@@ -128,7 +123,7 @@ fn causal_order(entries: Vec<Known>) -> Vec<Known> {
 }
 
 /// Folds a delta into a ledger.
-fn apply(ledger: &mut Ledger, d: Delta, now: Timestamp) -> Result<(), StoreError> {
+fn apply(ledger: &mut Book, d: Delta, now: Timestamp) -> Result<(), StoreError> {
     let mut known = Vec::with_capacity(d.entries.len());
     for s in d.entries {
         let entry =
@@ -144,7 +139,13 @@ fn apply(ledger: &mut Ledger, d: Delta, now: Timestamp) -> Result<(), StoreError
     }
     for c in d.receipts {
         if let Some(t) = Timestamp::from_unix(c.time) {
-            ledger.receipt(&c.feed.channel, &c.feed.author, &c.cosigner, c.size, t);
+            ledger.receipt(&Receipt {
+                channel: &c.feed.channel,
+                author: &c.feed.author,
+                cosigner: &c.cosigner,
+                size: c.size,
+                time: t,
+            });
         }
     }
     ledger.refresh(now);
@@ -157,7 +158,7 @@ fn apply(ledger: &mut Ledger, d: Delta, now: Timestamp) -> Result<(), StoreError
 /// # Errors
 /// The store's, when reading what is new fails; the ledger is left as it
 /// was, and the next call tries again.
-pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
+pub async fn current(node: &Arc<Node>) -> Result<Arc<Book>, StoreError> {
     let version = node.version();
     let now = crate::clock::now();
     if let Some(c) = node.cached_ledger()
@@ -177,7 +178,7 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
     }
     let (ledger, read) = match cached {
         Some(c) => (c.ledger, c.cosignatures_read),
-        None => (Arc::new(Ledger::empty(BTreeMap::new())), HashMap::new()),
+        None => (Arc::new(Book::empty(BTreeMap::new())), HashMap::new()),
     };
     // Read the version before the store: an event stored meanwhile bumps
     // it again, and the next call reads that too.
@@ -210,51 +211,6 @@ pub async fn current(node: &Arc<Node>) -> Result<Arc<Ledger>, StoreError> {
 /// first read is under way, or failed and the next call retries).
 pub fn is_ready(node: &Node) -> bool {
     node.cached_ledger().is_some() || !node.ledger_building()
-}
-
-/// A console user's read marks, with per-channel counts of the entries
-/// they cover that an inbox counts as unread when not marked.
-#[derive(Clone, Default)]
-pub struct Reads {
-    marked: imbl::HashSet<Hash>,
-    per_channel: imbl::HashMap<String, usize>,
-}
-
-impl Reads {
-    /// Loads `user`'s marks from the store.
-    pub fn load(marks: Vec<Hash>, ledger: &Ledger, me: &str) -> Reads {
-        let mut r = Reads::default();
-        for h in marks {
-            r.add(h, ledger, me);
-        }
-        r
-    }
-
-    /// Marks an entry read; counts it if it is another party's traffic.
-    pub fn add(&mut self, hash: Hash, ledger: &Ledger, me: &str) {
-        if self.marked.insert(hash).is_some() {
-            return;
-        }
-        if let Some(k) = ledger.get(&hash)
-            && k.entry.author != me
-            && k.entry.kind != "link_test"
-        {
-            *self.per_channel.entry(k.entry.channel.clone()).or_default() += 1;
-        }
-    }
-
-    pub fn contains(&self, hash: &Hash) -> bool {
-        self.marked.contains(hash)
-    }
-
-    /// How many of others' entries in `channel` (or all) are marked.
-    pub fn count(&self, channel: Option<&str>) -> usize {
-        self.per_channel
-            .iter()
-            .filter(|(c, _)| channel.is_none_or(|x| x == c.as_str()))
-            .map(|(_, n)| n)
-            .sum()
-    }
 }
 
 /// `user`'s read marks, loaded from the store on first use and kept.

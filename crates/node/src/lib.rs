@@ -21,12 +21,14 @@ use tower_http::timeout::TimeoutLayer;
 
 pub mod actor;
 pub mod api;
+pub mod appending;
 pub mod audit;
 pub mod clock;
 pub mod config;
 pub mod console;
 pub mod federation;
 pub mod feeds;
+pub mod held;
 pub mod keyring;
 pub mod ledger;
 pub mod listener;

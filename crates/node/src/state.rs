@@ -89,7 +89,7 @@ pub struct FeedSlot {
 }
 
 /// Entries waiting to be appended to one of this node's feeds.
-pub type AppendQueue = Arc<Mutex<Vec<crate::feeds::Pending>>>;
+pub type AppendQueue = Arc<Mutex<Vec<crate::appending::Pending>>>;
 
 pub struct Node {
     pub party: String,
@@ -126,11 +126,11 @@ pub struct Node {
     cosignature_generations: Mutex<HashMap<FeedId, u64>>,
     /// Bumped by every event; views cached against it.
     version: std::sync::atomic::AtomicU64,
-    ledger: Mutex<Option<crate::ledger::Current>>,
+    ledger: Mutex<Option<crate::held::Current>>,
     /// Held while the ledger is brought up to date, one update at a time.
     ledger_turn: tokio::sync::Mutex<()>,
     /// Console users' read marks, loaded on first use.
-    reads: Mutex<HashMap<String, crate::ledger::Reads>>,
+    reads: Mutex<HashMap<String, crate::held::Reads>>,
 }
 
 struct PeerClient {
@@ -237,14 +237,14 @@ impl Node {
         self.version.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    pub fn cached_ledger(&self) -> Option<crate::ledger::Current> {
+    pub fn cached_ledger(&self) -> Option<crate::held::Current> {
         self.ledger
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
     }
 
-    pub fn cache_ledger(&self, current: crate::ledger::Current) {
+    pub fn cache_ledger(&self, current: crate::held::Current) {
         *self.ledger.lock().unwrap_or_else(|e| e.into_inner()) = Some(current);
     }
 
@@ -257,7 +257,7 @@ impl Node {
         self.ledger_turn.lock().await
     }
 
-    pub fn cached_reads(&self, user: &str) -> Option<crate::ledger::Reads> {
+    pub fn cached_reads(&self, user: &str) -> Option<crate::held::Reads> {
         self.reads
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -265,7 +265,7 @@ impl Node {
             .cloned()
     }
 
-    pub fn cache_reads(&self, user: &str, reads: crate::ledger::Reads) {
+    pub fn cache_reads(&self, user: &str, reads: crate::held::Reads) {
         self.reads
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -18,7 +18,7 @@ pub struct Ctx {
     pub node: Arc<Node>,
     pub session: Session,
     pub now: Timestamp,
-    pub ledger: Arc<parley_domain::ledger::Ledger>,
+    pub ledger: Arc<parley_domain::board::Book>,
     /// Every obligation not met now, in the board's order.
     pub unmet: Vec<Obligation>,
     pub evidence: Vec<EvidenceRecord>,
