@@ -25,6 +25,8 @@ pub(crate) struct Footprint {
     pub(crate) large_entries: u64,
     pub(crate) large_rss_bytes: u64,
     pub(crate) large_startup_ms: f64,
+    /// From start until its history is read into the ledger.
+    pub(crate) large_ledger_ms: f64,
     /// The author's database (entries, tiles, one checkpoint per 1,000).
     pub(crate) author_db_bytes_per_entry: f64,
     /// The receiver's database after catch-up (the same, plus its receipts).
@@ -106,9 +108,17 @@ pub(crate) async fn measure(
     say(format!("growing nato's feed to {large} entries"));
     grow(&a, "nato.catchup", large, say)?;
     let author_bytes = db_bytes(&a) as f64 / large as f64;
+    let t = Instant::now();
     let (sa, large_start) = start(client, &a).await?;
-    let _ = feed_size(client, &a, "nato.catchup", "nato").await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Resident memory once the node holds its history in its ledger (it
+    // reads it at start, then serves every page from it).
+    super::nodes::wait_for("nato to read its history", 1800, async || {
+        super::nodes::api(client, &a, "GET", "/status", None)
+            .await
+            .is_ok_and(|v| v["ledger"]["ready"] == serde_json::json!(true))
+    })
+    .await?;
+    let large_ledger = t.elapsed();
     let large_rss = rss_bytes(sa.pid());
     sa.stop();
     Ok((
@@ -123,6 +133,7 @@ pub(crate) async fn measure(
             large_entries: large,
             large_rss_bytes: large_rss,
             large_startup_ms: large_start.as_secs_f64() * 1000.0,
+            large_ledger_ms: large_ledger.as_secs_f64() * 1000.0,
             author_db_bytes_per_entry: author_bytes,
             receiver_db_bytes_per_entry: receiver_bytes,
         },

@@ -114,13 +114,13 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
         sizes.footprint,
         &|s| say(&format!("      {s}")),
     ))?;
-    say("[5/6] peer: NATS JetStream on 127.0.0.1");
-    let peer = if a.no_peer {
-        nats::Peer::Missing {
+    say("[5/6] peer: NATS JetStream on 127.0.0.1, default and sync_interval: always");
+    let peers = if a.no_peer {
+        vec![nats::Peer::Missing {
             note: "skipped (--no-peer)".into(),
-        }
+        }]
     } else {
-        rt.block_on(nats::measure(root.path(), &sizes.loads()))?
+        rt.block_on(nats::measure(root.path(), &sizes.loads(), &|s| say(&s)))?
     };
     say("[6/6] done");
     let secs = began.elapsed().as_secs_f64();
@@ -131,7 +131,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
         witnessed,
         catch,
         foot,
-        peer,
+        peers,
         secs,
         quick: a.quick,
     };
@@ -189,7 +189,7 @@ struct Report {
     witnessed: Vec<LoadResult>,
     catch: catchup::CatchUp,
     foot: catchup::Footprint,
-    peer: nats::Peer,
+    peers: Vec<nats::Peer>,
     secs: f64,
     quick: bool,
 }
@@ -222,7 +222,7 @@ impl Report {
             "network": {"direct": self.direct, "with_witness": self.witnessed},
             "catch_up": self.catch,
             "footprint": self.foot,
-            "peer": self.peer,
+            "peers": self.peers,
         })
     }
 
@@ -337,10 +337,11 @@ impl Report {
                 self.foot.idle_startup_ms
             ),
             format!(
-                "  node holding {} entries: {} resident, starts in {:.0} ms",
+                "  node holding {} entries: answers in {:.0} ms; {} resident once it has read them into its ledger ({:.1} s)",
                 group(self.foot.large_entries as f64),
+                self.foot.large_startup_ms,
                 mib(self.foot.large_rss_bytes),
-                self.foot.large_startup_ms
+                self.foot.large_ledger_ms / 1000.0
             ),
             format!(
                 "  database: {:.0} bytes per entry at the author, {:.0} at the receiver",
@@ -348,15 +349,25 @@ impl Report {
             ),
             String::new(),
         ]);
-        match &self.peer {
+        for peer in &self.peers {
+            out.extend(self.peer_text(peer));
+        }
+        out
+    }
+
+    /// One peer's table beside parley's direct figures, as ratios.
+    fn peer_text(&self, peer: &nats::Peer) -> Vec<String> {
+        let mut out = Vec::new();
+        match peer {
             nats::Peer::Missing { note } => out.push(format!("peer: {note}")),
             nats::Peer::Measured {
                 version,
+                setup,
                 durability,
                 loads,
             } => {
                 out.push(format!(
-                    "peer: {version}, JetStream publish → PubAck on 127.0.0.1"
+                    "peer: {version} ({setup}), JetStream publish → PubAck on 127.0.0.1"
                 ));
                 out.push(format!(
                     "  {:<28} {:>12} {:>9} {:>9} {:>9} {:>16}",
@@ -373,9 +384,18 @@ impl Report {
                         p.p50_ms / n.p50_ms.max(1e-6)
                     ));
                 }
+                if let (Some(n), Some(p)) = (loads.last(), self.direct.last()) {
+                    out.push(format!(
+                        "  at saturation parley receipts {} msg/s = {:.2} of its {} acked/s",
+                        group(p.receipted_per_s),
+                        p.receipted_per_s / n.receipted_per_s.max(1e-6),
+                        group(n.receipted_per_s)
+                    ));
+                }
                 out.push(format!("  durability: {durability}"));
             }
         }
+        out.push(String::new());
         out
     }
 }

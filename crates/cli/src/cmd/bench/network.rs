@@ -116,6 +116,11 @@ async fn listen(
     }))
 }
 
+/// Requests an offered load keeps in flight at most: a node accepts 64
+/// connections from one address, and a client that opened more when the
+/// node fell behind would be measuring that limit, not the node.
+const IN_FLIGHT: usize = 48;
+
 async fn send_one(
     client: &reqwest::Client,
     port: u16,
@@ -139,16 +144,16 @@ async fn send_one(
         .with_context(|| format!("send failed: {r}"))
 }
 
-/// Sends message `i` and records when its send began, by sequence number.
+/// Sends message `i` and records `t`, when it was meant to be sent, by
+/// sequence number.
 async fn send_timed(
     client: &reqwest::Client,
     port: u16,
     token: &str,
     channel: &str,
-    i: u64,
+    (i, t): (u64, Instant),
     started: &Times,
 ) -> anyhow::Result<()> {
-    let t = Instant::now();
     let seq = send_one(client, port, token, channel, i).await?;
     started
         .lock()
@@ -174,8 +179,10 @@ pub(crate) async fn run_load(
         Load::Offered { per_s, secs } => {
             let n = (per_s * secs).round().max(1.0) as u64;
             let t0 = tokio::time::Instant::now();
+            let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
             let mut tasks = Vec::new();
             for i in 0..n {
+                let slots = slots.clone();
                 let at = t0 + Duration::from_secs_f64(i as f64 / per_s);
                 let (client, started, token, port, ch) = (
                     client.clone(),
@@ -186,7 +193,11 @@ pub(crate) async fn run_load(
                 );
                 tasks.push(tokio::spawn(async move {
                     tokio::time::sleep_until(at).await;
-                    send_timed(&client, port, &token, &ch, i, &started).await
+                    // Timed from when it was due: a wait for a connection
+                    // counts against the node, as a user would see it.
+                    let due = Instant::now();
+                    let _slot = slots.acquire_owned().await?;
+                    send_timed(&client, port, &token, &ch, (i, due), &started).await
                 }));
             }
             (format!("{per_s:.0} msg/s offered"), tasks)
@@ -216,7 +227,8 @@ pub(crate) async fn run_load(
                                 *g += 1;
                                 *g
                             };
-                            send_timed(&client, port, &token, &ch, i, &started).await?;
+                            send_timed(&client, port, &token, &ch, (i, Instant::now()), &started)
+                                .await?;
                         }
                     })
                 })
