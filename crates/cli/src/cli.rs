@@ -150,6 +150,29 @@ pub(crate) enum BenchCommand {
     /// read it at start, p50/p99 of every console page and of `parley
     /// obligations`, and an answer's time to the creditor's board.
     History(BenchHistoryArgs),
+    /// Only the Matrix peer: two Synapse homeservers from PyPI federating
+    /// over TLS on 127.0.0.1, send on A → event in B's client `/sync`, at
+    /// 1, 10 and 100 msg/s offered and at saturation.
+    Matrix(BenchMatrixArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct BenchMatrixArgs {
+    /// Seconds each offered load runs.
+    #[arg(long, default_value_t = 4.0, value_name = "SECS")]
+    pub(crate) load_secs: f64,
+    /// Messages sent at saturation.
+    #[arg(long, default_value_t = 400, value_name = "N")]
+    pub(crate) saturation_messages: u64,
+    /// Senders at saturation.
+    #[arg(long, default_value_t = 16)]
+    pub(crate) concurrency: u64,
+    /// Keep the homeservers' directories (configuration, logs, databases)
+    /// and print where they are.
+    #[arg(long)]
+    pub(crate) keep: bool,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
 }
 
 #[derive(Args, Debug)]
@@ -211,7 +234,7 @@ pub(crate) struct BenchArgs {
     /// Entries in the large node whose footprint is measured [default: 1000000; quick 100000].
     #[arg(long, value_name = "N")]
     pub(crate) footprint_entries: Option<u64>,
-    /// Skip the comparison with NATS JetStream.
+    /// Skip the comparisons with NATS JetStream and Matrix.
     #[arg(long)]
     pub(crate) no_peer: bool,
     #[command(flatten)]

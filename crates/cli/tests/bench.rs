@@ -104,6 +104,50 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
             "both, like for like last"
         );
     }
+    // Matrix: two Synapse homeservers from PyPI federating over TLS, at
+    // 1 msg/s and the offered load up to 100, and at saturation. Without
+    // PyPI a note says why; a Synapse that installed but failed to run is
+    // the bench's failure.
+    let matrix = &r["matrix"];
+    if matrix["status"] == "missing" {
+        let why = matrix["note"].as_str().unwrap_or_default().to_string();
+        assert!(why.starts_with("could not install"), "{matrix}");
+        net::cannot_run("matrix", &why);
+    } else {
+        assert!(
+            matrix["delivery"].as_str().unwrap().contains("/sync"),
+            "{matrix}"
+        );
+        let loads = matrix["loads"].as_array().unwrap();
+        let labels: Vec<&str> = loads.iter().map(|l| l["load"].as_str().unwrap()).collect();
+        assert_eq!(
+            labels,
+            [
+                "1 msg/s offered",
+                "50 msg/s offered",
+                "saturation (4 senders)"
+            ],
+            "{matrix}"
+        );
+        for (l, sent) in loads.iter().zip([1, 25, 60]) {
+            assert_eq!(l["sent"], sent, "{l}");
+            let delivered = l["messages"].as_u64().unwrap();
+            assert_eq!(delivered + l["undelivered"].as_u64().unwrap(), sent, "{l}");
+            if delivered > 0 {
+                let (p50, p99, max) = (
+                    l["p50_ms"].as_f64().unwrap(),
+                    l["p99_ms"].as_f64().unwrap(),
+                    l["max_ms"].as_f64().unwrap(),
+                );
+                assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{l}");
+            }
+        }
+        // parley's like-for-like figure beside it: send → the receiving
+        // node's event stream.
+        let direct = r["network"]["direct"].as_array().unwrap();
+        let at = &direct[0]["at_receiver"];
+        assert!(at["p50_ms"].as_f64().unwrap() > 0.0, "{}", direct[0]);
+    }
     println!(
         "bench at tiny sizes: {} s, peers {:?}",
         r["seconds"],

@@ -10,6 +10,7 @@ mod feeds;
 mod hardware;
 mod history;
 mod logbench;
+mod matrix;
 mod members;
 mod nats;
 mod network;
@@ -21,7 +22,7 @@ use serde_json::json;
 
 use crate::cli::{BenchArgs, BenchCommand};
 use crate::output;
-use network::{Load, LoadResult, run_load};
+use network::{Load, LoadResult, listen_arrivals, run_load_timed};
 use nodes::{init, open_channel, pin_all, start};
 
 /// The sizes of one run.
@@ -57,20 +58,28 @@ impl Sizes {
         }
     }
 
-    fn loads(&self) -> Vec<Load> {
-        let mut l: Vec<Load> = self
-            .loads
-            .iter()
-            .map(|&per_s| Load::Offered {
-                per_s,
-                secs: self.load_secs,
-            })
+    /// Matrix at 1, 10 and 100 msg/s offered (those of parley's loads up
+    /// to 100, and 1) and at saturation.
+    fn matrix_loads(&self) -> Vec<Load> {
+        let mut rates: Vec<f64> = std::iter::once(1.0)
+            .chain(self.loads.iter().copied().filter(|r| *r <= 100.0))
             .collect();
-        l.push(Load::Closed {
-            concurrency: self.concurrency,
-            messages: self.saturation,
-        });
-        l
+        rates.dedup();
+        Load::series(
+            &rates,
+            self.load_secs,
+            self.concurrency,
+            self.saturation.min(400),
+        )
+    }
+
+    fn loads(&self) -> Vec<Load> {
+        Load::series(
+            &self.loads,
+            self.load_secs,
+            self.concurrency,
+            self.saturation,
+        )
     }
 }
 
@@ -83,6 +92,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
         Some(BenchCommand::Federation(f)) => return federation::federation(f),
         Some(BenchCommand::Members(m)) => return members::members(m),
         Some(BenchCommand::History(h)) => return history::history(h),
+        Some(BenchCommand::Matrix(m)) => return matrix::bench(m),
         None => {}
     }
     let sizes = Sizes::of(&a);
@@ -114,13 +124,25 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
         sizes.footprint,
         &|s| say(&format!("      {s}")),
     ))?;
-    say("[5/6] peer: NATS JetStream on 127.0.0.1, default and sync_interval: always");
+    say(
+        "[5/6] peers: NATS JetStream on 127.0.0.1 (default and sync_interval: always), then Matrix",
+    );
     let peers = if a.no_peer {
         vec![nats::Peer::Missing {
             note: "skipped (--no-peer)".into(),
         }]
     } else {
         rt.block_on(nats::measure(root.path(), &sizes.loads(), &|s| say(&s)))?
+    };
+    say("      Matrix: two Synapse homeservers federating over TLS");
+    let matrix = if a.no_peer {
+        matrix::Peer::Missing {
+            note: "skipped (--no-peer)".into(),
+        }
+    } else {
+        rt.block_on(matrix::measure(root.path(), &sizes.matrix_loads(), &|s| {
+            say(&s)
+        }))
     };
     say("[6/6] done");
     let secs = began.elapsed().as_secs_f64();
@@ -132,6 +154,7 @@ pub(crate) fn run(a: BenchArgs) -> anyhow::Result<()> {
         catch,
         foot,
         peers,
+        matrix,
         secs,
         quick: a.quick,
     };
@@ -165,19 +188,22 @@ async fn network_runs(
         ("nato.direct", &mut direct),
         ("nato.witnessed", &mut witnessed),
     ] {
+        let (arrivals, listener) = listen_arrivals(client, &russia, channel, &nato.party).await?;
         for load in sizes.loads() {
             say(&format!("      {channel}: {load:?}"));
             out.push(
-                run_load(
+                run_load_timed(
                     client,
                     &nato,
                     std::slice::from_ref(&russia.party),
                     channel,
                     load,
+                    Some(&arrivals),
                 )
                 .await?,
             );
         }
+        listener.abort();
     }
     Ok((direct, witnessed))
 }
@@ -190,6 +216,7 @@ struct Report {
     catch: catchup::CatchUp,
     foot: catchup::Footprint,
     peers: Vec<nats::Peer>,
+    matrix: matrix::Peer,
     secs: f64,
     quick: bool,
 }
@@ -223,6 +250,7 @@ impl Report {
             "catch_up": self.catch,
             "footprint": self.foot,
             "peers": self.peers,
+            "matrix": self.matrix,
         })
     }
 
@@ -351,6 +379,44 @@ impl Report {
         ]);
         for peer in &self.peers {
             out.extend(self.peer_text(peer));
+        }
+        out.extend(self.matrix_text());
+        out
+    }
+
+    /// Matrix's delivery beside parley's send → the receiving node's event
+    /// stream, at the loads both ran.
+    fn matrix_text(&self) -> Vec<String> {
+        let parley_at = |load: &str| {
+            self.direct
+                .iter()
+                .find(|p| p.load == load)
+                .map(|p| (p, p.at_receiver.clone()))
+        };
+        let mut out = matrix::text(&self.matrix, |load| {
+            let (_, at) = parley_at(&load.load)?;
+            let at = at?;
+            Some(format!(
+                "{:>11.1} {:>10.0}×",
+                at.p50_ms,
+                load.p50_ms / at.p50_ms.max(1e-6)
+            ))
+        });
+        if let matrix::Peer::Measured { loads, .. } = &self.matrix
+            && let Some(sat) = loads
+                .iter()
+                .find(|l| l.result.load.starts_with("saturation"))
+            && let Some((p, _)) = parley_at(&sat.result.load)
+        {
+            out.insert(
+                out.len() - 1,
+                format!(
+                    "  at saturation parley receipts {} msg/s = {:.0}× Matrix's {} delivered/s",
+                    group(p.receipted_per_s),
+                    p.receipted_per_s / sat.result.receipted_per_s.max(1e-6),
+                    group(sat.result.receipted_per_s)
+                ),
+            );
         }
         out
     }

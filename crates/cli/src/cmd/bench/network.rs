@@ -20,6 +20,20 @@ pub(crate) enum Load {
     Closed { concurrency: u64, messages: u64 },
 }
 
+impl Load {
+    /// Each rate offered for `secs`, then saturation.
+    pub(crate) fn series(rates: &[f64], secs: f64, concurrency: u64, messages: u64) -> Vec<Load> {
+        rates
+            .iter()
+            .map(|&per_s| Load::Offered { per_s, secs })
+            .chain(std::iter::once(Load::Closed {
+                concurrency,
+                messages,
+            }))
+            .collect()
+    }
+}
+
 /// Latencies in milliseconds.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct LoadResult {
@@ -29,6 +43,17 @@ pub(crate) struct LoadResult {
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
     pub(crate) max_ms: f64,
+    /// Send → the entry in the receiving node's event stream, where it
+    /// was measured (what a Matrix user's client sees is the like of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) at_receiver: Option<Arrival>,
+}
+
+/// Send → the receiving node's event stream, in milliseconds.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Arrival {
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
 pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -48,10 +73,11 @@ pub(crate) fn summarize(load: String, mut lat: Vec<f64>, span_s: f64) -> LoadRes
         p50_ms: percentile(&lat, 0.50),
         p99_ms: percentile(&lat, 0.99),
         max_ms: lat.last().copied().unwrap_or(0.0),
+        at_receiver: None,
     }
 }
 
-type Times = Arc<Mutex<HashMap<u64, Instant>>>;
+pub(crate) type Times = Arc<Mutex<HashMap<u64, Instant>>>;
 
 /// How long a load waits for its last receipts (dozens of members at
 /// saturation on two cores take minutes).
@@ -116,6 +142,53 @@ async fn listen(
     }))
 }
 
+/// Listens to `receiver`'s events and records when each entry of
+/// `author`'s feed in `channel` is stored there, by sequence number.
+pub(crate) async fn listen_arrivals(
+    client: &reqwest::Client,
+    receiver: &BenchNode,
+    channel: &str,
+    author: &str,
+) -> anyhow::Result<(Times, tokio::task::JoinHandle<()>)> {
+    let mut events = client
+        .get(format!("http://127.0.0.1:{}/api/v1/events", receiver.port))
+        .bearer_auth(&receiver.token)
+        .send()
+        .await?;
+    let arrived: Times = Arc::default();
+    let (out, prefix) = (arrived.clone(), format!("{channel}/{author}/"));
+    let task = tokio::spawn(async move {
+        let mut buf = String::new();
+        while let Ok(Some(chunk)) = events.chunk().await {
+            let now = Instant::now();
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                if !block.contains("event: entry") {
+                    continue;
+                }
+                let seq = block
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data: "))
+                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
+                    .and_then(|v| {
+                        v["id"]
+                            .as_str()
+                            .and_then(|id| id.strip_prefix(&prefix))
+                            .and_then(|s| s.parse::<u64>().ok())
+                    });
+                if let Some(seq) = seq {
+                    out.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .entry(seq)
+                        .or_insert(now);
+                }
+            }
+        }
+    });
+    Ok((arrived, task))
+}
+
 /// Requests an offered load keeps in flight at most: a node accepts 64
 /// connections from one address, and a client that opened more when the
 /// node fell behind would be measuring that limit, not the node.
@@ -171,6 +244,19 @@ pub(crate) async fn run_load(
     others: &[String],
     channel: &str,
     load: Load,
+) -> anyhow::Result<LoadResult> {
+    run_load_timed(client, author, others, channel, load, None).await
+}
+
+/// As [`run_load`], also timing each entry's arrival in the event stream of
+/// the node whose `arrivals` are given.
+pub(crate) async fn run_load_timed(
+    client: &reqwest::Client,
+    author: &BenchNode,
+    others: &[String],
+    channel: &str,
+    load: Load,
+    arrivals: Option<&Times>,
 ) -> anyhow::Result<LoadResult> {
     let started: Times = Arc::default();
     let receipted: Times = Arc::default();
@@ -274,5 +360,21 @@ pub(crate) async fn run_load(
         (Some(f), Some(l)) => l.duration_since(f).as_secs_f64(),
         _ => anyhow::bail!("no message was receipted"),
     };
-    Ok(summarize(label, lat, span))
+    let mut result = summarize(label, lat, span);
+    if let Some(arrived) = arrivals {
+        let at = arrived.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lat: Vec<f64> = s
+            .iter()
+            .filter_map(|(seq, a)| {
+                at.get(seq)
+                    .map(|b| b.saturating_duration_since(*a).as_secs_f64() * 1000.0)
+            })
+            .collect();
+        lat.sort_by(f64::total_cmp);
+        result.at_receiver = Some(Arrival {
+            p50_ms: percentile(&lat, 0.50),
+            p99_ms: percentile(&lat, 0.99),
+        });
+    }
+    Ok(result)
 }
