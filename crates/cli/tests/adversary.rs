@@ -399,6 +399,8 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
         (409, "text/x.tlog.size", "5\n")
     );
     // old beyond the checkpoint: 400; a consistent extension: 200.
+    let mut fork = feed.clone();
+    fork.message("m5, another text");
     feed.message("m5");
     let proof = feed.tree.consistency_proof(5, 6).unwrap();
     assert_eq!(send(7, &proof, &feed.checkpoint()).0, 400);
@@ -408,6 +410,12 @@ fn the_witness_speaks_c2sp_status_codes_over_http() {
         "a bad proof"
     );
     assert_eq!(send(5, &proof, &feed.checkpoint()).0, 200);
+    // The tree it cosigned, submitted again (each member submits the
+    // feeds it holds): a fresh cosignature. Another tree of that size: 422.
+    let (s, again) = send(6, &[], &feed.checkpoint());
+    assert_eq!(s, 200, "{again}");
+    assert!(again.starts_with("\u{2014} osce/witness "), "{again}");
+    assert_eq!(send(6, &[], &fork.checkpoint()).0, 422, "a fork at size 6");
     // The monitoring endpoint serves the latest cosigned checkpoint.
     let origin = feed_origin("nato.mil", "nato");
     let (s, text) = get(&format!(

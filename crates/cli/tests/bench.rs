@@ -65,8 +65,23 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
                 l["max_ms"].as_f64().unwrap(),
             );
             assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{l}");
+            // Where the CPU went (in 10 ms ticks, so a short load may
+            // show none; the sum over every load below may not).
+            let cpu = &l["cpu_us_per_message"];
+            for p in ["nato", "russia", "osce", "bench"] {
+                assert!(cpu[p].as_f64().unwrap() >= 0.0, "{l}");
+            }
         }
     }
+    let nato_cpu: f64 = ["direct", "with_witness"]
+        .iter()
+        .flat_map(|v| r["network"][v].as_array().unwrap())
+        .map(|l| l["cpu_us_per_message"]["nato"].as_f64().unwrap())
+        .sum();
+    assert!(
+        nato_cpu > 0.0,
+        "the author's node did the work of 170 messages"
+    );
     assert_eq!(r["catch_up"]["entries"], 1500);
     let foot = &r["footprint"];
     assert_eq!(foot["large_entries"], 3000);

@@ -177,9 +177,16 @@ async fn network_runs(
         init(&root, "osce")?,
     );
     pin_all(&[&nato, &russia, &osce])?;
-    let (_n, _) = start(client, &nato).await?;
-    let (_r, _) = start(client, &russia).await?;
-    let (_o, _) = start(client, &osce).await?;
+    let (n, _) = start(client, &nato).await?;
+    let (r, _) = start(client, &russia).await?;
+    let (o, _) = start(client, &osce).await?;
+    let processes = [
+        ("nato", Some(n.pid())),
+        ("russia", Some(r.pid())),
+        ("osce", Some(o.pid())),
+        ("bench", None),
+    ];
+    let cpu = || processes.map(|(_, pid)| nodes::cpu_secs(pid));
     open_channel(client, &nato, &[&russia], "nato.direct", None).await?;
     open_channel(client, &nato, &[&russia], "nato.witnessed", Some(&osce)).await?;
     let mut direct = Vec::new();
@@ -191,17 +198,26 @@ async fn network_runs(
         let (arrivals, listener) = listen_arrivals(client, &russia, channel, &nato.party).await?;
         for load in sizes.loads() {
             say(&format!("      {channel}: {load:?}"));
-            out.push(
-                run_load_timed(
-                    client,
-                    &nato,
-                    std::slice::from_ref(&russia.party),
-                    channel,
-                    load,
-                    Some(&arrivals),
-                )
-                .await?,
+            let before = cpu();
+            let mut result = run_load_timed(
+                client,
+                &nato,
+                std::slice::from_ref(&russia.party),
+                channel,
+                load,
+                Some(&arrivals),
+            )
+            .await?;
+            let after = cpu();
+            let per_message = 1e6 / (result.messages.max(1) as f64);
+            result.cpu_us_per_message = Some(
+                processes
+                    .iter()
+                    .zip(before.iter().zip(after))
+                    .map(|((name, _), (b, a))| (name.to_string(), (a - b) * per_message))
+                    .collect(),
             );
+            out.push(result);
         }
         listener.abort();
     }
@@ -252,6 +268,34 @@ impl Report {
             "peers": self.peers,
             "matrix": self.matrix,
         })
+    }
+
+    /// Where the CPU went at saturation, and the throughput the machine's
+    /// cores would allow at that cost.
+    fn cpu_line(rows: &[LoadResult], out: &mut Vec<String>) {
+        let Some((load, cpu)) = rows
+            .iter()
+            .rev()
+            .find_map(|r| Some((r, r.cpu_us_per_message.as_ref()?)))
+        else {
+            return;
+        };
+        let total: f64 = cpu.values().sum();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let parts: Vec<String> = cpu
+            .iter()
+            .filter(|(_, us)| **us > 0.0)
+            .map(|(name, us)| format!("{name} {us:.0}"))
+            .collect();
+        out.push(format!(
+            "  CPU per message at {}: {} µs = {:.0} µs; {} cores allow {} msg/s at that cost ({:.2} of it reached)",
+            load.load,
+            parts.join(", "),
+            total,
+            cores,
+            group(cores * 1e6 / total.max(1e-9)),
+            load.receipted_per_s * total / (cores * 1e6)
+        ));
     }
 
     fn loads_table(rows: &[LoadResult], out: &mut Vec<String>) {
@@ -346,8 +390,10 @@ impl Report {
             ),
         ];
         Report::loads_table(&self.direct, &mut out);
+        Report::cpu_line(&self.direct, &mut out);
         out.push("  with an OSCE witness in the channel:".into());
         Report::loads_table(&self.witnessed, &mut out);
+        Report::cpu_line(&self.witnessed, &mut out);
         out.extend([
             String::new(),
             "catch-up".into(),

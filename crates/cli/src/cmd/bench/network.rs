@@ -47,6 +47,10 @@ pub(crate) struct LoadResult {
     /// was measured (what a Matrix user's client sees is the like of it).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) at_receiver: Option<Arrival>,
+    /// CPU time each process spent during the load, per receipted
+    /// message, in microseconds ("bench" is the load's own client).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cpu_us_per_message: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 /// Send → the receiving node's event stream, in milliseconds.
@@ -74,6 +78,7 @@ pub(crate) fn summarize(load: String, mut lat: Vec<f64>, span_s: f64) -> LoadRes
         p99_ms: percentile(&lat, 0.99),
         max_ms: lat.last().copied().unwrap_or(0.0),
         at_receiver: None,
+        cpu_us_per_message: None,
     }
 }
 

@@ -243,6 +243,24 @@ pub(crate) async fn open_channel(
     .await
 }
 
+/// CPU time a process has used, user and system, in seconds (Linux
+/// /proc/PID/stat fields 14 and 15, in USER_HZ ticks: 100 a second on
+/// every Linux the kernel's ABI covers). `None` for "self" reads this one.
+pub(crate) fn cpu_secs(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/stat".to_string(), |p| format!("/proc/{p}/stat"));
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|s| {
+            // The command name (field 2) may hold spaces: count from the
+            // last ')'.
+            let rest = &s[s.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+            Some(ticks as f64 / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 /// Resident memory of a process, in bytes (Linux /proc).
 pub(crate) fn rss_bytes(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
