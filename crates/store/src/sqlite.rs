@@ -78,6 +78,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// See `open_connection`.
+const WAL_PAGES_BEFORE_CHECKPOINT: i64 = 8_192;
+
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -94,6 +97,13 @@ fn open_connection(path: &Path) -> Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Copy the write-ahead log back into the database every 8,192 pages
+    // (32 MiB) rather than SQLite's 1,000: a busy feed rewrites the same
+    // pages (the head, the tiles being filled, index interiors) over and
+    // over, and each copy-back writes every page once and syncs twice, on
+    // the thread of the commit that crossed the mark. Durability is the
+    // log's: every commit is synced to it before it returns.
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES_BEFORE_CHECKPOINT)?;
     // Every statement is prepared once per connection and kept.
     conn.set_prepared_statement_cache_capacity(64);
     check_durability(&conn, path)?;
