@@ -33,6 +33,58 @@ pub enum Refs {
     Any,
 }
 
+/// An office in a party's centre, by what it may send: the console's
+/// roles are these (an auditor holds none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Office {
+    DutyOfficer,
+    Expert,
+    Diplomat,
+    Signatory,
+    Administrator,
+}
+
+/// Whose entry of a kind a follow-up is offered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whose {
+    /// Another party's.
+    Theirs,
+    /// Anyone's, this party's own included.
+    Anyone,
+    /// A draft naming this party as a signatory that it has not signed.
+    ToSign,
+}
+
+/// An entry of another kind that naturally follows one of this kind (the
+/// console offers it on the entry's page).
+#[derive(Clone, Copy, Debug)]
+pub struct FollowUp {
+    pub kind: &'static str,
+    pub label: &'static str,
+    pub whose: Whose,
+}
+
+const fn theirs(kind: &'static str, label: &'static str) -> FollowUp {
+    FollowUp {
+        kind,
+        label,
+        whose: Whose::Theirs,
+    }
+}
+
+const fn anyone(kind: &'static str, label: &'static str) -> FollowUp {
+    FollowUp {
+        kind,
+        label,
+        whose: Whose::Anyone,
+    }
+}
+
+use Office::{
+    Administrator as ADMIN, Diplomat as DIPLOMAT, DutyOfficer as DUTY, Expert as EXPERT,
+    Signatory as SIGNATORY,
+};
+
 /// The definition of one kind of entry.
 pub struct KindSpec {
     pub name: &'static str,
@@ -42,9 +94,18 @@ pub struct KindSpec {
     /// Kinds the first reference may point to (empty: any). Checked by the
     /// author's node, which holds the referenced entry.
     pub ref_kinds: &'static [&'static str],
+    /// The kinds of entry, by the debtor, that meet what an entry of this
+    /// kind obliges: the one rule for "what answers what".
+    pub answered_by: &'static [&'static str],
+    /// The offices that may send it.
+    pub sent_by: &'static [Office],
+    /// What the console offers on an entry of this kind.
+    pub follow_ups: &'static [FollowUp],
     schema: fn() -> Value,
     example: fn(Timestamp) -> Value,
     check: fn(&Entry, Option<&ChannelState>, &mut Violations),
+    /// The obligations an entry of this kind creates.
+    pub(crate) duties: fn(&crate::obligations::Source<'_>) -> Vec<crate::obligations::Duty>,
 }
 
 impl KindSpec {
@@ -115,16 +176,21 @@ fn empty_schema() -> Value {
 }
 
 macro_rules! kind {
-    ($name:literal, $title:literal, $desc:literal, $refs:expr, $ref_kinds:expr, $ty:ty, $example:expr, $check:expr) => {
+    ($name:literal, $title:literal, $desc:literal, $refs:expr, $ref_kinds:expr, $ty:ty, $example:expr, $check:expr,
+     answered_by: $answered_by:expr, sent_by: $sent_by:expr, follow_ups: $follow_ups:expr, duties: $duties:expr) => {
         KindSpec {
             name: $name,
             title: $title,
             description: $desc,
             refs: $refs,
             ref_kinds: $ref_kinds,
+            answered_by: $answered_by,
+            sent_by: $sent_by,
+            follow_ups: $follow_ups,
             schema: schema_of::<$ty>,
             example: $example,
             check: $check,
+            duties: $duties,
         }
     };
 }
@@ -141,7 +207,11 @@ static KINDS: &[KindSpec] = &[
         |e, _, v| typed::<Charter>(e, v, |c, v| {
             c.check(&e.author, v);
             crate::channel::check_channel_id(&e.channel, &e.author, v);
-        })
+        }),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     KindSpec {
         name: "channel_acceptance",
@@ -149,6 +219,9 @@ static KINDS: &[KindSpec] = &[
         description: "A member accepts the channel charter it references; traffic flows once every member has",
         refs: Refs::One("the channel charter"),
         ref_kinds: &["channel_charter"],
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
         schema: empty_schema,
         example: |_| json!({}),
         check: |e, c, v| {
@@ -163,6 +236,7 @@ static KINDS: &[KindSpec] = &[
                 );
             }
         },
+        duties: crate::obligations::no_duties,
     },
     kind!(
         "channel_suspension",
@@ -176,7 +250,11 @@ static KINDS: &[KindSpec] = &[
             !a.reason.trim().is_empty(),
             "reason",
             "state the reason"
-        ))
+        )),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "channel_resumption",
@@ -190,7 +268,11 @@ static KINDS: &[KindSpec] = &[
             !a.reason.trim().is_empty(),
             "reason",
             "state the reason"
-        ))
+        )),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "link_test",
@@ -204,7 +286,11 @@ static KINDS: &[KindSpec] = &[
             !t.text.is_empty(),
             "text",
             "must not be empty"
-        ))
+        )),
+        answered_by: &[],
+        sent_by: &[DUTY, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "hotline_message",
@@ -214,7 +300,11 @@ static KINDS: &[KindSpec] = &[
         &[],
         HotlineMessage,
         HotlineMessage::example,
-        |e, c, v| typed::<HotlineMessage>(e, v, |m, v| m.check(&e.author, c, v))
+        |e, c, v| typed::<HotlineMessage>(e, v, |m, v| m.check(&e.author, c, v)),
+        answered_by: &["acknowledgement", "reply", "hotline_message"],
+        sent_by: &[DUTY, DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::hotline_message_duties
     ),
     kind!(
         "acknowledgement",
@@ -224,7 +314,11 @@ static KINDS: &[KindSpec] = &[
         &[],
         Acknowledgement,
         |_| json!({"by": "Duty officer, Joint Operations Centre"}),
-        |e, _, v| typed::<Acknowledgement>(e, v, |_, _| {})
+        |e, _, v| typed::<Acknowledgement>(e, v, |_, _| {}),
+        answered_by: &[],
+        sent_by: &[DUTY, EXPERT, DIPLOMAT, SIGNATORY, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "reply",
@@ -234,7 +328,11 @@ static KINDS: &[KindSpec] = &[
         &[],
         Reply,
         |_| json!({"text": {"en": "Received; our experts will attend."}}),
-        texts
+        texts,
+        answered_by: &[],
+        sent_by: &[DUTY, EXPERT, DIPLOMAT, SIGNATORY, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "annual_calendar",
@@ -247,7 +345,11 @@ static KINDS: &[KindSpec] = &[
         |e, c, v| {
             typed::<AnnualCalendar>(e, v, |a, v| a.check(e.time, v));
             participating_state(e, c, v);
-        }
+        },
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "activity_forecast",
@@ -260,7 +362,11 @@ static KINDS: &[KindSpec] = &[
         |e, c, v| {
             typed::<ActivityForecast>(e, v, |a, v| a.check(v));
             participating_state(e, c, v);
-        }
+        },
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "prior_notification",
@@ -273,7 +379,11 @@ static KINDS: &[KindSpec] = &[
         |e, c, v| {
             typed::<PriorNotification>(e, v, |n, v| n.check(e.time, ruleset_of(c), v));
             participating_state(e, c, v);
-        }
+        },
+        answered_by: &["observation_invitation"],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[theirs("briefing_request", "Request a briefing")],
+        duties: crate::obligations::prior_notification_duties
     ),
     kind!(
         "observation_invitation",
@@ -289,7 +399,11 @@ static KINDS: &[KindSpec] = &[
                 "observers_per_state",
                 "the Vienna Document provides for up to two observers per state",
             );
-        })
+        }),
+        answered_by: &["reply"],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[theirs("reply", "Answer the invitation")],
+        duties: crate::obligations::observation_invitation_duties
     ),
     kind!(
         "briefing_request",
@@ -313,7 +427,11 @@ static KINDS: &[KindSpec] = &[
                 "to",
                 "name who is asked, or reference the activity",
             );
-        })
+        }),
+        answered_by: &["briefing"],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[theirs("briefing", "Give the briefing")],
+        duties: crate::obligations::briefing_request_duties
     ),
     kind!(
         "briefing",
@@ -323,7 +441,11 @@ static KINDS: &[KindSpec] = &[
         &["briefing_request"],
         Briefing,
         |_| json!({"text": {"en": "The exercise has three phases…"}}),
-        |e, c, v| typed::<Briefing>(e, v, |b, v| b.check(c, v))
+        |e, c, v| typed::<Briefing>(e, v, |b, v| b.check(c, v)),
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "incident_report",
@@ -333,7 +455,11 @@ static KINDS: &[KindSpec] = &[
         &[],
         IncidentReport,
         IncidentReport::example,
-        |e, c, v| typed::<IncidentReport>(e, v, |r, v| r.check(c, e.time, v))
+        |e, c, v| typed::<IncidentReport>(e, v, |r, v| r.check(c, e.time, v)),
+        answered_by: &["acknowledgement", "reply"],
+        sent_by: &[DUTY, EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::incident_report_duties
     ),
     kind!(
         "clarification_request",
@@ -343,7 +469,11 @@ static KINDS: &[KindSpec] = &[
         &[],
         ClarificationRequest,
         ClarificationRequest::example,
-        |e, c, v| typed::<ClarificationRequest>(e, v, |r, v| r.check(&e.author, c, v))
+        |e, c, v| typed::<ClarificationRequest>(e, v, |r, v| r.check(&e.author, c, v)),
+        answered_by: &["clarification_reply"],
+        sent_by: &[DUTY, EXPERT, ADMIN],
+        follow_ups: &[theirs("clarification_reply", "Reply to this request")],
+        duties: crate::obligations::clarification_request_duties
     ),
     kind!(
         "clarification_reply",
@@ -360,7 +490,11 @@ static KINDS: &[KindSpec] = &[
                 {"question": 3, "answer": "By the end of the month."}
             ]
         }),
-        |e, c, v| typed::<ClarificationReply>(e, v, |r, v| r.check(c, v))
+        |e, c, v| typed::<ClarificationReply>(e, v, |r, v| r.check(c, v)),
+        answered_by: &[],
+        sent_by: &[DUTY, EXPERT, ADMIN],
+        follow_ups: &[theirs("meeting_request", "Not satisfied: request a meeting")],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "meeting_request",
@@ -377,7 +511,11 @@ static KINDS: &[KindSpec] = &[
                 "reason",
                 "say why the reply does not satisfy",
             );
-        })
+        }),
+        answered_by: &["meeting_invitation"],
+        sent_by: &[DUTY, EXPERT, DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::meeting_request_duties
     ),
     kind!(
         "meeting_invitation",
@@ -387,7 +525,11 @@ static KINDS: &[KindSpec] = &[
         &[],
         MeetingInvitation,
         MeetingInvitation::example,
-        |e, c, v| typed::<MeetingInvitation>(e, v, |m, v| m.check(&e.author, e.time, c, v))
+        |e, c, v| typed::<MeetingInvitation>(e, v, |m, v| m.check(&e.author, e.time, c, v)),
+        answered_by: &["meeting_reply"],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[theirs("meeting_reply", "Reply to the invitation")],
+        duties: crate::obligations::meeting_invitation_duties
     ),
     kind!(
         "meeting_reply",
@@ -397,7 +539,11 @@ static KINDS: &[KindSpec] = &[
         &["meeting_invitation"],
         MeetingReply,
         |_| json!({"response": "counter_proposal", "counter_dates": ["2027-01-13T10:00:00Z"], "note": "Military experts will attend."}),
-        |e, _, v| typed::<MeetingReply>(e, v, |r, v| r.check(v))
+        |e, _, v| typed::<MeetingReply>(e, v, |r, v| r.check(v)),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "agenda_proposal",
@@ -407,7 +553,11 @@ static KINDS: &[KindSpec] = &[
         &["meeting_invitation"],
         AgendaProposal,
         AgendaProposal::example,
-        |e, c, v| typed::<AgendaProposal>(e, v, |a, v| a.check(c, v))
+        |e, c, v| typed::<AgendaProposal>(e, v, |a, v| a.check(c, v)),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[anyone("agenda_agreement", "Agree to this agenda")],
+        duties: crate::obligations::no_duties
     ),
     KindSpec {
         name: "agenda_agreement",
@@ -415,6 +565,9 @@ static KINDS: &[KindSpec] = &[
         description: "Agrees to the agenda proposal it references; an agenda is agreed when every member has",
         refs: Refs::One("the agenda proposal"),
         ref_kinds: &["agenda_proposal"],
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
         schema: empty_schema,
         example: |_| json!({}),
         check: |e, _, v| {
@@ -422,6 +575,7 @@ static KINDS: &[KindSpec] = &[
                 v.check(m.is_empty(), "body", "an agreement has an empty body");
             })
         },
+        duties: crate::obligations::no_duties,
     },
     kind!(
         "meeting_record",
@@ -431,7 +585,11 @@ static KINDS: &[KindSpec] = &[
         &["meeting_invitation"],
         MeetingRecord,
         MeetingRecord::example,
-        |e, c, v| typed::<MeetingRecord>(e, v, |r, v| r.check(c, e.time, v))
+        |e, c, v| typed::<MeetingRecord>(e, v, |r, v| r.check(c, e.time, v)),
+        answered_by: &["record_confirmation"],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[theirs("record_confirmation", "Confirm or object"), anyone("disclosure_consent", "Consent to disclose")],
+        duties: crate::obligations::meeting_record_duties
     ),
     kind!(
         "record_confirmation",
@@ -441,7 +599,11 @@ static KINDS: &[KindSpec] = &[
         &["meeting_record"],
         RecordConfirmation,
         |_| json!({"confirm": true}),
-        |e, _, v| typed::<RecordConfirmation>(e, v, |r, v| r.check(v))
+        |e, _, v| typed::<RecordConfirmation>(e, v, |r, v| r.check(v)),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "disclosure_consent",
@@ -451,7 +613,11 @@ static KINDS: &[KindSpec] = &[
         &["meeting_record"],
         DisclosureConsent,
         |_| json!({}),
-        |e, _, v| typed::<DisclosureConsent>(e, v, |_, _| {})
+        |e, _, v| typed::<DisclosureConsent>(e, v, |_, _| {}),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "draft_document",
@@ -461,7 +627,11 @@ static KINDS: &[KindSpec] = &[
         &["draft_document"],
         DraftDocument,
         DraftDocument::example,
-        |e, c, v| typed::<DraftDocument>(e, v, |d, v| d.check(c, v))
+        |e, c, v| typed::<DraftDocument>(e, v, |d, v| d.check(c, v)),
+        answered_by: &[],
+        sent_by: &[DIPLOMAT, ADMIN],
+        follow_ups: &[FollowUp { kind: "draft_signature", label: "Sign this version", whose: Whose::ToSign }, anyone("draft_document", "Revise")],
+        duties: crate::obligations::no_duties
     ),
     kind!(
         "draft_signature",
@@ -475,7 +645,11 @@ static KINDS: &[KindSpec] = &[
             !d.signed_by.trim().is_empty(),
             "signed_by",
             "say who signs"
-        ))
+        )),
+        answered_by: &[],
+        sent_by: &[SIGNATORY],
+        follow_ups: &[],
+        duties: crate::obligations::no_duties
     ),
 ];
 

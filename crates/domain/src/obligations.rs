@@ -17,7 +17,7 @@ use crate::hotline::{HotlineMessage, Priority};
 use crate::incidents::{ClarificationRequest, MeetingRequest};
 use crate::kinds::parse_body;
 use crate::ledger::{Known, Ledger};
-use crate::meetings::{MeetingInvitation, MeetingRecord};
+use crate::meetings::MeetingInvitation;
 
 /// Where an obligation stands at the time of evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -96,25 +96,11 @@ impl Obligation {
 /// What answers an entry of `kind`: the one rule for "what answers what",
 /// used by obligations, the silence report and proofs of silence.
 pub fn answering_kinds(kind: &str) -> &'static [&'static str] {
-    match kind {
-        // A reply to a message (a reply entry or a message that refers to
-        // it) answers it, and so also acknowledges it.
-        "hotline_message" => &["acknowledgement", "reply", "hotline_message"],
-        "incident_report" => &["acknowledgement", "reply", "clarification_reply"],
-        "clarification_request" => &["clarification_reply"],
-        "meeting_request" => &["meeting_invitation", "meeting_record"],
-        "meeting_invitation" => &["meeting_reply"],
-        "briefing_request" => &["briefing"],
-        "prior_notification" => &["observation_invitation"],
-        "observation_invitation" => &["reply"],
-        "meeting_record" => &["record_confirmation"],
-        // Every other kind creates no duty to answer.
-        _ => &[],
-    }
+    crate::kinds::get(kind).map_or(&[], |k| k.answered_by)
 }
 
 /// What a source entry obliges one debtor to do.
-struct Duty {
+pub(crate) struct Duty {
     rule: &'static str,
     description: String,
     debtor: String,
@@ -133,19 +119,14 @@ fn any(_: &Known, _: Option<Timestamp>) -> bool {
     true
 }
 
-/// A meeting is convened by a record of it held, or an invitation to it,
-/// on a date no later than the deadline (VD11 Chapter III: "convened
-/// within 48 hours"); agreeing to meet is not convening.
+/// A meeting is convened by an invitation to it on a date no later than
+/// the deadline (VD11 Chapter III: "convened within 48 hours"); agreeing to
+/// meet is not convening. (A meeting record references the invitation, not
+/// the request, so it is never the answer itself.)
 fn convened_by(a: &Known, due: Option<Timestamp>) -> bool {
     let Some(due) = due else { return false };
-    match a.entry.kind.as_str() {
-        "meeting_record" => {
-            parse_body::<MeetingRecord>(&a.entry.body).is_ok_and(|r| r.start.0 <= due)
-        }
-        "meeting_invitation" => parse_body::<MeetingInvitation>(&a.entry.body)
-            .is_ok_and(|m| m.proposed_dates.iter().any(|d| d.0 <= due)),
-        _ => false,
-    }
+    parse_body::<MeetingInvitation>(&a.entry.body)
+        .is_ok_and(|m| m.proposed_dates.iter().any(|d| d.0 <= due))
 }
 
 fn hours(h: i64) -> i64 {
@@ -176,238 +157,346 @@ fn recipients(channel: &ChannelState, author: &str, to: &[String]) -> Vec<String
     }
 }
 
+/// The entry a duty comes from, with its channel and rules.
+#[derive(Clone, Copy)]
+pub(crate) struct Source<'a> {
+    ledger: &'a Ledger,
+    k: &'a Known,
+    channel: &'a ChannelState,
+    rules: &'a crate::channel::ChannelRules,
+    rs: &'a crate::rules::RuleSet,
+    id: &'a str,
+}
+
+/// Kinds that oblige no one to answer.
+pub(crate) fn no_duties(_: &Source<'_>) -> Vec<Duty> {
+    Vec::new()
+}
+
+fn each(out: &mut Vec<Duty>, debtors: Vec<String>, mut f: impl FnMut(&str) -> Option<Duty>) {
+    out.extend(debtors.iter().filter_map(|d| f(d)));
+}
+
+/// What an entry obliges, by its kind's rule in the registry.
 fn duties(ledger: &Ledger, k: &Known) -> Vec<Duty> {
     let e = &k.entry;
-    let Some(channel) = ledger.channels.get(&e.channel) else {
+    let (Some(channel), Some(spec)) = (ledger.channels.get(&e.channel), crate::kinds::get(&e.kind))
+    else {
         return vec![];
     };
-    let rules = &channel.charter.rules;
-    let rs = ruleset_of(Some(channel));
     let id = e.id();
+    let source = Source {
+        ledger,
+        k,
+        channel,
+        rules: &channel.charter.rules,
+        rs: ruleset_of(Some(channel)),
+        id: &id,
+    };
+    (spec.duties)(&source)
+}
+
+/// The obligations an entry of kind `hotline_message` creates.
+pub(crate) fn hotline_message_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k,
+        channel,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
     let mut out = Vec::new();
-    fn each(out: &mut Vec<Duty>, debtors: Vec<String>, mut f: impl FnMut(&str) -> Option<Duty>) {
-        out.extend(debtors.iter().filter_map(|d| f(d)));
+    let Ok(m) = parse_body::<HotlineMessage>(&e.body) else {
+        return out;
+    };
+    let (rule, minutes) = match m.priority {
+        Priority::Flash => ("flash-acknowledgement", rules.flash_ack_minutes),
+        Priority::Immediate => ("immediate-acknowledgement", rules.immediate_ack_minutes),
+        _ => return vec![],
+    };
+    each(&mut out, recipients(channel, &e.author, &m.to), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule,
+            description: format!(
+                "acknowledge {} message {id} within {minutes} minutes of delivery",
+                m.priority.as_str()
+            ),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `incident_report` creates.
+pub(crate) fn incident_report_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k,
+        channel,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    each(&mut out, recipients(channel, &e.author, &[]), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule: "incident-acknowledgement",
+            description: format!(
+                "acknowledge incident report {id} within {} minutes",
+                rules.incident_ack_minutes
+            ),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.incident_ack_minutes) * 60)),
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `clarification_request` creates.
+pub(crate) fn clarification_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source { k, rs, id, .. } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(r) = parse_body::<ClarificationRequest>(&e.body) else {
+        return out;
+    };
+    let h = rs.risk_reduction.reply_hours.value;
+    let starts = started(k, &r.to);
+    out.push(Duty {
+            rule: "clarification-reply",
+            description: format!(
+                "answer the {} question(s) of request for clarification {id} within {h} hours of delivery (VD11 Chapter III)",
+                r.questions.len()
+            ),
+            debtor: r.to.clone(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: r.questions.clone(),
+        });
+    out
+}
+
+/// The obligations an entry of kind `meeting_request` creates.
+pub(crate) fn meeting_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source { k, rs, id, .. } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(r) = parse_body::<MeetingRequest>(&e.body) else {
+        return out;
+    };
+    let h = rs.risk_reduction.meeting_hours.value;
+    let starts = started(k, &r.to);
+    out.push(Duty {
+            rule: "meeting-convened",
+            description: format!(
+                "convene the {} meeting requested in {id} within {h} hours of delivery (VD11 Chapter III): a meeting held, or called for a date, within that time",
+                match r.scope {
+                    crate::incidents::MeetingScope::Bilateral => "bilateral",
+                    crate::incidents::MeetingScope::AllStates => "all-States",
+                }
+            ),
+            debtor: r.to.clone(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: convened_by,
+            questions: vec![],
+        });
+    out
+}
+
+/// The obligations an entry of kind `meeting_invitation` creates.
+pub(crate) fn meeting_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k,
+        channel,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(m) = parse_body::<MeetingInvitation>(&e.body) else {
+        return out;
+    };
+    each(&mut out, recipients(channel, &e.author, &m.to), |d| {
+        let starts = started(k, d);
+        let due = match m.reply_by {
+            Some(r) => Some(r.0),
+            None => {
+                starts.map(|(t, _)| t.plus_seconds(i64::from(rules.invitation_reply_days) * 86_400))
+            }
+        };
+        Some(Duty {
+            rule: "invitation-reply",
+            description: format!("reply to the invitation {id} ({})", m.title),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            starts,
+            due,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `briefing_request` creates.
+pub(crate) fn briefing_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        ledger,
+        k,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(b) = parse_body::<crate::exercises::BriefingRequest>(&e.body) else {
+        return out;
+    };
+    let debtor = b.to.clone().or_else(|| {
+        e.refs
+            .first()
+            .and_then(|r| ledger.get(r))
+            .map(|t| t.entry.author.clone())
+    });
+    if let Some(d) = debtor {
+        let starts = started(k, &d);
+        out.push(Duty {
+            rule: "briefing",
+            description: format!(
+                "give the briefing requested in {id} within {} days",
+                rules.briefing_days
+            ),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
+            debtor: d,
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: vec![],
+        });
     }
-    match e.kind.as_str() {
-        "hotline_message" => {
-            let Ok(m) = parse_body::<HotlineMessage>(&e.body) else {
-                return vec![];
-            };
-            let (rule, minutes) = match m.priority {
-                Priority::Flash => ("flash-acknowledgement", rules.flash_ack_minutes),
-                Priority::Immediate => ("immediate-acknowledgement", rules.immediate_ack_minutes),
-                _ => return vec![],
-            };
-            each(&mut out, recipients(channel, &e.author, &m.to), |d| {
-                let starts = started(k, d);
-                Some(Duty {
-                    rule,
-                    description: format!(
-                        "acknowledge {} message {id} within {minutes} minutes of delivery",
-                        m.priority.as_str()
-                    ),
-                    debtor: d.into(),
-                    creditor: e.author.clone(),
-                    due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
-                    starts,
-                    answers: answering_kinds(&e.kind),
-                    accept: any,
-                    questions: vec![],
-                })
-            });
-        }
-        "incident_report" => each(&mut out, recipients(channel, &e.author, &[]), |d| {
-            let starts = started(k, d);
+    out
+}
+
+/// The obligations an entry of kind `prior_notification` creates.
+pub(crate) fn prior_notification_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k, channel, rs, id, ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(n) = parse_body::<PriorNotification>(&e.body) else {
+        return out;
+    };
+    if n.assess(e.time, rs).observation_required() {
+        let lead = rs.notification.lead_days.value;
+        let deadline = n
+            .start
+            .plus_days(-lead)
+            .start()
+            .max(e.time)
+            .min(n.start.start());
+        each(&mut out, recipients(channel, &e.author, &[]), |c| {
             Some(Duty {
-                rule: "incident-acknowledgement",
+                rule: "observation-invitation",
                 description: format!(
-                    "acknowledge incident report {id} within {} minutes",
-                    rules.incident_ack_minutes
+                    "invite observers to {} (notified in {id}; observation is required above the Vienna Document thresholds)",
+                    n.designation
                 ),
-                debtor: d.into(),
-                creditor: e.author.clone(),
-                due: starts
-                    .map(|(t, _)| t.plus_seconds(i64::from(rules.incident_ack_minutes) * 60)),
-                starts,
+                debtor: e.author.clone(),
+                creditor: c.into(),
+                starts: Some((e.time, true)),
+                due: Some(deadline),
                 answers: answering_kinds(&e.kind),
                 accept: any,
                 questions: vec![],
             })
-        }),
-        "clarification_request" => {
-            let Ok(r) = parse_body::<ClarificationRequest>(&e.body) else {
-                return vec![];
-            };
-            let h = rs.risk_reduction.reply_hours.value;
-            let starts = started(k, &r.to);
-            out.push(Duty {
-                rule: "clarification-reply",
-                description: format!(
-                    "answer the {} question(s) of request for clarification {id} within {h} hours of delivery (VD11 Chapter III)",
-                    r.questions.len()
-                ),
-                debtor: r.to.clone(),
-                creditor: e.author.clone(),
-                due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
-                starts,
-                answers: answering_kinds(&e.kind),
-                accept: any,
-                questions: r.questions.clone(),
-            });
-        }
-        "meeting_request" => {
-            let Ok(r) = parse_body::<MeetingRequest>(&e.body) else {
-                return vec![];
-            };
-            let h = rs.risk_reduction.meeting_hours.value;
-            let starts = started(k, &r.to);
-            out.push(Duty {
-                rule: "meeting-convened",
-                description: format!(
-                    "convene the {} meeting requested in {id} within {h} hours of delivery (VD11 Chapter III): a meeting held, or called for a date, within that time",
-                    match r.scope {
-                        crate::incidents::MeetingScope::Bilateral => "bilateral",
-                        crate::incidents::MeetingScope::AllStates => "all-States",
-                    }
-                ),
-                debtor: r.to.clone(),
-                creditor: e.author.clone(),
-                due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
-                starts,
-                answers: answering_kinds(&e.kind),
-                accept: convened_by,
-                questions: vec![],
-            });
-        }
-        "meeting_invitation" => {
-            let Ok(m) = parse_body::<MeetingInvitation>(&e.body) else {
-                return vec![];
-            };
-            each(&mut out, recipients(channel, &e.author, &m.to), |d| {
-                let starts = started(k, d);
-                let due = match m.reply_by {
-                    Some(r) => Some(r.0),
-                    None => starts.map(|(t, _)| {
-                        t.plus_seconds(i64::from(rules.invitation_reply_days) * 86_400)
-                    }),
-                };
-                Some(Duty {
-                    rule: "invitation-reply",
-                    description: format!("reply to the invitation {id} ({})", m.title),
-                    debtor: d.into(),
-                    creditor: e.author.clone(),
-                    starts,
-                    due,
-                    answers: answering_kinds(&e.kind),
-                    accept: any,
-                    questions: vec![],
-                })
-            });
-        }
-        "briefing_request" => {
-            let Ok(b) = parse_body::<crate::exercises::BriefingRequest>(&e.body) else {
-                return vec![];
-            };
-            let debtor = b.to.clone().or_else(|| {
-                e.refs
-                    .first()
-                    .and_then(|r| ledger.get(r))
-                    .map(|t| t.entry.author.clone())
-            });
-            if let Some(d) = debtor {
-                let starts = started(k, &d);
-                out.push(Duty {
-                    rule: "briefing",
-                    description: format!(
-                        "give the briefing requested in {id} within {} days",
-                        rules.briefing_days
-                    ),
-                    creditor: e.author.clone(),
-                    due: starts
-                        .map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
-                    debtor: d,
-                    starts,
-                    answers: answering_kinds(&e.kind),
-                    accept: any,
-                    questions: vec![],
-                });
-            }
-        }
-        "prior_notification" => {
-            let Ok(n) = parse_body::<PriorNotification>(&e.body) else {
-                return vec![];
-            };
-            if n.assess(e.time, rs).observation_required() {
-                let lead = rs.notification.lead_days.value;
-                let deadline = n
-                    .start
-                    .plus_days(-lead)
-                    .start()
-                    .max(e.time)
-                    .min(n.start.start());
-                each(&mut out, recipients(channel, &e.author, &[]), |c| {
-                    Some(Duty {
-                        rule: "observation-invitation",
-                        description: format!(
-                            "invite observers to {} (notified in {id}; observation is required above the Vienna Document thresholds)",
-                            n.designation
-                        ),
-                        debtor: e.author.clone(),
-                        creditor: c.into(),
-                        starts: Some((e.time, true)),
-                        due: Some(deadline),
-                        answers: answering_kinds(&e.kind),
-                        accept: any,
-                        questions: vec![],
-                    })
-                });
-            }
-        }
-        "observation_invitation" => {
-            let Ok(o) = parse_body::<ObservationInvitation>(&e.body) else {
-                return vec![];
-            };
-            let days = rs.observation.reply_days.value;
-            each(&mut out, recipients(channel, &e.author, &[]), |d| {
-                let starts = started(k, d);
-                Some(Duty {
-                    rule: "observation-reply",
-                    description: format!(
-                        "answer the invitation to observe {id} within {days} days"
-                    ),
-                    debtor: d.into(),
-                    creditor: e.author.clone(),
-                    due: o
-                        .reply_by
-                        .map(|r| r.0)
-                        .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
-                    starts,
-                    answers: answering_kinds(&e.kind),
-                    accept: any,
-                    questions: vec![],
-                })
-            });
-        }
-        "meeting_record" => each(&mut out, recipients(channel, &e.author, &[]), |d| {
-            let starts = started(k, d);
-            Some(Duty {
-                rule: "record-confirmation",
-                description: format!(
-                    "confirm or object to the meeting record {id} within {} days",
-                    rules.record_confirm_days
-                ),
-                debtor: d.into(),
-                creditor: e.author.clone(),
-                due: starts
-                    .map(|(t, _)| t.plus_seconds(i64::from(rules.record_confirm_days) * 86_400)),
-                starts,
-                answers: answering_kinds(&e.kind),
-                accept: any,
-                questions: vec![],
-            })
-        }),
-        _ => {}
+        });
     }
+    out
+}
+
+/// The obligations an entry of kind `observation_invitation` creates.
+pub(crate) fn observation_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k, channel, rs, id, ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(o) = parse_body::<ObservationInvitation>(&e.body) else {
+        return out;
+    };
+    let days = rs.observation.reply_days.value;
+    each(&mut out, recipients(channel, &e.author, &[]), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule: "observation-reply",
+            description: format!("answer the invitation to observe {id} within {days} days"),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: o
+                .reply_by
+                .map(|r| r.0)
+                .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `meeting_record` creates.
+pub(crate) fn meeting_record_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k,
+        channel,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    each(&mut out, recipients(channel, &e.author, &[]), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule: "record-confirmation",
+            description: format!(
+                "confirm or object to the meeting record {id} within {} days",
+                rules.record_confirm_days
+            ),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.record_confirm_days) * 86_400)),
+            starts,
+            answers: answering_kinds(&e.kind),
+            accept: any,
+            questions: vec![],
+        })
+    });
     out
 }
 

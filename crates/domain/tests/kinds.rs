@@ -84,6 +84,35 @@ fn every_example_is_valid_and_every_schema_is_published() {
     }
 }
 
+/// The registry is the one place a kind's rules live: what answers it, who
+/// sends it and what follows it name only registered kinds, every kind has
+/// an office that may send it, and a kind that answers names what it
+/// answers (`ref_kinds`) consistently with what it is an answer to.
+#[test]
+fn the_registry_names_only_registered_kinds_and_every_kind_has_a_sender() {
+    for k in kinds::all() {
+        for a in k.answered_by {
+            let answer =
+                kinds::get(a).unwrap_or_else(|| panic!("{}: answered by unknown {a}", k.name));
+            assert!(
+                answer.ref_kinds.is_empty() || answer.ref_kinds.contains(&k.name),
+                "{} is answered by {a}, but an entry of kind {a} may not reference one of kind {}",
+                k.name,
+                k.name
+            );
+        }
+        for f in k.follow_ups {
+            assert!(
+                kinds::get(f.kind).is_some(),
+                "{}: follow-up {} is no kind",
+                k.name,
+                f.kind
+            );
+        }
+        assert!(!k.sent_by.is_empty(), "no office may send a {}", k.name);
+    }
+}
+
 #[test]
 fn unknown_kinds_and_wrong_references_are_refused() {
     let c = channel();

@@ -12,6 +12,8 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::http::HeaderMap;
 
+use parley_domain::kinds::Office;
+
 use crate::config::User;
 
 /// A console role.
@@ -61,87 +63,37 @@ impl Role {
         }
     }
 
-    /// The kinds this role may send. Auditors send nothing; only a signatory
-    /// signs a negotiated text (running the node is not a mandate to sign).
-    pub fn kinds(self) -> &'static [&'static str] {
+    /// The office this role holds in the kind registry's terms; an
+    /// auditor holds none.
+    pub fn office(self) -> Option<Office> {
         match self {
-            Role::DutyOfficer => &[
-                "hotline_message",
-                "acknowledgement",
-                "reply",
-                "link_test",
-                "incident_report",
-                "clarification_request",
-                "clarification_reply",
-                "meeting_request",
-            ],
-            Role::Expert => &[
-                "annual_calendar",
-                "activity_forecast",
-                "prior_notification",
-                "observation_invitation",
-                "briefing_request",
-                "briefing",
-                "incident_report",
-                "clarification_request",
-                "clarification_reply",
-                "meeting_request",
-                "acknowledgement",
-                "reply",
-            ],
-            Role::Diplomat => &[
-                "hotline_message",
-                "meeting_invitation",
-                "meeting_reply",
-                "agenda_proposal",
-                "agenda_agreement",
-                "meeting_record",
-                "record_confirmation",
-                "disclosure_consent",
-                "draft_document",
-                "meeting_request",
-                "acknowledgement",
-                "reply",
-                "channel_charter",
-                "channel_acceptance",
-                "channel_suspension",
-                "channel_resumption",
-            ],
-            Role::Signatory => &["draft_signature", "acknowledgement", "reply"],
-            Role::Auditor => &[],
-            Role::Administrator => &[
-                "channel_charter",
-                "channel_acceptance",
-                "channel_suspension",
-                "channel_resumption",
-                "link_test",
-                "hotline_message",
-                "acknowledgement",
-                "reply",
-                "annual_calendar",
-                "activity_forecast",
-                "prior_notification",
-                "observation_invitation",
-                "briefing_request",
-                "briefing",
-                "incident_report",
-                "clarification_request",
-                "clarification_reply",
-                "meeting_request",
-                "meeting_invitation",
-                "meeting_reply",
-                "agenda_proposal",
-                "agenda_agreement",
-                "meeting_record",
-                "record_confirmation",
-                "disclosure_consent",
-                "draft_document",
-            ],
+            Role::DutyOfficer => Some(Office::DutyOfficer),
+            Role::Diplomat => Some(Office::Diplomat),
+            Role::Expert => Some(Office::Expert),
+            Role::Signatory => Some(Office::Signatory),
+            Role::Auditor => None,
+            Role::Administrator => Some(Office::Administrator),
         }
     }
 
+    /// The kinds this role may send, in the registry's order, as each
+    /// kind's entry says. Auditors send nothing; only a signatory signs a
+    /// negotiated text (running the node is not a mandate to sign).
+    pub fn kinds(self) -> Vec<&'static str> {
+        let Some(office) = self.office() else {
+            return Vec::new();
+        };
+        parley_domain::kinds::all()
+            .iter()
+            .filter(|k| k.sent_by.contains(&office))
+            .map(|k| k.name)
+            .collect()
+    }
+
     pub fn may_send(self, kind: &str) -> bool {
-        self.kinds().contains(&kind)
+        self.office().is_some_and(|o| {
+            parley_domain::kinds::get(kind).is_some_and(|k| k.sent_by.contains(&o))
+        })
     }
 
     /// What this role may send, in words: the kinds' titles, in the

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
+use parley_domain::kinds::Whose;
 use parley_domain::ledger::Known;
 use parley_log::proof::TlogProof;
 use parley_log::{Checkpoint, Note, NoteSignature};
@@ -155,26 +156,15 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
                     (ctx.csrf()) button.ack type="submit" { "Acknowledge" }
                 }
             }
-            @match k.entry.kind.as_str() {
-                "meeting_invitation" if theirs => (compose("meeting_reply", "Reply to the invitation")),
-                "clarification_request" if theirs => (compose("clarification_reply", "Reply to this request")),
-                "clarification_reply" if theirs => (compose("meeting_request", "Not satisfied: request a meeting")),
-                "briefing_request" if theirs => (compose("briefing", "Give the briefing")),
-                "prior_notification" if theirs => (compose("briefing_request", "Request a briefing")),
-                "observation_invitation" if theirs => (compose("reply", "Answer the invitation")),
-                "agenda_proposal" => (compose("agenda_agreement", "Agree to this agenda")),
-                "meeting_record" if theirs => {
-                    (compose("record_confirmation", "Confirm or object"))
+            @for f in parley_domain::kinds::get(&k.entry.kind).map_or(&[][..], |s| s.follow_ups) {
+                @match f.whose {
+                    Whose::Theirs => @if theirs { (compose(f.kind, f.label)) },
+                    Whose::Anyone => (compose(f.kind, f.label)),
+                    Whose::ToSign => @if signatory && !signed_by_me && role.may_send(f.kind) {
+                        a.button.primary href=(format!("/compose?channel={}&kind={}&ref={id}", k.entry.channel, f.kind)) { (f.label) }
+                    },
                 }
-                "draft_document" => {
-                    @if signatory && !signed_by_me && role.may_send("draft_signature") {
-                        a.button.primary href=(format!("/compose?channel={}&kind=draft_signature&ref={id}", k.entry.channel)) { "Sign this version" }
-                    }
-                    (compose("draft_document", "Revise"))
-                }
-                _ => {}
             }
-            @if k.entry.kind == "meeting_record" { (compose("disclosure_consent", "Consent to disclose")) }
             @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", "Reply")) (compose("acknowledgement", "Acknowledge with a note")) }
         }
     }
