@@ -235,28 +235,24 @@ pub(crate) fn hotline_message_duties(s: &Source<'_>) -> Vec<Duty> {
     out
 }
 
-/// The obligations an entry of kind `incident_report` creates.
-pub(crate) fn incident_report_duties(s: &Source<'_>) -> Vec<Duty> {
-    let Source {
-        k,
-        channel,
-        rules,
-        id,
-        ..
-    } = *s;
-    let e = &k.entry;
+/// Every other member must answer `s`'s entry within `seconds` of its
+/// delivery to them.
+fn every_recipient_within(
+    s: &Source<'_>,
+    rule: &'static str,
+    description: String,
+    seconds: i64,
+) -> Vec<Duty> {
+    let (k, e) = (s.k, &s.k.entry);
     let mut out = Vec::new();
-    each(&mut out, recipients(channel, &e.author, &[]), |d| {
+    each(&mut out, recipients(s.channel, &e.author, &[]), |d| {
         let starts = started(k, d);
         Some(Duty {
-            rule: "incident-acknowledgement",
-            description: format!(
-                "acknowledge incident report {id} within {} minutes",
-                rules.incident_ack_minutes
-            ),
+            rule,
+            description: description.clone(),
             debtor: d.into(),
             creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.incident_ack_minutes) * 60)),
+            due: starts.map(|(t, _)| t.plus_seconds(seconds)),
             starts,
             answers: answering_kinds(&e.kind),
             accept: any,
@@ -264,6 +260,20 @@ pub(crate) fn incident_report_duties(s: &Source<'_>) -> Vec<Duty> {
         })
     });
     out
+}
+
+/// The obligations an entry of kind `incident_report` creates.
+pub(crate) fn incident_report_duties(s: &Source<'_>) -> Vec<Duty> {
+    let minutes = s.rules.incident_ack_minutes;
+    every_recipient_within(
+        s,
+        "incident-acknowledgement",
+        format!(
+            "acknowledge incident report {} within {minutes} minutes",
+            s.id
+        ),
+        i64::from(minutes) * 60,
+    )
 }
 
 /// The obligations an entry of kind `clarification_request` creates.
@@ -471,33 +481,16 @@ pub(crate) fn observation_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
 
 /// The obligations an entry of kind `meeting_record` creates.
 pub(crate) fn meeting_record_duties(s: &Source<'_>) -> Vec<Duty> {
-    let Source {
-        k,
-        channel,
-        rules,
-        id,
-        ..
-    } = *s;
-    let e = &k.entry;
-    let mut out = Vec::new();
-    each(&mut out, recipients(channel, &e.author, &[]), |d| {
-        let starts = started(k, d);
-        Some(Duty {
-            rule: "record-confirmation",
-            description: format!(
-                "confirm or object to the meeting record {id} within {} days",
-                rules.record_confirm_days
-            ),
-            debtor: d.into(),
-            creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.record_confirm_days) * 86_400)),
-            starts,
-            answers: answering_kinds(&e.kind),
-            accept: any,
-            questions: vec![],
-        })
-    });
-    out
+    let days = s.rules.record_confirm_days;
+    every_recipient_within(
+        s,
+        "record-confirmation",
+        format!(
+            "confirm or object to the meeting record {} within {days} days",
+            s.id
+        ),
+        i64::from(days) * 86_400,
+    )
 }
 
 /// The first answer by the debtor that meets a duty, with the time it
