@@ -19,6 +19,7 @@ use crate::meetings::{
     RecordConfirmation,
 };
 use crate::negotiation::{DraftDocument, DraftSignature};
+pub use crate::violation::parse_body;
 use crate::violation::{Violation, Violations};
 
 /// How many entries an entry of a kind must reference, and what they are.
@@ -105,7 +106,7 @@ pub struct KindSpec {
     example: fn(Timestamp) -> Value,
     check: fn(&Entry, Option<&ChannelState>, &mut Violations),
     /// The obligations an entry of this kind creates.
-    pub(crate) duties: fn(&crate::obligations::Source<'_>) -> Vec<crate::obligations::Duty>,
+    pub(crate) duties: fn(&crate::duties::Source<'_>) -> Vec<crate::duties::Duty>,
 }
 
 impl KindSpec {
@@ -141,19 +142,6 @@ fn participating_state(e: &Entry, c: Option<&ChannelState>, v: &mut Violations) 
             ),
         );
     }
-}
-
-/// Reads a body as its typed form; a mismatch names the field.
-pub fn parse_body<T: DeserializeOwned>(body: &Value) -> Result<T, Violation> {
-    serde_path_to_error::deserialize(body).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." {
-            "body".to_string()
-        } else {
-            path
-        };
-        Violation::new(field, e.into_inner().to_string())
-    })
 }
 
 fn typed<T: DeserializeOwned>(
@@ -211,7 +199,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     KindSpec {
         name: "channel_acceptance",
@@ -236,7 +224,7 @@ static KINDS: &[KindSpec] = &[
                 );
             }
         },
-        duties: crate::obligations::no_duties,
+        duties: crate::duties::no_duties,
     },
     kind!(
         "channel_suspension",
@@ -254,7 +242,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "channel_resumption",
@@ -272,7 +260,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "link_test",
@@ -290,7 +278,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DUTY, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "hotline_message",
@@ -304,7 +292,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["acknowledgement", "reply", "hotline_message"],
         sent_by: &[DUTY, DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::hotline_message_duties
+        duties: crate::duties::hotline_message_duties
     ),
     kind!(
         "acknowledgement",
@@ -318,7 +306,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DUTY, EXPERT, DIPLOMAT, SIGNATORY, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "reply",
@@ -332,7 +320,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DUTY, EXPERT, DIPLOMAT, SIGNATORY, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "annual_calendar",
@@ -349,7 +337,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "activity_forecast",
@@ -366,7 +354,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "prior_notification",
@@ -383,7 +371,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["observation_invitation"],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[theirs("briefing_request", "Request a briefing")],
-        duties: crate::obligations::prior_notification_duties
+        duties: crate::duties::prior_notification_duties
     ),
     kind!(
         "observation_invitation",
@@ -403,7 +391,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["reply"],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[theirs("reply", "Answer the invitation")],
-        duties: crate::obligations::observation_invitation_duties
+        duties: crate::duties::observation_invitation_duties
     ),
     kind!(
         "briefing_request",
@@ -431,7 +419,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["briefing"],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[theirs("briefing", "Give the briefing")],
-        duties: crate::obligations::briefing_request_duties
+        duties: crate::duties::briefing_request_duties
     ),
     kind!(
         "briefing",
@@ -445,7 +433,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "incident_report",
@@ -459,7 +447,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["acknowledgement", "reply"],
         sent_by: &[DUTY, EXPERT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::incident_report_duties
+        duties: crate::duties::incident_report_duties
     ),
     kind!(
         "clarification_request",
@@ -473,7 +461,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["clarification_reply"],
         sent_by: &[DUTY, EXPERT, ADMIN],
         follow_ups: &[theirs("clarification_reply", "Reply to this request")],
-        duties: crate::obligations::clarification_request_duties
+        duties: crate::duties::clarification_request_duties
     ),
     kind!(
         "clarification_reply",
@@ -494,7 +482,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DUTY, EXPERT, ADMIN],
         follow_ups: &[theirs("meeting_request", "Not satisfied: request a meeting")],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "meeting_request",
@@ -515,7 +503,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["meeting_invitation"],
         sent_by: &[DUTY, EXPERT, DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::meeting_request_duties
+        duties: crate::duties::meeting_request_duties
     ),
     kind!(
         "meeting_invitation",
@@ -529,7 +517,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["meeting_reply"],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[theirs("meeting_reply", "Reply to the invitation")],
-        duties: crate::obligations::meeting_invitation_duties
+        duties: crate::duties::meeting_invitation_duties
     ),
     kind!(
         "meeting_reply",
@@ -543,7 +531,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "agenda_proposal",
@@ -557,7 +545,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[anyone("agenda_agreement", "Agree to this agenda")],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     KindSpec {
         name: "agenda_agreement",
@@ -575,7 +563,7 @@ static KINDS: &[KindSpec] = &[
                 v.check(m.is_empty(), "body", "an agreement has an empty body");
             })
         },
-        duties: crate::obligations::no_duties,
+        duties: crate::duties::no_duties,
     },
     kind!(
         "meeting_record",
@@ -589,7 +577,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &["record_confirmation"],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[theirs("record_confirmation", "Confirm or object"), anyone("disclosure_consent", "Consent to disclose")],
-        duties: crate::obligations::meeting_record_duties
+        duties: crate::duties::meeting_record_duties
     ),
     kind!(
         "record_confirmation",
@@ -603,7 +591,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "disclosure_consent",
@@ -617,7 +605,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "draft_document",
@@ -631,7 +619,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[FollowUp { kind: "draft_signature", label: "Sign this version", whose: Whose::ToSign }, anyone("draft_document", "Revise")],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
     kind!(
         "draft_signature",
@@ -649,7 +637,7 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[SIGNATORY],
         follow_ups: &[],
-        duties: crate::obligations::no_duties
+        duties: crate::duties::no_duties
     ),
 ];
 

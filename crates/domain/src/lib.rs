@@ -14,6 +14,7 @@
 pub mod board;
 pub mod channel;
 pub mod dates;
+mod duties;
 pub mod exercises;
 pub mod geo;
 pub mod hotline;

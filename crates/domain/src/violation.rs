@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
 /// One rule an entry breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
@@ -48,4 +51,17 @@ impl Violations {
             Err(self.0)
         }
     }
+}
+
+/// Reads a body as its typed form; a mismatch names the field.
+pub fn parse_body<T: DeserializeOwned>(body: &Value) -> Result<T, Violation> {
+    serde_path_to_error::deserialize(body).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." {
+            "body".to_string()
+        } else {
+            path
+        };
+        Violation::new(field, e.into_inner().to_string())
+    })
 }

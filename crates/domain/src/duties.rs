@@ -1,0 +1,390 @@
+//! What each kind of entry obliges, kind by kind: the rules the registry
+//! (`kinds`) points at, and what they share. The engine that judges them
+//! (met, late, paused, overdue) is `obligations`.
+
+use parley_log::Timestamp;
+
+use crate::channel::ChannelState;
+use crate::exercises::{ObservationInvitation, PriorNotification};
+use crate::hotline::{HotlineMessage, Priority};
+use crate::incidents::{ClarificationRequest, MeetingRequest};
+use crate::ledger::{Known, Ledger};
+use crate::meetings::MeetingInvitation;
+use crate::violation::parse_body;
+
+/// What a source entry obliges one debtor to do.
+pub(crate) struct Duty {
+    pub(crate) rule: &'static str,
+    pub(crate) description: String,
+    pub(crate) debtor: String,
+    pub(crate) creditor: String,
+    pub(crate) starts: Option<(Timestamp, bool)>,
+    pub(crate) due: Option<Timestamp>,
+    /// Kinds that meet it, and an extra condition on the answer.
+    pub(crate) answers: &'static [&'static str],
+    pub(crate) accept: fn(&Known, Option<Timestamp>) -> bool,
+    /// Questions the answers must cover together (numbered from 1); empty:
+    /// any accepted answer meets the duty.
+    pub(crate) questions: Vec<String>,
+}
+
+fn any(_: &Known, _: Option<Timestamp>) -> bool {
+    true
+}
+
+/// A meeting is convened by an invitation to it on a date no later than
+/// the deadline (VD11 Chapter III: "convened within 48 hours"); agreeing to
+/// meet is not convening. (A meeting record references the invitation, not
+/// the request, so it is never the answer itself.)
+fn convened_by(a: &Known, due: Option<Timestamp>) -> bool {
+    let Some(due) = due else { return false };
+    parse_body::<MeetingInvitation>(&a.entry.body)
+        .is_ok_and(|m| m.proposed_dates.iter().any(|d| d.0 <= due))
+}
+
+fn hours(h: i64) -> i64 {
+    h * 3600
+}
+
+/// The debtor's receipt of an entry, or its stated time when this node
+/// does not hold that receipt.
+fn started(k: &Known, debtor: &str) -> Option<(Timestamp, bool)> {
+    if k.entry.author == debtor {
+        return Some((k.entry.time, true));
+    }
+    k.delivered.get(debtor).map(|t| (*t, true))
+}
+
+/// Recipients: the given addressees, or every other member.
+fn recipients(channel: &ChannelState, author: &str, to: &[String]) -> Vec<String> {
+    if to.is_empty() {
+        channel
+            .charter
+            .members
+            .iter()
+            .filter(|m| *m != author)
+            .cloned()
+            .collect()
+    } else {
+        to.to_vec()
+    }
+}
+
+/// The entry a duty comes from, with its channel and rules.
+#[derive(Clone, Copy)]
+pub(crate) struct Source<'a> {
+    pub(crate) ledger: &'a Ledger,
+    pub(crate) k: &'a Known,
+    pub(crate) channel: &'a ChannelState,
+    pub(crate) rules: &'a crate::channel::ChannelRules,
+    pub(crate) rs: &'a crate::rules::RuleSet,
+    pub(crate) id: &'a str,
+    /// The kinds that answer it (its kind's `answered_by`).
+    pub(crate) answers: &'static [&'static str],
+}
+
+/// Kinds that oblige no one to answer.
+pub(crate) fn no_duties(_: &Source<'_>) -> Vec<Duty> {
+    Vec::new()
+}
+
+fn each(out: &mut Vec<Duty>, debtors: Vec<String>, mut f: impl FnMut(&str) -> Option<Duty>) {
+    out.extend(debtors.iter().filter_map(|d| f(d)));
+}
+
+/// The obligations an entry of kind `hotline_message` creates.
+pub(crate) fn hotline_message_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k,
+        channel,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(m) = parse_body::<HotlineMessage>(&e.body) else {
+        return out;
+    };
+    let (rule, minutes) = match m.priority {
+        Priority::Flash => ("flash-acknowledgement", rules.flash_ack_minutes),
+        Priority::Immediate => ("immediate-acknowledgement", rules.immediate_ack_minutes),
+        _ => return vec![],
+    };
+    each(&mut out, recipients(channel, &e.author, &m.to), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule,
+            description: format!(
+                "acknowledge {} message {id} within {minutes} minutes of delivery",
+                m.priority.as_str()
+            ),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
+            starts,
+            answers: s.answers,
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// Every other member must answer `s`'s entry within `seconds` of its
+/// delivery to them.
+fn every_recipient_within(
+    s: &Source<'_>,
+    rule: &'static str,
+    description: String,
+    seconds: i64,
+) -> Vec<Duty> {
+    let (k, e) = (s.k, &s.k.entry);
+    let mut out = Vec::new();
+    each(&mut out, recipients(s.channel, &e.author, &[]), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule,
+            description: description.clone(),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(seconds)),
+            starts,
+            answers: s.answers,
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `incident_report` creates.
+pub(crate) fn incident_report_duties(s: &Source<'_>) -> Vec<Duty> {
+    let minutes = s.rules.incident_ack_minutes;
+    every_recipient_within(
+        s,
+        "incident-acknowledgement",
+        format!(
+            "acknowledge incident report {} within {minutes} minutes",
+            s.id
+        ),
+        i64::from(minutes) * 60,
+    )
+}
+
+/// The obligations an entry of kind `clarification_request` creates.
+pub(crate) fn clarification_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source { k, rs, id, .. } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(r) = parse_body::<ClarificationRequest>(&e.body) else {
+        return out;
+    };
+    let h = rs.risk_reduction.reply_hours.value;
+    let starts = started(k, &r.to);
+    out.push(Duty {
+            rule: "clarification-reply",
+            description: format!(
+                "answer the {} question(s) of request for clarification {id} within {h} hours of delivery (VD11 Chapter III)",
+                r.questions.len()
+            ),
+            debtor: r.to.clone(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+            starts,
+            answers: s.answers,
+            accept: any,
+            questions: r.questions.clone(),
+        });
+    out
+}
+
+/// The obligations an entry of kind `meeting_request` creates.
+pub(crate) fn meeting_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source { k, rs, id, .. } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(r) = parse_body::<MeetingRequest>(&e.body) else {
+        return out;
+    };
+    let h = rs.risk_reduction.meeting_hours.value;
+    let starts = started(k, &r.to);
+    out.push(Duty {
+            rule: "meeting-convened",
+            description: format!(
+                "convene the {} meeting requested in {id} within {h} hours of delivery (VD11 Chapter III): a meeting held, or called for a date, within that time",
+                match r.scope {
+                    crate::incidents::MeetingScope::Bilateral => "bilateral",
+                    crate::incidents::MeetingScope::AllStates => "all-States",
+                }
+            ),
+            debtor: r.to.clone(),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+            starts,
+            answers: s.answers,
+            accept: convened_by,
+            questions: vec![],
+        });
+    out
+}
+
+/// The obligations an entry of kind `meeting_invitation` creates.
+pub(crate) fn meeting_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k,
+        channel,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(m) = parse_body::<MeetingInvitation>(&e.body) else {
+        return out;
+    };
+    each(&mut out, recipients(channel, &e.author, &m.to), |d| {
+        let starts = started(k, d);
+        let due = match m.reply_by {
+            Some(r) => Some(r.0),
+            None => {
+                starts.map(|(t, _)| t.plus_seconds(i64::from(rules.invitation_reply_days) * 86_400))
+            }
+        };
+        Some(Duty {
+            rule: "invitation-reply",
+            description: format!("reply to the invitation {id} ({})", m.title),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            starts,
+            due,
+            answers: s.answers,
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `briefing_request` creates.
+pub(crate) fn briefing_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        ledger,
+        k,
+        rules,
+        id,
+        ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(b) = parse_body::<crate::exercises::BriefingRequest>(&e.body) else {
+        return out;
+    };
+    let debtor = b.to.clone().or_else(|| {
+        e.refs
+            .first()
+            .and_then(|r| ledger.get(r))
+            .map(|t| t.entry.author.clone())
+    });
+    if let Some(d) = debtor {
+        let starts = started(k, &d);
+        out.push(Duty {
+            rule: "briefing",
+            description: format!(
+                "give the briefing requested in {id} within {} days",
+                rules.briefing_days
+            ),
+            creditor: e.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
+            debtor: d,
+            starts,
+            answers: s.answers,
+            accept: any,
+            questions: vec![],
+        });
+    }
+    out
+}
+
+/// The obligations an entry of kind `prior_notification` creates.
+pub(crate) fn prior_notification_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k, channel, rs, id, ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(n) = parse_body::<PriorNotification>(&e.body) else {
+        return out;
+    };
+    if n.assess(e.time, rs).observation_required() {
+        let lead = rs.notification.lead_days.value;
+        let deadline = n
+            .start
+            .plus_days(-lead)
+            .start()
+            .max(e.time)
+            .min(n.start.start());
+        each(&mut out, recipients(channel, &e.author, &[]), |c| {
+            Some(Duty {
+                rule: "observation-invitation",
+                description: format!(
+                    "invite observers to {} (notified in {id}; observation is required above the Vienna Document thresholds)",
+                    n.designation
+                ),
+                debtor: e.author.clone(),
+                creditor: c.into(),
+                starts: Some((e.time, true)),
+                due: Some(deadline),
+                answers: s.answers,
+                accept: any,
+                questions: vec![],
+            })
+        });
+    }
+    out
+}
+
+/// The obligations an entry of kind `observation_invitation` creates.
+pub(crate) fn observation_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        k, channel, rs, id, ..
+    } = *s;
+    let e = &k.entry;
+    let mut out = Vec::new();
+    let Ok(o) = parse_body::<ObservationInvitation>(&e.body) else {
+        return out;
+    };
+    let days = rs.observation.reply_days.value;
+    each(&mut out, recipients(channel, &e.author, &[]), |d| {
+        let starts = started(k, d);
+        Some(Duty {
+            rule: "observation-reply",
+            description: format!("answer the invitation to observe {id} within {days} days"),
+            debtor: d.into(),
+            creditor: e.author.clone(),
+            due: o
+                .reply_by
+                .map(|r| r.0)
+                .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
+            starts,
+            answers: s.answers,
+            accept: any,
+            questions: vec![],
+        })
+    });
+    out
+}
+
+/// The obligations an entry of kind `meeting_record` creates.
+pub(crate) fn meeting_record_duties(s: &Source<'_>) -> Vec<Duty> {
+    let days = s.rules.record_confirm_days;
+    every_recipient_within(
+        s,
+        "record-confirmation",
+        format!(
+            "confirm or object to the meeting record {} within {days} days",
+            s.id
+        ),
+        i64::from(days) * 86_400,
+    )
+}
