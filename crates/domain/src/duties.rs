@@ -28,6 +28,25 @@ pub(crate) struct Duty {
     pub(crate) questions: Vec<String>,
 }
 
+impl Duty {
+    /// The rest of a duty met by any entry of the kinds that answer `s`'s
+    /// kind, with no questions to cover; the caller sets who owes what by
+    /// when.
+    fn answered_by_its_kind(s: &Source<'_>) -> Duty {
+        Duty {
+            rule: "",
+            description: String::new(),
+            debtor: String::new(),
+            creditor: String::new(),
+            starts: None,
+            due: None,
+            answers: s.answers,
+            accept: any,
+            questions: vec![],
+        }
+    }
+}
+
 fn any(_: &Known, _: Option<Timestamp>) -> bool {
     true
 }
@@ -123,9 +142,7 @@ pub(crate) fn hotline_message_duties(s: &Source<'_>) -> Vec<Duty> {
             creditor: e.author.clone(),
             due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
             starts,
-            answers: s.answers,
-            accept: any,
-            questions: vec![],
+            ..Duty::answered_by_its_kind(s)
         })
     });
     out
@@ -150,9 +167,7 @@ fn every_recipient_within(
             creditor: e.author.clone(),
             due: starts.map(|(t, _)| t.plus_seconds(seconds)),
             starts,
-            answers: s.answers,
-            accept: any,
-            questions: vec![],
+            ..Duty::answered_by_its_kind(s)
         })
     });
     out
@@ -258,9 +273,7 @@ pub(crate) fn meeting_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
             creditor: e.author.clone(),
             starts,
             due,
-            answers: s.answers,
-            accept: any,
-            questions: vec![],
+            ..Duty::answered_by_its_kind(s)
         })
     });
     out
@@ -298,9 +311,7 @@ pub(crate) fn briefing_request_duties(s: &Source<'_>) -> Vec<Duty> {
             due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
             debtor: d,
             starts,
-            answers: s.answers,
-            accept: any,
-            questions: vec![],
+            ..Duty::answered_by_its_kind(s)
         });
     }
     out
@@ -335,9 +346,7 @@ pub(crate) fn prior_notification_duties(s: &Source<'_>) -> Vec<Duty> {
                 creditor: c.into(),
                 starts: Some((e.time, true)),
                 due: Some(deadline),
-                answers: s.answers,
-                accept: any,
-                questions: vec![],
+                ..Duty::answered_by_its_kind(s)
             })
         });
     }
@@ -367,9 +376,7 @@ pub(crate) fn observation_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
                 .map(|r| r.0)
                 .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
             starts,
-            answers: s.answers,
-            accept: any,
-            questions: vec![],
+            ..Duty::answered_by_its_kind(s)
         })
     });
     out
