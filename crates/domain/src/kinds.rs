@@ -21,6 +21,11 @@ use crate::meetings::{
 use crate::negotiation::{DraftDocument, DraftSignature};
 pub use crate::violation::parse_body;
 use crate::violation::{Violation, Violations};
+// Short names for the offices in the registry's `sent_by` lists.
+use Office::{
+    Administrator as ADMIN, Diplomat as DIPLOMAT, DutyOfficer as DUTY, Expert as EXPERT,
+    Signatory as SIGNATORY,
+};
 
 /// How many entries an entry of a kind must reference, and what they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,11 +85,6 @@ const fn anyone(kind: &'static str, label: &'static str) -> FollowUp {
         whose: Whose::Anyone,
     }
 }
-
-use Office::{
-    Administrator as ADMIN, Diplomat as DIPLOMAT, DutyOfficer as DUTY, Expert as EXPERT,
-    Signatory as SIGNATORY,
-};
 
 /// The definition of one kind of entry.
 pub struct KindSpec {
