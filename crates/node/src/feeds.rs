@@ -757,8 +757,7 @@ async fn refuse_future_dated(
 /// Refuses a cosignature dated further ahead of this node's clock than
 /// the allowed skew: "as of T the feed was size N" must not be claimed for
 /// a T still to come (a proof of silence would rest on it).
-fn not_from_the_future(node: &Node, cosigner: &str, time: i64) -> Result<(), IngestError> {
-    let skew = node.dir.config.federation.clock_skew();
+fn not_from_the_future(cosigner: &str, time: i64, skew: i64) -> Result<(), IngestError> {
     let now = crate::clock::now().unix();
     if time > now.saturating_add(skew) {
         return Err(IngestError::new(
@@ -1303,38 +1302,35 @@ async fn store_cosignature(
         .iter()
         .find(|k| sig.name == k.name() && sig.key_id == k.id())
         .ok_or_else(|| IngestError::new(Fault::BadSignature, "not signed by the expected key"))?;
-    let f = feed.clone();
-    let note = node
-        .db(move |s| s.checkpoint(&f, size))
+    // One trip to the store: read the checkpoint, verify the cosignature
+    // on it, store it (every step before the write is quick, and each hop
+    // to the store's thread costs two wake-ups).
+    let (f, key, sig, who) = (feed.clone(), key.clone(), sig.clone(), cosigner.to_string());
+    let skew = node.dir.config.federation.clock_skew();
+    let (time, fresh) = node
+        .db(move |s| {
+            let Some(note) = s.checkpoint(&f, size)? else {
+                return Ok(Err(IngestError::new(
+                    Fault::Malformed,
+                    format!("no checkpoint of size {size} here"),
+                )));
+            };
+            let time = match cosignature_time(&note, &key, &sig, &who, skew) {
+                Ok(t) => t,
+                Err(e) => return Ok(Err(e)),
+            };
+            let c = Cosignature {
+                feed: f,
+                size,
+                cosigner: who,
+                statement,
+                time,
+                line: sig.to_line(),
+            };
+            Ok(Ok((time, s.add_receipt(&c, role)?)))
+        })
         .await
-        .map_err(store_failed)?
-        .ok_or_else(|| {
-            IngestError::new(
-                Fault::Malformed,
-                format!("no checkpoint of size {size} here"),
-            )
-        })?;
-    let text = Note::parse(note.as_bytes())
-        .map_err(internal)?
-        .text()
-        .to_string();
-    let time = verify_one(key, &text, sig)
-        .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
-        .ok_or_else(|| IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature"))?
-        as i64;
-    not_from_the_future(node, cosigner, time)?;
-    let c = Cosignature {
-        feed: feed.clone(),
-        size,
-        cosigner: cosigner.to_string(),
-        statement,
-        time,
-        line: sig.to_line(),
-    };
-    let fresh = node
-        .db(move |s| s.add_receipt(&c, role))
-        .await
-        .map_err(store_failed)?;
+        .map_err(store_failed)??;
     if fresh {
         node.cosignature_stored(feed);
         node.emit(Event::Receipt {
@@ -1356,6 +1352,27 @@ async fn store_cosignature(
             }
         }
     }
+    Ok(time)
+}
+
+/// The time a cosignature on the checkpoint `note` states, once it is
+/// verified under `key` and found no later than this node's clock allows.
+fn cosignature_time(
+    note: &str,
+    key: &parley_log::VerifierKey,
+    sig: &NoteSignature,
+    cosigner: &str,
+    skew: i64,
+) -> Result<i64, IngestError> {
+    let text = Note::parse(note.as_bytes())
+        .map_err(internal)?
+        .text()
+        .to_string();
+    let time = verify_one(key, &text, sig)
+        .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
+        .ok_or_else(|| IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature"))?
+        as i64;
+    not_from_the_future(cosigner, time, skew)?;
     Ok(time)
 }
 
@@ -1452,7 +1469,11 @@ pub async fn accept_shared(
             .ok_or_else(|| {
                 IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature")
             })?;
-        not_from_the_future(node, &c.cosigner, time as i64)?;
+        not_from_the_future(
+            &c.cosigner,
+            time as i64,
+            node.dir.config.federation.clock_skew(),
+        )?;
         checked.push(Cosignature {
             feed: feed.clone(),
             size: c.size,
