@@ -184,8 +184,6 @@ pub async fn serve(
     }
 }
 
-/// Runs the node while this process holds the lease: until it is told to
-/// stop, or the lease is lost.
 /// Reads the history into the ledger once, at start, so that the first
 /// page a duty officer opens does not wait for it.
 async fn build_ledger(node: Arc<Node>) {
@@ -202,6 +200,8 @@ async fn build_ledger(node: Arc<Node>) {
     }
 }
 
+/// Runs the node while this process holds the lease: until it is told to
+/// stop, or the lease is lost.
 async fn run_active(
     dir: NodeDir,
     store: Arc<dyn parley_store::Store>,
