@@ -11,16 +11,18 @@
 //! servers', not their limits'.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use reqwest::Url;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::network::{Load, LoadResult, summarize};
+use super::nodes::free_port;
 use crate::cli::BenchMatrixArgs;
 use crate::output;
 
@@ -63,40 +65,6 @@ impl Drop for Homeserver {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .last()
-        .unwrap_or("failed")
-        .to_string())
-}
-
-/// Installs Synapse into a throwaway virtualenv; returns its directory.
-fn install(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join("synapse-venv");
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        SYNAPSE_FROM_PYPI,
-    ]))?;
-    Ok(venv)
 }
 
 /// The configuration of one homeserver: TLS on its federation listener,
@@ -151,9 +119,11 @@ fn start(venv: &Path, dir: &Path) -> anyhow::Result<Homeserver> {
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()])?;
     std::fs::write(dir.join("tls.crt"), cert.cert.pem())?;
     std::fs::write(dir.join("tls.key"), cert.signing_key.serialize_pem())?;
-    run(Command::new(venv.join("bin/generate_signing_key"))
-        .arg("-o")
-        .arg(dir.join("signing.key")))
+    super::venv::run(
+        Command::new(venv.join("bin/generate_signing_key"))
+            .arg("-o")
+            .arg(dir.join("signing.key")),
+    )
     .map_err(|e| anyhow::anyhow!("generate_signing_key: {e}"))?;
     // Synapse's own sample logging: INFO, to a file.
     std::fs::write(
@@ -183,14 +153,24 @@ fn start(venv: &Path, dir: &Path) -> anyhow::Result<Homeserver> {
     })
 }
 
+/// `base` followed by `segments`, each percent-encoded as a path segment
+/// (room ids hold `!` and `:`).
+fn endpoint(base: &str, segments: &[&str]) -> anyhow::Result<Url> {
+    let mut url = Url::parse(base)?;
+    url.path_segments_mut()
+        .map_err(|()| anyhow::anyhow!("{base} cannot take a path"))?
+        .extend(segments);
+    Ok(url)
+}
+
 async fn call(
     http: &reqwest::Client,
     method: reqwest::Method,
-    url: String,
+    url: Url,
     token: Option<&str>,
     body: Option<Value>,
 ) -> anyhow::Result<Value> {
-    let mut req = http.request(method, &url);
+    let mut req = http.request(method, url.clone());
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -208,7 +188,7 @@ async fn register(http: &reqwest::Client, hs: &Homeserver, user: &str) -> anyhow
     let v = call(
         http,
         reqwest::Method::POST,
-        format!("{}/_matrix/client/v3/register", hs.client),
+        endpoint(&hs.client, &["_matrix", "client", "v3", "register"])?,
         None,
         Some(json!({"username": user, "password": "bench passphrase 1", "auth": {"type": "m.login.dummy"}})),
     )
@@ -227,12 +207,17 @@ async fn follow(http: reqwest::Client, base: String, token: String, seen: Seen) 
     loop {
         // The default filter gives at most 10 events per room and sync
         // ("limited"); a burst between two syncs would lose the rest.
-        let filter = "%7B%22room%22%3A%7B%22timeline%22%3A%7B%22limit%22%3A10000%7D%7D%7D";
-        let url = match &since {
-            None => format!("{base}/_matrix/client/v3/sync?timeout=0&filter={filter}"),
-            Some(s) => {
-                format!("{base}/_matrix/client/v3/sync?timeout=30000&filter={filter}&since={s}")
-            }
+        let Ok(mut url) = endpoint(&base, &["_matrix", "client", "v3", "sync"]) else {
+            return;
+        };
+        url.query_pairs_mut()
+            .append_pair("filter", r#"{"room":{"timeline":{"limit":10000}}}"#);
+        match &since {
+            None => url.query_pairs_mut().append_pair("timeout", "0"),
+            Some(s) => url
+                .query_pairs_mut()
+                .append_pair("timeout", "30000")
+                .append_pair("since", s),
         };
         let Ok(v) = call(&http, reqwest::Method::GET, url, Some(&token), None).await else {
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -260,7 +245,7 @@ pub(crate) async fn measure(root: &Path, loads: &[Load], say: &dyn Fn(String)) -
     say(format!(
         "      installing {SYNAPSE_FROM_PYPI} into a throwaway virtualenv"
     ));
-    let venv = match install(root) {
+    let venv = match super::venv::pip_install(root, "synapse-venv", SYNAPSE_FROM_PYPI) {
         Ok(v) => v,
         Err(why) => {
             return Peer::Missing {
@@ -293,9 +278,9 @@ async fn measure_with(
     );
     let http = reqwest::Client::new();
     for hs in [&a, &b] {
-        let url = format!("{}/_matrix/client/versions", hs.client);
+        let url = endpoint(&hs.client, &["_matrix", "client", "versions"])?;
         let deadline = Instant::now() + Duration::from_secs(120);
-        while http.get(&url).send().await.is_err() {
+        while http.get(url.clone()).send().await.is_err() {
             anyhow::ensure!(
                 Instant::now() < deadline,
                 "synapse did not start (see its homeserver.log)"
@@ -459,7 +444,7 @@ async fn shared_room(
     let room = call(
         http,
         reqwest::Method::POST,
-        format!("{}/_matrix/client/v3/createRoom", a.client),
+        endpoint(&a.client, &["_matrix", "client", "v3", "createRoom"])?,
         Some(alice),
         Some(json!({"preset": "public_chat", "invite": [bob_id]})),
     )
@@ -467,14 +452,13 @@ async fn shared_room(
         .as_str()
         .context("createRoom: no room id")?
         .to_string();
-    let room = urlencode(&room);
+    let mut join = endpoint(&b.client, &["_matrix", "client", "v3", "join", &room])?;
+    join.query_pairs_mut()
+        .append_pair("server_name", &format!("127.0.0.1:{}", a.federation_port));
     call(
         http,
         reqwest::Method::POST,
-        format!(
-            "{}/_matrix/client/v3/join/{room}?server_name=127.0.0.1:{}",
-            b.client, a.federation_port
-        ),
+        join,
         Some(bob),
         Some(json!({})),
     )
@@ -500,28 +484,25 @@ impl Sender {
         call(
             &self.http,
             reqwest::Method::PUT,
-            format!(
-                "{}/_matrix/client/v3/rooms/{room}/send/m.room.message/t{id}",
-                self.base
-            ),
+            endpoint(
+                &self.base,
+                &[
+                    "_matrix",
+                    "client",
+                    "v3",
+                    "rooms",
+                    room,
+                    "send",
+                    "m.room.message",
+                    &format!("t{id}"),
+                ],
+            )?,
             Some(&self.token),
             Some(json!({"msgtype": "m.text", "body": body})),
         )
         .await
         .map(drop)
     }
-}
-
-/// Percent-encodes a room id for a path.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// `parley bench matrix`: only this peer.

@@ -15,6 +15,7 @@ mod members;
 mod nats;
 mod network;
 mod nodes;
+mod venv;
 
 use std::time::Instant;
 

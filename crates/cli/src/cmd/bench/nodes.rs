@@ -69,12 +69,7 @@ pub(crate) fn init_on(
     party: &str,
     database: Option<&str>,
 ) -> anyhow::Result<BenchNode> {
-    let free = || -> anyhow::Result<u16> {
-        Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port())
-    };
-    let (peer_port, port) = (free()?, free()?);
+    let (peer_port, port) = (free_port()?, free_port()?);
     let dir = root.join(party);
     let (listen, console) = (
         format!("127.0.0.1:{peer_port}"),
@@ -241,6 +236,13 @@ pub(crate) async fn open_channel(
             })
     })
     .await
+}
+
+/// A port on 127.0.0.1 that nothing listens on at the moment of asking.
+pub(crate) fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// CPU time a process has used, user and system, in seconds (Linux
