@@ -107,176 +107,131 @@ pub(crate) fn no_duties(_: &Source<'_>) -> Vec<Duty> {
     Vec::new()
 }
 
-fn each(out: &mut Vec<Duty>, debtors: Vec<String>, mut f: impl FnMut(&str) -> Option<Duty>) {
-    out.extend(debtors.iter().filter_map(|d| f(d)));
+/// Each recipient of `s`'s entry (the addressees `to`, or every other
+/// member) must answer it by `reply_by` when the entry names a date, else
+/// within `seconds` of its delivery to them.
+fn each_recipient(
+    s: &Source<'_>,
+    to: &[String],
+    rule: &'static str,
+    description: String,
+    reply_by: Option<Timestamp>,
+    seconds: i64,
+) -> Vec<Duty> {
+    let (k, e) = (s.k, &s.k.entry);
+    recipients(s.channel, &e.author, to)
+        .into_iter()
+        .map(|d| {
+            let starts = started(k, &d);
+            Duty {
+                rule,
+                description: description.clone(),
+                creditor: e.author.clone(),
+                due: reply_by.or_else(|| starts.map(|(t, _)| t.plus_seconds(seconds))),
+                debtor: d,
+                starts,
+                ..Duty::answered_by_its_kind(s)
+            }
+        })
+        .collect()
 }
 
 /// The obligations an entry of kind `hotline_message` creates.
 pub(crate) fn hotline_message_duties(s: &Source<'_>) -> Vec<Duty> {
-    let Source {
-        k,
-        channel,
-        rules,
-        id,
-        ..
-    } = *s;
-    let e = &k.entry;
-    let mut out = Vec::new();
-    let Ok(m) = parse_body::<HotlineMessage>(&e.body) else {
-        return out;
+    let Ok(m) = parse_body::<HotlineMessage>(&s.k.entry.body) else {
+        return Vec::new();
     };
     let (rule, minutes) = match m.priority {
-        Priority::Flash => ("flash-acknowledgement", rules.flash_ack_minutes),
-        Priority::Immediate => ("immediate-acknowledgement", rules.immediate_ack_minutes),
-        _ => return vec![],
+        Priority::Flash => ("flash-acknowledgement", s.rules.flash_ack_minutes),
+        Priority::Immediate => ("immediate-acknowledgement", s.rules.immediate_ack_minutes),
+        _ => return Vec::new(),
     };
-    each(&mut out, recipients(channel, &e.author, &m.to), |d| {
-        let starts = started(k, d);
-        Some(Duty {
-            rule,
-            description: format!(
-                "acknowledge {} message {id} within {minutes} minutes of delivery",
-                m.priority.as_str()
-            ),
-            debtor: d.into(),
-            creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(i64::from(minutes) * 60)),
-            starts,
-            ..Duty::answered_by_its_kind(s)
-        })
-    });
-    out
-}
-
-/// Every other member must answer `s`'s entry within `seconds` of its
-/// delivery to them.
-fn every_recipient_within(
-    s: &Source<'_>,
-    rule: &'static str,
-    description: String,
-    seconds: i64,
-) -> Vec<Duty> {
-    let (k, e) = (s.k, &s.k.entry);
-    let mut out = Vec::new();
-    each(&mut out, recipients(s.channel, &e.author, &[]), |d| {
-        let starts = started(k, d);
-        Some(Duty {
-            rule,
-            description: description.clone(),
-            debtor: d.into(),
-            creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(seconds)),
-            starts,
-            ..Duty::answered_by_its_kind(s)
-        })
-    });
-    out
+    let description = format!(
+        "acknowledge {} message {} within {minutes} minutes of delivery",
+        m.priority.as_str(),
+        s.id
+    );
+    each_recipient(s, &m.to, rule, description, None, i64::from(minutes) * 60)
 }
 
 /// The obligations an entry of kind `incident_report` creates.
 pub(crate) fn incident_report_duties(s: &Source<'_>) -> Vec<Duty> {
     let minutes = s.rules.incident_ack_minutes;
-    every_recipient_within(
-        s,
-        "incident-acknowledgement",
-        format!(
-            "acknowledge incident report {} within {minutes} minutes",
-            s.id
-        ),
-        i64::from(minutes) * 60,
-    )
+    let description = format!(
+        "acknowledge incident report {} within {minutes} minutes",
+        s.id
+    );
+    let rule = "incident-acknowledgement";
+    each_recipient(s, &[], rule, description, None, i64::from(minutes) * 60)
 }
 
 /// The obligations an entry of kind `clarification_request` creates.
 pub(crate) fn clarification_request_duties(s: &Source<'_>) -> Vec<Duty> {
     let Source { k, rs, id, .. } = *s;
-    let e = &k.entry;
-    let mut out = Vec::new();
-    let Ok(r) = parse_body::<ClarificationRequest>(&e.body) else {
-        return out;
+    let Ok(r) = parse_body::<ClarificationRequest>(&k.entry.body) else {
+        return Vec::new();
     };
     let h = rs.risk_reduction.reply_hours.value;
     let starts = started(k, &r.to);
-    out.push(Duty {
-            rule: "clarification-reply",
-            description: format!(
-                "answer the {} question(s) of request for clarification {id} within {h} hours of delivery (VD11 Chapter III)",
-                r.questions.len()
-            ),
-            debtor: r.to.clone(),
-            creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
-            starts,
-            answers: s.answers,
-            accept: any,
-            questions: r.questions.clone(),
-        });
-    out
+    vec![Duty {
+        rule: "clarification-reply",
+        description: format!(
+            "answer the {} question(s) of request for clarification {id} within {h} hours of delivery (VD11 Chapter III)",
+            r.questions.len()
+        ),
+        debtor: r.to.clone(),
+        creditor: k.entry.author.clone(),
+        due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+        starts,
+        answers: s.answers,
+        accept: any,
+        questions: r.questions,
+    }]
 }
 
 /// The obligations an entry of kind `meeting_request` creates.
 pub(crate) fn meeting_request_duties(s: &Source<'_>) -> Vec<Duty> {
     let Source { k, rs, id, .. } = *s;
-    let e = &k.entry;
-    let mut out = Vec::new();
-    let Ok(r) = parse_body::<MeetingRequest>(&e.body) else {
-        return out;
+    let Ok(r) = parse_body::<MeetingRequest>(&k.entry.body) else {
+        return Vec::new();
     };
     let h = rs.risk_reduction.meeting_hours.value;
     let starts = started(k, &r.to);
-    out.push(Duty {
-            rule: "meeting-convened",
-            description: format!(
-                "convene the {} meeting requested in {id} within {h} hours of delivery (VD11 Chapter III): a meeting held, or called for a date, within that time",
-                match r.scope {
-                    crate::incidents::MeetingScope::Bilateral => "bilateral",
-                    crate::incidents::MeetingScope::AllStates => "all-States",
-                }
-            ),
-            debtor: r.to.clone(),
-            creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
-            starts,
-            answers: s.answers,
-            accept: convened_by,
-            questions: vec![],
-        });
-    out
+    vec![Duty {
+        rule: "meeting-convened",
+        description: format!(
+            "convene the {} meeting requested in {id} within {h} hours of delivery (VD11 Chapter III): a meeting held, or called for a date, within that time",
+            match r.scope {
+                crate::incidents::MeetingScope::Bilateral => "bilateral",
+                crate::incidents::MeetingScope::AllStates => "all-States",
+            }
+        ),
+        debtor: r.to,
+        creditor: k.entry.author.clone(),
+        due: starts.map(|(t, _)| t.plus_seconds(hours(h))),
+        starts,
+        answers: s.answers,
+        accept: convened_by,
+        questions: vec![],
+    }]
 }
 
 /// The obligations an entry of kind `meeting_invitation` creates.
 pub(crate) fn meeting_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
-    let Source {
-        k,
-        channel,
-        rules,
-        id,
-        ..
-    } = *s;
-    let e = &k.entry;
-    let mut out = Vec::new();
-    let Ok(m) = parse_body::<MeetingInvitation>(&e.body) else {
-        return out;
+    let Ok(m) = parse_body::<MeetingInvitation>(&s.k.entry.body) else {
+        return Vec::new();
     };
-    each(&mut out, recipients(channel, &e.author, &m.to), |d| {
-        let starts = started(k, d);
-        let due = match m.reply_by {
-            Some(r) => Some(r.0),
-            None => {
-                starts.map(|(t, _)| t.plus_seconds(i64::from(rules.invitation_reply_days) * 86_400))
-            }
-        };
-        Some(Duty {
-            rule: "invitation-reply",
-            description: format!("reply to the invitation {id} ({})", m.title),
-            debtor: d.into(),
-            creditor: e.author.clone(),
-            starts,
-            due,
-            ..Duty::answered_by_its_kind(s)
-        })
-    });
-    out
+    let description = format!("reply to the invitation {} ({})", s.id, m.title);
+    let days = i64::from(s.rules.invitation_reply_days);
+    let reply_by = m.reply_by.map(|r| r.0);
+    each_recipient(
+        s,
+        &m.to,
+        "invitation-reply",
+        description,
+        reply_by,
+        days * 86_400,
+    )
 }
 
 /// The obligations an entry of kind `briefing_request` creates.
@@ -289,109 +244,97 @@ pub(crate) fn briefing_request_duties(s: &Source<'_>) -> Vec<Duty> {
         ..
     } = *s;
     let e = &k.entry;
-    let mut out = Vec::new();
     let Ok(b) = parse_body::<crate::exercises::BriefingRequest>(&e.body) else {
-        return out;
+        return Vec::new();
     };
-    let debtor = b.to.clone().or_else(|| {
+    let Some(debtor) = b.to.or_else(|| {
         e.refs
             .first()
             .and_then(|r| ledger.get(r))
             .map(|t| t.entry.author.clone())
-    });
-    if let Some(d) = debtor {
-        let starts = started(k, &d);
-        out.push(Duty {
-            rule: "briefing",
-            description: format!(
-                "give the briefing requested in {id} within {} days",
-                rules.briefing_days
-            ),
-            creditor: e.author.clone(),
-            due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
-            debtor: d,
-            starts,
-            ..Duty::answered_by_its_kind(s)
-        });
-    }
-    out
+    }) else {
+        return Vec::new();
+    };
+    let starts = started(k, &debtor);
+    vec![Duty {
+        rule: "briefing",
+        description: format!(
+            "give the briefing requested in {id} within {} days",
+            rules.briefing_days
+        ),
+        creditor: e.author.clone(),
+        due: starts.map(|(t, _)| t.plus_seconds(i64::from(rules.briefing_days) * 86_400)),
+        debtor,
+        starts,
+        ..Duty::answered_by_its_kind(s)
+    }]
 }
 
-/// The obligations an entry of kind `prior_notification` creates.
+/// The obligations an entry of kind `prior_notification` creates: the
+/// notifying State owes every other member an invitation to observe.
 pub(crate) fn prior_notification_duties(s: &Source<'_>) -> Vec<Duty> {
     let Source {
         k, channel, rs, id, ..
     } = *s;
     let e = &k.entry;
-    let mut out = Vec::new();
     let Ok(n) = parse_body::<PriorNotification>(&e.body) else {
-        return out;
+        return Vec::new();
     };
-    if n.assess(e.time, rs).observation_required() {
-        let lead = rs.notification.lead_days.value;
-        let deadline = n
-            .start
-            .plus_days(-lead)
-            .start()
-            .max(e.time)
-            .min(n.start.start());
-        each(&mut out, recipients(channel, &e.author, &[]), |c| {
-            Some(Duty {
-                rule: "observation-invitation",
-                description: format!(
-                    "invite observers to {} (notified in {id}; observation is required above the Vienna Document thresholds)",
-                    n.designation
-                ),
-                debtor: e.author.clone(),
-                creditor: c.into(),
-                starts: Some((e.time, true)),
-                due: Some(deadline),
-                ..Duty::answered_by_its_kind(s)
-            })
-        });
+    if !n.assess(e.time, rs).observation_required() {
+        return Vec::new();
     }
-    out
+    let lead = rs.notification.lead_days.value;
+    let deadline = n
+        .start
+        .plus_days(-lead)
+        .start()
+        .max(e.time)
+        .min(n.start.start());
+    recipients(channel, &e.author, &[])
+        .into_iter()
+        .map(|creditor| Duty {
+            rule: "observation-invitation",
+            description: format!(
+                "invite observers to {} (notified in {id}; observation is required above the Vienna Document thresholds)",
+                n.designation
+            ),
+            debtor: e.author.clone(),
+            creditor,
+            starts: Some((e.time, true)),
+            due: Some(deadline),
+            ..Duty::answered_by_its_kind(s)
+        })
+        .collect()
 }
 
 /// The obligations an entry of kind `observation_invitation` creates.
 pub(crate) fn observation_invitation_duties(s: &Source<'_>) -> Vec<Duty> {
-    let Source {
-        k, channel, rs, id, ..
-    } = *s;
-    let e = &k.entry;
-    let mut out = Vec::new();
-    let Ok(o) = parse_body::<ObservationInvitation>(&e.body) else {
-        return out;
+    let Ok(o) = parse_body::<ObservationInvitation>(&s.k.entry.body) else {
+        return Vec::new();
     };
-    let days = rs.observation.reply_days.value;
-    each(&mut out, recipients(channel, &e.author, &[]), |d| {
-        let starts = started(k, d);
-        Some(Duty {
-            rule: "observation-reply",
-            description: format!("answer the invitation to observe {id} within {days} days"),
-            debtor: d.into(),
-            creditor: e.author.clone(),
-            due: o
-                .reply_by
-                .map(|r| r.0)
-                .or_else(|| starts.map(|(t, _)| t.plus_seconds(days * 86_400))),
-            starts,
-            ..Duty::answered_by_its_kind(s)
-        })
-    });
-    out
+    let days = s.rs.observation.reply_days.value;
+    let description = format!(
+        "answer the invitation to observe {} within {days} days",
+        s.id
+    );
+    let reply_by = o.reply_by.map(|r| r.0);
+    each_recipient(
+        s,
+        &[],
+        "observation-reply",
+        description,
+        reply_by,
+        days * 86_400,
+    )
 }
 
 /// The obligations an entry of kind `meeting_record` creates.
 pub(crate) fn meeting_record_duties(s: &Source<'_>) -> Vec<Duty> {
     let days = s.rules.record_confirm_days;
-    every_recipient_within(
-        s,
-        "record-confirmation",
-        format!(
-            "confirm or object to the meeting record {} within {days} days",
-            s.id
-        ),
-        i64::from(days) * 86_400,
-    )
+    let description = format!(
+        "confirm or object to the meeting record {} within {days} days",
+        s.id
+    );
+    let rule = "record-confirmation";
+    each_recipient(s, &[], rule, description, None, i64::from(days) * 86_400)
 }
