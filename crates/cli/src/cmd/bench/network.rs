@@ -88,6 +88,37 @@ pub(crate) type Times = Arc<Mutex<HashMap<u64, Instant>>>;
 /// saturation on two cores take minutes).
 const RECEIPTS_WITHIN_SECS: u64 = 300;
 
+/// Follows `node`'s event stream until it ends, calling `on` with each
+/// event's name and data and the moment its chunk arrived.
+async fn follow_events(
+    client: &reqwest::Client,
+    node: &BenchNode,
+    mut on: impl FnMut(&str, &Value, Instant) + Send + 'static,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut events = client
+        .get(format!("http://127.0.0.1:{}/api/v1/events", node.port))
+        .bearer_auth(&node.token)
+        .send()
+        .await?;
+    Ok(tokio::spawn(async move {
+        let mut buf = String::new();
+        while let Ok(Some(chunk)) = events.chunk().await {
+            let now = Instant::now();
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                let field = |name: &str| block.lines().find_map(|l| l.strip_prefix(name));
+                let Some(data) =
+                    field("data: ").and_then(|d| serde_json::from_str::<Value>(d).ok())
+                else {
+                    continue;
+                };
+                on(field("event: ").unwrap_or(""), &data, now);
+            }
+        }
+    }))
+}
+
 /// Listens to `author`'s events and records, for each sequence number of
 /// its feed in `channel`, the moment the last of `cosigners` has stored a
 /// signed receipt covering it (a receipt at size N covers every entry
@@ -99,52 +130,30 @@ async fn listen(
     cosigners: &[String],
     receipted: Times,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut events = client
-        .get(format!("http://127.0.0.1:{}/api/v1/events", author.port))
-        .bearer_auth(&author.token)
-        .send()
-        .await?;
-    let (channel, author) = (channel.to_string(), author.party.clone());
+    let (channel, party) = (channel.to_string(), author.party.clone());
     let mut below: HashMap<String, u64> = cosigners.iter().map(|c| (c.clone(), 0)).collect();
     let need = cosigners.len();
-    Ok(tokio::spawn(async move {
-        let mut buf = String::new();
-        // How many of the cosigners' receipts cover each sequence number.
-        let mut covered: HashMap<u64, usize> = HashMap::new();
-        while let Ok(Some(chunk)) = events.chunk().await {
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                if !block.contains("event: receipt") {
-                    continue;
-                }
-                let Some(v) = block
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                else {
-                    continue;
-                };
-                if v["channel"] != channel.as_str() || v["author"] != author.as_str() {
-                    continue;
-                }
-                let Some(done) = v["cosigner"].as_str().and_then(|c| below.get_mut(c)) else {
-                    continue;
-                };
-                let size = v["size"].as_u64().unwrap_or(0);
-                let now = Instant::now();
-                let mut r = receipted.lock().unwrap_or_else(|e| e.into_inner());
-                while *done < size {
-                    let n = covered.entry(*done).or_default();
-                    *n += 1;
-                    if *n == need {
-                        r.entry(*done).or_insert(now);
-                    }
-                    *done += 1;
-                }
-            }
+    // How many of the cosigners' receipts cover each sequence number.
+    let mut covered: HashMap<u64, usize> = HashMap::new();
+    follow_events(client, author, move |event, v, now| {
+        if event != "receipt" || v["channel"] != channel.as_str() || v["author"] != party.as_str() {
+            return;
         }
-    }))
+        let Some(done) = v["cosigner"].as_str().and_then(|c| below.get_mut(c)) else {
+            return;
+        };
+        let size = v["size"].as_u64().unwrap_or(0);
+        let mut r = receipted.lock().unwrap_or_else(|e| e.into_inner());
+        while *done < size {
+            let n = covered.entry(*done).or_default();
+            *n += 1;
+            if *n == need {
+                r.entry(*done).or_insert(now);
+            }
+            *done += 1;
+        }
+    })
+    .await
 }
 
 /// Listens to `receiver`'s events and records when each entry of
@@ -155,42 +164,21 @@ pub(crate) async fn listen_arrivals(
     channel: &str,
     author: &str,
 ) -> anyhow::Result<(Times, tokio::task::JoinHandle<()>)> {
-    let mut events = client
-        .get(format!("http://127.0.0.1:{}/api/v1/events", receiver.port))
-        .bearer_auth(&receiver.token)
-        .send()
-        .await?;
     let arrived: Times = Arc::default();
     let (out, prefix) = (arrived.clone(), format!("{channel}/{author}/"));
-    let task = tokio::spawn(async move {
-        let mut buf = String::new();
-        while let Ok(Some(chunk)) = events.chunk().await {
-            let now = Instant::now();
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let block: String = buf.drain(..end + 2).collect();
-                if !block.contains("event: entry") {
-                    continue;
-                }
-                let seq = block
-                    .lines()
-                    .find_map(|l| l.strip_prefix("data: "))
-                    .and_then(|d| serde_json::from_str::<Value>(d).ok())
-                    .and_then(|v| {
-                        v["id"]
-                            .as_str()
-                            .and_then(|id| id.strip_prefix(&prefix))
-                            .and_then(|s| s.parse::<u64>().ok())
-                    });
-                if let Some(seq) = seq {
-                    out.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(seq)
-                        .or_insert(now);
-                }
-            }
+    let task = follow_events(client, receiver, move |event, v, now| {
+        let seq = v["id"]
+            .as_str()
+            .and_then(|id| id.strip_prefix(&prefix))
+            .and_then(|s| s.parse::<u64>().ok());
+        if let (true, Some(seq)) = (event == "entry", seq) {
+            out.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(seq)
+                .or_insert(now);
         }
-    });
+    })
+    .await?;
     Ok((arrived, task))
 }
 
