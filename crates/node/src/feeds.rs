@@ -1460,18 +1460,11 @@ pub async fn accept_shared(
         else {
             continue;
         };
-        let text = Note::parse(note.as_bytes())
-            .map_err(internal)?
-            .text()
-            .to_string();
-        let time = verify_one(&key, &text, &sig)
-            .map_err(|e| IngestError::new(Fault::BadSignature, e.to_string()))?
-            .ok_or_else(|| {
-                IngestError::new(Fault::BadSignature, "not a cosignature/v1 signature")
-            })?;
-        not_from_the_future(
+        let time = cosignature_time(
+            &note,
+            &key,
+            &sig,
             &c.cosigner,
-            time as i64,
             node.dir.config.federation.clock_skew(),
         )?;
         checked.push(Cosignature {
@@ -1479,7 +1472,7 @@ pub async fn accept_shared(
             size: c.size,
             cosigner: c.cosigner,
             statement: c.statement,
-            time: time as i64,
+            time,
             line: sig.to_line(),
         });
     }
