@@ -109,6 +109,10 @@ pub(crate) enum Command {
     Silence(SilenceArgs),
     /// Notified military activities and annual calendars.
     Exercises(NodeArgs),
+    /// Inspections and evaluation visits (Vienna Document Chapter IX): the
+    /// quota each State has left, every request with its standing, reply
+    /// and report, and the Chapter I and II returns.
+    Verification(YearArgs),
     /// Meetings: invitations, replies, agendas, records, disclosure.
     Meetings(AtArgs),
     /// Negotiated texts: versions, signatures.
@@ -575,6 +579,11 @@ pub(crate) struct ChannelCreateArgs {
     /// 15 November for the next year (VD11 Chapter VII).
     #[arg(long)]
     pub(crate) annual_calendar: bool,
+    /// Each participating State owes the annual exchange of military
+    /// information by 15 December for the next year (VD11 Chapter I); the
+    /// units it reports set its quota of evaluation visits.
+    #[arg(long)]
+    pub(crate) annual_exchange: bool,
     /// The treaty rule set notifications are checked against (`id@version`,
     /// see `parley rules`); default the Vienna Document 2011 set.
     #[arg(long)]
@@ -860,6 +869,17 @@ pub(crate) struct AtArgs {
     /// Evaluate as of this time (RFC 3339).
     #[arg(long)]
     pub(crate) at: Option<String>,
+    #[command(flatten)]
+    pub(crate) json: JsonFlag,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct YearArgs {
+    #[command(flatten)]
+    pub(crate) dir: DirArg,
+    /// The calendar year whose quotas to show (default: this year).
+    #[arg(long)]
+    pub(crate) year: Option<i64>,
     #[command(flatten)]
     pub(crate) json: JsonFlag,
 }

@@ -20,7 +20,7 @@ use parley_log::Timestamp;
 
 use crate::channel::ChannelState;
 use crate::ledger::{Known, Ledger, Receipt};
-use crate::obligations::{Obligation, annual_calendars, changes_after, derive, of_entry, sort};
+use crate::obligations::{Obligation, annual_returns, changes_after, derive, of_entry, sort};
 
 /// One entry's obligations as derived at `at`, valid until `until`.
 #[derive(Debug)]
@@ -149,7 +149,7 @@ impl Board {
             .keys()
             .flat_map(|&i| self.of(ledger, i, at))
             .collect();
-        out.extend(annual_calendars(ledger, at));
+        out.extend(annual_returns(ledger, at));
         sort(&mut out);
         out
     }
@@ -179,7 +179,7 @@ impl Board {
             .filter(|o| !o.status.is_met())
             .collect();
         out.extend(
-            annual_calendars(ledger, at)
+            annual_returns(ledger, at)
                 .into_iter()
                 .filter(|o| !o.status.is_met()),
         );
@@ -245,14 +245,36 @@ impl Book {
     /// Adds an entry; see [`Ledger::insert`].
     pub fn insert(&mut self, k: Known) -> bool {
         let new = self.ledger.insert(k);
-        self.board.touch(self.ledger.take_touched());
+        self.touch_what_changed();
         new
     }
 
     /// Folds in a signed receipt; see [`Ledger::receipt`].
     pub fn receipt(&mut self, r: &Receipt<'_>) {
         self.ledger.receipt(r);
-        self.board.touch(self.ledger.take_touched());
+        self.touch_what_changed();
+    }
+
+    /// Hands the board what the last change touched, and with each touched
+    /// entry whose kind `reconsiders` others (a quota), every entry of
+    /// those kinds in its channel.
+    fn touch_what_changed(&mut self) {
+        let mut touched = self.ledger.take_touched();
+        let mut families: Vec<(&'static [&'static str], String)> = Vec::new();
+        for &i in &touched {
+            let e = &self.ledger.at(i).entry;
+            if let Some(spec) = crate::kinds::get(&e.kind).filter(|s| !s.reconsiders.is_empty())
+                && !families
+                    .iter()
+                    .any(|(r, c)| *r == spec.reconsiders && *c == e.channel)
+            {
+                families.push((spec.reconsiders, e.channel.clone()));
+            }
+        }
+        for (kinds, channel) in families {
+            touched.extend(self.ledger.indices_of(kinds, &channel));
+        }
+        self.board.touch(touched);
     }
 
     /// Replaces the channels' state; the obligations of channels whose

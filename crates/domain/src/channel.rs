@@ -46,6 +46,10 @@ pub struct ChannelRules {
     /// Whether each member owes an annual calendar (VD11 Chapter VII).
     #[serde(default)]
     pub annual_calendar: bool,
+    /// Whether each member owes the annual exchange of military
+    /// information (VD11 Chapter I).
+    #[serde(default)]
+    pub annual_exchange: bool,
     /// Minutes each member has to acknowledge an incident report.
     #[serde(default = "default_incident")]
     pub incident_ack_minutes: u32,
@@ -95,6 +99,7 @@ impl Default for ChannelRules {
             immediate_ack_minutes: default_immediate(),
             ruleset: default_ruleset(),
             annual_calendar: false,
+            annual_exchange: false,
             incident_ack_minutes: default_incident(),
             briefing_days: default_briefing(),
             invitation_reply_days: default_invitation(),

@@ -60,6 +60,18 @@ impl Date {
         Date::of(self.start.plus_seconds(days * 86_400))
     }
 
+    /// The same day `months` later; a day the month lacks becomes its
+    /// last (31 December plus two months is the end of February).
+    pub fn plus_months(self, months: i64) -> Date {
+        let (y, m, d) = self.start.date();
+        let n = y * 12 + (m - 1) + months;
+        let (y, m) = (n.div_euclid(12), n.rem_euclid(12) + 1);
+        (1..=d)
+            .rev()
+            .find_map(|d| Date::from_ymd(y, m, d))
+            .expect("every month has a first day")
+    }
+
     /// Whole days from `self` to `other` (negative if `other` is earlier).
     pub fn days_until(self, other: Date) -> i64 {
         (other.start.unix() - self.start.unix()).div_euclid(86_400)
@@ -136,6 +148,10 @@ mod tests {
         assert_eq!(d.plus_days(42).to_string(), "2022-02-23");
         assert_eq!(d.days_until(Date::parse("2022-02-23").unwrap()), 42);
         assert!(Date::parse("2022-02-30").is_none());
+        assert_eq!(d.plus_months(2).to_string(), "2022-03-12");
+        let eoy = Date::parse("2023-12-31").unwrap();
+        assert_eq!(eoy.plus_months(2).to_string(), "2024-02-29");
+        assert_eq!(eoy.plus_months(-12).to_string(), "2022-12-31");
         assert!(Date::parse("2022-2-3").is_none());
     }
 }

@@ -10,6 +10,7 @@ use crate::hotline::{HotlineMessage, Priority};
 use crate::incidents::{ClarificationRequest, MeetingRequest};
 use crate::ledger::{Known, Ledger};
 use crate::meetings::MeetingInvitation;
+use crate::verification::Family;
 use crate::violation::parse_body;
 
 /// What a source entry obliges one debtor to do.
@@ -337,4 +338,66 @@ pub(crate) fn meeting_record_duties(s: &Source<'_>) -> Vec<Duty> {
     );
     let rule = "record-confirmation";
     each_recipient(s, &[], rule, description, None, i64::from(days) * 86_400)
+}
+
+/// The obligations a request for an inspection or evaluation visit
+/// creates: within quota, the State asked accepts or refuses it in time
+/// (VD11 Chapter IX); once accepted, the State that asked reports to every
+/// member after it ends. Beyond quota it obliges the State asked to nothing.
+pub(crate) fn verification_request_duties(s: &Source<'_>) -> Vec<Duty> {
+    let Source {
+        ledger, k, rs, id, ..
+    } = *s;
+    let Some(r) = crate::verification::request(ledger, k) else {
+        return Vec::new();
+    };
+    let (reply, report) = match r.family {
+        Family::Inspection => (&rs.inspection.reply_hours, &rs.inspection.report_days),
+        Family::Evaluation => (&rs.evaluation.reply_hours, &rs.evaluation.report_days),
+    };
+    let mut out = Vec::new();
+    if r.standing == crate::verification::Standing::Within {
+        let starts = started(k, &r.to);
+        out.push(Duty {
+            rule: "verification-reply",
+            description: format!(
+                "accept or refuse the request for an {} {id} within {} hours of delivery ({})",
+                r.family.noun(),
+                reply.value,
+                reply.cite()
+            ),
+            debtor: r.to.clone(),
+            creditor: k.entry.author.clone(),
+            due: starts.map(|(t, _)| t.plus_seconds(hours(reply.value))),
+            starts,
+            answers: &["verification_reply"],
+            accept: any,
+            questions: vec![],
+        });
+    }
+    // Accepted, even beyond quota (a State may accept more), it is reported.
+    if r.accepted() {
+        let end = r.latest_end(rs);
+        out.extend(
+            recipients(s.channel, &r.from, &[])
+                .into_iter()
+                .map(|creditor| Duty {
+                    rule: "verification-report",
+                    description: format!(
+                        "report the {} requested in {id} within {} days of its end ({})",
+                        r.family.noun(),
+                        report.value,
+                        report.cite()
+                    ),
+                    debtor: r.from.clone(),
+                    creditor,
+                    starts: Some((end, true)),
+                    due: Some(end.plus_seconds(report.value * 86_400)),
+                    answers: &["verification_report"],
+                    accept: any,
+                    questions: vec![],
+                }),
+        );
+    }
+    out
 }

@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::channel::{ChannelAct, ChannelState, Charter, check_feed_start};
+use crate::exchange::{DefencePlanning, MilitaryInformation};
 use crate::exercises::{
     ActivityForecast, AnnualCalendar, Briefing, BriefingRequest, ObservationInvitation,
     PriorNotification, ruleset_of,
@@ -14,11 +15,15 @@ use crate::hotline::{Acknowledgement, HotlineMessage, LinkTest, Reply, check_tex
 use crate::incidents::{
     ClarificationReply, ClarificationRequest, IncidentReport, MeetingRequest, check_to,
 };
+use crate::ledger::Ledger;
 use crate::meetings::{
     AgendaProposal, DisclosureConsent, MeetingInvitation, MeetingRecord, MeetingReply,
     RecordConfirmation,
 };
 use crate::negotiation::{DraftDocument, DraftSignature};
+use crate::verification::{
+    EvaluationVisitRequest, InspectionRequest, VerificationReply, VerificationReport,
+};
 pub use crate::violation::parse_body;
 use crate::violation::{Violation, Violations};
 // Short names for the offices in the registry's `sent_by` lists.
@@ -59,6 +64,8 @@ pub enum Whose {
     Anyone,
     /// A draft naming this party as a signatory that it has not signed.
     ToSign,
+    /// This party's own.
+    Own,
 }
 
 /// An entry of another kind that naturally follows one of this kind (the
@@ -76,6 +83,28 @@ const fn theirs(kind: &'static str, label: &'static str) -> FollowUp {
         label,
         whose: Whose::Theirs,
     }
+}
+
+const fn own(kind: &'static str, label: &'static str) -> FollowUp {
+    FollowUp {
+        kind,
+        label,
+        whose: Whose::Own,
+    }
+}
+
+/// A return each participating State owes every other member once a year
+/// by a fixed day, for the next year (`year` in its body).
+#[derive(Clone, Copy)]
+pub struct Annual {
+    /// The obligation's rule name.
+    pub rule: &'static str,
+    /// What is owed, in words, and under which chapter.
+    pub what: &'static str,
+    pub chapter: &'static str,
+    pub due: fn(&crate::rules::RuleSet) -> &crate::rules::CalendarDue,
+    /// Whether a channel's members owe it.
+    pub owed: fn(&crate::channel::ChannelRules) -> bool,
 }
 
 const fn anyone(kind: &'static str, label: &'static str) -> FollowUp {
@@ -107,7 +136,36 @@ pub struct KindSpec {
     check: fn(&Entry, Option<&ChannelState>, &mut Violations),
     /// The obligations an entry of this kind creates.
     pub(crate) duties: fn(&crate::duties::Source<'_>) -> Vec<crate::duties::Duty>,
+    /// What the author's node checks against the history it holds before
+    /// sending one (quotas; who may answer what).
+    history: Option<fn(&Entry, &Ledger) -> Vec<Violation>>,
+    /// Kinds whose obligations an entry of this kind can change anywhere
+    /// in its channel, not only in what it references (a quota counts
+    /// every request in order).
+    pub(crate) reconsiders: &'static [&'static str],
+    /// The yearly return an entry of this kind is.
+    pub annual: Option<Annual>,
 }
+
+/// What most kinds have: no history to check, nothing to reconsider, no
+/// yearly return.
+const PLAIN: KindSpec = KindSpec {
+    name: "",
+    title: "",
+    description: "",
+    refs: Refs::None,
+    ref_kinds: &[],
+    answered_by: &[],
+    sent_by: &[],
+    follow_ups: &[],
+    schema: empty_schema,
+    example: |_| json!({}),
+    check: |_, _, _| {},
+    duties: crate::duties::no_duties,
+    history: None,
+    reconsiders: &[],
+    annual: None,
+};
 
 impl KindSpec {
     /// The JSON Schema of the body.
@@ -165,7 +223,8 @@ fn empty_schema() -> Value {
 
 macro_rules! kind {
     ($name:literal, $title:literal, $desc:literal, $refs:expr, $ref_kinds:expr, $ty:ty, $example:expr, $check:expr,
-     answered_by: $answered_by:expr, sent_by: $sent_by:expr, follow_ups: $follow_ups:expr, duties: $duties:expr) => {
+     answered_by: $answered_by:expr, sent_by: $sent_by:expr, follow_ups: $follow_ups:expr, duties: $duties:expr
+     $(, $field:ident: $value:expr)* $(,)?) => {
         KindSpec {
             name: $name,
             title: $title,
@@ -179,6 +238,8 @@ macro_rules! kind {
             example: $example,
             check: $check,
             duties: $duties,
+            $($field: $value,)*
+            ..PLAIN
         }
     };
 }
@@ -224,7 +285,7 @@ static KINDS: &[KindSpec] = &[
                 );
             }
         },
-        duties: crate::duties::no_duties,
+        ..PLAIN
     },
     kind!(
         "channel_suspension",
@@ -337,6 +398,55 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[],
+        duties: crate::duties::no_duties,
+        annual: Some(Annual {
+            rule: "annual-calendar",
+            what: "the annual calendar of notifiable activities",
+            chapter: "VD11 Chapter VII",
+            due: |rs| &rs.calendar.due,
+            owed: |r| r.annual_calendar,
+        })
+    ),
+    kind!(
+        "military_information",
+        "Annual exchange of military information",
+        "Chapter I: the State's formations and units with their peacetime locations, valid as of 1 January (due by 15 December); the units reported set its quota of evaluation visits",
+        Refs::None,
+        &[],
+        MilitaryInformation,
+        MilitaryInformation::example,
+        |e, c, v| {
+            typed::<MilitaryInformation>(e, v, |m, v| m.check(e.time, v));
+            participating_state(e, c, v);
+        },
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::duties::no_duties,
+        reconsiders: crate::verification::RECONSIDERS,
+        annual: Some(Annual {
+            rule: "military-information",
+            what: "the annual exchange of military information",
+            chapter: "VD11 Chapter I",
+            due: |rs| &rs.exchange.military_information.due,
+            owed: |r| r.annual_exchange,
+        })
+    ),
+    kind!(
+        "defence_planning",
+        "Defence planning information",
+        "Chapter II: defence policy, force planning and budgets, due two months after the military budget is approved",
+        Refs::None,
+        &[],
+        DefencePlanning,
+        DefencePlanning::example,
+        |e, c, v| {
+            typed::<DefencePlanning>(e, v, |d, v| d.check(e.time, c, v));
+            participating_state(e, c, v);
+        },
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
         duties: crate::duties::no_duties
     ),
     kind!(
@@ -434,6 +544,75 @@ static KINDS: &[KindSpec] = &[
         sent_by: &[EXPERT, ADMIN],
         follow_ups: &[],
         duties: crate::duties::no_duties
+    ),
+    kind!(
+        "inspection_request",
+        "Request for an inspection",
+        "Chapter IX: asks to inspect a specified area where compliance is in doubt; within quota (3 a year, 1 from the same State) the State asked replies within 24 hours",
+        Refs::AtMostOne("a related entry"),
+        &[],
+        InspectionRequest,
+        InspectionRequest::example,
+        |e, c, v| {
+            typed::<InspectionRequest>(e, v, |r, v| r.check(&e.author, c, v));
+            participating_state(e, c, v);
+        },
+        answered_by: &["verification_reply", "verification_report"],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[theirs("verification_reply", "Accept or refuse"), own("verification_report", "Report the inspection")],
+        duties: crate::duties::verification_request_duties,
+        history: Some(crate::verification::check_in_history),
+        reconsiders: crate::verification::RECONSIDERS
+    ),
+    kind!(
+        "evaluation_visit_request",
+        "Request for an evaluation visit",
+        "Chapter IX: asks to visit a unit reported under Chapter I at its peacetime location, within the State's quota of one per 60 units (at most 15 a year)",
+        Refs::AtMostOne("the Chapter I information it checks"),
+        &["military_information"],
+        EvaluationVisitRequest,
+        EvaluationVisitRequest::example,
+        |e, c, v| {
+            typed::<EvaluationVisitRequest>(e, v, |r, v| r.check(e.time, &e.author, c, v));
+            participating_state(e, c, v);
+        },
+        answered_by: &["verification_reply", "verification_report"],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[theirs("verification_reply", "Accept or refuse"), own("verification_report", "Report the visit")],
+        duties: crate::duties::verification_request_duties,
+        history: Some(crate::verification::check_in_history),
+        reconsiders: crate::verification::RECONSIDERS
+    ),
+    kind!(
+        "verification_reply",
+        "Reply to a request for verification",
+        "Accepts a request for an inspection or evaluation visit, or refuses it (quota used, force majeure, other)",
+        Refs::One("the request"),
+        &["inspection_request", "evaluation_visit_request"],
+        VerificationReply,
+        VerificationReply::example,
+        |e, _, v| typed::<VerificationReply>(e, v, |r, v| r.check(v)),
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::duties::no_duties,
+        history: Some(crate::verification::check_in_history),
+        reconsiders: crate::verification::RECONSIDERS
+    ),
+    kind!(
+        "verification_report",
+        "Report of an inspection or evaluation visit",
+        "The requesting State's report, to every member, of an inspection or visit carried out",
+        Refs::One("the request"),
+        &["inspection_request", "evaluation_visit_request"],
+        VerificationReport,
+        VerificationReport::example,
+        |e, c, v| typed::<VerificationReport>(e, v, |r, v| r.check(c, v)),
+        answered_by: &[],
+        sent_by: &[EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::duties::no_duties,
+        history: Some(crate::verification::check_in_history)
     ),
     kind!(
         "incident_report",
@@ -563,7 +742,7 @@ static KINDS: &[KindSpec] = &[
                 v.check(m.is_empty(), "body", "an agreement has an empty body");
             })
         },
-        duties: crate::duties::no_duties,
+        ..PLAIN
     },
     kind!(
         "meeting_record",
@@ -648,6 +827,21 @@ pub fn all() -> &'static [KindSpec] {
 
 pub fn get(name: &str) -> Option<&'static KindSpec> {
     KINDS.iter().find(|k| k.name == name)
+}
+
+/// What the author's node checks against the history it holds (see
+/// [`KindSpec`]'s `history`): empty for kinds that check none.
+pub fn check_in_history(entry: &Entry, ledger: &Ledger) -> Vec<Violation> {
+    get(&entry.kind)
+        .and_then(|k| k.history)
+        .map_or_else(Vec::new, |check| check(entry, ledger))
+}
+
+impl KindSpec {
+    /// Whether sending one needs the history (see [`check_in_history`]).
+    pub fn checks_history(&self) -> bool {
+        self.history.is_some()
+    }
 }
 
 /// Checks an entry against its kind and, when known, its channel: the

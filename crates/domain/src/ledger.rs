@@ -173,6 +173,43 @@ impl Ledger {
             .map(|&i| &self.entries[i])
     }
 
+    /// Entries of `kinds` in `channel`, in the channel's causal order: what
+    /// counts against a quota first comes first, the same on every node.
+    pub fn causal_order<'a>(&'a self, kinds: &[&str], channel: &str) -> Vec<&'a Known> {
+        let mut found: Vec<usize> = kinds
+            .iter()
+            .filter_map(|k| self.by_kind.get(*k))
+            .flatten()
+            .copied()
+            .filter(|&i| self.entries[i].entry.channel == channel)
+            .collect();
+        found.sort_by_cached_key(|&i| self.causal_rank(&self.entries[i]));
+        found.into_iter().map(|i| &self.entries[i]).collect()
+    }
+
+    /// A key that sorts entries of one channel in its causal order.
+    pub fn causal_rank(&self, k: &Known) -> (Timestamp, u64, String, u64) {
+        let c = self.index_of(&k.hash).map_or(
+            Causal {
+                time: k.entry.time,
+                height: 0,
+            },
+            |i| self.causal[i],
+        );
+        (c.time, c.height, k.entry.author.clone(), k.entry.seq)
+    }
+
+    /// Where entries of `kinds` in `channel` sit in this ledger.
+    pub(crate) fn indices_of(&self, kinds: &[&str], channel: &str) -> Vec<usize> {
+        kinds
+            .iter()
+            .filter_map(|k| self.by_kind.get(*k))
+            .flatten()
+            .copied()
+            .filter(|&i| self.entries[i].entry.channel == channel)
+            .collect()
+    }
+
     /// Entries newest first (by stated time), of one channel or of all.
     pub fn newest_first(&self, channel: Option<&str>) -> Box<dyn Iterator<Item = &Known> + '_> {
         let set = match channel {

@@ -15,6 +15,7 @@ pub mod board;
 pub mod channel;
 pub mod dates;
 mod duties;
+pub mod exchange;
 pub mod exercises;
 pub mod geo;
 pub mod hotline;
@@ -25,6 +26,7 @@ pub mod meetings;
 pub mod negotiation;
 pub mod obligations;
 pub mod rules;
+pub mod verification;
 pub mod views;
 pub mod violation;
 

@@ -202,7 +202,7 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
         .entries()
         .flat_map(|k| of_entry(ledger, k, at))
         .collect();
-    out.extend(annual_calendars(ledger, at));
+    out.extend(annual_returns(ledger, at));
     sort(&mut out);
     out
 }
@@ -336,81 +336,99 @@ pub(crate) fn changes_after(
     times.into_iter().filter(|t| *t > at).min()
 }
 
-/// VD11 Chapter VII: in channels that agree to it, each member owes the
-/// others a calendar for year Y+1 by 15 November of year Y, from the first
-/// such date after the channel opened.
-pub(crate) fn annual_calendars(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+/// The yearly returns (the registry's [`crate::kinds::Annual`]): in
+/// channels that agree to one, each participating State owes the others
+/// the return for year Y+1 by its day of year Y (the annual calendar by 15
+/// November, VD11 Chapter VII; military information by 15 December,
+/// Chapter I), from the first such day after the channel opened.
+pub(crate) fn annual_returns(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
     let mut out = Vec::new();
-    for c in ledger
-        .channels
-        .values()
-        .filter(|c| c.charter.rules.annual_calendar)
-    {
-        let rs = ruleset_of(Some(c));
-        let due_of =
-            |y: i64| Date::from_ymd(y, rs.calendar.due.month, rs.calendar.due.day).map(Date::end);
-        let opened = c.created_at;
-        let mut year = Date::of(opened).year();
-        if due_of(year).is_none_or(|d| d <= opened) {
-            year += 1;
+    for spec in crate::kinds::all() {
+        let Some(annual) = spec.annual else { continue };
+        for c in ledger
+            .channels
+            .values()
+            .filter(|c| (annual.owed)(&c.charter.rules))
+        {
+            out.extend(annual_return(ledger, c, spec.name, &annual, at));
         }
-        // Every due date up to `at`, and the next one ahead.
-        while let Some(due) = due_of(year) {
-            // Silence is counted from the start of the year it falls due in.
-            let starts = Date::from_ymd(year, 1, 1).map_or(opened, |d| d.start().max(opened));
-            for debtor in c
-                .charter
-                .members
-                .iter()
-                .filter(|m| c.is_participating_state(m))
-            {
-                let calendars: Vec<&Known> = ledger
-                    .of_kind("annual_calendar")
-                    .filter(|k| k.entry.channel == c.id && k.entry.author == *debtor)
-                    .filter(|k| k.entry.body.get("year").and_then(|y| y.as_i64()) == Some(year + 1))
-                    .collect();
-                for creditor in c.charter.members.iter().filter(|m| *m != debtor) {
-                    let found = calendars
-                        .iter()
-                        .map(|k| match k.delivered.get(creditor) {
-                            Some(t) => (*k, *t, true),
-                            None => (*k, k.entry.time, false),
-                        })
-                        .filter(|(_, t, _)| *t <= at)
-                        .min_by_key(|(_, t, _)| *t);
-                    out.push(Obligation {
-                        id: format!("{}#annual-calendar-{}#{debtor}", c.id, year + 1),
-                        channel: c.id.clone(),
-                        rule: "annual-calendar",
-                        description: format!(
-                            "send the annual calendar of notifiable activities for {} by {}-{:02}-{:02} (VD11 Chapter VII)",
-                            year + 1,
-                            year,
-                            rs.calendar.due.month,
-                            rs.calendar.due.day
-                        ),
-                        debtor: debtor.clone(),
-                        creditor: creditor.clone(),
-                        source: format!("{}/{}/0", c.id, c.creator),
-                        source_kind: "channel_charter".into(),
-                        source_hash: c.charter_hash.to_hex(),
-                        starts: Some(starts),
-                        starts_proven: true,
-                        due: Some(due),
-                        met_by: found.map(|f| f.0.id()),
-                        answered_by: vec!["annual_calendar".into()],
-                        unanswered: vec![],
-                        met_at: found.map(|f| f.1),
-                        met_proven: found.is_some_and(|f| f.2),
-                        status: status(Some(starts), Some(due), found.map(|f| f.1), at),
-                    });
-                }
+    }
+    out
+}
+
+fn annual_return(
+    ledger: &Ledger,
+    c: &crate::channel::ChannelState,
+    kind: &'static str,
+    annual: &crate::kinds::Annual,
+    at: Timestamp,
+) -> Vec<Obligation> {
+    let mut out = Vec::new();
+    let due = (annual.due)(ruleset_of(Some(c)));
+    let due_of = |y: i64| Date::from_ymd(y, due.month, due.day).map(Date::end);
+    let opened = c.created_at;
+    let mut year = Date::of(opened).year();
+    if due_of(year).is_none_or(|d| d <= opened) {
+        year += 1;
+    }
+    // Every due date up to `at`, and the next one ahead.
+    while let Some(deadline) = due_of(year) {
+        // Silence is counted from the start of the year it falls due in.
+        let starts = Date::from_ymd(year, 1, 1).map_or(opened, |d| d.start().max(opened));
+        for debtor in c
+            .charter
+            .members
+            .iter()
+            .filter(|m| c.is_participating_state(m))
+        {
+            let returns: Vec<&Known> = ledger
+                .of_kind(kind)
+                .filter(|k| k.entry.channel == c.id && k.entry.author == *debtor)
+                .filter(|k| k.entry.body.get("year").and_then(|y| y.as_i64()) == Some(year + 1))
+                .collect();
+            for creditor in c.charter.members.iter().filter(|m| *m != debtor) {
+                let found = returns
+                    .iter()
+                    .map(|k| match k.delivered.get(creditor) {
+                        Some(t) => (*k, *t, true),
+                        None => (*k, k.entry.time, false),
+                    })
+                    .filter(|(_, t, _)| *t <= at)
+                    .min_by_key(|(_, t, _)| *t);
+                out.push(Obligation {
+                    id: format!("{}#{}-{}#{debtor}", c.id, annual.rule, year + 1),
+                    channel: c.id.clone(),
+                    rule: annual.rule,
+                    description: format!(
+                        "send {} for {} by {}-{:02}-{:02} ({})",
+                        annual.what,
+                        year + 1,
+                        year,
+                        due.month,
+                        due.day,
+                        annual.chapter
+                    ),
+                    debtor: debtor.clone(),
+                    creditor: creditor.clone(),
+                    source: format!("{}/{}/0", c.id, c.creator),
+                    source_kind: "channel_charter".into(),
+                    source_hash: c.charter_hash.to_hex(),
+                    starts: Some(starts),
+                    starts_proven: true,
+                    due: Some(deadline),
+                    met_by: found.map(|f| f.0.id()),
+                    answered_by: vec![kind.into()],
+                    unanswered: vec![],
+                    met_at: found.map(|f| f.1),
+                    met_proven: found.is_some_and(|f| f.2),
+                    status: status(Some(starts), Some(deadline), found.map(|f| f.1), at),
+                });
             }
-            if due > at {
-                break;
-            }
-            year += 1;
         }
+        if deadline > at {
+            break;
+        }
+        year += 1;
     }
     out
 }

@@ -16,6 +16,16 @@ pub struct Figure {
     pub source: String,
 }
 
+impl Figure {
+    /// The source's reference without its gloss: "VD11 Chapter IX, para. 75".
+    pub fn cite(&self) -> &str {
+        let end = self.source.find([';', '(']).unwrap_or(self.source.len());
+        self.source[..end]
+            .trim_end()
+            .trim_end_matches(" as remembered")
+    }
+}
+
 /// One threshold: a field of a notification, compared with `op`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,6 +112,74 @@ pub struct RiskReduction {
     pub meeting_hours: Figure,
 }
 
+/// A return due on a fixed day of each year.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnualReturn {
+    pub due: CalendarDue,
+}
+
+/// Chapters I and II: the annual exchanges of information.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exchange {
+    pub military_information: AnnualReturn,
+    /// Months after the military budget is approved.
+    pub defence_planning_months: Figure,
+}
+
+/// Chapter IX: inspections of a specified area.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inspection {
+    pub per_year: Figure,
+    pub per_year_from_same_state: Figure,
+    pub reply_hours: Figure,
+    pub entry_hours: Figure,
+    pub duration_hours: Figure,
+    pub inspectors: Figure,
+    pub report_days: Figure,
+}
+
+/// Chapter IX: evaluation visits to units at their peacetime locations.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evaluation {
+    pub units_per_visit: Figure,
+    pub per_year: Figure,
+    /// The share of its quota a State accepts from the same State is one
+    /// part in this many, rounded up.
+    pub same_state_share: Figure,
+    /// Below this quota a State accepts one visit from the same State.
+    pub small_quota: Figure,
+    pub per_unit_per_year: Figure,
+    pub per_unit_from_same_state: Figure,
+    pub lead_days: Figure,
+    pub reply_hours: Figure,
+    pub team: Figure,
+    pub duration_hours: Figure,
+    pub report_days: Figure,
+}
+
+impl Evaluation {
+    /// A State's passive quota for a year from the units it reported under
+    /// Chapter I: one per `units_per_visit` or portion thereof, capped.
+    pub fn quota(&self, units: usize) -> i64 {
+        let units = i64::try_from(units).unwrap_or(i64::MAX);
+        ((units + self.units_per_visit.value - 1) / self.units_per_visit.value)
+            .min(self.per_year.value)
+    }
+
+    /// How many of a quota one State may take.
+    pub fn from_same_state(&self, quota: i64) -> i64 {
+        if quota < self.small_quota.value {
+            quota.min(1)
+        } else {
+            (quota + self.same_state_share.value - 1) / self.same_state_share.value
+        }
+    }
+}
+
 /// A rule set, e.g. the Vienna Document 2011, version 1.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +192,9 @@ pub struct RuleSet {
     pub constraints: Constraints,
     pub calendar: Calendar,
     pub risk_reduction: RiskReduction,
+    pub exchange: Exchange,
+    pub inspection: Inspection,
+    pub evaluation: Evaluation,
 }
 
 impl RuleSet {

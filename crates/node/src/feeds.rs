@@ -365,6 +365,11 @@ async fn check_one(
         .err()
         .unwrap_or_default();
     violations.extend(check_references(node, &entry).await?);
+    if parley_domain::kinds::get(&entry.kind).is_some_and(|k| k.checks_history()) {
+        // Quotas and who may answer what: judged on everything this node holds.
+        let book = crate::ledger::current(node).await?;
+        violations.extend(parley_domain::kinds::check_in_history(&entry, &book));
+    }
     if !violations.is_empty() {
         return Err(AppendError::Invalid(violations));
     }

@@ -17,7 +17,7 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
                 "witnesses": a.witnesses,
                 "level": a.level,
                 "languages": a.languages,
-                "rules": {"flash_ack_minutes": a.flash_ack_minutes, "immediate_ack_minutes": a.immediate_ack_minutes, "annual_calendar": a.annual_calendar},
+                "rules": {"flash_ack_minutes": a.flash_ack_minutes, "immediate_ack_minutes": a.immediate_ack_minutes, "annual_calendar": a.annual_calendar, "annual_exchange": a.annual_exchange},
             });
             if let Some(r) = &a.ruleset {
                 charter["rules"]["ruleset"] = json!(r);

@@ -433,6 +433,105 @@ pub(crate) fn exercises(a: NodeArgs) -> anyhow::Result<()> {
     output::lines(out)
 }
 
+pub(crate) fn verification(a: crate::cli::YearArgs) -> anyhow::Result<()> {
+    let api = Api::open(&a.dir.dir)?;
+    let v = api
+        .get(&format!(
+            "/verification{}",
+            query(&[("year", a.year.map(|y| y.to_string()))])
+        ))
+        .map_err(|e| report(a.json.json, e))?;
+    if a.json.json {
+        return output::json(&v);
+    }
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    let mut out = Vec::new();
+    for c in v["channels"].as_array().into_iter().flatten() {
+        out.push(format!(
+            "channel {} — quotas for {}",
+            s(&c["channel"]),
+            v["year"]
+        ));
+        for q in c["quotas"].as_array().into_iter().flatten() {
+            let evaluation = match q["evaluation_quota"].as_i64() {
+                Some(quota) => format!(
+                    "{} of {quota} evaluation visits ({} left; {} units reported)",
+                    q["evaluations"], q["evaluations_left"], q["units"]
+                ),
+                None => format!(
+                    "{} evaluation visits (quota unknown: no Chapter I information)",
+                    q["evaluations"]
+                ),
+            };
+            out.push(format!(
+                "  {:<12} {} of {} inspections ({} left); {evaluation}",
+                s(&q["state"]),
+                q["inspections"],
+                q["inspection_quota"],
+                q["inspections_left"]
+            ));
+        }
+        for r in c["requests"].as_array().into_iter().flatten() {
+            let standing = match r["standing"]["standing"].as_str() {
+                Some("within") if r["counted"] == true => "WITHIN QUOTA".to_string(),
+                Some("within") => "within quota, not counted".to_string(),
+                _ => format!("BEYOND QUOTA: {}", s(&r["standing"]["rule"])),
+            };
+            let reply = match r["reply"]["body"]["decision"].as_str() {
+                Some(d) => format!(
+                    "{}{}",
+                    d.to_uppercase(),
+                    r["reply"]["body"]["ground"]
+                        .as_str()
+                        .map(|g| format!(" ({g})"))
+                        .unwrap_or_default()
+                ),
+                None => "no reply".into(),
+            };
+            let report = if r["report"].is_null() {
+                "no report"
+            } else {
+                "reported"
+            };
+            out.push(format!(
+                "  {} {} of {} by {}  [{standing}]  {reply}, {report}  {}",
+                s(&r["asked_at"]),
+                s(&r["family"]).replace('_', " "),
+                s(&r["to"]),
+                s(&r["from"]),
+                s(&r["id"])
+            ));
+            for f in r["findings"].as_array().into_iter().flatten() {
+                out.push(format!("      rule: {}", s(f)));
+            }
+        }
+        for r in c["returns"].as_array().into_iter().flatten() {
+            let what = if r["units"].is_null() {
+                "defence planning (Ch. II)".to_string()
+            } else {
+                format!("military information (Ch. I), {} units", r["units"])
+            };
+            let late = r["days_late"]
+                .as_i64()
+                .map(|d| format!("  LATE by {d} days"))
+                .unwrap_or_default();
+            out.push(format!(
+                "  {} for {} by {}: due {}, sent {}{late}  {}",
+                what,
+                r["year"],
+                s(&r["author"]),
+                s(&r["due"]),
+                s(&r["sent"]),
+                s(&r["id"])
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push("nothing under Vienna Document Chapters I, II or IX".into());
+    }
+    output::lines(out)
+}
+
 pub(crate) fn meetings(a: AtArgs) -> anyhow::Result<()> {
     let api = Api::open(&a.dir.dir)?;
     let v = api

@@ -60,6 +60,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Timeline(a) => domain::timeline(a),
         Command::Silence(a) => domain::silence(a),
         Command::Exercises(a) => domain::exercises(a),
+        Command::Verification(a) => domain::verification(a),
         Command::Meetings(a) => domain::meetings(a),
         Command::Negotiations(a) => domain::negotiations(a),
         Command::Commitments(a) => domain::commitments(a),

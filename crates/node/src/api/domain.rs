@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use parley_domain::ledger::{Known, Ledger};
 use parley_domain::obligations::{self, Obligation};
 use parley_domain::views::{self, Disclosure};
+use parley_domain::{exchange, verification};
 use parley_log::Timestamp;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -242,6 +243,97 @@ pub fn exercises_json(l: &Ledger) -> Value {
 pub async fn exercises(State(node): State<Arc<Node>>) -> ApiResult<Json<Value>> {
     let l = ledger::current(&node).await?;
     Ok(Json(exercises_json(&l)))
+}
+
+#[derive(Deserialize)]
+pub struct YearQuery {
+    pub year: Option<i64>,
+}
+
+/// Chapters I, II and IX per channel: the quota each participating State
+/// has left in `year`, every request with its standing, reply and report,
+/// and the annual returns.
+pub fn verification_json(l: &Ledger, year: i64) -> Value {
+    let channels: Vec<Value> = verification_channels(l)
+        .into_iter()
+        .map(|c| {
+            let quotas: Vec<Value> = verification::quotas(l, c, year)
+                .iter()
+                .map(|q| json!({
+                    "state": q.state,
+                    "year": q.year,
+                    "inspections": q.inspections,
+                    "inspection_quota": q.inspection_quota,
+                    "inspections_left": q.inspections_left(),
+                    "units": q.units,
+                    "evaluations": q.evaluations,
+                    "evaluation_quota": q.evaluation_quota,
+                    "evaluations_left": q.evaluations_left(),
+                }))
+                .collect();
+            let requests: Vec<Value> = verification::requests(l, c)
+                .iter()
+                .map(|r| json!({
+                    "id": r.source.id(),
+                    "hash": r.source.hash.to_hex(),
+                    "kind": r.source.entry.kind,
+                    "family": r.family,
+                    "from": r.from,
+                    "to": r.to,
+                    "year": r.year,
+                    "unit": r.unit,
+                    "visit_date": r.visit_date,
+                    "asked_at": r.source.entry.time.to_string(),
+                    "standing": r.standing,
+                    "counted": r.counted,
+                    "reply": r.reply.as_ref().map(|(k, b)| json!({"id": k.id(), "time": k.entry.time.to_string(), "body": b})),
+                    "report": r.report.as_ref().map(|(k, b)| json!({"id": k.id(), "time": k.entry.time.to_string(), "body": b})),
+                    "findings": r.findings,
+                }))
+                .collect();
+            let returns: Vec<Value> = exchange::returns(l, c)
+                .iter()
+                .map(|r| json!({
+                    "id": r.source.id(),
+                    "kind": r.source.entry.kind,
+                    "author": r.source.entry.author,
+                    "year": r.year,
+                    "units": r.units,
+                    "due": r.due,
+                    "sent": r.source.entry.time.to_string(),
+                    "days_late": r.days_late,
+                }))
+                .collect();
+            json!({"channel": c, "quotas": quotas, "requests": requests, "returns": returns})
+        })
+        .collect();
+    json!({"year": year, "channels": channels})
+}
+
+/// Channels with anything under Chapters I, II or IX.
+pub fn verification_channels(l: &Ledger) -> Vec<&str> {
+    let kinds = [
+        "inspection_request",
+        "evaluation_visit_request",
+        "military_information",
+        "defence_planning",
+    ];
+    l.channels
+        .keys()
+        .map(String::as_str)
+        .filter(|c| !l.causal_order(&kinds, c).is_empty())
+        .collect()
+}
+
+pub async fn verification(
+    State(node): State<Arc<Node>>,
+    Query(q): Query<YearQuery>,
+) -> ApiResult<Json<Value>> {
+    let l = ledger::current(&node).await?;
+    let year = q
+        .year
+        .unwrap_or_else(|| parley_domain::dates::Date::of(crate::clock::now()).year());
+    Ok(Json(verification_json(&l, year)))
 }
 
 pub fn meetings_json(l: &Ledger, at: Timestamp) -> Value {

@@ -181,6 +181,7 @@ pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
         .route("/silence/proof", get(silence_proof))
         .route("/timeline", get(domain::timeline))
         .route("/exercises", get(domain::exercises))
+        .route("/verification", get(domain::verification))
         .route("/meetings", get(domain::meetings))
         .route("/negotiations", get(domain::negotiations))
         .route("/commitments", get(domain::commitments))

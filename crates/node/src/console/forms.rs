@@ -126,6 +126,30 @@ const CHANNEL_LEVEL: &[(&str, &str)] = &[
     ("expert", "Expert"),
 ];
 
+const MEANS: &[(&str, &str)] = &[
+    ("ground", "By ground"),
+    ("air", "By air"),
+    ("ground_and_air", "By ground and air"),
+];
+const DECISION: &[(&str, &str)] = &[("accepted", "Accept"), ("refused", "Refuse")];
+const GROUND: &[(&str, &str)] = &[
+    ("", "Not refused"),
+    ("quota_used", "Quota used up (not obliged to accept)"),
+    ("force_majeure", "Force majeure (not counted)"),
+    ("other", "Other reason"),
+];
+
+const UNIT: &[Field] = &[
+    f("designation", "Designation", "", Widget::Text),
+    f("location", "Peacetime location", "", Widget::Text),
+    opt("subordinate_to", "Subordinate to", "", Widget::Text),
+    opt("personnel", "Personnel", "", Widget::Integer),
+];
+const BUDGET: &[Field] = &[
+    f("amount", "Amount", "", Widget::Integer),
+    f("currency", "Currency", "ISO 4217, e.g. EUR", Widget::Text),
+];
+
 const FORCES: &[Field] = &[
     opt("troops", "Troops", "", Widget::Integer),
     opt("battle_tanks", "Battle tanks", "", Widget::Integer),
@@ -209,6 +233,12 @@ const RULES: &[Field] = &[
     opt(
         "annual_calendar",
         "Members owe annual calendars (Vienna Document Chapter VII)",
+        "",
+        Widget::Bool,
+    ),
+    opt(
+        "annual_exchange",
+        "Members owe the annual exchange of military information (Vienna Document Chapter I)",
         "",
         Widget::Bool,
     ),
@@ -351,6 +381,143 @@ pub fn spec(kind: &str) -> &'static [Field] {
                     ),
                     opt("late", "Late notification", "", Widget::Group(LATE_FIELDS)),
                     opt("remarks", "Remarks", "", Widget::TextArea),
+                ]
+            }
+        }
+        "military_information" => {
+            const {
+                &[
+                    f(
+                        "year",
+                        "Valid as of 1 January of",
+                        "Due by 15 December of the year before (Vienna Document Chapter I).",
+                        Widget::Integer,
+                    ),
+                    opt(
+                        "units",
+                        "Formations and units",
+                        "Leave every row empty for a nil report. The number of units sets the quota of evaluation visits (one per 60, at most 15).",
+                        Widget::Rows(UNIT),
+                    ),
+                    opt("remarks", "Remarks", "", Widget::TextArea),
+                ]
+            }
+        }
+        "defence_planning" => {
+            const {
+                &[
+                    f("year", "Fiscal year", "", Widget::Integer),
+                    f(
+                        "budget_approved",
+                        "Budget approved on",
+                        "Due two months after (Vienna Document Chapter II).",
+                        Widget::Date,
+                    ),
+                    f(
+                        "policy",
+                        "Defence policy and force planning",
+                        "",
+                        Widget::Languages,
+                    ),
+                    f("budget", "Military budget", "", Widget::Group(BUDGET)),
+                    opt(
+                        "previous_expenditure",
+                        "Expenditure of the previous year",
+                        "",
+                        Widget::Group(BUDGET),
+                    ),
+                ]
+            }
+        }
+        "inspection_request" => {
+            const {
+                &[
+                    f(
+                        "to",
+                        "State to inspect",
+                        "It replies within 24 hours; no State accepts more than 3 a year, or 1 from the same State (Vienna Document Chapter IX).",
+                        Widget::Addressee,
+                    ),
+                    f(
+                        "reasons",
+                        "Reasons",
+                        "Why compliance is in doubt.",
+                        Widget::TextArea,
+                    ),
+                    f(
+                        "specified_area",
+                        "Specified area",
+                        "The corners, one per line: longitude latitude in degrees.",
+                        Widget::Area,
+                    ),
+                    f("area_description", "Area description", "", Widget::Text),
+                    f("point_of_entry", "Point of entry", "", Widget::Text),
+                    f("transport", "Means of transport", "", Widget::Text),
+                    f("means", "Inspection", "", Widget::Select(MEANS)),
+                    f(
+                        "inspectors",
+                        "Inspectors",
+                        "One per line, up to four.",
+                        Widget::Lines,
+                    ),
+                    opt(
+                        "auxiliary_personnel",
+                        "Auxiliary personnel",
+                        "",
+                        Widget::Integer,
+                    ),
+                ]
+            }
+        }
+        "evaluation_visit_request" => {
+            const {
+                &[
+                    f(
+                        "to",
+                        "State to visit",
+                        "Within its quota: one visit per 60 units it reported under Chapter I, at most 15 a year.",
+                        Widget::Addressee,
+                    ),
+                    f(
+                        "unit",
+                        "Unit",
+                        "Its designation as reported under Chapter I.",
+                        Widget::Text,
+                    ),
+                    f("location", "Peacetime location", "", Widget::Text),
+                    f(
+                        "date",
+                        "Date of the visit",
+                        "At least five days ahead.",
+                        Widget::Date,
+                    ),
+                    f("point_of_entry", "Point of entry", "", Widget::Text),
+                    f("team", "Team", "One per line.", Widget::Lines),
+                ]
+            }
+        }
+        "verification_reply" => {
+            const {
+                &[
+                    f("decision", "Decision", "", Widget::Select(DECISION)),
+                    opt("ground", "Ground for refusal", "", Widget::Select(GROUND)),
+                    opt("explanation", "Explanation", "", Widget::TextArea),
+                    opt(
+                        "arrival",
+                        "Team received at the point of entry (UTC)",
+                        "For an inspection, within 36 hours of the request.",
+                        Widget::DateTime,
+                    ),
+                    opt("escort", "Escort", "", Widget::Text),
+                ]
+            }
+        }
+        "verification_report" => {
+            const {
+                &[
+                    f("arrived", "Team arrived (UTC)", "", Widget::DateTime),
+                    f("ended", "Ended (UTC)", "", Widget::DateTime),
+                    f("findings", "Findings", "", Widget::Languages),
                 ]
             }
         }

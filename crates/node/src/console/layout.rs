@@ -169,12 +169,13 @@ impl Ctx {
     }
 }
 
-const NAV: [(&str, &str, &str); 10] = [
+const NAV: [(&str, &str, &str); 11] = [
     ("inbox", "/inbox", "i"),
     ("compose", "/compose", "c"),
     ("obligations", "/obligations", "o"),
     ("links", "/links", "l"),
     ("exercises", "/exercises", "x"),
+    ("verification", "/verification", "q"),
     ("meetings", "/meetings", "m"),
     ("negotiations", "/negotiations", "n"),
     ("silence", "/silence", "s"),
@@ -189,6 +190,7 @@ fn title_of(key: &str) -> &'static str {
         "obligations" => "Obligations",
         "links" => "Links",
         "exercises" => "Exercises",
+        "verification" => "Verification",
         "meetings" => "Meetings",
         "negotiations" => "Negotiations",
         "silence" => "Silence",

@@ -93,6 +93,7 @@ pub fn router() -> Router<Arc<Node>> {
         .route("/obligations", get(pages::obligations::page))
         .route("/links", get(pages::links::page))
         .route("/exercises", get(pages::exercises::page))
+        .route("/verification", get(pages::verification::page))
         .route("/meetings", get(pages::meetings::page))
         .route("/negotiations", get(pages::negotiations::page))
         .route("/silence", get(pages::silence::page))

@@ -158,7 +158,8 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
             }
             @for f in parley_domain::kinds::get(&k.entry.kind).map_or(&[][..], |s| s.follow_ups) {
                 @match f.whose {
-                    Whose::Theirs => @if theirs { (compose(f.kind, f.label)) },
+                    Whose::Theirs => @if theirs && addressed_to(k, me) { (compose(f.kind, f.label)) },
+                    Whose::Own => @if !theirs { (compose(f.kind, f.label)) },
                     Whose::Anyone => (compose(f.kind, f.label)),
                     Whose::ToSign => @if signatory && !signed_by_me && role.may_send(f.kind) {
                         a.button.primary href=(format!("/compose?channel={}&kind={}&ref={id}", k.entry.channel, f.kind)) { (f.label) }
@@ -167,6 +168,17 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
             }
             @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", "Reply")) (compose("acknowledgement", "Acknowledge with a note")) }
         }
+    }
+}
+
+/// Whether an entry is addressed to `me`: it names no addressee (`to`),
+/// or names `me` among them.
+fn addressed_to(k: &Known, me: &str) -> bool {
+    match k.entry.body.get("to") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(to)) => to == me,
+        Some(Value::Array(to)) => to.is_empty() || to.iter().any(|t| t == me),
+        Some(_) => false,
     }
 }
 

@@ -10,4 +10,5 @@ pub mod negotiations;
 pub mod obligations;
 pub mod silence;
 pub mod timeline;
+pub mod verification;
 pub mod verify;
