@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -236,6 +236,11 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
       for (const p of ['Poland', 'Belarus', 'Russia', 'Norway', 'Ukraine']) assert.ok(places.includes(p), `${p} named on the map: ${places}`);
       assert.ok((await page.locator('main svg.map path.land').count()) >= 40, 'country outlines, borders drawn');
     }],
+    ['verification-story', `/verification?year=${new Date().getUTCFullYear() + 1}`, async () => {
+      const t = await text();
+      assert.match(t, /Military information \(Ch\. I\) for \d{4} by russia: 5 units/, 'Russia\'s Chapter I information from the story');
+      assert.match(await page.locator('main table.quotas tr', { hasText: 'russia' }).innerText(), /0 of 1 · 1 left/, 'one evaluation visit for 5 units');
+    }],
     ['meetings', '/meetings', async () => {
       const t = await text();
       assert.match(t, /NATO–Russia Council/);
@@ -296,6 +301,80 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
   await osce.goto(`${url.osce}/links`);
   await shot(osce, 'witness-links');
   assert.match(await osce.locator('main').innerText(), /nato/, 'the witness\'s links');
+});
+
+test('an inspection within quota is requested and accepted in the browser, and both sides see the quota left', async () => {
+  const cli = (party, args) => execFileSync(parley, [...args, '--dir', join(dir, party)], { encoding: 'utf8' });
+  const channels = (party) => JSON.parse(cli(party, ['channel', 'list', '--json']));
+  const until = async (what, f) => {
+    for (let i = 0; i < 100; i++) { if (f()) return; await new Promise((r) => setTimeout(r, 200)); }
+    assert.fail(`waited for ${what}`);
+  };
+  // A Vienna Document channel whose members are both participating States
+  // (a fixture: on the story's military line NATO is not one).
+  cli('russia', ['channel', 'create', '--id', 'russia.vd', '--members', 'russia,nato', '--level', 'military', '--languages', 'en,ru', '--annual-exchange']);
+  await until('the charter at NATO', () => channels('nato').some((c) => c.id === 'russia.vd'));
+  cli('nato', ['channel', 'accept', '--id', 'russia.vd']);
+  await until('the channel to be active', () => channels('russia').some((c) => c.id === 'russia.vd' && c.state === 'active'));
+  const units = Array.from({ length: 130 }, (_, i) => ({ designation: `Unit ${i + 1}`, location: 'Garrison' }));
+  const body = join(dir, 'chapter-one.json');
+  writeFileSync(body, JSON.stringify({ year: new Date().getUTCFullYear(), units }));
+  cli('russia', ['send', '--channel', 'russia.vd', '--kind', 'military_information', '--body', body]);
+
+  // NATO's expert fills in the request.
+  const nato = await signIn('nato', 'expert');
+  await nato.goto(`${url.nato}/compose?kind=inspection_request&channel=russia.vd`);
+  await nato.selectOption('select[name=to]', 'russia');
+  await nato.fill('textarea[name=reasons]', 'Forces above the thresholds reported near Pskov without a notification.');
+  await nato.fill('textarea[name=specified_area]', '28.0 57.2\n29.6 57.2\n29.6 58.2\n28.0 58.2');
+  await nato.fill('input[name=area_description]', 'Pskov region, west of the Velikaya');
+  await nato.fill('input[name=point_of_entry]', 'Pskov (Kresty) airfield');
+  await nato.fill('input[name=transport]', 'Aircraft of the inspecting State');
+  await nato.selectOption('select[name=means]', 'ground_and_air');
+  await nato.fill('textarea[name=inspectors]', 'Col. A. Brandt\nLt-Col. M. Keller\nMaj. S. Olsen\nCapt. J. Novak\nCapt. E. Fifth');
+  await nato.click('form.compose button[type=submit]');
+  // Five inspectors: refused beside the field, with the paragraph.
+  assert.match(await nato.locator('main').innerText(), /name 1 to 4 inspectors, not 5 \(VD11 Chapter IX, para\. 91\)/);
+  await nato.fill('textarea[name=inspectors]', 'Col. A. Brandt\nLt-Col. M. Keller\nMaj. S. Olsen\nCapt. J. Novak');
+  await nato.click('form.compose button[type=submit]');
+  await nato.waitForURL(/\/entry\/russia\.vd\/nato\/\d+/);
+  const request = new URL(nato.url()).pathname.replace('/entry/', '');
+
+  // Russia's expert accepts it from the entry page.
+  const russia = await signIn('russia', 'expert');
+  for (let i = 0; i < 50 && (await russia.goto(`${url.russia}/entry/${request}`)).status() !== 200; i++) await russia.waitForTimeout(200);
+  await russia.click('a.button:has-text("Accept or refuse")');
+  await russia.selectOption('select[name=decision]', 'accepted');
+  await russia.fill('input[name=arrival]', new Date(Date.now() + 30 * 3600_000).toISOString().slice(0, 16));
+  await russia.click('form.compose button[type=submit]');
+  await russia.waitForURL(/\/entry\/russia\.vd\/russia\/\d+/);
+
+  for (const [page, base] of [[russia, url.russia], [nato, url.nato]]) {
+    let t = '';
+    for (let i = 0; i < 50; i++) {
+      await page.goto(`${base}/verification`);
+      t = await page.locator('main').innerText();
+      if (/ACCEPTED/.test(t)) break;
+      await page.waitForTimeout(200);
+    }
+    assert.match(t, /WITHIN QUOTA/);
+    assert.match(t, /ACCEPTED/);
+    const russiaRow = await page.locator('main div.panel', { hasText: 'Channel russia.vd' }).locator('table.quotas tr', { hasText: 'russia' }).innerText();
+    assert.match(russiaRow, /1 of 3 · 2 left/, `inspections: ${russiaRow}`);
+    assert.match(russiaRow, /130/, 'units reported');
+    assert.match(russiaRow, /0 of 3 · 3 left/, `evaluation visits: ${russiaRow}`);
+  }
+  await shot(nato, 'verification');
+  // A second from NATO this year is refused at send, with the paragraph.
+  await nato.goto(`${url.nato}/compose?kind=inspection_request&channel=russia.vd&ref=${request}`);
+  await nato.selectOption('select[name=to]', 'russia');
+  await nato.fill('textarea[name=reasons]', 'Again.');
+  await nato.fill('textarea[name=specified_area]', '28.0 57.2\n29.6 57.2\n29.6 58.2\n28.0 58.2');
+  for (const f of ['area_description', 'point_of_entry', 'transport']) await nato.fill(`input[name=${f}]`, 'x');
+  await nato.fill('textarea[name=inspectors]', 'Col. A. Brandt');
+  await nato.click('form.compose button[type=submit]');
+  assert.match(await nato.locator('main').innerText(), /beyond quota, refused: russia has accepted 1 inspection from nato/);
+  await shot(nato, 'verification-quota-refused');
 });
 
 test('each sign-in page names its party, in its own accent', async () => {

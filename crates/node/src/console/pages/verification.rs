@@ -128,7 +128,7 @@ fn rules_checked() -> Markup {
             (i.inspectors.value) " inspectors. Evaluation visits: one per " (e.units_per_visit.value) " units reported, at most "
             (e.per_year.value) " a year (" (e.units_per_visit.cite()) "), one fifth from the same State (" (e.same_state_share.cite()) "); a unit twice a year, once by the same State; requested "
             (e.lead_days.value) " days ahead, reply within " (e.reply_hours.value) " hours. A refusal for force majeure is not counted. "
-            "Requests count in the channel's causal order, the same on every node."
+            "Requests count in the order the State asked received them (its signed receipts), the same on every node; one dated back takes no one's place."
         }
     }
 }
