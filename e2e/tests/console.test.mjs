@@ -339,6 +339,17 @@ test('an inspection within quota is requested and accepted in the browser, and b
   await nato.click('form.compose button[type=submit]');
   await nato.waitForURL(/\/entry\/russia\.vd\/nato\/\d+/);
   const request = new URL(nato.url()).pathname.replace('/entry/', '');
+  // Numbered per sender and year, with its format, and found by number.
+  const facts = await nato.locator('main dl.facts').first().innerText();
+  const number = facts.match(/CBM\/NATO\/\d{2}\/\d{4}\/F40/);
+  assert.ok(number, `a message number: ${facts}`);
+  await nato.goto(`${url.nato}/inbox`);
+  await nato.fill('#number', number[0].toLowerCase());
+  await nato.click('form.find button');
+  const found = await nato.locator('main section').innerText();
+  assert.match(found, /1 notification\(s\) numbered/, found);
+  assert.ok(found.includes(request), `the request found by its number: ${found}`);
+  await shot(nato, 'inbox-find-by-number');
 
   // Russia's expert accepts it from the entry page.
   const russia = await signIn('russia', 'expert');

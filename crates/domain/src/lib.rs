@@ -24,6 +24,7 @@ pub mod kinds;
 pub mod ledger;
 pub mod meetings;
 pub mod negotiation;
+pub mod numbering;
 pub mod obligations;
 pub mod rules;
 pub mod verification;

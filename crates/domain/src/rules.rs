@@ -180,6 +180,38 @@ impl Evaluation {
     }
 }
 
+/// The format of one kind of notification.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Format {
+    /// The entry kind it numbers.
+    pub kind: String,
+    /// The regime's designation of the format, e.g. "F25" (none: the
+    /// message is numbered without one).
+    #[serde(default)]
+    pub designation: Option<String>,
+    pub title: String,
+    pub tag: String,
+    pub source: String,
+}
+
+/// How notifications are numbered: PREFIX/SENDER/YY/SERIAL/FORMAT.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Numbering {
+    pub prefix: String,
+    pub tag: String,
+    pub source: String,
+    /// The kinds numbered, each with its format.
+    pub formats: Vec<Format>,
+}
+
+impl Numbering {
+    pub fn format_of(&self, kind: &str) -> Option<&Format> {
+        self.formats.iter().find(|f| f.kind == kind)
+    }
+}
+
 /// A rule set, e.g. the Vienna Document 2011, version 1.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -195,6 +227,7 @@ pub struct RuleSet {
     pub exchange: Exchange,
     pub inspection: Inspection,
     pub evaluation: Evaluation,
+    pub numbering: Numbering,
 }
 
 impl RuleSet {

@@ -816,3 +816,47 @@ fn the_order_decides_and_the_board_keeps_up() {
         }
     }
 }
+
+/// Message numbers: a serial per sender and year in feed order, the
+/// format's designation from the rule set, found by any prefix.
+#[test]
+fn notifications_are_numbered_per_sender_and_year() {
+    use parley_domain::numbering::{find, number, numbers};
+    let mut h = History::new();
+    let a = h.report_units("russia", 2027, 3, "2026-12-10T09:00:00Z");
+    let b = h.inspect("germany", "russia", "2026-12-20T09:00:00Z");
+    let c = h.inspect("france", "russia", "2027-01-02T09:00:00Z");
+    let reply = h.reply(
+        "russia",
+        c,
+        "2027-01-02T12:00:00Z",
+        json!({"decision": "accepted"}),
+    );
+    // Not numbered: a hotline message.
+    let msg = h.add(
+        "russia",
+        "2027-01-03T09:00:00Z",
+        "hotline_message",
+        json!({"priority": "routine", "text": {"en": "Noted."}}),
+        &[],
+    );
+    let d = h.report_units("russia", 2028, 3, "2027-12-10T09:00:00Z");
+    let l = h.ledger();
+    let text = |i: usize| number(&l, &h.entries[i]).map(|n| n.text);
+    assert_eq!(text(a).as_deref(), Some("CBM/RUSSIA/26/0001/F10"));
+    assert_eq!(text(b).as_deref(), Some("CBM/GERMANY/26/0001/F40"));
+    assert_eq!(text(c).as_deref(), Some("CBM/FRANCE/27/0001/F40"));
+    // Russia's first numbered message of 2027, whatever its kind.
+    assert_eq!(text(reply).as_deref(), Some("CBM/RUSSIA/27/0001/F41"));
+    assert_eq!(text(d).as_deref(), Some("CBM/RUSSIA/27/0002/F10"));
+    assert_eq!(text(msg), None);
+    assert_eq!(numbers(&l).len(), 5);
+    let found: Vec<String> = find(&l, "cbm/russia/27")
+        .iter()
+        .map(|(_, n)| n.text.clone())
+        .collect();
+    assert_eq!(found, ["CBM/RUSSIA/27/0002/F10", "CBM/RUSSIA/27/0001/F41"]);
+    for f in &default_set().numbering.formats {
+        assert!(kinds::get(&f.kind).is_some(), "{} is no kind", f.kind);
+    }
+}

@@ -292,7 +292,7 @@ pub fn summary(e: &Entry) -> String {
     }
     // Not `by` or `signed_by`: an acknowledgement or a signature is named
     // by what it refers to (the lists do that when this is empty).
-    const NAMING: [&str; 9] = [
+    const NAMING: [&str; 15] = [
         "subject",
         "title",
         "designation",
@@ -302,6 +302,12 @@ pub fn summary(e: &Entry) -> String {
         "description",
         "items",
         "questions",
+        "area_description",
+        "unit",
+        "findings",
+        "explanation",
+        "policy",
+        "decision",
     ];
     let b = &e.body;
     let text = NAMING
@@ -309,6 +315,13 @@ pub fn summary(e: &Entry) -> String {
         .find_map(|k| b.get(*k).and_then(text_of))
         .or_else(|| {
             b.get("year").and_then(Value::as_i64).map(|y| {
+                if let Some(units) = b.get("units").and_then(Value::as_array) {
+                    return match units.len() {
+                        0 => format!("{y}: no units (a nil report)"),
+                        1 => format!("{y}: 1 unit"),
+                        n => format!("{y}: {n} units"),
+                    };
+                }
                 let n = b
                     .get("activities")
                     .and_then(Value::as_array)

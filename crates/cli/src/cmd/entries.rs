@@ -121,8 +121,12 @@ pub(crate) fn inbox(a: InboxArgs) -> anyhow::Result<()> {
             .as_str()
             .map(|p| format!(" [{}]", p.to_uppercase()))
             .unwrap_or_default();
+        let number = r["number"]
+            .as_str()
+            .map(|n| format!("  {n}"))
+            .unwrap_or_default();
         out.push(format!(
-            "{}  {:<28} {}{}  {}",
+            "{}  {:<28} {}{}  {}{number}",
             r["time"].as_str().unwrap_or(""),
             r["id"].as_str().unwrap_or(""),
             r["kind"].as_str().unwrap_or(""),
@@ -180,6 +184,15 @@ pub(crate) fn show(a: ShowArgs) -> anyhow::Result<()> {
         format!("  received: {}", time(&e["received_at"])),
         format!("  hash:     {}", e["hash"].as_str().unwrap_or("")),
     ];
+    if let Some(n) = e["number"]["text"].as_str() {
+        out.insert(
+            1,
+            format!(
+                "  number:   {n} ({})",
+                e["number"]["format_title"].as_str().unwrap_or("")
+            ),
+        );
+    }
     if let Some(text) = e["body"]["text"].as_object() {
         for (lang, t) in text {
             out.push(format!("  [{lang}] {}", t.as_str().unwrap_or("")));

@@ -395,6 +395,8 @@ async fn inbox(
     let rows = node
         .db(move |s| s.recent(channel.as_deref(), limit))
         .await?;
+    let book = crate::ledger::current(&node).await?;
+    let numbers = parley_domain::numbering::numbers(&book);
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let Ok(e) = Entry::decode(&r.bytes) else {
@@ -411,6 +413,7 @@ async fn inbox(
             "received_at": r.received_at,
             "priority": e.body.get("priority"),
             "summary": views::summary(&e),
+            "number": numbers.get(&r.hash).map(|n| &n.text),
             "hash": r.hash.to_hex(),
             "delivery": delivery,
         }));
@@ -447,9 +450,14 @@ async fn show_entry(
         let target = node.db(move |s| s.entry_by_hash(&h)).await?;
         references.push(json!({"hash": h.to_hex(), "id": target.as_ref().map(|t| t.id()), "kind": target.as_ref().map(|t| t.kind.clone())}));
     }
+    let book = crate::ledger::current(&node).await?;
+    let number = book
+        .get(&r.hash)
+        .and_then(|k| parley_domain::numbering::number(&book, k));
     Ok(Json(json!({
         "id": r.id(),
         "hash": r.hash.to_hex(),
+        "number": number,
         "channel": e.channel,
         "author": e.author,
         "seq": e.seq,

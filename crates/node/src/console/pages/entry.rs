@@ -318,12 +318,16 @@ pub async fn page(
         .map(|r| (r.to_hex(), ctx.ledger.get(r)))
         .collect();
     let by: Vec<&Known> = ctx.ledger.referencing(&k.hash).collect();
+    let number = parley_domain::numbering::number(&ctx.ledger, &k);
     let content = html! {
         p {
             @if !prio.is_empty() { (priority_badge(prio)) " " }
             b { (kind_title(&k.entry.kind)) } " from " b { (k.entry.author) } " in " a href=(format!("/inbox?channel={}", k.entry.channel)) { (k.entry.channel) }
         }
         dl.facts {
+            @if let Some(n) = &number {
+                dt { "Message number" } dd { code.number { (n.text) } span.muted { " " (n.format_title) } }
+            }
             dt { "Entry" } dd { code { (k.id()) } }
             dt { "Stated time" } dd { (time(k.entry.time)) span.muted { " (the author's clock)" } }
             dt { "Stored here" } dd { (fmt_time(stored.received_at)) }

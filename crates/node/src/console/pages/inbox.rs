@@ -22,6 +22,8 @@ pub struct InboxQuery {
     /// 0 is the newest page.
     #[serde(default)]
     page: usize,
+    /// Find notifications by message number (any prefix).
+    number: Option<String>,
 }
 
 /// Rows per inbox page: a long history is read a page at a time.
@@ -54,25 +56,38 @@ pub async fn page(
 ) -> Page {
     let ctx = Ctx::load(&node, &headers).await?;
     let channels = node.channel_list();
+    let numbers = parley_domain::numbering::numbers(&ctx.ledger);
+    let wanted = q.number.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let found = wanted.map(|n| parley_domain::numbering::find(&ctx.ledger, n));
     let unacked: Vec<String> = ctx
         .unacknowledged()
         .iter()
         .map(|o| o.source.clone())
         .collect();
     let channel = q.channel.as_deref();
-    let total = if q.all {
+    let total = if let Some(f) = &found {
+        f.len()
+    } else if q.all {
         ctx.ledger.count(channel)
     } else {
         ctx.ledger.traffic(channel)
     };
     let pages = crate::console::layout::Pages::of(total, q.page, PAGE);
-    let rows: Vec<&Known> = ctx
-        .ledger
-        .newest_first(channel)
-        .filter(|k| q.all || k.entry.kind != "link_test")
-        .skip(pages.rows.start)
-        .take(pages.rows.len())
-        .collect();
+    let rows: Vec<&Known> = match &found {
+        Some(f) => f
+            .iter()
+            .map(|(k, _)| *k)
+            .skip(pages.rows.start)
+            .take(pages.rows.len())
+            .collect(),
+        None => ctx
+            .ledger
+            .newest_first(channel)
+            .filter(|k| q.all || k.entry.kind != "link_test")
+            .skip(pages.rows.start)
+            .take(pages.rows.len())
+            .collect(),
+    };
     let here = q.channel.clone().unwrap_or_default();
     let href = |p: usize| {
         let mut h = format!("/inbox?page={p}");
@@ -81,6 +96,9 @@ pub async fn page(
         }
         if q.all {
             h.push_str("&all=true");
+        }
+        if let Some(n) = wanted {
+            h.push_str(&format!("&number={}", n.replace('/', "%2F")));
         }
         h
     };
@@ -104,9 +122,15 @@ pub async fn page(
                     }
                 }
                 p { a.button.primary href=(format!("/compose?channel={here}")) { "Compose" } }
+                form.find method="get" action="/inbox" {
+                    label for="number" { "Find by message number" }
+                    input #number type="text" name="number" placeholder="CBM/RUSSIA/27/0003" value=(wanted.unwrap_or(""));
+                    button type="submit" { "Find" }
+                }
             }
             section {
-                @if rows.is_empty() { p.muted { "No traffic yet." } }
+                @if let Some(n) = wanted { p { (rows.len()) " notification(s) numbered " code { (n) } "… · " a href="/inbox" { "all traffic" } } }
+                @if rows.is_empty() { p.muted { @if wanted.is_some() { "No message has that number." } @else { "No traffic yet." } } }
                 @else {
                     (pager)
                     table {
@@ -124,7 +148,7 @@ pub async fn page(
                                         span.muted { (kind_title(&k.entry.kind)) }
                                         " "
                                         a.summary href=(entry_href(&k.id())) { (crate::console::layout::peer_text(&describe(&ctx.ledger, k))) }
-                                        div.sub { (k.id()) }
+                                        div.sub { @if let Some(n) = numbers.get(&k.hash) { code.number { (n.text) } " · " } (k.id()) }
                                     }
                                     td { (delivery_chips(&ctx, k)) }
                                     td {
