@@ -282,6 +282,12 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
       assert.ok((await page.locator('main form input, main form textarea, main form select').count()) >= 5, 'the record\'s fields');
       assert.match(await text(), /Meeting record/i);
     }],
+    ['entry-sea-incident', '/entry/nato.sea/nato/1', async () => {
+      const t = await text();
+      assert.match(t, /USS Donald Cook/);
+      assert.match(t, /Su-24/);
+      assert.match(t, /closest approach/i);
+    }],
     ['entry-record', '/entry/nato.nrc/nato/6', async () => {
       const t = await text();
       assert.match(t, /DELIVERED/);

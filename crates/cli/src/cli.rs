@@ -584,6 +584,12 @@ pub(crate) struct ChannelCreateArgs {
     /// units it reports set its quota of evaluation visits.
     #[arg(long)]
     pub(crate) annual_exchange: bool,
+    /// The incidents-at-sea agreement the members follow (`id@version`,
+    /// e.g. `incsea-1972@1`; see `parley rules`): reports cite its
+    /// articles, dangerous activities are notified ahead, and the members
+    /// owe each other its annual review.
+    #[arg(long, value_name = "AGREEMENT")]
+    pub(crate) incidents_at_sea: Option<String>,
     /// The treaty rule set notifications are checked against (`id@version`,
     /// see `parley rules`); default the Vienna Document 2011 set.
     #[arg(long)]

@@ -20,7 +20,7 @@ use parley_log::Timestamp;
 
 use crate::channel::ChannelState;
 use crate::ledger::{Known, Ledger, Receipt};
-use crate::obligations::{Obligation, annual_returns, changes_after, derive, of_entry, sort};
+use crate::obligations::{Obligation, changes_after, derive, of_entry, recurring, sort};
 
 /// One entry's obligations as derived at `at`, valid until `until`.
 #[derive(Debug)]
@@ -149,7 +149,7 @@ impl Board {
             .keys()
             .flat_map(|&i| self.of(ledger, i, at))
             .collect();
-        out.extend(annual_returns(ledger, at));
+        out.extend(recurring(ledger, at));
         sort(&mut out);
         out
     }
@@ -179,7 +179,7 @@ impl Board {
             .filter(|o| !o.status.is_met())
             .collect();
         out.extend(
-            annual_returns(ledger, at)
+            recurring(ledger, at)
                 .into_iter()
                 .filter(|o| !o.status.is_met()),
         );

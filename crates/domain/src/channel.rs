@@ -46,6 +46,12 @@ pub struct ChannelRules {
     /// Whether each member owes an annual calendar (VD11 Chapter VII).
     #[serde(default)]
     pub annual_calendar: bool,
+    /// The incidents-at-sea agreement the members follow (`id@version`,
+    /// e.g. `incsea-1972@1`): incident reports cite its articles, notices
+    /// of dangerous activities keep its notice period, and the members owe
+    /// each other its annual review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incidents_at_sea: Option<String>,
     /// Whether each member owes the annual exchange of military
     /// information (VD11 Chapter I).
     #[serde(default)]
@@ -100,6 +106,7 @@ impl Default for ChannelRules {
             ruleset: default_ruleset(),
             annual_calendar: false,
             annual_exchange: false,
+            incidents_at_sea: None,
             incident_ack_minutes: default_incident(),
             briefing_days: default_briefing(),
             invitation_reply_days: default_invitation(),
@@ -275,6 +282,22 @@ impl Charter {
             self.rules.immediate_ack_minutes >= self.rules.flash_ack_minutes,
             "rules.immediate_ack_minutes",
             "must not be shorter than the flash acknowledgement time",
+        );
+        v.check(
+            self.rules
+                .incidents_at_sea
+                .as_deref()
+                .is_none_or(|a| crate::agreements::get(a).is_some()),
+            "rules.incidents_at_sea",
+            format!(
+                "{:?} is not an incidents-at-sea agreement this build knows ({})",
+                self.rules.incidents_at_sea.as_deref().unwrap_or(""),
+                crate::agreements::all()
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         );
         v.check(
             crate::rules::get(&self.rules.ruleset).is_some(),

@@ -36,6 +36,128 @@ pub struct IncidentReport {
     /// What the reporting party asks the others to do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_action: Option<String>,
+    /// The encounter in figures (incidents at sea and in the air).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encounter: Option<Encounter>,
+}
+
+/// What a unit in an encounter is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Craft {
+    Ship,
+    Submarine,
+    Aircraft,
+    Helicopter,
+}
+
+impl Craft {
+    fn flies(self) -> bool {
+        matches!(self, Craft::Aircraft | Craft::Helicopter)
+    }
+}
+
+/// One ship or aircraft in an encounter, as observed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Track {
+    /// Name or type and hull or tail number, e.g. "USS Donald Cook (DDG-75)".
+    pub name: String,
+    /// The party it belongs to.
+    pub party: String,
+    pub craft: Craft,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<Position>,
+    /// True course in degrees (0–359).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub course_degrees: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_knots: Option<u16>,
+    /// Altitude in metres (aircraft and helicopters only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub altitude_m: Option<u32>,
+}
+
+/// An encounter at sea or in the air, in figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Encounter {
+    pub tracks: Vec<Track>,
+    /// Closest point of approach, in metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closest_approach_m: Option<u32>,
+    /// Signals used, e.g. International Code of Signals groups ("IR1").
+    #[serde(default)]
+    pub signals: Vec<String>,
+    /// The articles of the channel's agreement the conduct is held to
+    /// breach, e.g. "III.5" (see `parley rules`).
+    #[serde(default)]
+    pub articles: Vec<String>,
+}
+
+impl Encounter {
+    fn check(&self, channel: Option<&ChannelState>, v: &mut Violations) {
+        v.check(
+            !self.tracks.is_empty(),
+            "encounter.tracks",
+            "give at least one ship or aircraft",
+        );
+        for (i, t) in self.tracks.iter().enumerate() {
+            let f = |k: &str| format!("encounter.tracks.{i}.{k}");
+            v.check(!t.name.trim().is_empty(), f("name"), "must not be empty");
+            if let Some(c) = channel {
+                v.check(
+                    c.is_member(&t.party),
+                    f("party"),
+                    format!("{:?} is not a member of channel {}", t.party, c.id),
+                );
+            }
+            if let Some(p) = &t.position {
+                p.check(&f("position"), v);
+            }
+            v.check(
+                t.course_degrees.is_none_or(|c| c < 360),
+                f("course_degrees"),
+                "a course is 0 to 359 degrees",
+            );
+            v.check(
+                t.altitude_m.is_none() || t.craft.flies(),
+                f("altitude_m"),
+                "only an aircraft or helicopter has an altitude",
+            );
+        }
+        v.check(
+            self.closest_approach_m != Some(0),
+            "encounter.closest_approach_m",
+            "a closest approach of 0 m is a collision: say so in the description",
+        );
+        let agreement = crate::agreements::of_channel(channel);
+        for (i, a) in self.articles.iter().enumerate() {
+            match (channel, agreement) {
+                (Some(c), None) => v.push(
+                    format!("encounter.articles.{i}"),
+                    format!(
+                        "channel {} follows no incidents-at-sea agreement (rules.incidents_at_sea) whose articles a report could cite",
+                        c.id
+                    ),
+                ),
+                (_, Some(ag)) => v.check(
+                    ag.article(a).is_some(),
+                    format!("encounter.articles.{i}"),
+                    format!(
+                        "{a:?} is not an article of {} ({})",
+                        ag.title,
+                        ag.articles
+                            .iter()
+                            .map(|x| x.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                (None, None) => {}
+            }
+        }
+    }
 }
 
 impl IncidentReport {
@@ -53,6 +175,9 @@ impl IncidentReport {
             "time",
             "an incident is reported after it happens",
         );
+        if let Some(e) = &self.encounter {
+            e.check(channel, v);
+        }
     }
 
     pub fn example(now: parley_log::Timestamp) -> Value {
@@ -194,5 +319,84 @@ pub fn check_to(to: &str, author: &str, channel: Option<&ChannelState>, v: &mut 
             "to",
             format!("{to:?} is not a member of channel {}", c.id),
         );
+    }
+}
+
+/// `dangerous_activity_notice`: notice of an action on the high seas that
+/// represents a danger to navigation or to aircraft in flight (INCSEA
+/// Art. VI(1)), as a rule 3 to 5 days ahead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DangerousActivityNotice {
+    /// What, e.g. "missile firing", "gunnery exercise".
+    pub activity: String,
+    pub area: Area,
+    pub start: Instant,
+    pub end: Instant,
+    /// The broadcast warning it was also given by (NAVAREA, NOTAM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast_warning: Option<String>,
+    /// Why it comes later than the notice period, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_reason: Option<String>,
+}
+
+impl DangerousActivityNotice {
+    pub fn check(
+        &self,
+        channel: Option<&ChannelState>,
+        sent: parley_log::Timestamp,
+        v: &mut Violations,
+    ) {
+        v.check(
+            !self.activity.trim().is_empty(),
+            "activity",
+            "must not be empty",
+        );
+        self.area.check("area", v);
+        v.check(
+            self.end.0 > self.start.0,
+            "end",
+            "the activity ends after it starts",
+        );
+        let Some(ag) = crate::agreements::of_channel(channel) else {
+            if let Some(c) = channel {
+                v.push(
+                    "kind",
+                    format!(
+                        "channel {} follows no incidents-at-sea agreement (rules.incidents_at_sea)",
+                        c.id
+                    ),
+                );
+            }
+            return;
+        };
+        let days = ag.notice_days.value;
+        let ahead = (self.start.0.unix() - sent.unix()) / 86_400;
+        if ahead < days
+            && self
+                .late_reason
+                .as_ref()
+                .is_none_or(|r| r.trim().is_empty())
+        {
+            v.push(
+                "start",
+                format!(
+                    "notice {ahead} days ahead; as a rule at least {days} ({}): move the start to {} or later, or give the reason it is late",
+                    ag.notice_days.cite(),
+                    sent.plus_seconds(days * 86_400)
+                ),
+            );
+        }
+    }
+
+    pub fn example(now: parley_log::Timestamp) -> Value {
+        json!({
+            "activity": "Surface-to-air missile firing",
+            "area": Area::rectangle(19.0, 55.2, 20.4, 55.9),
+            "start": now.plus_seconds(4 * 86_400).to_string(),
+            "end": now.plus_seconds(4 * 86_400 + 8 * 3600).to_string(),
+            "broadcast_warning": "NAVAREA I 123/27"
+        })
     }
 }

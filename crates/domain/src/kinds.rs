@@ -13,7 +13,8 @@ use crate::exercises::{
 };
 use crate::hotline::{Acknowledgement, HotlineMessage, LinkTest, Reply, check_texts};
 use crate::incidents::{
-    ClarificationReply, ClarificationRequest, IncidentReport, MeetingRequest, check_to,
+    ClarificationReply, ClarificationRequest, DangerousActivityNotice, IncidentReport,
+    MeetingRequest, check_to,
 };
 use crate::ledger::Ledger;
 use crate::meetings::{
@@ -627,6 +628,20 @@ static KINDS: &[KindSpec] = &[
         sent_by: &[DUTY, EXPERT, ADMIN],
         follow_ups: &[],
         duties: crate::duties::incident_report_duties
+    ),
+    kind!(
+        "dangerous_activity_notice",
+        "Notice of a dangerous activity at sea",
+        "An action on the high seas dangerous to navigation or to aircraft in flight (missile firing, gunnery): area and times, as a rule 3 to 5 days ahead (INCSEA Art. VI)",
+        Refs::None,
+        &[],
+        DangerousActivityNotice,
+        DangerousActivityNotice::example,
+        |e, c, v| typed::<DangerousActivityNotice>(e, v, |n, v| n.check(c, e.time, v)),
+        answered_by: &[],
+        sent_by: &[DUTY, EXPERT, ADMIN],
+        follow_ups: &[],
+        duties: crate::duties::no_duties
     ),
     kind!(
         "clarification_request",

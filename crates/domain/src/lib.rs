@@ -11,6 +11,7 @@
 //!   ([`board::Book`] holds the two).
 //! * [`violation`]: a broken rule, named by field.
 
+pub mod agreements;
 pub mod board;
 pub mod channel;
 pub mod dates;

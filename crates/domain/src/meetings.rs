@@ -41,6 +41,10 @@ pub struct MeetingInvitation {
     /// Invitees among the members; empty means every other member.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub to: Vec<String>,
+    /// The agreement whose periodic review this meeting is (the channel's
+    /// `incidents_at_sea`, e.g. `incsea-1972@1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_of: Option<String>,
 }
 
 impl MeetingInvitation {
@@ -53,6 +57,21 @@ impl MeetingInvitation {
     ) {
         v.check(!self.title.trim().is_empty(), "title", "must not be empty");
         v.check(!self.venue.trim().is_empty(), "venue", "must not be empty");
+        if let (Some(r), Some(c)) = (&self.review_of, channel) {
+            v.check(
+                c.charter.rules.incidents_at_sea.as_deref() == Some(r.as_str()),
+                "review_of",
+                format!(
+                    "channel {} does not follow {r:?} (rules.incidents_at_sea is {:?})",
+                    c.id,
+                    c.charter
+                        .rules
+                        .incidents_at_sea
+                        .as_deref()
+                        .unwrap_or("none")
+                ),
+            );
+        }
         v.check(
             !self.proposed_dates.is_empty(),
             "proposed_dates",

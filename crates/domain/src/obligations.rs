@@ -202,8 +202,100 @@ pub fn derive(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
         .entries()
         .flat_map(|k| of_entry(ledger, k, at))
         .collect();
-    out.extend(annual_returns(ledger, at));
+    out.extend(recurring(ledger, at));
     sort(&mut out);
+    out
+}
+
+/// The obligations that come with the calendar, not with an entry: yearly
+/// returns and review meetings.
+pub(crate) fn recurring(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+    let mut out = annual_returns(ledger, at);
+    out.extend(reviews(ledger, at));
+    out
+}
+
+/// INCSEA Art. IX: in a channel that follows an incidents-at-sea
+/// agreement, the members meet to review it within each `review_months`
+/// from the channel's opening. The n-th review meeting (a meeting record
+/// of an invitation with `review_of` the agreement) answers the n-th
+/// period; each member owes every other its part in it.
+pub(crate) fn reviews(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
+    let mut out = Vec::new();
+    for c in ledger.channels.values() {
+        let Some(ag) = crate::agreements::of_channel(Some(c)) else {
+            continue;
+        };
+        let name = ag.name();
+        let mut records: Vec<(&Known, Timestamp)> = ledger
+            .causal_order(&["meeting_record"], &c.id)
+            .into_iter()
+            .filter(|k| {
+                k.entry
+                    .refs
+                    .first()
+                    .and_then(|r| ledger.get(r))
+                    .and_then(|i| {
+                        parse_body::<crate::meetings::MeetingInvitation>(&i.entry.body).ok()
+                    })
+                    .is_some_and(|i| i.review_of.as_deref() == Some(name.as_str()))
+            })
+            .filter_map(|k| {
+                let r = parse_body::<crate::meetings::MeetingRecord>(&k.entry.body).ok()?;
+                Some((k, r.start.0))
+            })
+            .collect();
+        records.sort_by_key(|(k, start)| (*start, ledger.causal_rank(k)));
+        let opened = Date::of(c.created_at);
+        let months = ag.review_months.value;
+        for n in 1_i64.. {
+            let starts = if n == 1 {
+                c.created_at
+            } else {
+                opened.plus_months(months * (n - 1)).start()
+            };
+            let due = opened.plus_months(months * n).end();
+            if starts > at {
+                break;
+            }
+            let record = records.get(usize::try_from(n - 1).unwrap_or(usize::MAX));
+            for debtor in &c.charter.members {
+                for creditor in c.charter.members.iter().filter(|m| *m != debtor) {
+                    let found = record
+                        .map(|(k, _)| match k.delivered.get(creditor) {
+                            Some(t) if k.entry.author != *creditor => (*k, *t, true),
+                            _ => (*k, k.entry.time, false),
+                        })
+                        .filter(|(_, t, _)| *t <= at);
+                    out.push(Obligation {
+                        id: format!("{}#review-{n}#{debtor}#{creditor}", c.id),
+                        channel: c.id.clone(),
+                        rule: "agreement-review",
+                        description: format!(
+                            "meet to review the {} (review {n}, by {}) ({})",
+                            ag.title,
+                            Date::of(due.plus_seconds(-1)),
+                            ag.review_months.cite()
+                        ),
+                        debtor: debtor.clone(),
+                        creditor: creditor.clone(),
+                        source: format!("{}/{}/0", c.id, c.creator),
+                        source_kind: "channel_charter".into(),
+                        source_hash: c.charter_hash.to_hex(),
+                        starts: Some(starts),
+                        starts_proven: true,
+                        due: Some(due),
+                        met_by: found.map(|f| f.0.id()),
+                        answered_by: vec!["meeting_record".into()],
+                        unanswered: vec![],
+                        met_at: found.map(|f| f.1),
+                        met_proven: found.is_some_and(|f| f.2),
+                        status: status(Some(starts), Some(due), found.map(|f| f.1), at),
+                    });
+                }
+            }
+        }
+    }
     out
 }
 

@@ -19,7 +19,11 @@ pub struct Figure {
 impl Figure {
     /// The source's reference without its gloss: "VD11 Chapter IX, para. 75".
     pub fn cite(&self) -> &str {
-        let end = self.source.find([';', '(']).unwrap_or(self.source.len());
+        let end = [self.source.find(';'), self.source.find(" (")]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(self.source.len());
         self.source[..end]
             .trim_end()
             .trim_end_matches(" as remembered")

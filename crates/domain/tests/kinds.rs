@@ -13,7 +13,9 @@ fn now() -> Timestamp {
 }
 
 fn channel() -> ChannelState {
-    let body = Charter::example(now());
+    let mut body = Charter::example(now());
+    // Every kind's example fits: incidents at sea need an agreement.
+    body["rules"]["incidents_at_sea"] = serde_json::json!("incsea-1972@1");
     let charter: Charter = serde_json::from_value(body.clone()).unwrap();
     let e = entry("nato", 0, "channel_charter", body, vec![]);
     let mut c = ChannelState::from_charter(&e, charter, leaf_hash(b"charter"));

@@ -19,6 +19,9 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
                 "languages": a.languages,
                 "rules": {"flash_ack_minutes": a.flash_ack_minutes, "immediate_ack_minutes": a.immediate_ack_minutes, "annual_calendar": a.annual_calendar, "annual_exchange": a.annual_exchange},
             });
+            if let Some(r) = &a.incidents_at_sea {
+                charter["rules"]["incidents_at_sea"] = json!(r);
+            }
             if let Some(r) = &a.ruleset {
                 charter["rules"]["ruleset"] = json!(r);
             }

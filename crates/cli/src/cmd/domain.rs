@@ -130,6 +130,86 @@ pub(crate) fn rules(a: JsonOnly) -> anyhow::Result<()> {
             &rr.meeting_hours.tag,
             &rr.meeting_hours.source,
         );
+        let d = &rs.exchange.military_information.due;
+        fig(
+            "military information (Ch. I) due",
+            format!("{:02}-{:02} for the next year", d.month, d.day),
+            &d.tag,
+            &d.source,
+        );
+        let m = &rs.exchange.defence_planning_months;
+        fig(
+            "defence planning (Ch. II) due",
+            format!("{} months after the budget", m.value),
+            &m.tag,
+            &m.source,
+        );
+        let i = &rs.inspection;
+        let e = &rs.evaluation;
+        for (what, f, unit) in [
+            ("inspections a State accepts a year", &i.per_year, ""),
+            (
+                "inspections from the same State",
+                &i.per_year_from_same_state,
+                "",
+            ),
+            ("reply to an inspection request", &i.reply_hours, " hours"),
+            ("inspection team enters within", &i.entry_hours, " hours"),
+            ("inspection lasts at most", &i.duration_hours, " hours"),
+            ("inspectors at most", &i.inspectors, ""),
+            ("inspection report within", &i.report_days, " days"),
+            (
+                "evaluation quota: one visit per",
+                &e.units_per_visit,
+                " units",
+            ),
+            ("evaluation visits a year at most", &e.per_year, ""),
+            (
+                "visits from the same State: 1 in",
+                &e.same_state_share,
+                " of the quota",
+            ),
+            (
+                "below this quota, 1 from the same State",
+                &e.small_quota,
+                "",
+            ),
+            ("visits to one unit a year", &e.per_unit_per_year, ""),
+            (
+                "visits to one unit by the same State",
+                &e.per_unit_from_same_state,
+                "",
+            ),
+            ("evaluation visit requested ahead", &e.lead_days, " days"),
+            (
+                "reply to an evaluation visit request",
+                &e.reply_hours,
+                " hours",
+            ),
+            ("evaluation team at most", &e.team, ""),
+            (
+                "evaluation visit lasts at most",
+                &e.duration_hours,
+                " hours",
+            ),
+            ("evaluation report within", &e.report_days, " days"),
+        ] {
+            fig(what, format!("{}{unit}", f.value), &f.tag, &f.source);
+        }
+        let nb = &rs.numbering;
+        for f in &nb.formats {
+            fig(
+                "message number format",
+                format!(
+                    "{}/SENDER/YY/SERIAL/{} {}",
+                    nb.prefix,
+                    f.designation.as_deref().unwrap_or("-"),
+                    f.kind
+                ),
+                &f.tag,
+                &f.source,
+            );
+        }
         out.push(format!(
             "{} — {}   (tags: V verified, K from the primary text, U uncertain)",
             rs.name(),
@@ -141,6 +221,39 @@ pub(crate) fn rules(a: JsonOnly) -> anyhow::Result<()> {
         js.push(json!({
             "name": rs.name(),
             "title": rs.title,
+            "figures": figures.iter().map(|(w, v, t, s)| json!({"what": w, "value": v, "tag": t, "source": s})).collect::<Vec<_>>(),
+        }));
+    }
+    for ag in parley_domain::agreements::all() {
+        let mut figures = vec![
+            (
+                "notice of a dangerous activity".to_string(),
+                format!("{} days ahead, as a rule", ag.notice_days.value),
+                ag.notice_days.tag.clone(),
+                ag.notice_days.source.clone(),
+            ),
+            (
+                "review meeting every".to_string(),
+                format!("{} months", ag.review_months.value),
+                ag.review_months.tag.clone(),
+                ag.review_months.source.clone(),
+            ),
+        ];
+        for x in &ag.articles {
+            figures.push((
+                format!("article {}", x.id),
+                x.title.clone(),
+                x.tag.clone(),
+                x.source.clone(),
+            ));
+        }
+        out.push(format!("{} — {}", ag.name(), ag.title));
+        for (what, value, tag, source) in &figures {
+            out.push(format!("  [{tag}] {what:<38} {value:<58} {source}"));
+        }
+        js.push(json!({
+            "name": ag.name(),
+            "title": ag.title,
             "figures": figures.iter().map(|(w, v, t, s)| json!({"what": w, "value": v, "tag": t, "source": s})).collect::<Vec<_>>(),
         }));
     }

@@ -150,6 +150,58 @@ const BUDGET: &[Field] = &[
     f("currency", "Currency", "ISO 4217, e.g. EUR", Widget::Text),
 ];
 
+const CRAFT: &[(&str, &str)] = &[
+    ("ship", "Ship"),
+    ("submarine", "Submarine"),
+    ("aircraft", "Aircraft"),
+    ("helicopter", "Helicopter"),
+];
+const TRACK: &[Field] = &[
+    f(
+        "name",
+        "Ship or aircraft",
+        "Name or type, hull or tail number.",
+        Widget::Text,
+    ),
+    f("party", "Party", "", Widget::Member),
+    f("craft", "Kind", "", Widget::Select(CRAFT)),
+    opt("position", "Position", "", Widget::Position),
+    opt("course_degrees", "Course (°)", "", Widget::Integer),
+    opt("speed_knots", "Speed (knots)", "", Widget::Integer),
+    opt(
+        "altitude_m",
+        "Altitude (m)",
+        "Aircraft and helicopters only.",
+        Widget::Integer,
+    ),
+];
+const ENCOUNTER: &[Field] = &[
+    f(
+        "tracks",
+        "Ships and aircraft",
+        "One row each.",
+        Widget::Rows(TRACK),
+    ),
+    opt(
+        "closest_approach_m",
+        "Closest point of approach (m)",
+        "",
+        Widget::Integer,
+    ),
+    opt(
+        "signals",
+        "Signals used",
+        "One per line, e.g. International Code of Signals groups.",
+        Widget::Lines,
+    ),
+    opt(
+        "articles",
+        "Articles breached",
+        "One per line, of the channel's incidents-at-sea agreement, e.g. III.5 (see `parley rules`).",
+        Widget::Lines,
+    ),
+];
+
 const FORCES: &[Field] = &[
     opt("troops", "Troops", "", Widget::Integer),
     opt("battle_tanks", "Battle tanks", "", Widget::Integer),
@@ -235,6 +287,12 @@ const RULES: &[Field] = &[
         "Members owe annual calendars (Vienna Document Chapter VII)",
         "",
         Widget::Bool,
+    ),
+    opt(
+        "incidents_at_sea",
+        "Incidents-at-sea agreement followed",
+        "e.g. incsea-1972@1 (see `parley rules`).",
+        Widget::Text,
     ),
     opt(
         "annual_exchange",
@@ -496,6 +554,38 @@ pub fn spec(kind: &str) -> &'static [Field] {
                 ]
             }
         }
+        "dangerous_activity_notice" => {
+            const {
+                &[
+                    f(
+                        "activity",
+                        "Activity",
+                        "e.g. missile firing, gunnery exercise",
+                        Widget::Text,
+                    ),
+                    f(
+                        "area",
+                        "Area",
+                        "The corners, one per line: longitude latitude in degrees.",
+                        Widget::Area,
+                    ),
+                    f(
+                        "start",
+                        "Start (UTC)",
+                        "As a rule at least 3 days ahead (INCSEA Art. VI).",
+                        Widget::DateTime,
+                    ),
+                    f("end", "End (UTC)", "", Widget::DateTime),
+                    opt(
+                        "broadcast_warning",
+                        "Broadcast warning",
+                        "The NAVAREA warning or NOTAM that also gives it.",
+                        Widget::Text,
+                    ),
+                    opt("late_reason", "Why it is late", "", Widget::TextArea),
+                ]
+            }
+        }
         "verification_reply" => {
             const {
                 &[
@@ -558,6 +648,12 @@ pub fn spec(kind: &str) -> &'static [Field] {
                     f("units", "Units involved", "One per line.", Widget::Lines),
                     f("description", "What happened", "", Widget::Languages),
                     opt("requested_action", "Requested action", "", Widget::Text),
+                    opt(
+                        "encounter",
+                        "The encounter in figures",
+                        "At sea or in the air: who, where, how close, signals, the articles breached.",
+                        Widget::Group(ENCOUNTER),
+                    ),
                 ]
             }
         }
@@ -625,6 +721,12 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "Invitees",
                         "Leave empty for every other member.",
                         Widget::Addressees,
+                    ),
+                    opt(
+                        "review_of",
+                        "Review of an agreement",
+                        "For the annual review of the channel's incidents-at-sea agreement: its name, e.g. incsea-1972@1.",
+                        Widget::Text,
                     ),
                 ]
             }

@@ -171,6 +171,28 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
     }
 }
 
+/// The articles of the channel's incidents-at-sea agreement an entry
+/// cites, each with what it says.
+fn articles_cited(ctx: &Ctx, k: &Known) -> Markup {
+    let cited = k
+        .entry
+        .body
+        .pointer("/encounter/articles")
+        .and_then(Value::as_array);
+    let agreement =
+        parley_domain::agreements::of_channel(ctx.ledger.channels.get(&k.entry.channel));
+    html! {
+        @if let (Some(cited), Some(ag)) = (cited, agreement) {
+            @if !cited.is_empty() {
+                p { b { "Articles cited" } " (" (ag.title) "):" }
+                ul { @for a in cited.iter().filter_map(Value::as_str) {
+                    li { b { "Art. " (a) } @if let Some(x) = ag.article(a) { ": " (x.title) } }
+                } }
+            }
+        }
+    }
+}
+
 /// Whether an entry is addressed to `me`: it names no addressee (`to`),
 /// or names `me` among them.
 fn addressed_to(k: &Known, me: &str) -> bool {
@@ -334,7 +356,7 @@ pub async fn page(
             dt { "Hash" } dd { code { (k.hash.to_hex()) } }
         }
         (actions(&ctx, &k))
-        div.panel { (body_view(&k.entry.body)) }
+        div.panel { (body_view(&k.entry.body)) (articles_cited(&ctx, &k)) }
         h2 { "Delivery" }
         (delivery_table(&ctx, &k))
         @if !witnessed.is_empty() {
