@@ -251,6 +251,10 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
       assert.match(t, /Memorandum on the testing of the military line/);
       assert.match(t, /SIGNED BY ALL/, 'the memorandum both sides signed');
       assert.match(t, /Agreement on measures to ensure the security/, 'the draft never signed');
+      assert.match(t, /Negotiation security-guarantees-2021 — 2 track\(s\)/, 'the Council and the OSCE tracks as one negotiation');
+      assert.match(t, /AGREED AD REFERENDUM/);
+      assert.match(t, /REJECTED/);
+      assert.ok((await page.locator('main .badge', { hasText: 'VERIFIED' }).count()) >= 2, 'NATO verifies the OSCE version\'s links to the Council');
     }],
     ['silence', '/silence', async () => {
       assert.ok((await rows()) >= 1, 'what went unanswered');
@@ -304,6 +308,9 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
     await shot(page, name);
   }
   const osce = await signIn('osce', 'auditor');
+  await osce.goto(`${url.osce}/negotiations`);
+  assert.ok((await osce.locator('main .badge', { hasText: 'NOT VISIBLE TO US' }).count()) >= 2, 'the OSCE sees the Council versions named, not verifiable');
+  await shot(osce, 'negotiations-osce');
   await osce.goto(`${url.osce}/links`);
   await shot(osce, 'witness-links');
   assert.match(await osce.locator('main').innerText(), /nato/, 'the witness\'s links');

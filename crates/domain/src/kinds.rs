@@ -813,7 +813,8 @@ static KINDS: &[KindSpec] = &[
         answered_by: &[],
         sent_by: &[DIPLOMAT, ADMIN],
         follow_ups: &[FollowUp { kind: "draft_signature", label: "Sign this version", whose: Whose::ToSign }, anyone("draft_document", "Revise")],
-        duties: crate::duties::no_duties
+        duties: crate::duties::no_duties,
+        history: Some(crate::negotiation::check_links)
     ),
     kind!(
         "draft_signature",

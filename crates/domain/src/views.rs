@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use parley_log::Timestamp;
+use serde::Serialize;
 
 use crate::exercises::{AnnualCalendar, Assessment, PriorNotification, ruleset_of};
 use crate::kinds::parse_body;
@@ -345,6 +346,55 @@ pub struct Version<'a> {
     pub parent: Option<String>,
     /// (signatory, signature entry).
     pub signatures: Vec<(String, &'a Known)>,
+    /// Its links to versions in other tracks, as this node can check them.
+    pub links: Vec<Link>,
+    /// Versions (in any track this node sees) that revise or link to this
+    /// one, with when they were stated: this one is superseded from then.
+    pub superseded_by: Vec<(String, parley_log::Timestamp)>,
+}
+
+/// A link to a version in another channel, as one node sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    pub entry: String,
+    pub hash: String,
+    pub seen: LinkSeen,
+}
+
+/// What a node can say of a link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkSeen {
+    /// This node holds that version under that id and hash.
+    Verified,
+    /// This node holds an entry with that hash under another id, or the id
+    /// names an entry with another hash: the link is false.
+    Mismatch,
+    /// In a channel this node is not a member of: named, not verifiable.
+    NotVisible,
+    /// In a channel this node is in, but it holds no such version: not
+    /// delivered yet, or false.
+    Missing,
+}
+
+impl Version<'_> {
+    /// The signatures made after a newer version existed: a party signed a
+    /// text already superseded.
+    pub fn signed_superseded(&self) -> Vec<(&str, &str)> {
+        let Some(first) = self.superseded_by.iter().map(|(_, t)| *t).min() else {
+            return vec![];
+        };
+        let by = self
+            .superseded_by
+            .iter()
+            .min_by_key(|(_, t)| *t)
+            .map_or("", |(id, _)| id.as_str());
+        self.signatures
+            .iter()
+            .filter(|(_, k)| k.entry.time >= first)
+            .map(|(p, _)| (p.as_str(), by))
+            .collect()
+    }
 }
 
 impl Version<'_> {
@@ -389,6 +439,7 @@ pub fn negotiations(ledger: &Ledger) -> Vec<Document<'_>> {
             .filter(|s| draft.signatories.contains(&s.entry.author))
             .map(|s| (s.entry.author.clone(), s))
             .collect();
+        let links = draft.links.iter().map(|l| link_seen(ledger, l)).collect();
         let version = Version {
             parent: k
                 .entry
@@ -398,6 +449,8 @@ pub fn negotiations(ledger: &Ledger) -> Vec<Document<'_>> {
                 .map(Known::id),
             source: k,
             signatures,
+            links,
+            superseded_by: vec![],
             draft,
         };
         let key = (k.entry.channel.clone(), version.draft.document.clone());
@@ -412,6 +465,24 @@ pub fn negotiations(ledger: &Ledger) -> Vec<Document<'_>> {
                 versions: vec![version],
             }),
         }
+    }
+    // A version is superseded by each version that revises it or links to
+    // it with a verified link, in any track this node sees.
+    let mut newer: std::collections::HashMap<String, Vec<(String, parley_log::Timestamp)>> =
+        std::collections::HashMap::new();
+    for v in docs.iter().flat_map(|d| &d.versions) {
+        let later = (v.source.id(), v.source.entry.time);
+        for target in v.parent.iter().chain(
+            v.links
+                .iter()
+                .filter(|l| l.seen == LinkSeen::Verified)
+                .map(|l| &l.entry),
+        ) {
+            newer.entry(target.clone()).or_default().push(later.clone());
+        }
+    }
+    for v in docs.iter_mut().flat_map(|d| d.versions.iter_mut()) {
+        v.superseded_by = newer.remove(&v.source.id()).unwrap_or_default();
     }
     // Order by revision depth (a revision after the version it revises,
     // whatever the clocks say), then by stated time.
@@ -437,6 +508,57 @@ pub fn negotiations(ledger: &Ledger) -> Vec<Document<'_>> {
             .sort_by_key(|v| (depth(&v.source.id()), v.source.entry.time, v.source.id()));
     }
     docs
+}
+
+fn link_seen(ledger: &Ledger, l: &crate::negotiation::VersionLink) -> Link {
+    let by_hash = parley_log::Hash::from_hex(&l.hash)
+        .ok()
+        .and_then(|h| ledger.get(&h));
+    let channel = l.entry.rsplitn(3, '/').nth(2).unwrap_or("");
+    let seen = match by_hash {
+        Some(k) if k.id() == l.entry && k.entry.kind == "draft_document" => LinkSeen::Verified,
+        Some(_) => LinkSeen::Mismatch,
+        // Not held: false if this node is in that channel (it would hold
+        // the version), else simply out of its sight.
+        None if ledger.channels.contains_key(channel) => LinkSeen::Missing,
+        None => LinkSeen::NotVisible,
+    };
+    Link {
+        entry: l.entry.clone(),
+        hash: l.hash.clone(),
+        seen,
+    }
+}
+
+/// One negotiation conducted in several channels (tracks): its documents,
+/// one per track this node sees.
+pub struct Negotiation<'a> {
+    pub id: String,
+    pub tracks: Vec<Document<'a>>,
+}
+
+/// The documents that name a negotiation, grouped by it (a document whose
+/// versions name none is its own, under its channel and id).
+pub fn negotiation_tracks(ledger: &Ledger) -> Vec<Negotiation<'_>> {
+    let mut out: Vec<Negotiation<'_>> = Vec::new();
+    for d in negotiations(ledger) {
+        let Some(id) = d
+            .versions
+            .iter()
+            .rev()
+            .find_map(|v| v.draft.negotiation.clone())
+        else {
+            continue;
+        };
+        match out.iter_mut().find(|n| n.id == id) {
+            Some(n) => n.tracks.push(d),
+            None => out.push(Negotiation {
+                id,
+                tracks: vec![d],
+            }),
+        }
+    }
+    out
 }
 
 /// One line of a diff.

@@ -782,9 +782,13 @@ pub(crate) fn negotiations(a: NodeArgs) -> anyhow::Result<()> {
     let mut out = Vec::new();
     for d in v.as_array().into_iter().flatten() {
         out.push(format!(
-            "{} ({})",
+            "{} ({}){}",
             d["document"].as_str().unwrap_or(""),
-            d["channel"].as_str().unwrap_or("")
+            d["channel"].as_str().unwrap_or(""),
+            d["negotiation"]
+                .as_str()
+                .map(|n| format!(" — a track of negotiation {n}"))
+                .unwrap_or_default()
         ));
         for ver in d["versions"].as_array().into_iter().flatten() {
             out.push(format!(
@@ -802,6 +806,32 @@ pub(crate) fn negotiations(a: NodeArgs) -> anyhow::Result<()> {
                     .map(|p| format!(" (revises {p})"))
                     .unwrap_or_default()
             ));
+            for l in ver["links"].as_array().into_iter().flatten() {
+                let seen = match l["seen"].as_str() {
+                    Some("verified") => "VERIFIED",
+                    Some("mismatch") => "FALSE LINK",
+                    Some("missing") => "not held here",
+                    _ => "in a channel this node does not see",
+                };
+                out.push(format!(
+                    "        links {}: {seen}",
+                    l["entry"].as_str().unwrap_or("")
+                ));
+            }
+            for a in ver["draft"]["articles"].as_array().into_iter().flatten() {
+                out.push(format!(
+                    "        article {}: {}",
+                    a["article"].as_str().unwrap_or(""),
+                    a["status"].as_str().unwrap_or("").replace('_', " ")
+                ));
+            }
+            for s in ver["signed_superseded"].as_array().into_iter().flatten() {
+                out.push(format!(
+                    "        SIGNED A SUPERSEDED VERSION: {} signed after {} replaced it",
+                    s["party"].as_str().unwrap_or(""),
+                    s["superseded_by"].as_str().unwrap_or("")
+                ));
+            }
         }
     }
     if out.is_empty() {

@@ -1,6 +1,8 @@
 //! Scenario files: a story told as steps, each performed by one party's
 //! node through its local API. Dates in bodies are written relative to the
-//! moment the step runs (`{{date+60}}`, `{{time+2h}}`, `{{year+1}}`).
+//! moment the step runs (`{{date+60}}`, `{{time+2h}}`, `{{year+1}}`);
+//! `{{entry:LABEL}}` and `{{hash:LABEL}}` name an earlier step's entry by
+//! its id and its hash (to link a version in another channel).
 //!
 //! A step may say when it happens, relative to the end of the story
 //! (`at = "-40d"`: forty days before now). On nodes with real clocks that
@@ -165,6 +167,10 @@ fn expand(s: &str, now: Timestamp) -> anyhow::Result<Option<Value>> {
     let Some(inner) = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}")) else {
         return Ok(None);
     };
+    if inner.contains(':') {
+        // `{{entry:LABEL}}`, `{{hash:LABEL}}`: see `labelled`.
+        return Ok(None);
+    }
     let (what, offset) = match inner.find(['+', '-']) {
         Some(i) => (&inner[..i], &inner[i..]),
         None => (inner, "+0"),
@@ -197,6 +203,40 @@ fn expand(s: &str, now: Timestamp) -> anyhow::Result<Option<Value>> {
         }
         _ => anyhow::bail!("unknown placeholder {s:?} (date, time, year or nextyear)"),
     }))
+}
+
+/// Replaces `{{entry:LABEL}}` by the id of the entry labelled so, and
+/// `{{hash:LABEL}}` by its hash, once it has reached this node.
+fn labelled(v: Value, api: &Api, labels: &BTreeMap<String, String>) -> anyhow::Result<Value> {
+    Ok(match v {
+        Value::String(s) => {
+            let inner = s.strip_prefix("{{").and_then(|r| r.strip_suffix("}}"));
+            match inner.and_then(|i| i.split_once(':')) {
+                Some((what @ ("entry" | "hash"), label)) => {
+                    let id = labels
+                        .get(label)
+                        .with_context(|| format!("{s}: no earlier step is labelled {label:?}"))?;
+                    if what == "entry" {
+                        Value::String(id.clone())
+                    } else {
+                        patiently(|| api.get(&format!("/entries/{id}")))?["hash"].clone()
+                    }
+                }
+                _ => Value::String(s),
+            }
+        }
+        Value::Array(a) => Value::Array(
+            a.into_iter()
+                .map(|x| labelled(x, api, labels))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, x)| Ok((k, labelled(x, api, labels)?)))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        other => other,
+    })
 }
 
 fn to_json(v: &toml::Value) -> Value {
@@ -361,6 +401,7 @@ fn perform(
                 to_json(step.body.as_ref().context("send needs a body")?),
                 now,
             )?;
+            let body = labelled(body, api, labels)?;
             let kind = step.kind.clone().context("send needs a kind")?;
             // Wait until what it references has reached this node.
             for r in &refs {

@@ -408,6 +408,7 @@ pub fn negotiations_json(l: &Ledger) -> Value {
             json!({
                 "document": d.document,
                 "channel": d.channel,
+                "negotiation": d.versions.iter().rev().find_map(|v| v.draft.negotiation.clone()),
                 "versions": d.versions.iter().map(|v| json!({
                     "id": v.source.id(),
                     "hash": v.source.hash.to_hex(),
@@ -418,6 +419,9 @@ pub fn negotiations_json(l: &Ledger) -> Value {
                     "signatures": v.signatures.iter().map(|(p, k)| json!({"party": p, "id": k.id(), "time": k.entry.time.to_string()})).collect::<Vec<_>>(),
                     "unsigned_by": v.unsigned_by(),
                     "committed": v.committed(),
+                    "links": v.links,
+                    "superseded_by": v.superseded_by.iter().map(|(id, t)| json!({"id": id, "time": t.to_string()})).collect::<Vec<_>>(),
+                    "signed_superseded": v.signed_superseded().iter().map(|(p, by)| json!({"party": p, "superseded_by": by})).collect::<Vec<_>>(),
                 })).collect::<Vec<_>>(),
             })
         })

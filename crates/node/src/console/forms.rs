@@ -202,6 +202,22 @@ const ENCOUNTER: &[Field] = &[
     ),
 ];
 
+const LINK: &[Field] = &[
+    f("entry", "Version", "channel/author/seq", Widget::Text),
+    f("hash", "Its hash", "", Widget::Text),
+];
+const ARTICLE_STATE: &[(&str, &str)] = &[
+    ("tabled", "Tabled"),
+    ("bracketed", "Bracketed"),
+    ("agreed_ad_referendum", "Agreed ad referendum"),
+    ("rejected", "Rejected"),
+];
+const ARTICLE: &[Field] = &[
+    f("article", "Article", "e.g. 4 or 4.2", Widget::Text),
+    f("status", "Status", "", Widget::Select(ARTICLE_STATE)),
+    opt("note", "Note", "", Widget::Text),
+];
+
 const FORCES: &[Field] = &[
     opt("troops", "Troops", "", Widget::Integer),
     opt("battle_tanks", "Battle tanks", "", Widget::Integer),
@@ -817,6 +833,24 @@ pub fn spec(kind: &str) -> &'static [Field] {
                         "Signatories",
                         "Whose signatures make this version a commitment.",
                         Widget::Members,
+                    ),
+                    opt(
+                        "negotiation",
+                        "Negotiation",
+                        "When the same text is negotiated in several channels: one identifier for all of them, e.g. security-guarantees-2021.",
+                        Widget::Text,
+                    ),
+                    opt(
+                        "links",
+                        "Versions in other tracks",
+                        "The version this one continues or answers in another channel: its id and its hash (on its page).",
+                        Widget::Rows(LINK),
+                    ),
+                    opt(
+                        "articles",
+                        "Status of each article",
+                        "",
+                        Widget::Rows(ARTICLE),
                     ),
                 ]
             }

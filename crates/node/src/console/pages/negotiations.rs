@@ -6,7 +6,8 @@ use std::sync::Arc;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use maud::html;
-use parley_domain::views::{self, DiffLine};
+use parley_domain::negotiation::ArticleState;
+use parley_domain::views::{self, DiffLine, LinkSeen};
 use serde::Deserialize;
 
 use crate::console::layout::{Ctx, Page, badge, entry_href, fmt_time, frame};
@@ -16,6 +17,65 @@ use crate::state::Node;
 pub struct DiffQuery {
     from: Option<String>,
     to: Option<String>,
+}
+
+fn link_badge(seen: LinkSeen) -> maud::Markup {
+    match seen {
+        LinkSeen::Verified => badge("VERIFIED", "green"),
+        LinkSeen::Mismatch => badge("FALSE LINK", "red"),
+        LinkSeen::Missing => badge("NOT HELD HERE", "amber"),
+        LinkSeen::NotVisible => badge("NOT VISIBLE TO US", "grey"),
+    }
+}
+
+fn article_badge(s: ArticleState) -> maud::Markup {
+    let colour = match s {
+        ArticleState::AgreedAdReferendum => "green",
+        ArticleState::Bracketed => "amber",
+        ArticleState::Rejected => "red",
+        ArticleState::Tabled => "blue",
+    };
+    badge(s.label(), colour)
+}
+
+/// One negotiation across its tracks: the latest version in each track
+/// this node sees, and each article's status in each.
+fn three_tracks(n: &views::Negotiation<'_>) -> maud::Markup {
+    let latest: Vec<&views::Version<'_>> =
+        n.tracks.iter().filter_map(|d| d.versions.last()).collect();
+    let mut articles: Vec<String> = latest
+        .iter()
+        .flat_map(|v| v.draft.articles.iter().map(|a| a.article.clone()))
+        .collect();
+    articles.sort_by_key(|a| natural(a));
+    articles.dedup();
+    html! {
+        div.panel {
+            h3 { "Negotiation " (n.id) span.muted { " — " (n.tracks.len()) " track(s) visible to this party" } }
+            table {
+                thead { tr { th { "Article" } @for d in &n.tracks { th { (d.channel) } } } }
+                tbody {
+                    tr { td.muted { "latest version" } @for v in &latest { td { a href=(entry_href(&v.source.id())) { (v.draft.version) } " by " (v.source.entry.author) } } }
+                    @for a in &articles { tr {
+                        td { b { "Art. " (a) } }
+                        @for v in &latest { td {
+                            @match v.draft.articles.iter().find(|x| &x.article == a) {
+                                Some(x) => { (article_badge(x.status)) @if let Some(note) = &x.note { div.sub { (note) } } }
+                                None => span.muted { "—" },
+                            }
+                        } }
+                    } }
+                }
+            }
+        }
+    }
+}
+
+/// "4.10" after "4.2".
+fn natural(s: &str) -> Vec<u64> {
+    s.split('.')
+        .map(|p| p.parse().unwrap_or(u64::MAX))
+        .collect()
 }
 
 fn text_of(v: &parley_domain::views::Version<'_>) -> String {
@@ -36,7 +96,12 @@ pub async fn page(
     let docs = views::negotiations(&ctx.ledger);
     let me = ctx.party().to_string();
     let may_sign = ctx.session.role.may_send("draft_signature");
+    let tracks = views::negotiation_tracks(&ctx.ledger);
     let content = html! {
+        @if !tracks.is_empty() {
+            h2 { "Negotiations in several tracks" }
+            @for n in &tracks { (three_tracks(n)) }
+        }
         h2 { "Commitments" }
         @let committed: Vec<_> = docs.iter().flat_map(|d| d.versions.iter().filter(|v| v.committed())).collect();
         @if committed.is_empty() { p.muted { "No draft is signed by all its signatories." } }
@@ -51,10 +116,16 @@ pub async fn page(
                     thead { tr { th { "Version" } th { "By" } th { "Signatures" } th {} } }
                     tbody { @for v in &d.versions { tr {
                         td { a href=(entry_href(&v.source.id())) { b { (v.draft.version) } } div.sub { (v.source.id()) @if let Some(p) = &v.parent { " revises " (p) } } }
-                        td { (v.source.entry.author) div.sub { (fmt_time(v.source.entry.time.unix())) } }
+                        td { (v.source.entry.author) div.sub { (fmt_time(v.source.entry.time.unix())) }
+                            @for l in &v.links { div.sub { "links " @if l.seen == LinkSeen::NotVisible { code { (l.entry) } } @else { a href=(entry_href(&l.entry)) { (l.entry) } } " " (link_badge(l.seen)) } }
+                            @if !v.superseded_by.is_empty() { div.sub { (badge("SUPERSEDED", "grey")) " by " @for (i, (id, _)) in v.superseded_by.iter().enumerate() { @if i > 0 { ", " } a href=(entry_href(id)) { (id) } } } }
+                        }
                         td { @if v.committed() { (badge("SIGNED BY ALL", "green")) } @else {
                                 @for (p, _) in &v.signatures { (badge(&format!("{} SIGNED", p.to_uppercase()), "blue")) }
-                                @if !v.unsigned_by().is_empty() { span.muted { "unsigned by " (v.unsigned_by().join(", ")) } } } }
+                                @if !v.unsigned_by().is_empty() { span.muted { "unsigned by " (v.unsigned_by().join(", ")) } } }
+                            @for (p, by) in v.signed_superseded() { div { (badge("SIGNED A SUPERSEDED VERSION", "red")) " " span.sub { (p) " signed after " (by) " replaced it" } } }
+                            @if !v.draft.articles.is_empty() { div.sub { @for a in &v.draft.articles { "Art. " (a.article) " " (article_badge(a.status)) " " } } }
+                        }
                         td {
                             @if may_sign && v.unsigned_by().contains(&me.as_str()) {
                                 a.button.primary href=(format!("/compose?channel={}&kind=draft_signature&ref={}", d.channel, v.source.id())) { "Sign " (v.draft.version) }
