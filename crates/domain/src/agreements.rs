@@ -64,12 +64,6 @@ pub fn get(name: &str) -> Option<&'static SeaAgreement> {
     all().iter().find(|a| a.name() == name)
 }
 
-/// The agreement a channel follows, if any.
-pub fn of_channel(c: Option<&crate::channel::ChannelState>) -> Option<&'static SeaAgreement> {
-    c.and_then(|c| c.charter.rules.incidents_at_sea.as_deref())
-        .and_then(get)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

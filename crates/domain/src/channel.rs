@@ -461,6 +461,15 @@ impl ChannelState {
     }
 
     /// Whether `party` is a participating State of the channel's treaty.
+    /// The incidents-at-sea agreement the channel follows, if any.
+    pub fn incidents_at_sea(&self) -> Option<&'static crate::agreements::SeaAgreement> {
+        self.charter
+            .rules
+            .incidents_at_sea
+            .as_deref()
+            .and_then(crate::agreements::get)
+    }
+
     pub fn is_participating_state(&self, party: &str) -> bool {
         let ps = &self.charter.rules.participating_states;
         self.is_member(party) && (ps.is_empty() || ps.iter().any(|p| p == party))

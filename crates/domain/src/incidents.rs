@@ -131,7 +131,7 @@ impl Encounter {
             "encounter.closest_approach_m",
             "a closest approach of 0 m is a collision: say so in the description",
         );
-        let agreement = crate::agreements::of_channel(channel);
+        let agreement = channel.and_then(ChannelState::incidents_at_sea);
         for (i, a) in self.articles.iter().enumerate() {
             match (channel, agreement) {
                 (Some(c), None) => v.push(
@@ -359,7 +359,7 @@ impl DangerousActivityNotice {
             "end",
             "the activity ends after it starts",
         );
-        let Some(ag) = crate::agreements::of_channel(channel) else {
+        let Some(ag) = channel.and_then(ChannelState::incidents_at_sea) else {
             if let Some(c) = channel {
                 v.push(
                     "kind",

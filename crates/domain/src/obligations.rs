@@ -223,7 +223,7 @@ pub(crate) fn recurring(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
 pub(crate) fn reviews(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
     let mut out = Vec::new();
     for c in ledger.channels.values() {
-        let Some(ag) = crate::agreements::of_channel(Some(c)) else {
+        let Some(ag) = c.incidents_at_sea() else {
             continue;
         };
         let name = ag.name();

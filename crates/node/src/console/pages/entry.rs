@@ -179,8 +179,11 @@ fn articles_cited(ctx: &Ctx, k: &Known) -> Markup {
         .body
         .pointer("/encounter/articles")
         .and_then(Value::as_array);
-    let agreement =
-        parley_domain::agreements::of_channel(ctx.ledger.channels.get(&k.entry.channel));
+    let agreement = ctx
+        .ledger
+        .channels
+        .get(&k.entry.channel)
+        .and_then(parley_domain::ChannelState::incidents_at_sea);
     html! {
         @if let (Some(cited), Some(ag)) = (cited, agreement) {
             @if !cited.is_empty() {
