@@ -62,8 +62,14 @@ fn example(kind: &str) -> Value {
     serde_json::from_str(&ok(&["example", kind])).unwrap()
 }
 
-fn verification(net: &Net, who: &str) -> Value {
-    json(&["verification", "--dir", net.get(who).d()])
+fn verification(net: &Net, who: &str, year: i64) -> Value {
+    json(&[
+        "verification",
+        "--dir",
+        net.get(who).d(),
+        "--year",
+        &year.to_string(),
+    ])
 }
 
 /// What every node must agree on: each request's standing, and the quotas.
@@ -104,14 +110,18 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
         json(&["channel", "list", "--dir", &gd])[0]["state"] == "active"
     });
     let year = Date::of(Timestamp::now()).year();
+    // A visit six days ahead counts in the year it takes place (late in
+    // December, the next one), and Russia reports its units for that year.
+    let visit_day = Date::of(Timestamp::now()).plus_days(6);
+    let visit_year = visit_day.year();
 
-    // Russia reports one unit for this year: a quota of one evaluation visit.
+    // Russia reports one unit: a quota of one evaluation visit.
     let info = sent(
         &net,
         "russia",
         "military_information",
         &j!({
-            "year": year,
+            "year": visit_year,
             "units": [{"designation": "6th Separate Tank Brigade", "location": "Mulino"}]
         }),
         &[],
@@ -133,11 +143,7 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
     // Germany's visit takes the quota; France's is refused, as is a unit
     // Russia never reported.
     let mut visit = example("evaluation_visit_request");
-    visit["date"] = j!(Date::of(Timestamp::now()).plus_days(6).to_string());
-    if Date::of(Timestamp::now()).plus_days(6).year() != year {
-        // Late December: the visit falls in next year, with no report yet.
-        return;
-    }
+    visit["date"] = j!(visit_day.to_string());
     let mut ghost = visit.clone();
     ghost["unit"] = j!("1st Guards Tank Army");
     let err = refused(&net, "germany", "evaluation_visit_request", &ghost, &[]);
@@ -173,24 +179,33 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
     net.get("germany").wait_holds(&reply);
     net.get("france").wait_holds(&reply);
     net.get("russia").wait_holds(&germany_visit);
-    let v = verification(&net, "russia");
+    let v = verification(&net, "russia", visit_year);
     for p in ["germany", "france"] {
         assert_eq!(
-            verdicts(&verification(&net, p)),
+            verdicts(&verification(&net, p, visit_year)),
             verdicts(&v),
             "{p} and russia"
         );
     }
-    let russia_quota = v["channels"][0]["quotas"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|q| q["state"] == "russia")
-        .unwrap()
-        .clone();
-    assert_eq!(russia_quota["inspections_left"], 2, "{russia_quota}");
-    assert_eq!(russia_quota["evaluations_left"], 0, "{russia_quota}");
-    let text = ok(&["verification", "--dir", net.get("germany").d()]);
+    let russia = |v: &Value| {
+        v["channels"][0]["quotas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["state"] == "russia")
+            .unwrap()
+            .clone()
+    };
+    let this_year = russia(&verification(&net, "russia", year));
+    assert_eq!(this_year["inspections_left"], 2, "{this_year}");
+    assert_eq!(russia(&v)["evaluations_left"], 0, "{v}");
+    let text = ok(&[
+        "verification",
+        "--dir",
+        net.get("germany").d(),
+        "--year",
+        &visit_year.to_string(),
+    ]);
     assert!(
         text.contains("1 of 1 evaluation visits (0 left; 1 units reported)"),
         "{text}"
@@ -219,7 +234,7 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
         net.get(to).wait_holds(&id);
     }
     for p in ["russia", "germany"] {
-        let v = verification(&net, p);
+        let v = verification(&net, p, visit_year);
         let forged = v["channels"][0]["requests"]
             .as_array()
             .unwrap()
@@ -240,7 +255,7 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
         );
     }
     assert_eq!(
-        verdicts(&verification(&net, "germany")),
-        verdicts(&verification(&net, "russia"))
+        verdicts(&verification(&net, "germany", visit_year)),
+        verdicts(&verification(&net, "russia", visit_year))
     );
 }

@@ -158,6 +158,8 @@ pub struct Evaluation {
     pub small_quota: Figure,
     pub per_unit_per_year: Figure,
     pub per_unit_from_same_state: Figure,
+    /// Visits a State receives on one day (a visit lasts one working day).
+    pub at_a_time: Figure,
     pub lead_days: Figure,
     pub reply_hours: Figure,
     pub team: Figure,

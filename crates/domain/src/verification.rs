@@ -771,6 +771,34 @@ pub fn check_in_history(entry: &Entry, ledger: &Ledger) -> Vec<Violation> {
         if let Some((field, rule)) = beyond(ledger, &entry.channel, rs, &counts, &a) {
             v.push(field, format!("beyond quota, refused: {rule}"));
         }
+        if let Some(day) = a.visit_date {
+            let same_day: Vec<Request<'_>> = requests(ledger, &entry.channel)
+                .into_iter()
+                .filter(|r| {
+                    r.family == Family::Evaluation && r.to == a.to && r.visit_date == Some(day)
+                })
+                .filter(|r| r.standing == Standing::Within)
+                .filter(|r| {
+                    !r.reply
+                        .as_ref()
+                        .is_some_and(|(_, b)| b.decision == Decision::Refused)
+                })
+                .collect();
+            let limit = &rs.evaluation.at_a_time;
+            if i64::try_from(same_day.len()).is_ok_and(|n| n >= limit.value) {
+                v.push(
+                    "date",
+                    format!(
+                        "{} receives a visit from {} on {day} ({}): only {} at a time on its territory ({})",
+                        a.to,
+                        same_day[0].from,
+                        same_day[0].source.id(),
+                        limit.value,
+                        limit.cite()
+                    ),
+                );
+            }
+        }
         if let Some(unit) = &a.unit
             && let Some((k, info)) = units_reported(ledger, &entry.channel, &a.to, a.year)
         {

@@ -615,6 +615,27 @@ fn evaluation_quotas_from_units_reported() {
             Some(("unit", "no more than 1 a year by the same State")),
         ),
         (
+            "only one visit at a time on a territory",
+            600,
+            |h| {
+                h.visit(
+                    "germany",
+                    "russia",
+                    "Unit 1",
+                    "2027-06-01",
+                    "2027-02-01T09:00:00Z",
+                );
+                h.entry(
+                    "france",
+                    "2027-05-01T09:00:00Z",
+                    "evaluation_visit_request",
+                    History::visit_body("russia", "Unit 2", "2027-06-01"),
+                    &[],
+                )
+            },
+            Some(("date", "russia receives a visit from germany on 2027-06-01")),
+        ),
+        (
             "a visit names a unit the State reported under Chapter I",
             600,
             |h| {

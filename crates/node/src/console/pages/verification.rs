@@ -126,7 +126,7 @@ fn rules_checked() -> Markup {
             (i.per_year_from_same_state.value) " from the same State (" (i.per_year_from_same_state.cite()) "); reply within "
             (i.reply_hours.value) " hours, entry within " (i.entry_hours.value) " hours, " (i.duration_hours.value) " hours in the area, up to "
             (i.inspectors.value) " inspectors. Evaluation visits: one per " (e.units_per_visit.value) " units reported, at most "
-            (e.per_year.value) " a year (" (e.units_per_visit.cite()) "), one fifth from the same State (" (e.same_state_share.cite()) "); a unit twice a year, once by the same State; requested "
+            (e.per_year.value) " a year (" (e.units_per_visit.cite()) "), one fifth from the same State (" (e.same_state_share.cite()) "); a unit twice a year, once by the same State; one visit at a time on a territory; requested "
             (e.lead_days.value) " days ahead, reply within " (e.reply_hours.value) " hours. A refusal for force majeure is not counted. "
             "Requests count in the order the State asked received them (its signed receipts), the same on every node; one dated back takes no one's place."
         }
