@@ -286,6 +286,11 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
       assert.ok((await page.locator('main form input, main form textarea, main form select').count()) >= 5, 'the record\'s fields');
       assert.match(await text(), /Meeting record/i);
     }],
+    ['entry-draft-translation', '/entry/nato.nrc/russia/1', async () => {
+      const t = await text();
+      assert.match(t, /AUTHENTIC/, 'the Council\'s authentic language marked');
+      assert.match(t, /TRANSLATION MISSING/, 'the Russian translation the Council requires, marked missing');
+    }],
     ['entry-sea-incident', '/entry/nato.sea/nato/1', async () => {
       const t = await text();
       assert.match(t, /USS Donald Cook/);

@@ -521,7 +521,7 @@ pub(crate) enum UserCommand {
 #[derive(Subcommand, Debug)]
 pub(crate) enum ChannelCommand {
     /// Write a channel charter and send it to the members.
-    Create(ChannelCreateArgs),
+    Create(Box<ChannelCreateArgs>),
     /// Accept a channel's charter.
     Accept(ChannelActArgs),
     /// Suspend a channel (only a resumption may follow).
@@ -590,6 +590,14 @@ pub(crate) struct ChannelCreateArgs {
     /// owe each other its annual review.
     #[arg(long, value_name = "AGREEMENT")]
     pub(crate) incidents_at_sea: Option<String>,
+    /// The language whose text is authentic: every text is given in it,
+    /// the others are translations.
+    #[arg(long, value_name = "LANG")]
+    pub(crate) authentic_language: Option<String>,
+    /// Every text is to come in every language of the channel; a missing
+    /// translation is marked where the text is shown.
+    #[arg(long)]
+    pub(crate) translations_required: bool,
     /// The treaty rule set notifications are checked against (`id@version`,
     /// see `parley rules`); default the Vienna Document 2011 set.
     #[arg(long)]

@@ -46,6 +46,15 @@ pub struct ChannelRules {
     /// Whether each member owes an annual calendar (VD11 Chapter VII).
     #[serde(default)]
     pub annual_calendar: bool,
+    /// The language whose text is authentic: every text in the channel
+    /// is given in it; texts in its other languages are translations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentic_language: Option<String>,
+    /// Every text is to come in every language of the channel: a missing
+    /// translation is marked where the text is shown (not refused: a flash
+    /// message is not held back for its translation).
+    #[serde(default)]
+    pub translations_required: bool,
     /// The incidents-at-sea agreement the members follow (`id@version`,
     /// e.g. `incsea-1972@1`): incident reports cite its articles, notices
     /// of dangerous activities keep its notice period, and the members owe
@@ -107,6 +116,8 @@ impl Default for ChannelRules {
             annual_calendar: false,
             annual_exchange: false,
             incidents_at_sea: None,
+            authentic_language: None,
+            translations_required: false,
             incident_ack_minutes: default_incident(),
             briefing_days: default_briefing(),
             invitation_reply_days: default_invitation(),
@@ -271,6 +282,16 @@ impl Charter {
                 is_language_code(l),
                 format!("languages[{i}]"),
                 format!("{l:?} is not a two-letter ISO 639-1 code such as \"en\" or \"ru\""),
+            );
+        }
+        if let Some(a) = &self.rules.authentic_language {
+            v.check(
+                self.languages.contains(a),
+                "rules.authentic_language",
+                format!(
+                    "{a:?} is not one of the channel's languages ({})",
+                    self.languages.join(", ")
+                ),
             );
         }
         v.check(

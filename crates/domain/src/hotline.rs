@@ -113,6 +113,13 @@ pub fn check_texts(
         field,
         "give the text in at least one language",
     );
+    if let Some(a) = channel.and_then(|c| c.charter.rules.authentic_language.as_ref()) {
+        v.check(
+            text.is_empty() || text.contains_key(a),
+            format!("{field}.{a}"),
+            format!("the authentic text, in {a}, is required in this channel; other languages are translations"),
+        );
+    }
     for (lang, t) in text {
         v.check(
             !t.trim().is_empty(),

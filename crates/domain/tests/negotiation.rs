@@ -156,3 +156,48 @@ fn links_are_verified_false_missing_or_out_of_sight() {
     assert_eq!(v1.signed_superseded(), [("nato", b1.id().as_str())]);
     assert!(version(&a2.id()).signed_superseded().is_empty());
 }
+
+/// A channel with an authentic language takes no text without it; the
+/// translations are optional to send (their absence is shown, not refused).
+#[test]
+fn the_authentic_text_is_required() {
+    let mut c = channel("nato.a");
+    c.charter.languages = vec!["en".into(), "ru".into()];
+    c.charter.rules.authentic_language = Some("en".into());
+    c.charter.rules.translations_required = true;
+    let msg = |text: Value| {
+        known(
+            "nato.a",
+            "nato",
+            1,
+            "2027-01-02T00:00:00Z",
+            "hotline_message",
+            json!({"priority": "routine", "text": text}),
+            vec![],
+        )
+        .entry
+    };
+    assert!(
+        parley_domain::validate(&msg(json!({"en": "Hello", "ru": "Привет"})), Some(&c)).is_ok()
+    );
+    assert!(
+        parley_domain::validate(&msg(json!({"en": "Hello"})), Some(&c)).is_ok(),
+        "a translation may follow"
+    );
+    let v = parley_domain::validate(&msg(json!({"ru": "Привет"})), Some(&c)).unwrap_err();
+    assert_eq!(v[0].field, "text.en");
+    assert!(
+        v[0].rule.contains("the authentic text, in en, is required"),
+        "{v:?}"
+    );
+    // A charter's authentic language is one of its languages.
+    let mut charter = c.charter.clone();
+    charter.rules.authentic_language = Some("fr".into());
+    let mut vs = parley_domain::violation::Violations::default();
+    charter.check("nato", &mut vs);
+    assert!(
+        vs.0.iter().any(|x| x.field == "rules.authentic_language"),
+        "{:?}",
+        vs.0
+    );
+}

@@ -19,6 +19,12 @@ pub(crate) fn run(cmd: ChannelCommand) -> anyhow::Result<()> {
                 "languages": a.languages,
                 "rules": {"flash_ack_minutes": a.flash_ack_minutes, "immediate_ack_minutes": a.immediate_ack_minutes, "annual_calendar": a.annual_calendar, "annual_exchange": a.annual_exchange},
             });
+            if let Some(l) = &a.authentic_language {
+                charter["rules"]["authentic_language"] = json!(l);
+            }
+            if a.translations_required {
+                charter["rules"]["translations_required"] = json!(true);
+            }
             if let Some(r) = &a.incidents_at_sea {
                 charter["rules"]["incidents_at_sea"] = json!(r);
             }

@@ -305,6 +305,18 @@ const RULES: &[Field] = &[
         Widget::Bool,
     ),
     opt(
+        "authentic_language",
+        "Authentic language",
+        "Every text is given in it; the others are translations (e.g. en).",
+        Widget::Text,
+    ),
+    opt(
+        "translations_required",
+        "Every text in every language of the channel (a missing translation is marked)",
+        "",
+        Widget::Bool,
+    ),
+    opt(
         "incidents_at_sea",
         "Incidents-at-sea agreement followed",
         "e.g. incsea-1972@1 (see `parley rules`).",

@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect};
 use maud::{Markup, html};
+use parley_domain::ChannelState;
 use parley_domain::kinds::Whose;
 use parley_domain::ledger::Known;
 use parley_log::proof::TlogProof;
@@ -57,11 +58,34 @@ fn language_maps(body: &Value) -> Vec<(&str, &serde_json::Map<String, Value>)> {
         .collect()
 }
 
-fn texts_side_by_side(m: &serde_json::Map<String, Value>) -> Markup {
+/// Texts by language, the authentic one marked, and each translation the
+/// channel requires but the entry lacks marked missing.
+fn texts_side_by_side(m: &serde_json::Map<String, Value>, c: Option<&ChannelState>) -> Markup {
+    let authentic = c.and_then(|c| c.charter.rules.authentic_language.as_deref());
+    let missing: Vec<&String> = c
+        .filter(|c| c.charter.rules.translations_required)
+        .map(|c| {
+            c.charter
+                .languages
+                .iter()
+                .filter(|l| !m.contains_key(*l))
+                .collect()
+        })
+        .unwrap_or_default();
     html! {
         div.texts {
             @for (lang, text) in m {
-                div.lang lang=(lang) { span.code { (lang) } (crate::console::layout::peer_text(text.as_str().unwrap_or(""))) }
+                div.lang lang=(lang) {
+                    span.code {
+                        (lang)
+                        @if authentic == Some(lang.as_str()) { " " (badge("AUTHENTIC", "green")) }
+                        @else if authentic.is_some() { " · translation" }
+                    }
+                    (crate::console::layout::peer_text(text.as_str().unwrap_or("")))
+                }
+            }
+            @for lang in &missing {
+                div.lang.missing { span.code { (lang) } " " (badge("TRANSLATION MISSING", "amber")) }
             }
         }
     }
@@ -86,7 +110,7 @@ fn value(key: &str, v: &Value) -> Markup {
         return html! { "longitude latitude " code { (format!("{lon:.4} {lat:.4}")) } };
     }
     if let Some(m) = language_map(v) {
-        return texts_side_by_side(m);
+        return texts_side_by_side(m, None);
     }
     match v {
         Value::String(s) => html! { span.pre { (crate::console::layout::peer_text(s)) } },
@@ -107,13 +131,13 @@ fn value(key: &str, v: &Value) -> Markup {
 }
 
 /// The body as facts, language maps side by side.
-pub fn body_view(body: &Value) -> Markup {
+pub fn body_view(body: &Value, channel: Option<&ChannelState>) -> Markup {
     let langs = language_maps(body);
     let lang_keys: Vec<&str> = langs.iter().map(|(k, _)| *k).collect();
     html! {
         @for (field, m) in &langs {
             h3 { (field.replace('_', " ")) }
-            (texts_side_by_side(m))
+            (texts_side_by_side(m, channel))
         }
         @if let Some(obj) = body.as_object() {
             dl.facts {
@@ -359,7 +383,7 @@ pub async fn page(
             dt { "Hash" } dd { code { (k.hash.to_hex()) } }
         }
         (actions(&ctx, &k))
-        div.panel { (body_view(&k.entry.body)) (articles_cited(&ctx, &k)) }
+        div.panel { (body_view(&k.entry.body, ctx.ledger.channels.get(&k.entry.channel))) (articles_cited(&ctx, &k)) }
         h2 { "Delivery" }
         (delivery_table(&ctx, &k))
         @if !witnessed.is_empty() {
