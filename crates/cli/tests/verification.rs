@@ -154,7 +154,7 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
     let germany_visit = sent(&net, "germany", "evaluation_visit_request", &visit, &[]);
     net.get("france").wait_holds(&germany_visit);
     let err = refused(&net, "france", "evaluation_visit_request", &visit, &[]);
-    assert!(err.contains("its quota is 1 visits a year"), "{err}");
+    assert!(err.contains("its quota is 1 visit a year"), "{err}");
 
     // Only the State asked replies; Russia accepts.
     net.get("france").wait_holds(&first);
@@ -207,7 +207,7 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
         &visit_year.to_string(),
     ]);
     assert!(
-        text.contains("1 of 1 evaluation visits (0 left; 1 units reported)"),
+        text.contains("1 of 1 evaluation visit (0 left; 1 unit reported)"),
         "{text}"
     );
 

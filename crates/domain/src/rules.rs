@@ -274,6 +274,12 @@ pub fn default_set() -> &'static RuleSet {
     get(DEFAULT_RULESET).expect("the default rule set ships with parley")
 }
 
+/// "1 visit", "3 visits".
+pub fn count(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{} {}", group(n), if n == 1 { one } else { many })
+}
+
 /// 9000 → "9,000".
 pub fn group(n: i64) -> String {
     let s = n.abs().to_string();

@@ -35,7 +35,7 @@ use crate::geo::Area;
 use crate::hotline::check_texts;
 use crate::incidents::check_to;
 use crate::ledger::{Known, Ledger};
-use crate::rules::{Figure, RuleSet};
+use crate::rules::{Figure, RuleSet, count};
 use crate::violation::{Violation, Violations, parse_body};
 
 /// How the inspection team moves in the specified area.
@@ -502,8 +502,9 @@ fn beyond(
                 return Some((
                     "to",
                     format!(
-                        "{} has accepted {total} inspections in {}: no State is obliged to accept more than {} a calendar year ({})",
+                        "{} has accepted {} in {}: no State is obliged to accept more than {} a calendar year ({})",
                         a.to,
+                        count(total, "inspection", "inspections"),
                         a.year,
                         i.per_year.value,
                         i.per_year.cite()
@@ -514,8 +515,9 @@ fn beyond(
                 return Some((
                     "to",
                     format!(
-                        "{} has accepted {pair} inspection from {} in {}: no more than {} a year from the same State ({})",
+                        "{} has accepted {} from {} in {}: no more than {} a year from the same State ({})",
                         a.to,
+                        count(pair, "inspection", "inspections"),
                         a.from,
                         a.year,
                         i.per_year_from_same_state.value,
@@ -532,13 +534,23 @@ fn beyond(
                     return Some((
                         "to",
                         format!(
-                            "{} reported {} units under Chapter I for {}: its quota is {quota} visits a year (one per {} units, at most {}; {}), and {total} are accepted",
+                            "{} reported {} under Chapter I for {}: its quota is {} a year (one per {} units, at most {}; {}), and {} accepted",
                             a.to,
-                            info.units.len(),
+                            count(
+                                i64::try_from(info.units.len()).unwrap_or(i64::MAX),
+                                "unit",
+                                "units"
+                            ),
                             info.year,
+                            count(quota, "visit", "visits"),
                             ev.units_per_visit.value,
                             ev.per_year.value,
-                            ev.units_per_visit.cite()
+                            ev.units_per_visit.cite(),
+                            if total == 1 {
+                                "1 is".to_string()
+                            } else {
+                                format!("{total} are")
+                            }
                         ),
                     ));
                 }
@@ -547,8 +559,9 @@ fn beyond(
                     return Some((
                         "to",
                         format!(
-                            "{} has accepted {pair} of its {quota} visits in {} from {}: no more than {share} from the same State ({})",
+                            "{} has accepted {pair} of its {} in {} from {}: no more than {share} from the same State ({})",
                             a.to,
+                            count(quota, "visit", "visits"),
                             a.year,
                             a.from,
                             ev.same_state_share.cite()
@@ -567,7 +580,8 @@ fn beyond(
                     return Some((
                         "unit",
                         format!(
-                            "the unit was visited {n} times in {}: no more than {} a year ({})",
+                            "the unit was visited {} in {}: no more than {} a year ({})",
+                            count(n, "time", "times"),
                             a.year,
                             ev.per_unit_per_year.value,
                             ev.per_unit_per_year.cite()

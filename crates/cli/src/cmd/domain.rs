@@ -568,8 +568,11 @@ pub(crate) fn verification(a: crate::cli::YearArgs) -> anyhow::Result<()> {
         for q in c["quotas"].as_array().into_iter().flatten() {
             let evaluation = match q["evaluation_quota"].as_i64() {
                 Some(quota) => format!(
-                    "{} of {quota} evaluation visits ({} left; {} units reported)",
-                    q["evaluations"], q["evaluations_left"], q["units"]
+                    "{} of {} ({} left; {} reported)",
+                    q["evaluations"],
+                    rules::count(quota, "evaluation visit", "evaluation visits"),
+                    q["evaluations_left"],
+                    rules::count(q["units"].as_i64().unwrap_or(0), "unit", "units")
                 ),
                 None => format!(
                     "{} evaluation visits (quota unknown: no Chapter I information)",
