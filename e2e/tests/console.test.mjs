@@ -235,6 +235,8 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
       const places = await page.locator('main svg.map text.place').allTextContents();
       for (const p of ['Poland', 'Belarus', 'Russia', 'Norway', 'Ukraine']) assert.ok(places.includes(p), `${p} named on the map: ${places}`);
       assert.ok((await page.locator('main svg.map path.land').count()) >= 40, 'country outlines, borders drawn');
+      assert.match(t, /Surface-to-air missile firing/, 'the Baltic Fleet\'s notice of a missile firing');
+      assert.equal(await page.locator('main svg.map path.area.danger').count(), 1, 'its area on the map');
     }],
     ['verification-story', `/verification?year=${new Date().getUTCFullYear() + 1}`, async () => {
       const t = await text();

@@ -142,6 +142,39 @@ fn chapter_viii(ledger: &Ledger, all: &[Exercise<'_>], e: &Exercise<'_>) -> Vec<
     out
 }
 
+/// A notice of a dangerous activity at sea, with how far ahead it came.
+pub struct DangerNotice<'a> {
+    pub source: &'a Known,
+    pub notice: crate::incidents::DangerousActivityNotice,
+    /// Whole days between the notice and the start.
+    pub days_ahead: i64,
+    /// Days the channel's agreement asks for, as a rule.
+    pub days_required: Option<i64>,
+}
+
+/// Every notice of a dangerous activity at sea, newest start first.
+pub fn danger_notices(ledger: &Ledger) -> Vec<DangerNotice<'_>> {
+    let mut out: Vec<DangerNotice<'_>> = ledger
+        .of_kind("dangerous_activity_notice")
+        .filter_map(|k| {
+            let notice =
+                parse_body::<crate::incidents::DangerousActivityNotice>(&k.entry.body).ok()?;
+            let agreement = ledger
+                .channels
+                .get(&k.entry.channel)
+                .and_then(crate::ChannelState::incidents_at_sea);
+            Some(DangerNotice {
+                days_ahead: (notice.start.0.unix() - k.entry.time.unix()).div_euclid(86_400),
+                days_required: agreement.map(|a| a.notice_days.value),
+                source: k,
+                notice,
+            })
+        })
+        .collect();
+    out.sort_by_key(|d| std::cmp::Reverse(d.notice.start));
+    out
+}
+
 /// Every annual calendar, by year.
 pub fn calendars(ledger: &Ledger) -> Vec<(&Known, AnnualCalendar)> {
     let mut out: Vec<(&Known, AnnualCalendar)> = ledger

@@ -74,7 +74,8 @@ fn path(points: &[(f64, f64)]) -> String {
 }
 
 /// One area to draw: its label, its class (`notifiable`, `observation`,
-/// `voluntary`) and its outer ring in degrees.
+/// `voluntary`, or `danger` for an activity dangerous at sea) and its outer
+/// ring in degrees.
 pub struct MapArea {
     pub label: String,
     pub class: &'static str,

@@ -39,7 +39,8 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let ctx = Ctx::load(&node, &headers).await?;
     let ex = views::exercises(&ctx.ledger);
     let cals = views::calendars(&ctx.ledger);
-    let areas: Vec<MapArea> = ex
+    let dangers = views::danger_notices(&ctx.ledger);
+    let mut areas: Vec<MapArea> = ex
         .iter()
         .map(|x| MapArea {
             label: x.notification.designation.clone(),
@@ -54,10 +55,16 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
             href: entry_href(&x.source.id()),
         })
         .collect();
+    areas.extend(dangers.iter().map(|d| MapArea {
+        label: d.notice.activity.clone(),
+        class: "danger",
+        ring: d.notice.area.outer_degrees(),
+        href: entry_href(&d.source.id()),
+    }));
     let content = html! {
         p {
             "Legend: " (badge("NOTIFIABLE", "amber")) " amber area · " (badge("OBSERVATION REQUIRED", "red")) " red area · "
-            (badge("BELOW THRESHOLDS", "grey")) " blue area. Thresholds: " a href="#rules" { "Vienna Document 2011" } "."
+            (badge("BELOW THRESHOLDS", "grey")) " blue area · " (badge("DANGER AT SEA", "red")) " dashed red area: an activity dangerous to navigation or flight. Thresholds: " a href="#rules" { "Vienna Document 2011" } "."
         }
         (europe(&areas))
         h2 { "Calendar of notified activities" }
@@ -85,6 +92,23 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                         }
                     }
                 }
+            }
+        }
+        h2 { "Activities dangerous to navigation or flight" }
+        @if dangers.is_empty() { p.muted { "None notified." } } @else {
+            table {
+                thead { tr { th { "When (UTC)" } th { "Activity" } th { "Notice" } } }
+                tbody { @for d in &dangers {
+                    tr {
+                        td.when { (fmt_time(d.notice.start.0.unix())) " –" br; (fmt_time(d.notice.end.0.unix())) }
+                        td { a href=(entry_href(&d.source.id())) { b { (d.notice.activity) } } " by " (d.source.entry.author)
+                            @if let Some(w) = &d.notice.broadcast_warning { div.sub { "also broadcast: " (w) } } }
+                        td {
+                            (d.days_ahead) " days ahead"
+                            @if let Some(r) = d.days_required { @if d.days_ahead < r { " " (badge("SHORT NOTICE", "red")) @if let Some(why) = &d.notice.late_reason { div.sub { (why) } } } @else { span.muted { " (" (r) " required as a rule)" } } }
+                        }
+                    }
+                } }
             }
         }
         h2 { "Annual calendars" }
