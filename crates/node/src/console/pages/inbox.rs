@@ -90,17 +90,23 @@ pub async fn page(
     };
     let here = q.channel.clone().unwrap_or_default();
     let href = |p: usize| {
-        let mut h = format!("/inbox?page={p}");
-        if let Some(c) = &q.channel {
-            h.push_str(&format!("&channel={c}"));
+        // Encoded by the URL crate: a number may hold '/' (and a user may
+        // type anything).
+        let mut u = reqwest::Url::parse("http://console/inbox").expect("a valid base");
+        {
+            let mut pairs = u.query_pairs_mut();
+            pairs.append_pair("page", &p.to_string());
+            if let Some(c) = &q.channel {
+                pairs.append_pair("channel", c);
+            }
+            if q.all {
+                pairs.append_pair("all", "true");
+            }
+            if let Some(n) = wanted {
+                pairs.append_pair("number", n);
+            }
         }
-        if q.all {
-            h.push_str("&all=true");
-        }
-        if let Some(n) = wanted {
-            h.push_str(&format!("&number={}", n.replace('/', "%2F")));
-        }
-        h
+        format!("/inbox?{}", u.query().unwrap_or_default())
     };
     let pager = pages.nav(href, "newer", "older");
     let content = html! {
@@ -129,7 +135,7 @@ pub async fn page(
                 }
             }
             section {
-                @if let Some(n) = wanted { p { (rows.len()) " notification(s) numbered " code { (n) } "… · " a href="/inbox" { "all traffic" } } }
+                @if let Some(n) = wanted { p { (total) " notification(s) numbered " code { (n) } "… · " a href="/inbox" { "all traffic" } } }
                 @if rows.is_empty() { p.muted { @if wanted.is_some() { "No message has that number." } @else { "No traffic yet." } } }
                 @else {
                     (pager)
