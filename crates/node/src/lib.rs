@@ -171,16 +171,39 @@ pub async fn serve(
             tracing::info!(party = %dir.config.party, "parley standby stopped");
             return Ok(());
         }
-        match run_active(dir.clone(), store.clone(), &lease, limits, &stop_rx).await? {
-            standby::Term::Stopped => return Ok(()),
-            standby::Term::LostLease => {
+        match run_active(dir.clone(), store.clone(), &lease, limits, &stop_rx).await {
+            Ok(standby::Term::Stopped) => return Ok(()),
+            Ok(standby::Term::LostLease) => {
                 tracing::error!(
                     party = %dir.config.party,
                     "lost the lease on the database (its session ended): stopped acting for this party at once; standing by until the lease can be taken again"
                 );
                 hold_off = 3 * standby::LEASE_CHECK;
             }
+            // The database went away again between taking the lease and
+            // reading what the node starts from: stand by, as on losing it.
+            Err(e) if store_unavailable(&e) => {
+                tracing::error!(
+                    party = %dir.config.party,
+                    error = %e,
+                    "the database went away while this node was starting as the active node; standing by until the lease can be taken again"
+                );
+                hold_off = 3 * standby::LEASE_CHECK;
+            }
+            Err(e) => return Err(e),
         }
+    }
+}
+
+/// Whether starting failed because the store cannot be reached or written
+/// just now (it clears up; anything else is the operator's to fix).
+fn store_unavailable(e: &ServeError) -> bool {
+    match e {
+        ServeError::Other(a) => a.chain().any(|c| {
+            c.downcast_ref::<parley_store::StoreError>()
+                .is_some_and(|s| s.storage_unavailable().is_some())
+        }),
+        _ => false,
     }
 }
 
