@@ -49,6 +49,13 @@ pub struct VersionLink {
     pub hash: String,
 }
 
+impl VersionLink {
+    /// The channel its id names (a channel id may hold dots, never '/').
+    pub fn channel(&self) -> Option<&str> {
+        self.entry.rsplitn(3, '/').nth(2)
+    }
+}
+
 /// Where an article of a negotiated text stands.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -108,7 +115,7 @@ impl DraftDocument {
             );
         }
         for (i, l) in self.links.iter().enumerate() {
-            let channel_of = l.entry.rsplitn(3, '/').nth(2);
+            let channel_of = l.channel();
             v.check(
                 channel_of.is_some()
                     && l.entry

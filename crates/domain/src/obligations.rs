@@ -130,10 +130,7 @@ fn answer<'a>(
                 && duty.answers.contains(&a.entry.kind.as_str())
                 && (duty.accept)(a, duty.due)
         })
-        .map(|a| match a.delivered.get(&duty.creditor) {
-            Some(t) => (a, *t, true),
-            None => (a, a.entry.time, false),
-        })
+        .map(|a| held_by(a, &duty.creditor))
         .collect();
     answers.sort_by_key(|(a, t, _)| (*t, a.entry.seq));
     if duty.questions.is_empty() {
@@ -215,6 +212,56 @@ pub(crate) fn recurring(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
     out
 }
 
+/// When `creditor` had `k`: its receipt where this node holds it (proven),
+/// else the stated time.
+fn held_by<'a>(k: &'a Known, creditor: &str) -> (&'a Known, Timestamp, bool) {
+    match k.delivered.get(creditor) {
+        Some(t) => (k, *t, true),
+        None => (k, k.entry.time, false),
+    }
+}
+
+/// An obligation the calendar makes under a channel's charter (not an
+/// entry): owed from `starts`, due by `due`.
+struct ByTheCalendar<'a> {
+    channel: &'a crate::channel::ChannelState,
+    id: String,
+    rule: &'static str,
+    description: String,
+    debtor: &'a str,
+    creditor: &'a str,
+    starts: Timestamp,
+    due: Timestamp,
+    answered_by: &'a str,
+}
+
+impl ByTheCalendar<'_> {
+    /// The obligation as it stands at `at`, met by `found` if anything.
+    fn judged(self, found: Option<(&Known, Timestamp, bool)>, at: Timestamp) -> Obligation {
+        let c = self.channel;
+        Obligation {
+            id: self.id,
+            channel: c.id.clone(),
+            rule: self.rule,
+            description: self.description,
+            debtor: self.debtor.to_string(),
+            creditor: self.creditor.to_string(),
+            source: format!("{}/{}/0", c.id, c.creator),
+            source_kind: "channel_charter".into(),
+            source_hash: c.charter_hash.to_hex(),
+            starts: Some(self.starts),
+            starts_proven: true,
+            due: Some(self.due),
+            met_by: found.map(|f| f.0.id()),
+            answered_by: vec![self.answered_by.to_string()],
+            unanswered: vec![],
+            met_at: found.map(|f| f.1),
+            met_proven: found.is_some_and(|f| f.2),
+            status: status(Some(self.starts), Some(self.due), found.map(|f| f.1), at),
+        }
+    }
+}
+
 /// INCSEA Art. IX: in a channel that follows an incidents-at-sea
 /// agreement, the members meet to review it within each `review_months`
 /// from the channel's opening. The n-th review meeting (a meeting record
@@ -262,14 +309,11 @@ pub(crate) fn reviews(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
             for debtor in &c.charter.members {
                 for creditor in c.charter.members.iter().filter(|m| *m != debtor) {
                     let found = record
-                        .map(|(k, _)| match k.delivered.get(creditor) {
-                            Some(t) if k.entry.author != *creditor => (*k, *t, true),
-                            _ => (*k, k.entry.time, false),
-                        })
+                        .map(|(k, _)| held_by(k, creditor))
                         .filter(|(_, t, _)| *t <= at);
-                    out.push(Obligation {
+                    let owed = ByTheCalendar {
+                        channel: c,
                         id: format!("{}#review-{n}#{debtor}#{creditor}", c.id),
-                        channel: c.id.clone(),
                         rule: "agreement-review",
                         description: format!(
                             "meet to review the {} (review {n}, by {}) ({})",
@@ -277,21 +321,13 @@ pub(crate) fn reviews(ledger: &Ledger, at: Timestamp) -> Vec<Obligation> {
                             Date::of(due.plus_seconds(-1)),
                             ag.review_months.cite()
                         ),
-                        debtor: debtor.clone(),
-                        creditor: creditor.clone(),
-                        source: format!("{}/{}/0", c.id, c.creator),
-                        source_kind: "channel_charter".into(),
-                        source_hash: c.charter_hash.to_hex(),
-                        starts: Some(starts),
-                        starts_proven: true,
-                        due: Some(due),
-                        met_by: found.map(|f| f.0.id()),
-                        answered_by: vec!["meeting_record".into()],
-                        unanswered: vec![],
-                        met_at: found.map(|f| f.1),
-                        met_proven: found.is_some_and(|f| f.2),
-                        status: status(Some(starts), Some(due), found.map(|f| f.1), at),
-                    });
+                        debtor,
+                        creditor,
+                        starts,
+                        due,
+                        answered_by: "meeting_record",
+                    };
+                    out.push(owed.judged(found, at));
                 }
             }
         }
@@ -481,15 +517,12 @@ fn annual_return(
             for creditor in c.charter.members.iter().filter(|m| *m != debtor) {
                 let found = returns
                     .iter()
-                    .map(|k| match k.delivered.get(creditor) {
-                        Some(t) => (*k, *t, true),
-                        None => (*k, k.entry.time, false),
-                    })
+                    .map(|k| held_by(k, creditor))
                     .filter(|(_, t, _)| *t <= at)
                     .min_by_key(|(_, t, _)| *t);
-                out.push(Obligation {
+                let owed = ByTheCalendar {
+                    channel: c,
                     id: format!("{}#{}-{}#{debtor}", c.id, annual.rule, year + 1),
-                    channel: c.id.clone(),
                     rule: annual.rule,
                     description: format!(
                         "send {} for {} by {}-{:02}-{:02} ({})",
@@ -500,21 +533,13 @@ fn annual_return(
                         due.day,
                         annual.chapter
                     ),
-                    debtor: debtor.clone(),
-                    creditor: creditor.clone(),
-                    source: format!("{}/{}/0", c.id, c.creator),
-                    source_kind: "channel_charter".into(),
-                    source_hash: c.charter_hash.to_hex(),
-                    starts: Some(starts),
-                    starts_proven: true,
-                    due: Some(deadline),
-                    met_by: found.map(|f| f.0.id()),
-                    answered_by: vec![kind.into()],
-                    unanswered: vec![],
-                    met_at: found.map(|f| f.1),
-                    met_proven: found.is_some_and(|f| f.2),
-                    status: status(Some(starts), Some(deadline), found.map(|f| f.1), at),
-                });
+                    debtor,
+                    creditor,
+                    starts,
+                    due: deadline,
+                    answered_by: kind,
+                };
+                out.push(owed.judged(found, at));
             }
         }
         if deadline > at {

@@ -781,12 +781,12 @@ pub fn check_in_history(entry: &Entry, ledger: &Ledger) -> Vec<Violation> {
     if let Some(a) = Asked::of(entry) {
         let c = ledger.channels.get(&entry.channel);
         let rs = ruleset_of(c);
-        let (_, counts) = requests_with_counts(ledger, &entry.channel);
+        let (held, counts) = requests_with_counts(ledger, &entry.channel);
         if let Some((field, rule)) = beyond(ledger, &entry.channel, rs, &counts, &a) {
             v.push(field, format!("beyond quota, refused: {rule}"));
         }
         if let Some(day) = a.visit_date {
-            let same_day: Vec<Request<'_>> = requests(ledger, &entry.channel)
+            let same_day: Vec<Request<'_>> = held
                 .into_iter()
                 .filter(|r| {
                     r.family == Family::Evaluation && r.to == a.to && r.visit_date == Some(day)

@@ -547,7 +547,7 @@ fn link_seen(ledger: &Ledger, l: &crate::negotiation::VersionLink) -> Link {
     let by_hash = parley_log::Hash::from_hex(&l.hash)
         .ok()
         .and_then(|h| ledger.get(&h));
-    let channel = l.entry.rsplitn(3, '/').nth(2).unwrap_or("");
+    let channel = l.channel().unwrap_or("");
     let seen = match by_hash {
         Some(k) if k.id() == l.entry && k.entry.kind == "draft_document" => LinkSeen::Verified,
         Some(_) => LinkSeen::Mismatch,
