@@ -6,6 +6,7 @@
 
 mod net;
 
+use net::forge::{Forge, push};
 use net::{Net, accept_channel, json, ok, parley, wait_until};
 use serde_json::{Value, json as j};
 
@@ -289,4 +290,33 @@ fn each_member_verifies_the_tracks_it_can_see() {
         );
         assert!(text.contains("article 3: rejected"), "{p}: {text}");
     }
+
+    // NATO, past its own node's check, tables a version in the all-party
+    // track that claims to continue the Council's draft under another
+    // entry's hash (the bilateral v1's). Russia, which holds both, shows
+    // the link false; so does the USA, outside the Council, because the
+    // hash is a version it holds under another id.
+    let nato = net.get("nato");
+    let mut forge = Forge::from_node(nato.key(), "nato.osce", nato);
+    net.p("nato").stop();
+    let e = forge.entry(
+        "draft_document",
+        draft("v2", &["nato", "russia", "usa"], &[(&nrc1, &bi1_hash)], &[]),
+    );
+    let forged = e.id();
+    forge.push_bytes(e.encode().unwrap());
+    let from = forge.tree.size() - 1;
+    for to in ["russia", "usa"] {
+        let (status, body) = push(net.get(to), &forge.update(from));
+        assert_eq!(status, 200, "{to}: {body}");
+        net.get(to).wait_holds(&forged);
+    }
+    assert_eq!(
+        links_seen(&net, "russia", &forged),
+        vec![(nrc1.clone(), "mismatch".to_string())]
+    );
+    assert_eq!(
+        links_seen(&net, "usa", &forged),
+        vec![(nrc1.clone(), "mismatch".to_string())]
+    );
 }

@@ -258,4 +258,37 @@ fn quotas_are_refused_at_send_agreed_everywhere_and_cannot_be_forged() {
         verdicts(&verification(&net, "germany", visit_year)),
         verdicts(&verification(&net, "russia", visit_year))
     );
+
+    // France, still past its own node, answers Germany's inspection as if
+    // it were Russia, refusing it for force majeure (which would free
+    // Russia's quota). A reply counts only from the State asked: Germany's
+    // request keeps Russia's acceptance and its place in the quota.
+    let shown = json(&["show", "--dir", net.get("germany").d(), &first]);
+    let first_hash = parley_log::Hash::from_hex(shown["hash"].as_str().unwrap()).unwrap();
+    let mut e = forge.entry(
+        "verification_reply",
+        j!({"decision": "refused", "ground": "force_majeure", "explanation": "Storm."}),
+    );
+    e.refs = vec![first_hash];
+    let false_reply = e.id();
+    forge.push_bytes(e.encode().unwrap());
+    let from = forge.tree.size() - 1;
+    for to in ["russia", "germany"] {
+        let (status, body) = push(net.get(to), &forge.update(from));
+        assert_eq!(status, 200, "{to}: {body}");
+        net.get(to).wait_holds(&false_reply);
+    }
+    for p in ["russia", "germany"] {
+        let v = verification(&net, p, year);
+        let asked = v["channels"][0]["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == first.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(asked["reply"]["id"], reply.as_str(), "{p}: {asked}");
+        assert_eq!(asked["counted"], true, "{p}: {asked}");
+        assert_eq!(russia(&v)["inspections_left"], 2, "{p}: {v}");
+    }
 }
