@@ -494,6 +494,10 @@ pub(crate) enum UserCommand {
         /// Also issue an API token for this user (see `user token`).
         #[arg(long)]
         token: bool,
+        /// The console's language for this user: en or ru (the console's
+        /// language switch and a `?lang=` link still choose another).
+        #[arg(long, value_parser = ["en", "ru"])]
+        language: Option<String>,
     },
     /// Issue (or replace) a user's API token: written to
     /// DIR/tokens/NAME.token (mode 0600); only its SHA-256 is kept in

@@ -22,6 +22,13 @@ pub enum Priority {
 }
 
 impl Priority {
+    pub const ALL: [Priority; 4] = [
+        Priority::Routine,
+        Priority::Priority,
+        Priority::Immediate,
+        Priority::Flash,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Priority::Routine => "routine",

@@ -72,6 +72,13 @@ pub enum ArticleState {
 }
 
 impl ArticleState {
+    pub const ALL: [ArticleState; 4] = [
+        ArticleState::Tabled,
+        ArticleState::Bracketed,
+        ArticleState::AgreedAdReferendum,
+        ArticleState::Rejected,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             ArticleState::Tabled => "TABLED",

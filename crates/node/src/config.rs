@@ -80,6 +80,10 @@ pub struct User {
     /// (`parley user token`); never the token itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_sha256: Option<String>,
+    /// The console's language for this user (`en`, `ru`) unless the URL or
+    /// the console's language switch says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// Where the console and local API listen, and how.

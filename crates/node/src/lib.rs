@@ -103,7 +103,7 @@ pub fn console_app(node: Arc<Node>) -> Router {
         std::time::Duration::from_secs(node.dir.config.limits.request_timeout_secs.max(1));
     Router::new()
         .nest("/api/v1", api::router(node.clone()))
-        .merge(console::router())
+        .merge(console::router(node.clone()))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -23,6 +23,8 @@ pub(crate) const DEMO_PASSWORD: &str = "parley-demo";
 const PARTIES: [&str; 3] = ["nato", "russia", "osce"];
 /// The clock the demo's nodes share while the story replays.
 const STORY_CLOCK: &str = "story-clock";
+/// Russia's duty officer who reads the console in Russian.
+const RUSSIAN_DUTY: &str = "dezhurny";
 /// How far back the story begins (its first step is `at = "-60d"`).
 const STORY_SPAN_SECS: i64 = 60 * 86_400;
 const ROLES: [(&str, &str); 6] = [
@@ -97,6 +99,25 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
                 DEMO_PASSWORD,
                 // API tokens too: the story's signatures are the signatories'.
                 "--token",
+            ])?;
+        }
+        // Russia's watch floor reads its console in Russian: a duty officer
+        // whose preference is set (the console's switch and `?lang=` still
+        // choose another).
+        if *p == "russia" {
+            parley(&[
+                "user",
+                "add",
+                "--dir",
+                &d.to_string_lossy(),
+                "--name",
+                RUSSIAN_DUTY,
+                "--role",
+                "duty_officer",
+                "--password",
+                DEMO_PASSWORD,
+                "--language",
+                "ru",
             ])?;
         }
     }
@@ -452,10 +473,10 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     println!("\nthe consoles (sign in with password \"{DEMO_PASSWORD}\"; demo only):");
     for (p, console) in PARTIES.iter().zip(&consoles) {
-        let users = if *p == "osce" {
-            "auditor, admin"
-        } else {
-            "duty, diplomat, expert, signatory, auditor, admin"
+        let users = match *p {
+            "osce" => "auditor, admin",
+            "russia" => "duty, diplomat, expert, signatory, auditor, admin; dezhurny (in Russian)",
+            _ => "duty, diplomat, expert, signatory, auditor, admin",
         };
         println!("  {:<7} {console}/   users: {users}", p.to_uppercase());
     }

@@ -342,6 +342,7 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
             role,
             password,
             token,
+            language,
         } => {
             let mut config = parley_node::config::read_config(&dir.dir)?;
             let password = match password {
@@ -370,6 +371,7 @@ pub(crate) fn user(cmd: UserCommand) -> anyhow::Result<()> {
                 role: role.clone(),
                 password_hash: parley_node::console::auth::hash_password(&password),
                 token_sha256: None,
+                language,
             };
             config.users.retain(|u| u.name != name);
             config.users.push(user);

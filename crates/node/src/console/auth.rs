@@ -379,6 +379,7 @@ mod tests {
             role: "duty_officer".into(),
             password_hash: hash_password("correct horse"),
             token_sha256: None,
+            language: None,
         };
         assert!(user.password_hash.starts_with("$argon2id$"));
         assert!(check_password(&user, "correct horse"));

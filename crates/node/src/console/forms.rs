@@ -3,6 +3,7 @@
 //! domain reports is shown beside its field, and what was typed is shown
 //! again on an error.
 
+use crate::console::i18n::{t, text, tf, tr};
 use std::collections::BTreeMap;
 
 use maud::{Markup, html};
@@ -980,23 +981,23 @@ pub fn render(
             div.field.invalid[!errs.is_empty()] {
                 @match &field.widget {
                     Widget::Group(sub) => {
-                        fieldset { legend { (field.label) } @if !field.help.is_empty() { p.help { (field.help) } }
+                        fieldset { legend { (text(field.label)) } @if !field.help.is_empty() { p.help { (text(field.help)) } }
                             div.numbers { (render(sub, &name, v, errors, c)) } }
                     }
                     Widget::Rows(sub) => {
-                        fieldset { legend { (field.label) } @if !field.help.is_empty() { p.help { (field.help) } }
+                        fieldset { legend { (text(field.label)) } @if !field.help.is_empty() { p.help { (text(field.help)) } }
                             @for i in 0..(rows_in(v, &name) + 2).max(3) {
                                 fieldset { legend { "#" (i + 1) } (render(sub, &format!("{name}.{i}"), v, errors, c)) }
                             }
                         }
                     }
                     _ => {
-                        label for=(id) { (field.label) @if field.optional { span.muted { " (optional)" } } }
-                        @if !field.help.is_empty() { p.help { (field.help) } }
+                        label for=(id) { (text(field.label)) @if field.optional { " " span.muted { (t!("(optional)")) } } }
+                        @if !field.help.is_empty() { p.help { (text(field.help)) } }
                         (input(field, &name, &id, v, c))
                     }
                 }
-                @for e in &errs { div.error { (e) } }
+                @for e in &errs { div.error { (tr(e)) } }
             }
         }
     }
@@ -1011,7 +1012,7 @@ fn input(field: &Field, name: &str, id: &str, v: &Values, c: &Choices<'_>) -> Ma
             html! { input type="number" min="0" step="1" id=(id) name=(name) value=(val); }
         }
         Widget::Select(opts) => html! {
-            select id=(id) name=(name) { @for (value, label) in *opts { option value=(value) selected[*value == val] { (label) } } }
+            select id=(id) name=(name) { @for (value, label) in *opts { option value=(value) selected[*value == val] { (text(label)) } } }
         },
         // The browser's own pickers: they may show the date in the
         // browser's locale, but they send ISO (YYYY-MM-DD, YYYY-MM-DDTHH:MM),
@@ -1022,7 +1023,7 @@ fn input(field: &Field, name: &str, id: &str, v: &Values, c: &Choices<'_>) -> Ma
         Widget::DateTime => {
             let local = val.trim_end_matches('Z');
             let local = local.get(..16).unwrap_or(local);
-            html! { input type="datetime-local" id=(id) name=(name) value=(local); span.help { "UTC" } }
+            html! { input type="datetime-local" id=(id) name=(name) value=(local); span.help { (t!("UTC")) } }
         }
         Widget::DateTimes | Widget::Lines | Widget::Area => {
             html! { textarea id=(id) name=(name) { (val) } }
@@ -1057,8 +1058,8 @@ fn input(field: &Field, name: &str, id: &str, v: &Values, c: &Choices<'_>) -> Ma
             let (lo, la) = (format!("{name}.longitude"), format!("{name}.latitude"));
             html! {
                 div.side-by-side {
-                    div { label for=(lo.replace('.', "-")) { "Longitude (degrees, east positive)" } input type="text" id=(lo.replace('.', "-")) name=(lo) value=(one(v, &lo)); }
-                    div { label for=(la.replace('.', "-")) { "Latitude (degrees, north positive)" } input type="text" id=(la.replace('.', "-")) name=(la) value=(one(v, &la)); }
+                    div { label for=(lo.replace('.', "-")) { (t!("Longitude (degrees, east positive)")) } input type="text" id=(lo.replace('.', "-")) name=(lo) value=(one(v, &lo)); }
+                    div { label for=(la.replace('.', "-")) { (t!("Latitude (degrees, north positive)")) } input type="text" id=(la.replace('.', "-")) name=(la) value=(one(v, &la)); }
                 }
             }
         }
@@ -1096,7 +1097,7 @@ pub fn to_body(
                     match raw.replace([',', ' '], "").parse::<u64>() {
                         Ok(n) => Some(json!(n)),
                         Err(_) => {
-                            errs.push(Violation::new(name.clone(), "must be a whole number"));
+                            errs.push(Violation::new(name.clone(), t!("must be a whole number")));
                             None
                         }
                     }
@@ -1116,9 +1117,10 @@ pub fn to_body(
                 for (i, l) in lines.enumerate() {
                     match utc(l) {
                         Ok(t) => list.push(json!(t)),
-                        Err(e) => {
-                            errs.push(Violation::new(name.clone(), format!("line {}: {e}", i + 1)))
-                        }
+                        Err(e) => errs.push(Violation::new(
+                            name.clone(),
+                            tf("line {line}: {why}", &[("line", &(i + 1)), ("why", &e)]),
+                        )),
                     }
                 }
                 (!list.is_empty()).then(|| json!(list))
@@ -1183,7 +1185,9 @@ pub fn to_body(
                     _ => {
                         errs.push(Violation::new(
                             name.clone(),
-                            "give longitude and latitude in decimal degrees, e.g. 19.8 and 56.2",
+                            t!(
+                                "give longitude and latitude in decimal degrees, e.g. 19.8 and 56.2"
+                            ),
                         ));
                         None
                     }
@@ -1234,8 +1238,9 @@ fn utc(s: &str) -> Result<String, String> {
     parley_log::Timestamp::parse(&full)
         .map(|ts| ts.to_string())
         .map_err(|_| {
-            format!(
-                "{s:?} is not a date and time: write YYYY-MM-DD HH:MM (UTC), e.g. 2026-12-05 14:00"
+            tf(
+                "{value} is not a date and time: write YYYY-MM-DD HH:MM (UTC), e.g. 2026-12-05 14:00",
+                &[("value", &format!("{s:?}"))],
             )
         })
 }
@@ -1262,16 +1267,16 @@ fn area(raw: &str) -> Result<Value, String> {
             [lo, la] => match (degrees(lo), degrees(la)) {
                 (Some(lo), Some(la)) => ring.push([lo, la]),
                 _ => {
-                    return Err(format!(
-                        "line {}: give longitude and latitude in degrees, e.g. 26.0 52.0",
-                        i + 1
+                    return Err(tf(
+                        "line {line}: give longitude and latitude in degrees, e.g. 26.0 52.0",
+                        &[("line", &(i + 1))],
                     ));
                 }
             },
             _ => {
-                return Err(format!(
-                    "line {}: give longitude and latitude in degrees, e.g. 26.0 52.0",
-                    i + 1
+                return Err(tf(
+                    "line {line}: give longitude and latitude in degrees, e.g. 26.0 52.0",
+                    &[("line", &(i + 1))],
                 ));
             }
         }

@@ -1,5 +1,6 @@
 //! The page frame every console page shares, and small rendering helpers.
 
+use super::i18n::{self, t, tf, tr};
 use std::sync::Arc;
 
 use axum::http::HeaderMap;
@@ -42,11 +43,11 @@ pub enum ConsoleError {
 /// history: why, and that the page will open by itself.
 fn starting_page() -> Response {
     let body = html! {
-        (DOCTYPE) html lang="en" { head { meta charset="utf-8"; meta http-equiv="refresh" content="2"; title { "Starting — parley" } link rel="stylesheet" href="/console.css"; }
+        (DOCTYPE) html lang=(i18n::current().tag()) { head { meta charset="utf-8"; meta http-equiv="refresh" content="2"; title { (t!("Starting — parley")) } link rel="stylesheet" href="/console.css"; }
         body { main {
-            h1 { "Starting" }
-            p { "This node has just started and is reading its record into memory. The console opens by itself when it is done (a million entries take about half a minute)." }
-            p.muted { "Nothing is lost meanwhile: the node already receives and stores traffic, and sends receipts." }
+            h1 { (t!("Starting")) }
+            p { (t!("This node has just started and is reading its record into memory. The console opens by itself when it is done (a million entries take about half a minute).")) }
+            p.muted { (t!("Nothing is lost meanwhile: the node already receives and stores traffic, and sends receipts.")) }
         } } }
     };
     (
@@ -61,16 +62,18 @@ impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
         let (status, title, text) = match self {
             ConsoleError::SignIn => return Redirect::to("/login").into_response(),
-            ConsoleError::Forbidden(t) => (axum::http::StatusCode::FORBIDDEN, "Not allowed", t),
-            ConsoleError::NotFound(t) => (axum::http::StatusCode::NOT_FOUND, "Not found", t),
-            ConsoleError::Internal(t) => {
-                (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Error", t)
-            }
+            ConsoleError::Forbidden(m) => (axum::http::StatusCode::FORBIDDEN, t!("Not allowed"), m),
+            ConsoleError::NotFound(m) => (axum::http::StatusCode::NOT_FOUND, t!("Not found"), m),
+            ConsoleError::Internal(m) => (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                t!("Error"),
+                m,
+            ),
             ConsoleError::Starting => return starting_page(),
         };
         let body = html! {
-            (DOCTYPE) html lang="en" { head { meta charset="utf-8"; title { (title) " — parley" } link rel="stylesheet" href="/console.css"; }
-            body { main { h1 { (title) } p { (text) } p { a href="/inbox" { "Back to the inbox" } } } } }
+            (DOCTYPE) html lang=(i18n::current().tag()) { head { meta charset="utf-8"; title { (title) " — parley" } link rel="stylesheet" href="/console.css"; }
+            body { main { h1 { (title) } p { (tr(&text)) } p { a href="/inbox" { (t!("Back to the inbox")) } } } } }
         };
         (status, Html(body.into_string())).into_response()
     }
@@ -79,7 +82,7 @@ impl IntoResponse for ConsoleError {
 impl From<parley_store::StoreError> for ConsoleError {
     fn from(e: parley_store::StoreError) -> ConsoleError {
         tracing::error!(error = %e, "console: store failure");
-        ConsoleError::Internal("The node's database failed; see the node's log.".into())
+        ConsoleError::Internal(t!("The node's database failed; see the node's log.").into())
     }
 }
 
@@ -185,17 +188,17 @@ const NAV: [(&str, &str, &str); 11] = [
 
 fn title_of(key: &str) -> &'static str {
     match key {
-        "inbox" => "Inbox",
-        "compose" => "Compose",
-        "obligations" => "Obligations",
-        "links" => "Links",
-        "exercises" => "Exercises",
-        "verification" => "Verification",
-        "meetings" => "Meetings",
-        "negotiations" => "Negotiations",
-        "silence" => "Silence",
-        "timeline" => "Timeline",
-        "verify" => "Verify",
+        "inbox" => t!("Inbox"),
+        "compose" => t!("Compose"),
+        "obligations" => t!("Obligations"),
+        "links" => t!("Links"),
+        "exercises" => t!("Exercises"),
+        "verification" => t!("Verification"),
+        "meetings" => t!("Meetings"),
+        "negotiations" => t!("Negotiations"),
+        "silence" => t!("Silence"),
+        "timeline" => t!("Timeline"),
+        "verify" => t!("Verify"),
         _ => "",
     }
 }
@@ -221,18 +224,18 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
             div.alarm.red {
                 @match e.kind {
                     parley_store::EvidenceKind::Equivocation => {
-                        "EQUIVOCATION: " (e.party) " showed two different histories of one feed. "
+                        (tf("EQUIVOCATION: {party} showed two different histories of one feed.", &[("party", &e.party)])) " "
                     }
                     parley_store::EvidenceKind::FutureDated => {
-                        "FUTURE-DATED ENTRY REFUSED: " (e.party) " signed an entry dated ahead of this node's clock. "
+                        (tf("FUTURE-DATED ENTRY REFUSED: {party} signed an entry dated ahead of this node's clock.", &[("party", &e.party)])) " "
                     }
                 }
-                (e.summary) " — " a href="/links" { "see the evidence (#" (e.id) ")" }
+                (tr(&e.summary)) " — " a href="/links" { (tf("see the evidence (#{id})", &[("id", &e.id)])) }
             }
         }
         @if !unacked.is_empty() {
             div.alarm.red.flashing data-alarm="1" {
-                (unacked.len()) " flash/immediate message" @if unacked.len() > 1 { "s" } " not yet acknowledged by " (ctx.party()) ": "
+                (tf("{count} not yet acknowledged by {party}:", &[("count", &count(unacked.len() as u64, "flash/immediate message", "flash/immediate messages")), ("party", &ctx.party())])) " "
                 @for (i, o) in unacked.iter().enumerate() {
                     @if i > 0 { ", " }
                     a href=(entry_href(&o.source)) { (o.source) }
@@ -241,7 +244,11 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
             }
         }
         @for (p, since) in &ctx.links_down {
-            div.alarm.amber { "Link to " (p) " is DOWN" @if let Some(s) = since { " since " (fmt_time(*s)) } ". Messages wait in the outbox and go when it returns. " a href="/links" { "Links" } }
+            div.alarm.amber {
+                @if let Some(s) = since { (tf("Link to {party} is DOWN since {time}.", &[("party", p), ("time", &fmt_time(*s))])) }
+                @else { (tf("Link to {party} is DOWN.", &[("party", p)])) }
+                " " (t!("Messages wait in the outbox and go when it returns.")) " " a href="/links" { (t!("Links")) }
+            }
         }
     };
     if ctx.partial {
@@ -256,26 +263,27 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
     let story = offset != 0;
     let body = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(i18n::current().tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — " (ctx.party()) " — parley" }
+                title { (tr(title)) " — " (ctx.party()) " — parley" }
                 link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/console.css";
             }
             body data-live=[live.then_some("1")] data-clock-offset=[story.then_some(offset)] class=(accent_class(&ctx.node.dir.config)) {
                 header.top {
-                    span.node { (ctx.party().to_uppercase()) " " small { "parley node" } }
-                    span.who { (ctx.session.user) " · " (super::auth::Role::title(ctx.session.role)) }
-                    @if story { span.badge.blue title="parley demo: the three demo nodes share a clock that replays a two-month story, then catches up with real time" { "STORY CLOCK" } }
+                    span.node { (ctx.party().to_uppercase()) " " small { (t!("parley node")) } }
+                    span.who { (ctx.session.user) " · " (tr(super::auth::Role::title(ctx.session.role))) }
+                    @if story { span.badge.blue title=(t!("parley demo: the three demo nodes share a clock that replays a two-month story, then catches up with real time")) { (t!("STORY CLOCK")) } }
                     span #clock .clock { (fmt_time(ctx.now.unix())) }
-                    form method="post" action="/logout" { (ctx.csrf()) button type="submit" { "Sign out" } }
+                    (language_switch())
+                    form method="post" action="/logout" { (ctx.csrf()) button type="submit" { (t!("Sign out")) } }
                 }
-                nav #nav .main aria-label="Views" { (nav) }
+                nav #nav .main aria-label=(t!("Views")) { (nav) }
                 div #alarms .alarms role="alert" { (alarms) }
                 main {
-                    h1 { (title) }
+                    h1 { (tr(title)) }
                     div #live { (content) }
                 }
                 script src="/console.js" {}
@@ -300,10 +308,22 @@ pub fn accent_class(config: &crate::config::Config) -> String {
 
 pub use crate::config::Accent;
 
-/// `2026-11-22 06:39Z`.
+/// `2026-11-22 06:39Z` / `22.11.2026 06:39 UTC`.
 pub fn fmt_time(unix: i64) -> String {
-    let t = Timestamp::from_unix(unix).map_or_else(|| unix.to_string(), |t| t.to_string());
-    format!("{} {}Z", &t[..10], &t[11..16])
+    i18n::date_time(unix)
+}
+
+/// The other languages of this page, each a link to the same address.
+pub fn language_switch() -> Markup {
+    let here = i18n::current();
+    html! {
+        span.languages {
+            @for l in i18n::Lang::ALL {
+                @if l == here { span.here lang=(l.tag()) aria-current="true" { (l.own_name()) } }
+                @else { a href=(super::language::href_in(&super::language::here(), l)) lang=(l.tag()) hreflang=(l.tag()) { (l.own_name()) } }
+            }
+        }
+    }
 }
 
 /// Pages of a long list: which rows page `page` shows (clamped), and the
@@ -334,41 +354,28 @@ impl Pages {
     pub fn nav(&self, href: impl Fn(usize) -> String, back: &str, on: &str) -> Markup {
         html! {
             @if self.pages > 1 {
-                nav.pager aria-label="Pages" {
-                    "Entries " (thousands(self.rows.start as u64 + 1)) "–" (thousands(self.rows.end as u64))
-                    " of " (thousands(self.total as u64)) " "
-                    @if self.page > 0 { a.button href=(href(self.page - 1)) { "← " (back) } " " }
-                    @if self.page + 1 < self.pages { a.button href=(href(self.page + 1)) { (on) " →" } }
+                nav.pager aria-label=(t!("Pages")) {
+                    (tf("Entries {first}–{last} of {total}", &[("first", &thousands(self.rows.start as u64 + 1)), ("last", &thousands(self.rows.end as u64)), ("total", &thousands(self.total as u64))])) " "
+                    @if self.page > 0 { a.button href=(href(self.page - 1)) { "← " (tr(back)) } " " }
+                    @if self.page + 1 < self.pages { a.button href=(href(self.page + 1)) { (tr(on)) " →" } }
                 }
             }
         }
     }
 }
 
-/// "1 entry", "3 entries".
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
+pub use super::i18n::count;
 
-/// `12700` → `12,700`.
+/// `12700` → `12,700` / `12 700`.
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    i18n::number(n)
 }
 
 /// A deadline: to the second when it is within the hour (a flash message
 /// has five minutes), else to the minute.
 pub fn fmt_due(now: Timestamp, due: Timestamp) -> String {
     if (due.unix() - now.unix()).abs() < 3600 {
-        let t = due.to_string();
-        format!("{} {}Z", &t[..10], &t[11..19])
+        i18n::date_time_seconds(due.unix())
     } else {
         fmt_time(due.unix())
     }
@@ -382,10 +389,13 @@ pub fn time(t: Timestamp) -> Markup {
 pub fn ago(now: Timestamp, t: Timestamp) -> String {
     let s = now.unix() - t.unix();
     match s {
-        s if s < 60 => "just now".into(),
-        s if s < 3600 => format!("{} min ago", s / 60),
-        s if s < 86_400 => format!("{} h ago", s / 3600),
-        s => format!("{} days ago", s / 86_400),
+        s if s < 60 => t!("just now").into(),
+        s if s < 3600 => tf("{n} min ago", &[("n", &(s / 60))]),
+        s if s < 86_400 => tf("{n} h ago", &[("n", &(s / 3600))]),
+        s => tf(
+            "{days} ago",
+            &[("days", &count((s / 86_400) as u64, "day", "days"))],
+        ),
     }
 }
 
@@ -436,7 +446,7 @@ pub fn peer_text(text: &str) -> Markup {
         bdi.has-bidi {
             @for (run, mark) in &parts {
                 @if let Some((c, name)) = mark {
-                    mark.bidi title=(format!("bidirectional control U+{:04X} ({name}) in the sender's text, shown and not applied", u32::from(*c))) { "⟨" (name) "⟩" }
+                    mark.bidi title=(tf("bidirectional control {code} ({name}) in the sender's text, shown and not applied", &[("code", &format!("U+{:04X}", u32::from(*c))), ("name", name)])) { "⟨" (name) "⟩" }
                 }
                 (run)
             }
@@ -445,7 +455,7 @@ pub fn peer_text(text: &str) -> Markup {
 }
 
 pub fn badge(text: &str, colour: &str) -> Markup {
-    html! { span class=(format!("badge {colour}")) { (text) } }
+    html! { span class=(format!("badge {colour}")) { (tr(text)) } }
 }
 
 pub fn priority_badge(p: &str) -> Markup {
@@ -471,7 +481,7 @@ pub fn status_badge(s: Status) -> Markup {
 
 /// A human kind name.
 pub fn kind_title(kind: &str) -> &'static str {
-    parley_domain::kinds::get(kind).map_or("Entry", |k| k.title)
+    parley_domain::kinds::get(kind).map_or(t!("Entry"), |k| i18n::text(k.title))
 }
 
 /// Raw, already-escaped HTML.

@@ -1,6 +1,7 @@
 //! The exercise map: inline SVG over Natural Earth's country outlines
 //! (1:110m, public domain) shipped with parley: no map tiles, no network.
 
+use crate::console::i18n::t;
 use std::sync::OnceLock;
 
 use maud::{Markup, html};
@@ -105,7 +106,7 @@ pub fn europe(areas: &[MapArea]) -> Markup {
         )
         .collect();
     html! {
-        svg.map viewBox=(format!("0 0 {w:.0} {h:.0}")) role="img" aria-label="Map of notified activities in Europe" {
+        svg.map viewBox=(format!("0 0 {w:.0} {h:.0}")) role="img" aria-label=(t!("Map of notified activities in Europe")) {
             path.grid d=(graticule.join(" ")) fill="none" {}
             @for s in shapes() {
                 @if let Shape::Land(points) = s { path.land d=(path(points)) {} }
@@ -114,7 +115,7 @@ pub fn europe(areas: &[MapArea]) -> Markup {
                 @if let Shape::Label(name, (lon, lat)) = s {
                     @if inside(*lon, *lat) {
                         @let (x, y) = project(*lon, *lat);
-                        text.place x=(format!("{x:.0}")) y=(format!("{y:.0}")) text-anchor="middle" { (name) }
+                        text.place x=(format!("{x:.0}")) y=(format!("{y:.0}")) text-anchor="middle" { (crate::console::i18n::tr(name)) }
                     }
                 }
             }

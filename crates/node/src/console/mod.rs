@@ -1,6 +1,7 @@
 //! The web console, served by the node itself: server-rendered HTML, a few
 //! hundred lines of script for live updates, no network beyond the node.
 
+use i18n::{t, tf};
 use std::sync::Arc;
 
 use axum::Form;
@@ -17,6 +18,8 @@ use crate::state::Node;
 pub mod auth;
 pub mod forms;
 pub mod headers;
+pub mod i18n;
+pub mod language;
 pub mod layout;
 pub mod map;
 pub mod pages;
@@ -29,7 +32,7 @@ const CSS: &str = include_str!("assets/console.css");
 const JS: &str = include_str!("assets/console.js");
 const FAVICON: &str = include_str!("assets/favicon.svg");
 
-pub fn router() -> Router<Arc<Node>> {
+pub fn router(node: Arc<Node>) -> Router<Arc<Node>> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/inbox") }))
         .route("/login", get(login_form).post(login))
@@ -103,30 +106,32 @@ pub fn router() -> Router<Arc<Node>> {
             "/verify",
             get(pages::verify::form).post(pages::verify::check),
         )
+        .layer(axum::middleware::from_fn_with_state(node, language::choose))
 }
 
 fn login_page(node: &Node, error: Option<&str>, name: &str, status: StatusCode) -> Response {
     let party = node.dir.config.party.to_uppercase();
     let body = html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(i18n::current().tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Sign in — " (party) " — parley" }
+                title { (t!("Sign in")) " — " (party) " — parley" }
                 link rel="icon" href="/favicon.svg" type="image/svg+xml";
                 link rel="stylesheet" href="/console.css";
             }
             body class=(layout::accent_class(&node.dir.config)) {
                 main.login {
                     h1 { "parley" }
-                    p.party { (party) " node" }
-                    p.muted { "Sign in to " (party) "'s node of the parley network, with the name and password its administrator gave you." }
+                    p.party { (tf("{party} node", &[("party", &party)])) }
+                    p.muted { (tf("Sign in to {party}'s node of the parley network, with the name and password its administrator gave you.", &[("party", &party)])) }
+                    p { (layout::language_switch()) }
                     @if let Some(e) = error { div.errors-summary role="alert" { (e) } }
                     form.compose method="post" action="/login" {
-                        div.field { label for="name" { "Name" } input #name type="text" name="name" value=(name) autocomplete="username" autofocus required; }
-                        div.field { label for="password" { "Password" } input #password type="password" name="password" autocomplete="current-password" required; }
-                        button.primary type="submit" { "Sign in" }
+                        div.field { label for="name" { (t!("Name")) } input #name type="text" name="name" value=(name) autocomplete="username" autofocus required; }
+                        div.field { label for="password" { (t!("Password")) } input #password type="password" name="password" autocomplete="current-password" required; }
+                        button.primary type="submit" { (t!("Sign in")) }
                     }
                 }
             }
@@ -154,7 +159,7 @@ async fn login(
     if !auth::same_origin(&headers) {
         return login_page(
             &node,
-            Some("This form must be sent from this console."),
+            Some(t!("This form must be sent from this console.")),
             &f.name,
             StatusCode::FORBIDDEN,
         );
@@ -172,10 +177,9 @@ async fn login(
             let minutes = wait.as_secs().div_ceil(60);
             return login_page(
                 &node,
-                Some(&format!(
-                    "Too many failed sign-ins for this name or from this address. \
-                     Try again in {minutes} minute{}.",
-                    if minutes == 1 { "" } else { "s" }
+                Some(&tf(
+                    "Too many failed sign-ins for this name or from this address. Try again in {minutes}.",
+                    &[("minutes", &i18n::count(minutes, "minute", "minutes"))],
                 )),
                 &f.name,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -184,7 +188,9 @@ async fn login(
         Err(signin::Refusal::Busy) => {
             return login_page(
                 &node,
-                Some("The node is busy checking other sign-ins. Try again in a moment."),
+                Some(t!(
+                    "The node is busy checking other sign-ins. Try again in a moment."
+                )),
                 &f.name,
                 StatusCode::SERVICE_UNAVAILABLE,
             );
@@ -219,7 +225,7 @@ async fn login(
             tracing::warn!(user = %f.name, client = %caller.addr, "console sign-in refused");
             login_page(
                 &node,
-                Some("Wrong name or password."),
+                Some(t!("Wrong name or password.")),
                 &f.name,
                 StatusCode::UNAUTHORIZED,
             )
@@ -273,18 +279,26 @@ pub fn authorize(
     let s = node.session(headers).ok_or(ConsoleError::SignIn)?;
     if !auth::same_origin(headers) || !auth::token_eq(&s.csrf, csrf) {
         return Err(ConsoleError::Forbidden(
-            "This form is out of date or was not sent from this console; reload the page.".into(),
+            t!("This form is out of date or was not sent from this console; reload the page.")
+                .into(),
         ));
     }
     if let Some(k) = kind
         && !s.role.may_send(k)
     {
         tracing::warn!(user = %s.user, role = s.role.as_str(), kind = k, "console: refused by role");
-        return Err(ConsoleError::Forbidden(format!(
-            "A {} may not send a {}.",
-            s.role.title().to_lowercase(),
-            layout::kind_title(k).to_lowercase()
-        )));
+        return Err(ConsoleError::Forbidden(role_refusal(s.role, k)));
     }
     Ok(s)
+}
+
+/// Why a role may not send a kind, in the request's language.
+pub fn role_refusal(role: Role, kind: &str) -> String {
+    tf(
+        "A {role} may not send a {kind}.",
+        &[
+            ("role", &i18n::text(role.title()).to_lowercase()),
+            ("kind", &layout::kind_title(kind).to_lowercase()),
+        ],
+    )
 }

@@ -8,19 +8,29 @@
   // demo's story clock (see clock.rs), so countdowns agree with the node.
   var clockOffset = Number(document.body.dataset.clockOffset || 0);
 
+  // The page's language (the node chose it): the same words and date
+  // order as the server writes (see i18n/format.rs).
+  var ru = document.documentElement.lang === "ru";
+  var words = ru
+    ? { days: " сут.", d: " сут. ", h: " ч", min: " мин", s: " с", within: "через ", overdue: "ПРОСРОЧЕНО на " }
+    : { days: " days", d: " d ", h: " h", min: " min", s: " s", within: "in ", overdue: "OVERDUE by " };
+
   function utcNow() {
     var d = new Date(Date.now() + clockOffset * 1000);
-    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) +
-      " " + pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + "Z";
+    var clock = pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds());
+    if (ru) {
+      return pad(d.getUTCDate()) + "." + pad(d.getUTCMonth() + 1) + "." + d.getUTCFullYear() + " " + clock + " UTC";
+    }
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " + clock + "Z";
   }
 
   function span(secs) {
     var s = Math.abs(secs), d = Math.floor(s / 86400), h = Math.floor(s % 86400 / 3600),
       m = Math.floor(s % 3600 / 60), r = Math.floor(s % 60);
-    if (d >= 2) return d + " days";
-    if (d === 1) return "1 d " + pad(h) + " h";
-    if (h > 0) return h + " h " + pad(m) + " min";
-    return m + " min " + pad(r) + " s";
+    if (d >= 2) return d + words.days;
+    if (d === 1) return "1" + words.d + pad(h) + words.h;
+    if (h > 0) return h + words.h + " " + pad(m) + words.min;
+    return m + words.min + " " + pad(r) + words.s;
   }
 
   function tick() {
@@ -29,7 +39,7 @@
     var now = Date.now() / 1000 + clockOffset;
     document.querySelectorAll("[data-due]").forEach(function (el) {
       var left = Number(el.dataset.due) - now;
-      el.textContent = left >= 0 ? "in " + span(left) : "OVERDUE by " + span(left);
+      el.textContent = left >= 0 ? words.within + span(left) : words.overdue + span(left);
       el.classList.toggle("overdue-text", left < 0);
     });
   }
@@ -52,7 +62,7 @@
   setInterval(function () {
     if (!alarmOn()) { document.title = baseTitle; return; }
     flip = !flip;
-    document.title = (flip ? "▲▲ FLASH ▲▲ " : "") + baseTitle;
+    document.title = (flip ? (ru ? "▲▲ МОЛНИЯ ▲▲ " : "▲▲ FLASH ▲▲ ") : "") + baseTitle;
     try {
       audio = audio || new (window.AudioContext || window.webkitAudioContext)();
       var o = audio.createOscillator(), g = audio.createGain();

@@ -2,6 +2,7 @@
 //! languages side by side, each broken rule beside its field, and nothing
 //! typed lost on an error.
 
+use crate::console::i18n::{t, text, tf, tr};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -42,12 +43,12 @@ fn kinds_menu(ctx: &Ctx, channel: &str) -> Markup {
     let role = ctx.session.role;
     html! {
         @if role.kinds().is_empty() {
-            p { "Your role (" (role.title()) ") reads and verifies; it does not send." }
+            p { (tf("Your role ({role}) reads and verifies; it does not send.", &[("role", &text(role.title()))])) }
         } @else {
-            p { "What do you want to send?" }
+            p { (t!("What do you want to send?")) }
             ul {
                 @for k in kinds::all().iter().filter(|k| role.may_send(k.name)) {
-                    li { a href=(format!("/compose?kind={}&channel={channel}", k.name)) { b { (k.title) } } " — " span.muted { (k.description) } }
+                    li { a href=(format!("/compose?kind={}&channel={channel}", k.name)) { b { (text(k.title)) } } " — " span.muted { (text(k.description)) } }
                 }
             }
         }
@@ -61,8 +62,12 @@ async fn render_form(
     reference: Option<&str>,
     outcome: Outcome,
 ) -> Result<Markup, ConsoleError> {
-    let spec = kinds::get(kind)
-        .ok_or_else(|| ConsoleError::NotFound(format!("There is no kind {kind:?}.")))?;
+    let spec = kinds::get(kind).ok_or_else(|| {
+        ConsoleError::NotFound(tf(
+            "There is no kind {kind}.",
+            &[("kind", &format!("{kind:?}"))],
+        ))
+    })?;
     let my_channels: Vec<_> = ctx
         .node
         .channel_list()
@@ -93,28 +98,28 @@ async fn render_form(
         p.muted { (spec.description) }
         @if !outcome.general.is_empty() {
             div.errors-summary role="alert" {
-                b { "Not sent. " } "Nothing was appended; correct the following and send again."
+                b { (t!("Not sent.")) } " " (t!("Nothing was appended; correct the following and send again."))
                 ul { @for g in &outcome.general { li { (g) } } }
             }
         } @else if !outcome.field_errors.is_empty() {
-            div.errors-summary role="alert" { b { "Not sent. " } "Each rule that failed is shown beside its field; nothing was appended." }
+            div.errors-summary role="alert" { b { (t!("Not sent.")) } " " (t!("Each rule that failed is shown beside its field; nothing was appended.")) }
         }
         form.compose method="post" action="/compose" {
             (ctx.csrf())
             input type="hidden" name="_kind" value=(kind);
             @if let Some(t) = &target {
                 input type="hidden" name="_ref" value=(t.id());
-                p { "In answer to " a href=(entry_href(&t.id())) { (kind_title(&t.kind)) " " (t.id()) } " from " (t.author)
+                p { (t!("In answer to")) " " a href=(entry_href(&t.id())) { (kind_title(&t.kind)) " " (t.id()) } " " (tf("from {party}", &[("party", &t.author)]))
                     @if let Ok(e) = parley_log::Entry::decode(&t.bytes) { ": " i { (summary(&e)) } } }
             } @else if needs_ref {
-                div.field { label { "In answer to" } p.help { "Open the entry you answer and use its button, so this one references it." } }
+                div.field { label { (t!("In answer to")) } p.help { (t!("Open the entry you answer and use its button, so this one references it.")) } }
             }
             div.field {
                 @if kind == "channel_charter" {
-                    label for="_channel" { "New channel id" } p.help { "a-z, 0-9, '-', e.g. nrc-military" }
+                    label for="_channel" { (t!("New channel id")) } p.help { (t!("a-z, 0-9, '-', e.g. nrc-military")) }
                     input #_channel type="text" name="_channel" value=(forms_one(&outcome.values, "_channel"));
                 } @else {
-                    label for="_channel" { "Channel" }
+                    label for="_channel" { (t!("Channel")) }
                     select #_channel name="_channel" onchange="location.href='/compose?kind='+encodeURIComponent(document.querySelector('[name=_kind]').value)+'&channel='+encodeURIComponent(this.value)" {
                         @for c in &my_channels {
                             option value=(c.id) selected[c.id == channel] {
@@ -126,8 +131,8 @@ async fn render_form(
             }
             (forms::render(forms::spec(kind), "", &outcome.values, &outcome.field_errors, &choices))
             div.actions {
-                button.primary type="submit" { "Send " (spec.title.to_lowercase()) }
-                a.button href="/compose" { "Choose another kind" }
+                button.primary type="submit" { (tf("Send {kind}", &[("kind", &text(spec.title).to_lowercase())])) }
+                a.button href="/compose" { (t!("Choose another kind")) }
             }
         }
     })
@@ -204,10 +209,9 @@ pub async fn form(
         None => kinds_menu(&ctx, &channel),
         Some(kind) => {
             if !ctx.session.role.may_send(kind) {
-                return Err(ConsoleError::Forbidden(format!(
-                    "A {} may not send a {}.",
-                    ctx.session.role.title().to_lowercase(),
-                    kind_title(kind).to_lowercase()
+                return Err(ConsoleError::Forbidden(crate::console::role_refusal(
+                    ctx.session.role,
+                    kind,
                 )));
             }
             let values = defaults(&ctx, kind, q.reference.as_deref()).await?;
@@ -223,8 +227,8 @@ pub async fn form(
         .kind
         .as_deref()
         .filter(|k| !k.is_empty())
-        .map_or("Compose".to_string(), |k| {
-            format!("Compose: {}", kind_title(k))
+        .map_or(t!("Compose").to_string(), |k| {
+            tf("Compose: {kind}", &[("kind", &kind_title(k))])
         });
     Ok(frame(&ctx, &title, "compose", false, content))
 }
@@ -314,11 +318,11 @@ pub async fn submit(
                     for v in vs {
                         match forms::field_of(forms::spec(&kind), &v.field) {
                             Some(f) => field_errors.entry(f).or_default().push(v.rule),
-                            None => general.push(format!("{}: {}", v.field, v.rule)),
+                            None => general.push(format!("{}: {}", v.field, tr(&v.rule))),
                         }
                     }
                 }
-                other => general.push(other.to_string()),
+                other => general.push(tr(&other.to_string()).into_owned()),
             }
             let outcome = Outcome {
                 values,
@@ -329,7 +333,7 @@ pub async fn submit(
             let content = render_form(&ctx, &kind, &channel, r, outcome).await?;
             let mut resp = frame(
                 &ctx,
-                &format!("Compose: {}", kind_title(&kind)),
+                &tf("Compose: {kind}", &[("kind", &kind_title(&kind))]),
                 "compose",
                 false,
                 content,

@@ -2,6 +2,7 @@
 //! with each recipient, what it references and what answers it, and the
 //! proof that it is in its author's feed.
 
+use crate::console::i18n::{t, text, tf, tr};
 use std::sync::Arc;
 
 use axum::Form;
@@ -33,8 +34,9 @@ async fn load(
 ) -> Result<parley_store::StoredEntry, ConsoleError> {
     let feed = FeedId::new(channel, author);
     node.db(move |s| s.entry(&feed, seq)).await?.ok_or_else(|| {
-        ConsoleError::NotFound(format!(
-            "There is no entry {channel}/{author}/{seq} on this node."
+        ConsoleError::NotFound(tf(
+            "There is no entry {entry} on this node.",
+            &[("entry", &format!("{channel}/{author}/{seq}"))],
         ))
     })
 }
@@ -79,7 +81,7 @@ fn texts_side_by_side(m: &serde_json::Map<String, Value>, c: Option<&ChannelStat
                     span.code {
                         (lang)
                         @if authentic == Some(lang.as_str()) { " " (badge("AUTHENTIC", "green")) }
-                        @else if authentic.is_some() { " · translation" }
+                        @else if authentic.is_some() { " · " (t!("translation")) }
                     }
                     (crate::console::layout::peer_text(text.as_str().unwrap_or("")))
                 }
@@ -103,11 +105,11 @@ fn value(key: &str, v: &Value) -> Markup {
             .iter()
             .map(|(lon, lat)| format!("{lon:.4} {lat:.4}"))
             .collect();
-        return html! { "polygon, corners (longitude latitude): " code { (corners.join(" · ")) } };
+        return html! { (t!("polygon, corners (longitude latitude): ")) code { (corners.join(" · ")) } };
     }
     if let Ok(p) = serde_json::from_value::<parley_domain::geo::Position>(v.clone()) {
         let (lon, lat) = (p.longitude_e7 as f64 / E7, p.latitude_e7 as f64 / E7);
-        return html! { "longitude latitude " code { (format!("{lon:.4} {lat:.4}")) } };
+        return html! { (t!("longitude latitude ")) code { (format!("{lon:.4} {lat:.4}")) } };
     }
     if let Some(m) = language_map(v) {
         return texts_side_by_side(m, None);
@@ -115,13 +117,13 @@ fn value(key: &str, v: &Value) -> Markup {
     match v {
         Value::String(s) => html! { span.pre { (crate::console::layout::peer_text(s)) } },
         Value::Null => html! { span.muted { "—" } },
-        Value::Array(a) if a.is_empty() => html! { span.muted { "none" } },
+        Value::Array(a) if a.is_empty() => html! { span.muted { (t!("none")) } },
         Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= 32)) => {
             html! { (a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")) }
         }
         Value::Array(a) => html! { ol.items { @for x in a { li { (value(key, x)) } } } },
         Value::Object(o) => html! {
-            dl.facts.nested { @for (k, x) in o { dt { (k.replace('_', " ")) } dd { (value(k, x)) } } }
+            dl.facts.nested { @for (k, x) in o { dt { (tr(&k.replace('_', " "))) } dd { (value(k, x)) } } }
         },
         Value::Number(n) if !key.contains("year") && n.as_u64().is_some() => {
             html! { (crate::console::layout::thousands(n.as_u64().unwrap_or(0))) }
@@ -136,13 +138,13 @@ pub fn body_view(body: &Value, channel: Option<&ChannelState>) -> Markup {
     let lang_keys: Vec<&str> = langs.iter().map(|(k, _)| *k).collect();
     html! {
         @for (field, m) in &langs {
-            h3 { (field.replace('_', " ")) }
+            h3 { (tr(&field.replace('_', " "))) }
             (texts_side_by_side(m, channel))
         }
         @if let Some(obj) = body.as_object() {
             dl.facts {
                 @for (k, v) in obj.iter().filter(|(k, _)| !lang_keys.contains(&k.as_str())) {
-                    dt { (k.replace('_', " ")) }
+                    dt { (tr(&k.replace('_', " "))) }
                     dd { (value(k, v)) }
                 }
             }
@@ -177,20 +179,20 @@ fn actions(ctx: &Ctx, k: &Known) -> Markup {
         div.actions {
             @if owes_ack && role.may_send("acknowledgement") {
                 form.inline method="post" action=(format!("{}/ack", entry_href(&id))) {
-                    (ctx.csrf()) button.ack type="submit" { "Acknowledge" }
+                    (ctx.csrf()) button.ack type="submit" { (t!("Acknowledge")) }
                 }
             }
             @for f in parley_domain::kinds::get(&k.entry.kind).map_or(&[][..], |s| s.follow_ups) {
                 @match f.whose {
-                    Whose::Theirs => @if theirs && addressed_to(k, me) { (compose(f.kind, f.label)) },
-                    Whose::Own => @if !theirs { (compose(f.kind, f.label)) },
-                    Whose::Anyone => (compose(f.kind, f.label)),
+                    Whose::Theirs => @if theirs && addressed_to(k, me) { (compose(f.kind, text(f.label))) },
+                    Whose::Own => @if !theirs { (compose(f.kind, text(f.label))) },
+                    Whose::Anyone => (compose(f.kind, text(f.label))),
                     Whose::ToSign => @if signatory && !signed_by_me && role.may_send(f.kind) {
-                        a.button.primary href=(format!("/compose?channel={}&kind={}&ref={id}", k.entry.channel, f.kind)) { (f.label) }
+                        a.button.primary href=(format!("/compose?channel={}&kind={}&ref={id}", k.entry.channel, f.kind)) { (text(f.label)) }
                     },
                 }
             }
-            @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", "Reply")) (compose("acknowledgement", "Acknowledge with a note")) }
+            @if theirs && k.entry.kind != "acknowledgement" { (compose("reply", t!("Reply"))) (compose("acknowledgement", t!("Acknowledge with a note"))) }
         }
     }
 }
@@ -211,9 +213,9 @@ fn articles_cited(ctx: &Ctx, k: &Known) -> Markup {
     html! {
         @if let (Some(cited), Some(ag)) = (cited, agreement) {
             @if !cited.is_empty() {
-                p { b { "Articles cited" } " (" (ag.title) "):" }
+                p { b { (t!("Articles cited")) } " (" (ag.title) "):" }
                 ul { @for a in cited.iter().filter_map(Value::as_str) {
-                    li { b { "Art. " (a) } @if let Some(x) = ag.article(a) { ": " (x.title) } }
+                    li { b { (tf("Art. {article}", &[("article", &a)])) } @if let Some(x) = ag.article(a) { ": " (x.title) } }
                 } }
             }
         }
@@ -238,7 +240,7 @@ fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
     let answering = parley_domain::obligations::answering_kinds(&k.entry.kind);
     html! {
         table {
-            thead { tr { th { "Recipient" } th { "Delivered (signed receipt)" } th { "Acknowledged" } th { "Answered" } } }
+            thead { tr { th { (t!("Recipient")) } th { (t!("Delivered (signed receipt)")) } th { (t!("Acknowledged")) } th { (t!("Answered")) } } }
             tbody {
                 @for m in &recipients {
                     tr {
@@ -246,11 +248,11 @@ fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
                         td {
                             @if let Some(t) = k.delivered.get(m) {
                                 (badge("DELIVERED", "green")) " " (time(*t))
-                                div.sub { "by " (m) "'s own cosignature of " (k.entry.author) "'s checkpoint" }
+                                div.sub { (t!("by ")) (m) (t!("'s own cosignature of ")) (k.entry.author) (t!("'s checkpoint")) }
                             } @else if mine || m == ctx.party() {
                                 (badge("SENT, NO RECEIPT YET", "amber"))
                             } @else {
-                                span.muted { "not visible from this node" }
+                                span.muted { (t!("not visible from this node")) }
                             }
                         }
                         td {
@@ -262,7 +264,7 @@ fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
                         td {
                             @for a in answers.iter().filter(|a| a.entry.author == *m && a.entry.kind != "acknowledgement") {
                                 a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) } " " span.sub { (a.id()) }
-                                @if !answering.contains(&a.entry.kind.as_str()) { " " span.sub { "(refers to it; does not answer it)" } }
+                                @if !answering.contains(&a.entry.kind.as_str()) { " " span.sub { (t!("(refers to it; does not answer it)")) } }
                                 br;
                             }
                         }
@@ -289,49 +291,50 @@ async fn verify_panel(
     let signer = |s: &NoteSignature| -> String {
         match s.cosignature_time() {
             Some(t) if s.sig.len() == 72 => match parley_log::identity::receipt_party(&s.name) {
-                Some(p) => format!(
-                    "{} — receipt: delivered to {p} at {}",
-                    s.name,
-                    fmt_time(t as i64)
+                Some(p) => tf(
+                    "{key} — receipt: delivered to {party} at {time}",
+                    &[
+                        ("key", &s.name),
+                        ("party", &p),
+                        ("time", &fmt_time(t as i64)),
+                    ],
                 ),
-                None => format!(
-                    "{} — witness cosignature at {} (not a receipt)",
-                    s.name,
-                    fmt_time(t as i64)
+                None => tf(
+                    "{key} — witness cosignature at {time} (not a receipt)",
+                    &[("key", &s.name), ("time", &fmt_time(t as i64))],
                 ),
             },
-            _ => format!("{} — log signature", s.name),
+            _ => tf("{key} — log signature", &[("key", &s.name)]),
         }
     };
     let href = format!("{}/proof.tlog-proof", entry_href(&stored.id()));
     Ok(html! {
         div.panel.verified[verified.is_ok()] #verify {
-            h2 { "Verify" }
+            h2 { (t!("Verify")) }
             @match &verified {
                 Ok(v) => {
-                    p { (badge("VERIFIED", "green")) " Entry " (v.entry.id()) " is in " (v.origin) " at size " (v.tree_size)
-                        ", signed by " (v.entry.author) "." }
+                    p { (badge("VERIFIED", "green"))  " " (tf("Entry {entry} is in {log} at size {size}, signed by {party}.", &[("entry", &v.entry.id()), ("log", &v.origin), ("size", &v.tree_size), ("party", &v.entry.author)])) }
                     ul {
-                        @for (party, t) in v.receipts() { li { "Delivered to " b { (party) } " at " (fmt_time(t as i64)) " (receipt)" } }
-                        @if v.receipts().next().is_none() { li { b { "No receipt yet: delivery is not proven." } @if v.witnesses().next().is_some() { " The witness cosignatures below are not receipts." } } }
-                        @for (name, t) in v.witnesses() { li { "Witnessed by " b { (name) } " at " (fmt_time(t as i64)) " (not a receipt)" } }
+                        @for (party, t) in v.receipts() { li { (tf("Delivered to {party} at {time} (receipt)", &[("party", &party), ("time", &fmt_time(t as i64))])) } }
+                        @if v.receipts().next().is_none() { li { b { (t!("No receipt yet: delivery is not proven.")) } @if v.witnesses().next().is_some() { (t!(" The witness cosignatures below are not receipts.")) } } }
+                        @for (name, t) in v.witnesses() { li { (tf("Witnessed by {witness} at {time} (not a receipt)", &[("witness", &name), ("time", &fmt_time(t as i64))])) } }
                     }
                 }
-                Err(e) => p { (badge("NOT VERIFIED HERE", "amber")) " " (e.to_string()) }
+                Err(e) => p { (badge("NOT VERIFIED HERE", "amber")) " " (tr(&e.to_string())) }
             }
             dl.facts {
-                dt { "Leaf hash" } dd { code { (stored.hash.to_hex()) } }
-                dt { "Checkpoint" } dd { code { (cp.origin) } " · size " (cp.size) " · root " code { (cp.root.to_base64()) } }
-                dt { "Signatures" } dd { @for s in note.signatures() { (signer(s)) br; } }
-                dt { "Inclusion proof" } dd {
-                    (proof.path.len()) " hashes, leaf sibling first"
-                    details { summary { "show the hashes" } @for h in &proof.path { code { (h.to_base64()) } br; } }
+                dt { (t!("Leaf hash")) } dd { code { (stored.hash.to_hex()) } }
+                dt { (t!("Checkpoint")) } dd { code { (cp.origin) } " · " (tf("size {size}", &[("size", &cp.size)])) " · " (t!("root")) " " code { (cp.root.to_base64()) } }
+                dt { (t!("Signatures")) } dd { @for s in note.signatures() { (signer(s)) br; } }
+                dt { (t!("Inclusion proof")) } dd {
+                    (proof.path.len()) (t!(" hashes, leaf sibling first"))
+                    details { summary { (t!("show the hashes")) } @for h in &proof.path { code { (h.to_base64()) } br; } }
                 }
             }
             p {
-                a.button.primary href=(href) download=(format!("{}.tlog-proof", stored.id().replace('/', "-"))) { "Download proof bundle" }
+                a.button.primary href=(href) download=(format!("{}.tlog-proof", stored.id().replace('/', "-"))) { (t!("Download proof bundle")) }
                 span { " \u{a0} " }
-                span.muted { "Check it anywhere, offline: " code { "parley verify FILE --identity PARTY.identity …" } }
+                span.muted { (t!("Check it anywhere, offline: ")) code { (t!("parley verify FILE --identity PARTY.identity …")) } }
             }
         }
     })
@@ -346,7 +349,7 @@ pub async fn page(
     let stored = load(&node, &channel, &author, seq).await?;
     let Some(k) = ctx.ledger.get(&stored.hash).cloned() else {
         return Err(ConsoleError::NotFound(
-            "This entry is not in the ledger yet; reload.".into(),
+            t!("This entry is not in the ledger yet; reload.").into(),
         ));
     };
     if !ctx.read.contains(&k.hash) {
@@ -371,43 +374,42 @@ pub async fn page(
     let content = html! {
         p {
             @if !prio.is_empty() { (priority_badge(prio)) " " }
-            b { (kind_title(&k.entry.kind)) } " from " b { (k.entry.author) } " in " a href=(format!("/inbox?channel={}", k.entry.channel)) { (k.entry.channel) }
+            b { (kind_title(&k.entry.kind)) } " " (t!("from")) " " b { (k.entry.author) } " " (t!("in")) " " a href=(format!("/inbox?channel={}", k.entry.channel)) { (k.entry.channel) }
         }
         dl.facts {
             @if let Some(n) = &number {
-                dt { "Message number" } dd { code.number { (n.text) } span.muted { " " (n.format_title) } }
+                dt { (t!("Message number")) } dd { code.number { (n.text) } span.muted { " " (tr(&n.format_title)) } }
             }
-            dt { "Entry" } dd { code { (k.id()) } }
-            dt { "Stated time" } dd { (time(k.entry.time)) span.muted { " (the author's clock)" } }
-            dt { "Stored here" } dd { (fmt_time(stored.received_at)) }
-            dt { "Hash" } dd { code { (k.hash.to_hex()) } }
+            dt { (t!("Entry")) } dd { code { (k.id()) } }
+            dt { (t!("Stated time")) } dd { (time(k.entry.time)) span.muted { " " (t!("(the author's clock)")) } }
+            dt { (t!("Stored here")) } dd { (fmt_time(stored.received_at)) }
+            dt { (t!("Hash")) } dd { code { (k.hash.to_hex()) } }
         }
         (actions(&ctx, &k))
         div.panel { (body_view(&k.entry.body, ctx.ledger.channels.get(&k.entry.channel))) (articles_cited(&ctx, &k)) }
-        h2 { "Delivery" }
+        h2 { (t!("Delivery")) }
         (delivery_table(&ctx, &k))
         @if !witnessed.is_empty() {
             p.muted #witnessed {
-                "Witnessed by "
+                (t!("Witnessed by "))
                 @for (i, c) in witnessed.iter().enumerate() {
                     @if i > 0 { ", " }
-                    b { (c.cosigner) } " at " (fmt_time(c.time))
+                    b { (c.cosigner) } " " (tf("at {time}", &[("time", &fmt_time(c.time))]))
                 }
-                ": a witness cosignature proves this entry is in "
-                (k.entry.author) "'s published log, the same for everyone. It is not a receipt: it says nothing of delivery."
+                ": " (tf("a witness cosignature proves this entry is in {party}'s published log, the same for everyone. It is not a receipt: it says nothing of delivery.", &[("party", &k.entry.author)]))
             }
         }
         @if !refs.is_empty() || !by.is_empty() {
-            h2 { "References" }
+            h2 { (t!("References")) }
             ul {
                 @for (h, target) in &refs {
-                    li { "Refers to " @match target {
-                        Some(t) => { a href=(entry_href(&t.id())) { (kind_title(&t.entry.kind)) " " (t.id()) } " by " (t.entry.author) }
+                    li { (t!("Refers to ")) @match target {
+                        Some(t) => { a href=(entry_href(&t.id())) { (kind_title(&t.entry.kind)) " " (t.id()) } " " (tf("by {party}", &[("party", &t.entry.author)])) }
                         None => code { (h) },
                     } }
                 }
                 @for a in &by {
-                    li { "Referred to by " a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) " " (a.id()) } " from " (a.entry.author) ", " (fmt_time(a.entry.time.unix())) }
+                    li { (t!("Referred to by ")) a href=(entry_href(&a.id())) { (kind_title(&a.entry.kind)) " " (a.id()) } " " (tf("from {party}", &[("party", &a.entry.author)])) ", " (fmt_time(a.entry.time.unix())) }
                 }
             }
         }
@@ -475,7 +477,12 @@ pub async fn acknowledge(
         vec![stored.hash],
     )
     .await
-    .map_err(|e| ConsoleError::Forbidden(format!("The acknowledgement was not sent: {e}")))?;
+    .map_err(|e| {
+        ConsoleError::Forbidden(tf(
+            "The acknowledgement was not sent: {why}",
+            &[("why", &tr(&e.to_string()))],
+        ))
+    })?;
     let back = headers
         .get("referer")
         .and_then(|v| v.to_str().ok())

@@ -1,5 +1,6 @@
 //! The inbox: every channel's traffic, newest first, live.
 
+use crate::console::i18n::{count, t, tf};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -39,12 +40,12 @@ pub fn delivery_chips(ctx: &Ctx, k: &Known) -> Markup {
             @let answering = parley_domain::obligations::answering_kinds(&k.entry.kind);
             @let answered = answers.iter().any(|a| a.entry.author == *m && a.entry.kind != "acknowledgement" && answering.contains(&a.entry.kind.as_str()));
             @if let Some(t) = k.delivered.get(m) {
-                span.badge.green title=(format!("{m}'s signed receipt at {t}")) { (m) " ✓ " (fmt_time(t.unix())) }
+                span.badge.green title=(tf("{party}'s signed receipt at {time}", &[("party", m), ("time", t)])) { (m) " ✓ " (fmt_time(t.unix())) }
             } @else if k.entry.author == ctx.party() {
-                span.badge.amber { (m) ": SENT, NO RECEIPT YET" }
+                span.badge.amber { (tf("{party}: SENT, NO RECEIPT YET", &[("party", m)])) }
             }
-            @if acked { (badge(&format!("{m} ACKNOWLEDGED"), "green")) }
-            @if answered { (badge(&format!("{m} ANSWERED"), "blue")) }
+            @if acked { (badge(&tf("{party} ACKNOWLEDGED", &[("party", m)]), "green")) }
+            @if answered { (badge(&tf("{party} ANSWERED", &[("party", m)]), "blue")) }
         }
     }
 }
@@ -111,36 +112,36 @@ pub async fn page(
     let pager = pages.nav(href, "newer", "older");
     let content = html! {
         div.layout {
-            aside.sidebar aria-label="Channels" {
-                a href="/inbox" class=[here.is_empty().then_some("here")] { "All channels" }
+            aside.sidebar aria-label=(t!("Channels")) {
+                a href="/inbox" class=[here.is_empty().then_some("here")] { (t!("All channels")) }
                 @for c in &channels {
                     @let unread = ctx.unread(Some(&c.id));
                     a href=(format!("/inbox?channel={}", c.id)) class=[(here == c.id).then_some("here")] {
                         (c.charter.title.clone().unwrap_or_else(|| c.id.clone()))
-                        @if unread > 0 { " " span.badge.blue { (unread) " unread" } }
+                        @if unread > 0 { " " span.badge.blue { (tf("{n} unread", &[("n", &unread)])) } }
                         br;
                         span.state {
                             (c.id) " · " (c.charter.level.as_str()) " · "
-                            @if !c.is_accepted() { "awaiting " (c.waiting_for().join(", ")) }
-                            @else if c.suspension().is_some() { "SUSPENDED" }
-                            @else { "active" }
+                            @if !c.is_accepted() { (tf("awaiting {parties}", &[("parties", &c.waiting_for().join(", "))])) }
+                            @else if c.suspension().is_some() { (t!("SUSPENDED")) }
+                            @else { (t!("active")) }
                         }
                     }
                 }
-                p { a.button.primary href=(format!("/compose?channel={here}")) { "Compose" } }
+                p { a.button.primary href=(format!("/compose?channel={here}")) { (t!("Compose")) } }
                 form.find method="get" action="/inbox" {
-                    label for="number" { "Find by message number" }
+                    label for="number" { (t!("Find by message number")) }
                     input #number type="text" name="number" placeholder="CBM/RUSSIA/27/0003" value=(wanted.unwrap_or(""));
-                    button type="submit" { "Find" }
+                    button type="submit" { (t!("Find")) }
                 }
             }
             section {
-                @if let Some(n) = wanted { p { (total) " notification(s) numbered " code { (n) } "… · " a href="/inbox" { "all traffic" } } }
-                @if rows.is_empty() { p.muted { @if wanted.is_some() { "No message has that number." } @else { "No traffic yet." } } }
+                @if let Some(n) = wanted { p { (count(total as u64, "notification numbered", "notifications numbered")) " " code { (n) } "… · " a href="/inbox" { (t!("all traffic")) } } }
+                @if rows.is_empty() { p.muted { @if wanted.is_some() { (t!("No message has that number.")) } @else { (t!("No traffic yet.")) } } }
                 @else {
                     (pager)
                     table {
-                        thead { tr { th { "Time (UTC)" } th { "From" } th { "What" } th { "Delivery" } th {} } }
+                        thead { tr { th { (t!("Time (UTC)")) } th { (t!("From")) } th { (t!("What")) } th { (t!("Delivery")) } th {} } }
                         tbody {
                             @for k in &rows {
                                 @let prio = k.entry.body.get("priority").and_then(|p| p.as_str()).unwrap_or("");
@@ -161,7 +162,7 @@ pub async fn page(
                                         @if mine_to_ack && ctx.session.role.may_send("acknowledgement") {
                                             form.inline method="post" action=(format!("{}/ack", entry_href(&k.id()))) {
                                                 (ctx.csrf())
-                                                button.ack type="submit" { "Acknowledge" }
+                                                button.ack type="submit" { (t!("Acknowledge")) }
                                             }
                                         }
                                     }
@@ -173,7 +174,7 @@ pub async fn page(
             }
         }
     };
-    Ok(frame(&ctx, "Inbox", "inbox", true, content))
+    Ok(frame(&ctx, t!("Inbox"), "inbox", true, content))
 }
 
 /// What a list shows for an entry: its own text, or for an entry without
@@ -184,17 +185,17 @@ pub fn describe(ledger: &parley_domain::ledger::Ledger, k: &Known) -> String {
         return s;
     }
     let verb = match k.entry.kind.as_str() {
-        "acknowledgement" => "acknowledges",
-        "draft_signature" => "signs",
-        "agenda_agreement" => "agrees to",
+        "acknowledgement" => t!("acknowledges"),
+        "draft_signature" => t!("signs"),
+        "agenda_agreement" => t!("agrees to"),
         "record_confirmation"
             if k.entry.body.get("confirm") == Some(&serde_json::Value::Bool(false)) =>
         {
-            "objects to"
+            t!("objects to")
         }
-        "record_confirmation" => "confirms",
-        "disclosure_consent" => "consents to publish",
-        "channel_acceptance" => "accepts",
+        "record_confirmation" => t!("confirms"),
+        "disclosure_consent" => t!("consents to publish"),
+        "channel_acceptance" => t!("accepts"),
         _ => return kind_title(&k.entry.kind).to_string(),
     };
     let target = k.entry.refs.first().and_then(|r| ledger.get(r)).map(|t| {
@@ -212,5 +213,5 @@ pub fn describe(ledger: &parley_domain::ledger::Ledger, k: &Known) -> String {
             format!("{ts}{version}")
         }
     });
-    format!("{verb} {}", target.unwrap_or_else(|| "an entry".into()))
+    format!("{verb} {}", target.unwrap_or_else(|| t!("an entry").into()))
 }

@@ -1,6 +1,7 @@
 //! Links to peers: up or down since when, the last receipt, what waits;
 //! and equivocation evidence, as an alarm.
 
+use crate::console::i18n::{t, tr};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -45,21 +46,21 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let own = node.keys.identity();
     let content = html! {
         @if !ctx.evidence.is_empty() {
-            h2 { "Evidence" }
-            p { "An equivocation file proves, with the accused party's own signatures, that it showed two different histories; verify one offline with " code { "parley evidence verify FILE --vkey VKEY" } ". A future-dated file holds an entry its author signed with a date ahead of this node's clock, and the checkpoint it came under; it was refused." }
+            h2 { (t!("Evidence")) }
+            p { (t!("An equivocation file proves, with the accused party's own signatures, that it showed two different histories; verify one offline with ")) code { (t!("parley evidence verify FILE --vkey VKEY")) } (t!(". A future-dated file holds an entry its author signed with a date ahead of this node's clock, and the checkpoint it came under; it was refused.")) }
             table {
-                thead { tr { th { "#" } th { "Party" } th { "Detected" } th { "What" } } }
+                thead { tr { th { "#" } th { (t!("Party")) } th { (t!("Detected")) } th { (t!("What")) } } }
                 tbody {
                     @for e in &ctx.evidence {
-                        tr.overdue { td { (e.id) } td { b { (e.party) } } td.when { (fmt_time(e.detected_at)) br; "by " (e.detected_by) }
-                            td { (e.summary) div.sub { (e.kind.as_str()) " · " (if e.proven { "proven" } else { "unproven" }) " · " (e.origin) } } }
+                        tr.overdue { td { (e.id) } td { b { (e.party) } } td.when { (fmt_time(e.detected_at)) br; (t!("by ")) (e.detected_by) }
+                            td { (tr(&e.summary)) div.sub { (e.kind.as_str()) " · " (if e.proven { t!("proven") } else { t!("unproven") }) " · " (e.origin) } } }
                     }
                 }
             }
         }
-        h2 { "Peers" }
+        h2 { (t!("Peers")) }
         table {
-            thead { tr { th { "Party" } th { "Link" } th { "Last receipt or witness cosignature" } th { "Waiting" } th { "Address" } } }
+            thead { tr { th { (t!("Party")) } th { (t!("Link")) } th { (t!("Last receipt or witness cosignature")) } th { (t!("Waiting")) } th { (t!("Address")) } } }
             tbody {
                 @for (p, link, entries, checkpoints, last) in &rows {
                     tr class=[(link.up == Some(false)).then_some("overdue")] {
@@ -70,11 +71,11 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                                 Some(false) => (badge("DOWN", "red")),
                                 None => (badge("NOT YET TESTED", "grey")),
                             }
-                            @if let Some(s) = link.since { " since " (fmt_time(s)) }
+                            @if let Some(s) = link.since { (t!(" since ")) (fmt_time(s)) }
                             @if let Some(e) = &link.last_error { div.sub { (e) } }
                         }
-                        td.when { @match last { Some(t) => (fmt_time(*t)), None => "never" } }
-                        td { (crate::console::layout::count(*entries, "entry", "entries")) @if *checkpoints > 0 { ", " (crate::console::layout::count(*checkpoints, "checkpoint", "checkpoints")) " to witness" } }
+                        td.when { @match last { Some(t) => (fmt_time(*t)), None => (t!("never")) } }
+                        td { (crate::console::layout::count(*entries, "entry", "entries")) @if *checkpoints > 0 { ", " (crate::console::layout::count(*checkpoints, "checkpoint", "checkpoints")) (t!(" to witness")) } }
                         td { code { (p.urls_text()) } (key_list(&p.identity)) }
                     }
                 }
@@ -82,34 +83,34 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
         }
         p.muted {
             @if node.dir.config.federation.plaintext {
-                "Peers are reached over plain HTTP (federation.plaintext). "
+                (t!("Peers are reached over plain HTTP (federation.plaintext). "))
             } @else {
-                "Peers are reached over mutual TLS 1.3; each must prove the node key pinned for it. "
+                (t!("Peers are reached over mutual TLS 1.3; each must prove the node key pinned for it. "))
             }
-            "Each node sends a signed link test to every peer every " (node.dir.config.federation.link_test_interval_secs) " s; deliveries retry with backoff until receipted."
+            (t!("Each node sends a signed link test to every peer every ")) (node.dir.config.federation.link_test_interval_secs) (t!(" s; deliveries retry with backoff until receipted."))
         }
         @for w in node.dir.config.warnings() {
-            div.alarm.red { "WARNING: " (w) }
+            div.alarm.red { (t!("WARNING: ")) (crate::console::i18n::tr(&w)) }
         }
-        h2 { "Keys" }
-        p.muted { "One key per statement: log (checkpoints), receipt (proof of delivery), witness, node (TLS, link tests and reads). A rotated key is retired, not removed: what it signed still verifies." }
+        h2 { (t!("Keys")) }
+        p.muted { (t!("One key per statement: log (checkpoints), receipt (proof of delivery), witness, node (TLS, link tests and reads). A rotated key is retired, not removed: what it signed still verifies.")) }
         table {
-            thead { tr { th { "Party" } th { "Keys" } } }
+            thead { tr { th { (t!("Party")) } th { (t!("Keys")) } } }
             tbody {
-                tr { td { b { (own.party) } " (this node)" } td { (key_list(&own)) } }
+                tr { td { b { (own.party) } (t!(" (this node)")) } td { (key_list(&own)) } }
             }
         }
         @if !rotations.is_empty() {
-            h3 { "Key rotations" }
+            h3 { (t!("Key rotations")) }
             table {
-                thead { tr { th { "When" } th { "Party" } th { "Key" } } }
+                thead { tr { th { (t!("When")) } th { (t!("Party")) } th { (t!("Key")) } } }
                 tbody {
                     @for r in rotations.iter().rev() {
-                        tr { td.when { (fmt_time(r.recorded_at)) } td { b { (r.party) } } td { (r.role) " key replaced, signed by the old and the new key" } }
+                        tr { td.when { (fmt_time(r.recorded_at)) } td { b { (r.party) } } td { (r.role) (t!(" key replaced, signed by the old and the new key")) } }
                     }
                 }
             }
         }
     };
-    Ok(frame(&ctx, "Links", "links", true, content))
+    Ok(frame(&ctx, t!("Links"), "links", true, content))
 }

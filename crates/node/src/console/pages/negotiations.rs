@@ -1,6 +1,7 @@
 //! Negotiations: each draft's versions, a diff between any two, the
 //! signatures, and the register of commitments.
 
+use crate::console::i18n::{t, tf};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -51,13 +52,13 @@ fn three_tracks(n: &views::Negotiation<'_>) -> maud::Markup {
     articles.dedup();
     html! {
         div.panel {
-            h3 { "Negotiation " (n.id) span.muted { " — " (n.tracks.len()) " track(s) visible to this party" } }
+            h3 { (t!("Negotiation ")) (n.id) span.muted { " — " (n.tracks.len()) (t!(" track(s) visible to this party")) } }
             table {
-                thead { tr { th { "Article" } @for d in &n.tracks { th { (d.channel) } } } }
+                thead { tr { th { (t!("Article")) } @for d in &n.tracks { th { (d.channel) } } } }
                 tbody {
-                    tr { td.muted { "latest version" } @for v in &latest { td { a href=(entry_href(&v.source.id())) { (v.draft.version) } " by " (v.source.entry.author) } } }
+                    tr { td.muted { (t!("latest version")) } @for v in &latest { td { a href=(entry_href(&v.source.id())) { (v.draft.version) } (t!(" by ")) (v.source.entry.author) } } }
                     @for a in &articles { tr {
-                        td { b { "Art. " (a) } }
+                        td { b { (t!("Art. ")) (a) } }
                         @for v in &latest { td {
                             @match v.draft.articles.iter().find(|x| &x.article == a) {
                                 Some(x) => { (article_badge(x.status)) @if let Some(note) = &x.note { div.sub { (note) } } }
@@ -99,36 +100,36 @@ pub async fn page(
     let tracks = views::negotiation_tracks(&ctx.ledger);
     let content = html! {
         @if !tracks.is_empty() {
-            h2 { "Negotiations in several tracks" }
+            h2 { (t!("Negotiations in several tracks")) }
             @for n in &tracks { (three_tracks(n)) }
         }
-        h2 { "Commitments" }
+        h2 { (t!("Commitments")) }
         @let committed: Vec<_> = docs.iter().flat_map(|d| d.versions.iter().filter(|v| v.committed())).collect();
-        @if committed.is_empty() { p.muted { "No draft is signed by all its signatories." } }
+        @if committed.is_empty() { p.muted { (t!("No draft is signed by all its signatories.")) } }
         table { tbody { @for v in &committed { tr {
             td { (badge("COMMITMENT", "green")) } td { b { (v.draft.title) } " " (v.draft.version) br; a href=(entry_href(&v.source.id())) { (v.source.id()) } }
-            td { @for (p, k) in &v.signatures { "signed by " b { (p) } " " a href=(entry_href(&k.id())) { (fmt_time(k.entry.time.unix())) } br; } }
+            td { @for (p, k) in &v.signatures { (t!("signed by ")) b { (p) } " " a href=(entry_href(&k.id())) { (fmt_time(k.entry.time.unix())) } br; } }
         } } } }
         @for d in &docs {
             div.panel {
-                h3 { (d.versions.last().map(|v| v.draft.title.clone()).unwrap_or_default()) span.muted { " — " (d.document) " in " (d.channel) } }
+                h3 { (d.versions.last().map(|v| v.draft.title.clone()).unwrap_or_default()) span.muted { " — " (d.document) (t!(" in ")) (d.channel) } }
                 table {
-                    thead { tr { th { "Version" } th { "By" } th { "Signatures" } th {} } }
+                    thead { tr { th { (t!("Version")) } th { (t!("By")) } th { (t!("Signatures")) } th {} } }
                     tbody { @for v in &d.versions { tr {
-                        td { a href=(entry_href(&v.source.id())) { b { (v.draft.version) } } div.sub { (v.source.id()) @if let Some(p) = &v.parent { " revises " (p) } } }
+                        td { a href=(entry_href(&v.source.id())) { b { (v.draft.version) } } div.sub { (v.source.id()) @if let Some(p) = &v.parent { (t!(" revises ")) (p) } } }
                         td { (v.source.entry.author) div.sub { (fmt_time(v.source.entry.time.unix())) }
-                            @for l in &v.links { div.sub { "links " @if l.seen == LinkSeen::NotVisible { code { (l.entry) } } @else { a href=(entry_href(&l.entry)) { (l.entry) } } " " (link_badge(l.seen)) } }
-                            @if !v.superseded_by.is_empty() { div.sub { (badge("SUPERSEDED", "grey")) " by " @for (i, (id, _)) in v.superseded_by.iter().enumerate() { @if i > 0 { ", " } a href=(entry_href(id)) { (id) } } } }
+                            @for l in &v.links { div.sub { (t!("links ")) @if l.seen == LinkSeen::NotVisible { code { (l.entry) } } @else { a href=(entry_href(&l.entry)) { (l.entry) } } " " (link_badge(l.seen)) } }
+                            @if !v.superseded_by.is_empty() { div.sub { (badge("SUPERSEDED", "grey")) (t!(" by ")) @for (i, (id, _)) in v.superseded_by.iter().enumerate() { @if i > 0 { ", " } a href=(entry_href(id)) { (id) } } } }
                         }
                         td { @if v.committed() { (badge("SIGNED BY ALL", "green")) } @else {
-                                @for (p, _) in &v.signatures { (badge(&format!("{} SIGNED", p.to_uppercase()), "blue")) }
-                                @if !v.unsigned_by().is_empty() { span.muted { "unsigned by " (v.unsigned_by().join(", ")) } } }
-                            @for (p, by) in v.signed_superseded() { div { (badge("SIGNED A SUPERSEDED VERSION", "red")) " " span.sub { (p) " signed after " (by) " replaced it" } } }
-                            @if !v.draft.articles.is_empty() { div.sub { @for a in &v.draft.articles { "Art. " (a.article) " " (article_badge(a.status)) " " } } }
+                                @for (p, _) in &v.signatures { (badge(&tf("{party} SIGNED", &[("party", &p.to_uppercase())]), "blue")) }
+                                @if !v.unsigned_by().is_empty() { span.muted { (t!("unsigned by ")) (v.unsigned_by().join(", ")) } } }
+                            @for (p, by) in v.signed_superseded() { div { (badge("SIGNED A SUPERSEDED VERSION", "red")) " " span.sub { (p) (t!(" signed after ")) (by) (t!(" replaced it")) } } }
+                            @if !v.draft.articles.is_empty() { div.sub { @for a in &v.draft.articles { (t!("Art. ")) (a.article) " " (article_badge(a.status)) " " } } }
                         }
                         td {
                             @if may_sign && v.unsigned_by().contains(&me.as_str()) {
-                                a.button.primary href=(format!("/compose?channel={}&kind=draft_signature&ref={}", d.channel, v.source.id())) { "Sign " (v.draft.version) }
+                                a.button.primary href=(format!("/compose?channel={}&kind=draft_signature&ref={}", d.channel, v.source.id())) { (t!("Sign ")) (v.draft.version) }
                             }
                         }
                     } } }
@@ -138,14 +139,14 @@ pub async fn page(
                     @let from = q.from.clone().filter(|f| ids.contains(f)).unwrap_or_else(|| ids[ids.len() - 2].clone());
                     @let to = q.to.clone().filter(|t| ids.contains(t)).unwrap_or_else(|| ids[ids.len() - 1].clone());
                     form method="get" action="/negotiations" .actions {
-                        label { "Compare " select name="from" { @for v in &d.versions { option value=(v.source.id()) selected[v.source.id() == from] { (v.draft.version) } } } }
-                        label { " with " select name="to" { @for v in &d.versions { option value=(v.source.id()) selected[v.source.id() == to] { (v.draft.version) } } } }
-                        button type="submit" { "Show differences" }
+                        label { (t!("Compare ")) select name="from" { @for v in &d.versions { option value=(v.source.id()) selected[v.source.id() == from] { (v.draft.version) } } } }
+                        label { (t!(" with ")) select name="to" { @for v in &d.versions { option value=(v.source.id()) selected[v.source.id() == to] { (v.draft.version) } } } }
+                        button type="submit" { (t!("Show differences")) }
                     }
                     @let a = d.versions.iter().find(|v| v.source.id() == from);
                     @let b = d.versions.iter().find(|v| v.source.id() == to);
                     @if let (Some(a), Some(b)) = (a, b) {
-                        div.diff aria-label="Differences" {
+                        div.diff aria-label=(t!("Differences")) {
                             @for line in views::diff_lines(&text_of(a), &text_of(b)) {
                                 @match line {
                                     DiffLine::Same(s) => div { "  " (s) },
@@ -160,7 +161,13 @@ pub async fn page(
                 }
             }
         }
-        @if docs.is_empty() { p.muted { "No draft has been tabled." } }
+        @if docs.is_empty() { p.muted { (t!("No draft has been tabled.")) } }
     };
-    Ok(frame(&ctx, "Negotiations", "negotiations", true, content))
+    Ok(frame(
+        &ctx,
+        t!("Negotiations"),
+        "negotiations",
+        true,
+        content,
+    ))
 }

@@ -1,6 +1,7 @@
 //! The obligations board: overdue first, in red; open with a countdown;
 //! met, with the entry that met it.
 
+use crate::console::i18n::{t, tf, tr};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -25,18 +26,18 @@ pub fn obligation_row(o: &Obligation, now: parley_log::Timestamp) -> Markup {
     html! {
         tr class=[(o.status == Status::Overdue).then_some("overdue")] {
             td { (status_badge(o.status)) }
-            td { b { (o.debtor) } " owes " (o.creditor) }
-            td { (o.description) div.sub { "from " a href=(entry_href(&o.source)) { (o.source) } " · " (o.channel) }
-                @for q in &o.unanswered { div.sub { b { "Unanswered: " } (q) } } }
+            td { (tf("{debtor} owes {creditor}", &[("debtor", &o.debtor), ("creditor", &o.creditor)])) }
+            td { (tr(&o.description)) div.sub { (t!("from")) " " a href=(entry_href(&o.source)) { (o.source) } " · " (o.channel) }
+                @for q in &o.unanswered { div.sub { b { (t!("Unanswered:")) } " " (q) } } }
             td.when {
                 @match (o.status, o.due) {
                     (Status::Met | Status::MetLate, _) => {
-                        "met " @if let Some(t) = o.met_at { (fmt_time(t.unix())) }
+                        (t!("met")) " " @if let Some(t) = o.met_at { (fmt_time(t.unix())) }
                         @if let Some(m) = &o.met_by { br; a href=(entry_href(m)) { (m) } }
-                        @if !o.met_proven { div.sub { "(stated time; receipt not visible here)" } }
+                        @if !o.met_proven { div.sub { (t!("(stated time; receipt not visible here)")) } }
                     }
-                    (Status::Pending, _) => { span.muted { "clock starts on delivery" } }
-                    (_, Some(d)) => { "due " (crate::console::layout::fmt_due(now, d)) br; (countdown(d)) }
+                    (Status::Pending, _) => { span.muted { (t!("clock starts on delivery")) } }
+                    (_, Some(d)) => { (t!("due")) " " (crate::console::layout::fmt_due(now, d)) br; (countdown(d)) }
                     _ => {}
                 }
             }
@@ -66,39 +67,42 @@ pub async fn page(
     let mut parties: Vec<String> = vec![node.party.clone()];
     parties.extend(node.peer_list().into_iter().map(|p| p.party));
     let groups = [
-        ("Overdue", vec![Status::Overdue]),
-        ("Open", vec![Status::Open, Status::Paused, Status::Pending]),
+        (t!("Overdue"), vec![Status::Overdue]),
+        (
+            t!("Open"),
+            vec![Status::Open, Status::Paused, Status::Pending],
+        ),
     ];
     let content = html! {
         form method="get" action="/obligations" .actions {
-            label { "Party " select name="party" { option value="" { "all" } @for p in &parties { option value=(p) selected[party.as_deref() == Some(p)] { (p) } } } }
-            label { "Channel " select name="channel" { option value="" { "all" } @for c in node.channel_list() { option value=(c.id) selected[channel.as_deref() == Some(&c.id)] { (c.id) } } } }
-            button type="submit" { "Filter" }
+            label { (t!("Party")) " " select name="party" { option value="" { (t!("all")) } @for p in &parties { option value=(p) selected[party.as_deref() == Some(p)] { (p) } } } }
+            label { (t!("Channel")) " " select name="channel" { option value="" { (t!("all")) } @for c in node.channel_list() { option value=(c.id) selected[channel.as_deref() == Some(&c.id)] { (c.id) } } } }
+            button type="submit" { (t!("Filter")) }
         }
-        p.muted { "Deadlines start at the debtor's own signed receipt of what obliges it, never at the sender's clock." }
+        p.muted { (t!("Deadlines start at the debtor's own signed receipt of what obliges it, never at the sender's clock.")) }
         @for (title, statuses) in &groups {
             @let rows: Vec<&&Obligation> = unmet.iter().filter(|o| statuses.contains(&o.status)).collect();
             h2 { (title) " (" (rows.len()) ")" }
-            @if rows.is_empty() { p.muted { "None." } } @else {
+            @if rows.is_empty() { p.muted { (t!("None.")) } } @else {
                 table {
-                    thead { tr { th { "Status" } th { "Who" } th { "What" } th { "When" } } }
+                    thead { tr { th { (t!("Status")) } th { (t!("Who")) } th { (t!("What")) } th { (t!("When")) } } }
                     tbody { @for o in rows { (obligation_row(o, ctx.now)) } }
                 }
             }
         }
         h2 {
-            "Met (" (met.len())
+            (t!("Met")) " (" (met.len())
             @if met.len() == MET_SHOWN {
-                " most recent" @if party.is_none() && channel.is_none() { " of " (met_total) }
+                " " @if party.is_none() && channel.is_none() { (tf("most recent of {total}", &[("total", &met_total)])) } @else { (t!("most recent")) }
             }
             ")"
         }
-        @if met.is_empty() { p.muted { "None." } } @else {
+        @if met.is_empty() { p.muted { (t!("None.")) } } @else {
             table {
-                thead { tr { th { "Status" } th { "Who" } th { "What" } th { "When" } } }
+                thead { tr { th { (t!("Status")) } th { (t!("Who")) } th { (t!("What")) } th { (t!("When")) } } }
                 tbody { @for o in &met { (obligation_row(o, ctx.now)) } }
             }
         }
     };
-    Ok(frame(&ctx, "Obligations", "obligations", true, content))
+    Ok(frame(&ctx, t!("Obligations"), "obligations", true, content))
 }

@@ -1,5 +1,6 @@
 //! The silence report: what has gone unanswered, and for how long.
 
+use crate::console::i18n::{count, t, tf};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -15,10 +16,9 @@ use crate::state::Node;
 fn span(secs: i64) -> String {
     let d = secs / 86_400;
     match d {
-        0 if secs < 3600 => format!("{} min", secs / 60),
-        0 => format!("{} h", secs / 3600),
-        1 => "1 day".into(),
-        d => format!("{d} days"),
+        0 if secs < 3600 => tf("{n} min", &[("n", &(secs / 60))]),
+        0 => tf("{n} h", &[("n", &(secs / 3600))]),
+        d => count(d as u64, "day", "days"),
     }
 }
 
@@ -56,10 +56,10 @@ pub async fn proof(
         }
         Err(e) => Ok(frame(
             &ctx,
-            "Proof of silence",
+            t!("Proof of silence"),
             "silence",
             false,
-            html! { div.errors-summary { b { "No proof of silence: " } (e.to_string()) } },
+            html! { div.errors-summary { b { (t!("No proof of silence: ")) } (crate::console::i18n::tr(&e.to_string())) } },
         )),
     }
 }
@@ -68,10 +68,10 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let ctx = Ctx::load(&node, &headers).await?;
     let list = silence(&ctx.unmet, ctx.now);
     let content = html! {
-        p.muted { "Every obligation not yet met, the longest silence first. \"Silent for\" counts from the debtor's own receipt. For an overdue answer owed to this party, \"Proof of silence\" downloads a file anyone can check offline (parley verify FILE --identity …): the debtor's receipt, and its feed with no answer as of a checkpoint cosigned after the deadline. It shows the debtor's entries' headers, never their text." }
-        @if list.is_empty() { p { "Nothing is unanswered." } } @else {
+        p.muted { (t!("Every obligation not yet met, the longest silence first. \"Silent for\" counts from the debtor's own receipt. For an overdue answer owed to this party, \"Proof of silence\" downloads a file anyone can check offline (parley verify FILE --identity …): the debtor's receipt, and its feed with no answer as of a checkpoint cosigned after the deadline. It shows the debtor's entries' headers, never their text.")) }
+        @if list.is_empty() { p { (t!("Nothing is unanswered.")) } } @else {
             table {
-                thead { tr { th { "Silent for" } th { "Status" } th { "Who owes whom" } th { "What" } th { "Proof" } } }
+                thead { tr { th { (t!("Silent for")) } th { (t!("Status")) } th { (t!("Who owes whom")) } th { (t!("What")) } th { (t!("Proof")) } } }
                 tbody {
                     @for (o, secs) in &list {
                         tr class=[(o.status == parley_domain::obligations::Status::Overdue).then_some("overdue")] {
@@ -81,7 +81,7 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
                             td { (o.description) div.sub { a href=(entry_href(&o.source)) { (o.source) } } }
                             td {
                                 @if o.creditor == node.party && o.status == parley_domain::obligations::Status::Overdue && o.starts_proven {
-                                    a.button href=(proof_href(&o.source, &o.debtor)) download { "Proof of silence" }
+                                    a.button href=(proof_href(&o.source, &o.debtor)) download { (t!("Proof of silence")) }
                                 } @else { span.muted { "—" } }
                             }
                         }
@@ -90,5 +90,5 @@ pub async fn page(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
             }
         }
     };
-    Ok(frame(&ctx, "Silence", "silence", true, content))
+    Ok(frame(&ctx, t!("Silence"), "silence", true, content))
 }

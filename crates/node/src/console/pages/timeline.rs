@@ -1,5 +1,6 @@
 //! A channel's merged transcript, in causal order.
 
+use crate::console::i18n::{t, tf};
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
@@ -39,15 +40,15 @@ pub async fn page(
     let list = ctx.ledger.timeline_rows(&channel, pages.rows.clone());
     let pager = pages.nav(
         |p| format!("/timeline?channel={channel}&page={p}"),
-        "earlier",
-        "later",
+        t!("earlier"),
+        t!("later"),
     );
     let content = html! {
         div.actions { @for c in &channels { a.button.primary[c.id == channel] href=(format!("/timeline?channel={}", c.id)) { (c.id) } } }
-        p.muted { "Each entry comes after what it answers and after its author's earlier entries, whatever the clocks say." }
+        p.muted { (t!("Each entry comes after what it answers and after its author's earlier entries, whatever the clocks say.")) }
         (pager)
         table {
-            thead { tr { th { "Stated time" } th { "Author" } th { "What" } th { "Answers" } } }
+            thead { tr { th { (t!("Stated time")) } th { (t!("Author")) } th { (t!("What")) } th { (t!("Answers")) } } }
             tbody {
                 @for k in list {
                     tr {
@@ -67,7 +68,7 @@ pub async fn page(
     };
     Ok(frame(
         &ctx,
-        &format!("Timeline: {channel}"),
+        &tf("Timeline: {channel}", &[("channel", &channel)]),
         "timeline",
         true,
         content,

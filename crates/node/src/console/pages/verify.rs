@@ -1,5 +1,6 @@
 //! Verify any proof bundle against keys, the way `parley verify` does.
 
+use crate::console::i18n::t;
 use std::sync::Arc;
 
 use axum::Form;
@@ -30,11 +31,11 @@ fn known_keys(node: &Node) -> String {
 
 fn form_markup(bundle: &str, vkeys: &str) -> Markup {
     html! {
-        p.muted { "Paste a proof bundle (a .tlog-proof file) and the verifier keys to check it against. The author's log key must have signed. A receipt (a member's receipt key) proves delivery to that member; a witness cosignature proves only that the witness saw no other history." }
+        p.muted { (t!("Paste a proof bundle (a .tlog-proof file) and the verifier keys to check it against. The author's log key must have signed. A receipt (a member's receipt key) proves delivery to that member; a witness cosignature proves only that the witness saw no other history.")) }
         form.compose method="post" action="/verify" {
-            div.field { label for="bundle" { "Proof bundle" } textarea #bundle name="bundle" rows="12" { (bundle) } }
-            div.field { label for="vkeys" { "Verifier keys, one per line" } textarea #vkeys name="vkeys" rows="4" { (vkeys) } }
-            button.primary type="submit" { "Verify" }
+            div.field { label for="bundle" { (t!("Proof bundle")) } textarea #bundle name="bundle" rows="12" { (bundle) } }
+            div.field { label for="vkeys" { (t!("Verifier keys, one per line")) } textarea #vkeys name="vkeys" rows="4" { (vkeys) } }
+            button.primary type="submit" { (t!("Verify")) }
         }
     }
 }
@@ -43,7 +44,7 @@ pub async fn form(State(node): State<Arc<Node>>, headers: HeaderMap) -> Page {
     let ctx = Ctx::load(&node, &headers).await?;
     Ok(frame(
         &ctx,
-        "Verify a proof",
+        t!("Verify a proof"),
         "verify",
         false,
         form_markup("", &known_keys(&node)),
@@ -69,17 +70,17 @@ pub async fn check(
     let content = html! {
         @match &result {
             Ok(v) => div.panel.verified {
-                p { (badge("VERIFIED", "green")) " entry " b { (v.entry.id()) } " (" (v.entry.kind) ") by " (v.entry.author) ", stated " (v.entry.time.to_string()) }
-                p { "In feed " code { (v.origin) } " of size " (v.tree_size) "." }
+                p { (badge("VERIFIED", "green")) (t!(" entry ")) b { (v.entry.id()) } " (" (v.entry.kind) (t!(") by ")) (v.entry.author) (t!(", stated ")) (v.entry.time.to_string()) }
+                p { (t!("In feed ")) code { (v.origin) } (t!(" of size ")) (v.tree_size) "." }
                 ul {
-                    @for (party, t) in v.receipts() { li { "delivered to " b { (party) } " at " (fmt_time(t as i64)) " (receipt)" } }
-                    @if v.receipts().next().is_none() { li { "no receipt: delivery is not proven by this bundle" } }
-                    @for (name, t) in v.witnesses() { li { "witnessed by " b { (name) } " at " (fmt_time(t as i64)) " (not a receipt)" } }
+                    @for (party, t) in v.receipts() { li { (t!("delivered to ")) b { (party) } (t!(" at ")) (fmt_time(t as i64)) (t!(" (receipt)")) } }
+                    @if v.receipts().next().is_none() { li { (t!("no receipt: delivery is not proven by this bundle")) } }
+                    @for (name, t) in v.witnesses() { li { (t!("witnessed by ")) b { (name) } (t!(" at ")) (fmt_time(t as i64)) (t!(" (not a receipt)")) } }
                 }
             },
-            Err(e) => div.errors-summary { b { "Does not verify: " } (e) },
+            Err(e) => div.errors-summary { b { (t!("Does not verify: ")) } (crate::console::i18n::tr(&e.to_string())) },
         }
         (form_markup(&f.bundle, &f.vkeys))
     };
-    Ok(frame(&ctx, "Verify a proof", "verify", false, content))
+    Ok(frame(&ctx, t!("Verify a proof"), "verify", false, content))
 }
