@@ -125,6 +125,14 @@ fn registry_strings(out: &mut BTreeSet<String>) {
             .iter()
             .map(|a| a.label().to_string()),
     );
+    out.extend(
+        [
+            parley_domain::channel::Level::Military,
+            parley_domain::channel::Level::Political,
+            parley_domain::channel::Level::Expert,
+        ]
+        .map(|l| l.as_str().to_string()),
+    );
     // The precedence badges (`priority_badge`: the value in capitals).
     out.extend(
         parley_domain::hotline::Priority::ALL

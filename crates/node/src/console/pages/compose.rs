@@ -95,7 +95,7 @@ async fn render_form(
     };
     let needs_ref = matches!(spec.refs, Refs::One(_)) && kind != "channel_acceptance";
     Ok(html! {
-        p.muted { (spec.description) }
+        p.muted { (text(spec.description)) }
         @if !outcome.general.is_empty() {
             div.errors-summary role="alert" {
                 b { (t!("Not sent.")) } " " (t!("Nothing was appended; correct the following and send again."))

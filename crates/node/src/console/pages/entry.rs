@@ -115,6 +115,11 @@ fn value(key: &str, v: &Value) -> Markup {
         return texts_side_by_side(m, None);
     }
     match v {
+        // An instant is written as the reader's language writes it; the
+        // signed value is kept in the title.
+        Value::String(s) if parley_log::Timestamp::parse(s).is_ok() => {
+            html! { time datetime=(s) title=(s) { (crate::console::i18n::date_time_seconds(parley_log::Timestamp::parse(s).map_or(0, |t| t.unix()))) } }
+        }
         Value::String(s) => html! { span.pre { (crate::console::layout::peer_text(s)) } },
         Value::Null => html! { span.muted { "—" } },
         Value::Array(a) if a.is_empty() => html! { span.muted { (t!("none")) } },
@@ -248,7 +253,7 @@ fn delivery_table(ctx: &Ctx, k: &Known) -> Markup {
                         td {
                             @if let Some(t) = k.delivered.get(m) {
                                 (badge("DELIVERED", "green")) " " (time(*t))
-                                div.sub { (t!("by ")) (m) (t!("'s own cosignature of ")) (k.entry.author) (t!("'s checkpoint")) }
+                                div.sub { (tf("by {party}'s own cosignature of {author}'s checkpoint", &[("party", m), ("author", &k.entry.author)])) }
                             } @else if mine || m == ctx.party() {
                                 (badge("SENT, NO RECEIPT YET", "amber"))
                             } @else {
@@ -327,7 +332,7 @@ async fn verify_panel(
                 dt { (t!("Checkpoint")) } dd { code { (cp.origin) } " · " (tf("size {size}", &[("size", &cp.size)])) " · " (t!("root")) " " code { (cp.root.to_base64()) } }
                 dt { (t!("Signatures")) } dd { @for s in note.signatures() { (signer(s)) br; } }
                 dt { (t!("Inclusion proof")) } dd {
-                    (proof.path.len()) (t!(" hashes, leaf sibling first"))
+                    (crate::console::i18n::count(proof.path.len() as u64, "hash", "hashes")) (t!(", leaf sibling first"))
                     details { summary { (t!("show the hashes")) } @for h in &proof.path { code { (h.to_base64()) } br; } }
                 }
             }

@@ -121,7 +121,7 @@ pub async fn page(
                         @if unread > 0 { " " span.badge.blue { (tf("{n} unread", &[("n", &unread)])) } }
                         br;
                         span.state {
-                            (c.id) " · " (c.charter.level.as_str()) " · "
+                            (c.id) " · " (crate::console::i18n::tr(c.charter.level.as_str())) " · "
                             @if !c.is_accepted() { (tf("awaiting {parties}", &[("parties", &c.waiting_for().join(", "))])) }
                             @else if c.suspension().is_some() { (t!("SUSPENDED")) }
                             @else { (t!("active")) }
