@@ -346,6 +346,7 @@ test('the console in Russian: a user who prefers it sees every view in Russian, 
       assert.match(t, /ответить на вопросы \(\d\) запроса о разъяснении/, 'the domain\'s obligations, translated with their values');
       const countdowns = await page.locator('main [data-due]').allInnerTexts();
       assert.ok(countdowns.length > 0 && countdowns.every((c) => /^(через|ПРОСРОЧЕНО на) /.test(c)), `countdowns in Russian: ${countdowns.slice(0, 3)}`);
+      await shot(page, 'ru-obligations-top', { fullPage: false });
     }],
     ['exercises', '/exercises', async (t) => {
       assert.match(t, /12\u00a0700 чел\./, 'ZAPAD\'s troops, grouped with a no-break space');
