@@ -16,7 +16,7 @@ const shots = join(here, '..', 'screenshots');
 mkdirSync(shots, { recursive: true });
 const port = Number(process.env.PARLEY_E2E_PORT || 7400 + Math.floor(Math.random() * 400));
 // Consoles listen at the peers' port + 1000 (`parley init` by default).
-const url = { nato: `http://127.0.0.1:${port + 1000}`, russia: `http://127.0.0.1:${port + 1001}`, osce: `http://127.0.0.1:${port + 1002}` };
+const url = { nato: `http://127.0.0.1:${port + 1000}`, russia: `http://127.0.0.1:${port + 1001}`, osce: `http://127.0.0.1:${port + 1002}`, usa: `http://127.0.0.1:${port + 1003}` };
 const dir = mkdtempSync(join(tmpdir(), 'parley-e2e-'));
 const PASSWORD = 'parley-demo';
 
@@ -321,6 +321,24 @@ test('every view shows what its user relies on, and is saved as a screenshot', a
   await osce.goto(`${url.osce}/links`);
   await shot(osce, 'witness-links');
   assert.match(await osce.locator('main').innerText(), /nato/, 'the witness\'s links');
+  // The story's inspection and third track, on the two States' consoles.
+  const russia = await signIn('russia', 'auditor');
+  await russia.goto(`${url.russia}/verification`);
+  const v = await russia.locator('main').innerText();
+  assert.match(v, /Channel usa\.vd/i);
+  assert.match(await russia.locator('main .panel', { hasText: 'usa.vd' }).locator('table.quotas tr', { hasText: 'russia' }).innerText(), /1 of 3 · 2 left/, 'one of Russia\'s three inspections used');
+  assert.match(v, /ACCEPTED/);
+  assert.match(v, /report usa\.vd\/usa\/\d+/, 'the inspectors\' report');
+  await shot(russia, 'verification-story-inspection');
+  await russia.goto(`${url.russia}/negotiations`);
+  assert.match(await russia.locator('main').innerText(), /Negotiation security-guarantees-2021 — 3 track\(s\)/, 'Russia sees all three tracks');
+  assert.ok((await russia.locator('main .badge', { hasText: 'FALSE LINK' }).count()) === 0);
+  await shot(russia, 'negotiations-three-tracks', { fullPage: false });
+  const usa = await signIn('usa', 'auditor');
+  await usa.goto(`${url.usa}/negotiations`);
+  const n = await usa.locator('main').innerText();
+  assert.match(n, /Negotiation security-guarantees-2021 — 1 track\(s\)/);
+  assert.ok((await usa.locator('main .badge', { hasText: 'NOT VISIBLE TO US' }).count()) >= 1, 'the link to the Council, named but not checkable');
 });
 
 test('the console in Russian: a user who prefers it sees every view in Russian, with Russian dates and numbers; the switch and ?lang= change it and are remembered', async () => {
@@ -331,7 +349,7 @@ test('the console in Russian: a user who prefers it sees every view in Russian, 
   // What the console itself writes (not what a party wrote) must be Russian:
   // every word of three Latin letters or more in the console's own chrome is
   // a name, an id, a code or a unit the two languages share.
-  const shared = /\b(nato|russia|osce|NATO|RUSSIA|OSCE|UTC|parley|ad|referendum|ZAPAD|VD11|Chapter|para|FSC|DOC|INCSEA|Art|en|ru|sha256|url|vkey|GeoJSON|Polygon|NAVAREA|NOTAM|ISO|EUR|TLS|HTTP|tlog|proof|identity|FILE|VKEY|PARTY|incsea|hotline|testing|security|guarantees|nrc|military|rules|kinds|plaintext|federation)\b/gi;
+  const shared = /\b(nato|russia|osce|usa|NATO|RUSSIA|OSCE|UTC|parley|ad|referendum|ZAPAD|VD11|Chapter|para|FSC|DOC|INCSEA|Art|en|ru|sha256|url|vkey|GeoJSON|Polygon|NAVAREA|NOTAM|ISO|EUR|TLS|HTTP|tlog|proof|identity|FILE|VKEY|PARTY|incsea|hotline|testing|security|guarantees|nrc|military|rules|kinds|plaintext|federation)\b/gi;
   const english = async () => (await page.locator('nav.main a, main h1, main h2, main th, main label:not(:has(select)), main button, main legend, main .badge, main p.help, main dt').allInnerTexts())
     .map((t) => t.replace(/\S*[./@#:]\S*/g, '').replace(shared, ''))
     .filter((t) => /[A-Za-z]{3,}/.test(t));

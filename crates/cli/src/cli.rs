@@ -39,7 +39,7 @@ pub(crate) enum Command {
     Tree(TreeCommand),
     /// Verify a proof bundle offline and print what it proves.
     Verify(VerifyArgs),
-    /// Start a local network of three parties (NATO, Russia, an OSCE witness)
+    /// Start a local network of four parties (NATO, Russia, the United States, an OSCE witness)
     /// with their consoles, replay the 2016–2022 story, keep traffic flowing.
     Demo(DemoArgs),
     /// Create a node directory: configuration, party key, API token, database.
@@ -337,15 +337,15 @@ pub(crate) struct NodeArgs {
     pub(crate) json: JsonFlag,
 }
 
-/// Three nodes on 127.0.0.1 (ports PORT, PORT+1, PORT+2) on embedded
-/// SQLite, each with its web console. Ctrl-C stops them cleanly; running
+/// Four nodes on 127.0.0.1 (ports PORT to PORT+3; consoles at PORT+1000
+/// to PORT+1003) on embedded SQLite, each with its web console. Ctrl-C stops them cleanly; running
 /// the same command again resumes with the same record.
 #[derive(Args, Debug)]
 pub(crate) struct DemoArgs {
-    /// Where the three nodes live.
+    /// Where the nodes live.
     #[arg(long, default_value = "parley-demo")]
     pub(crate) dir: PathBuf,
-    /// First of three consecutive ports.
+    /// First of four consecutive ports.
     #[arg(long, default_value_t = 7100)]
     pub(crate) port: u16,
     /// Replay the story, then send nothing more (for tests and screenshots).

@@ -1,4 +1,5 @@
-//! `parley demo`: three real nodes (NATO, Russia, an OSCE witness) on
+//! `parley demo`: four real nodes (NATO, Russia, the United States, an OSCE
+//! witness) on
 //! embedded SQLite, the 2016–2022 story replayed, then traffic that keeps
 //! flowing — until Ctrl-C. Running it again resumes where it stopped.
 
@@ -20,7 +21,12 @@ use crate::cli::DemoArgs;
 const STORY: &str = include_str!("../../../../scenarios/nato-russia-2016-2022.toml");
 /// Demo sign-ins: fine on a laptop, never in a deployment.
 pub(crate) const DEMO_PASSWORD: &str = "parley-demo";
-const PARTIES: [&str; 3] = ["nato", "russia", "osce"];
+/// The demo's parties. The OSCE is a witness (and chairs a channel); the
+/// United States is there because a Vienna Document inspection needs two
+/// participating States (an alliance is not one) and the January 2022
+/// negotiation had a bilateral track. New parties go last: the ports of the
+/// first ones do not move.
+const PARTIES: [&str; 4] = ["nato", "russia", "osce", "usa"];
 /// The clock the demo's nodes share while the story replays.
 const STORY_CLOCK: &str = "story-clock";
 /// Russia's duty officer who reads the console in Russian.
@@ -59,9 +65,9 @@ fn dir_of(root: &Path, party: &str) -> PathBuf {
     root.join(party)
 }
 
-/// Creates the three nodes, pins them to each other, adds the console users.
+/// Creates the nodes, pins them to each other, adds the console users.
 fn create(root: &Path, base: u16) -> anyhow::Result<()> {
-    println!("creating three nodes in {}", root.display());
+    println!("creating {} nodes in {}", PARTIES.len(), root.display());
     // The story begins two months back; see parley_node::clock.
     parley_node::clock::start_story_clock(&root.join(STORY_CLOCK), -STORY_SPAN_SECS)?;
     for (i, p) in PARTIES.iter().enumerate() {
@@ -77,7 +83,7 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
             "--json",
         ])?;
         // Link tests every 15 s, so the Links view moves while you watch;
-        // and the story clock the three nodes share.
+        // and the story clock the nodes share.
         let cfg = d.join("parley.toml");
         let text = std::fs::read_to_string(&cfg)?.replace(
             "link_test_interval_secs = 60",
@@ -140,7 +146,7 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The three `parley serve` processes; stopped (SIGTERM, then wait) on drop.
+/// The `parley serve` processes; stopped (SIGTERM, then wait) on drop.
 struct Nodes(Vec<Child>);
 
 impl Drop for Nodes {
@@ -452,7 +458,7 @@ pub(crate) fn run(a: DemoArgs) -> anyhow::Result<()> {
         let story = Scenario::parse(STORY)?;
         println!("\nreplaying: {}", story.title);
         println!(
-            "(on a story clock the three nodes share: it starts two months back and jumps forward to each chapter; every entry is dated by it, as it was written)\n"
+            "(on a story clock the nodes share: it starts two months back and jumps forward to each chapter; every entry is dated by it, as it was written)\n"
         );
         let dirs: BTreeMap<String, PathBuf> = PARTIES
             .iter()
