@@ -16,6 +16,11 @@ pub struct Catalogue {
     plurals: HashMap<String, Vec<String>>,
     patterns: Vec<Pattern>,
     set: RegexSet,
+    /// The domain's own words a message may carry as a value (`msgctxt
+    /// "value"`: a kind's name, a meeting's scope): the only values
+    /// translated inside a message. Any other value (a unit a party named,
+    /// a channel's title) is shown as written, whatever it spells.
+    values: HashMap<String, String>,
 }
 
 /// A message with `{placeholders}`: the English as a regular expression,
@@ -45,6 +50,7 @@ impl std::fmt::Display for CatalogueError {
 /// One `msgid` … `msgstr` block.
 #[derive(Default)]
 struct Message {
+    context: Option<String>,
     id: String,
     plural_id: Option<String>,
     strs: Vec<String>,
@@ -70,9 +76,14 @@ impl Catalogue {
         let mut exact = HashMap::new();
         let mut plurals = HashMap::new();
         let mut patterns = Vec::new();
+        let mut values = HashMap::new();
         for m in messages(text)? {
             if m.id.is_empty() {
                 continue; // the header
+            }
+            if m.context.as_deref() == Some("value") {
+                values.insert(m.id, m.strs.into_iter().next().unwrap_or_default());
+                continue;
             }
             if m.strs.iter().all(String::is_empty) {
                 return Err(CatalogueError {
@@ -101,6 +112,7 @@ impl Catalogue {
             plurals,
             patterns,
             set,
+            values,
         })
     }
 
@@ -129,8 +141,8 @@ impl Catalogue {
     }
 
     /// `en` translated: exactly, else by the most specific pattern (each
-    /// value it carries translated where the catalogue has it exactly),
-    /// else unchanged.
+    /// value it carries translated where it is one of the domain's own
+    /// words), else unchanged.
     pub fn translate<'a>(&self, en: &'a str) -> Cow<'a, str> {
         if let Some(t) = self.exact.get(en) {
             return Cow::Owned(t.clone());
@@ -150,7 +162,7 @@ impl Catalogue {
         let mut out = p.translation.clone();
         for (k, name) in p.names.iter().enumerate() {
             let value = caps.get(k + 1).map_or("", |m| m.as_str());
-            let value = self.exact.get(value).map_or(value, String::as_str);
+            let value = self.values.get(value).map_or(value, String::as_str);
             out = out.replace(&format!("{{{name}}}"), value);
         }
         Cow::Owned(out)
@@ -220,6 +232,7 @@ fn messages(text: &str) -> Result<Vec<Message>, CatalogueError> {
         Str(usize),
     }
     let mut into = None;
+    let mut context = None;
     for (n, raw) in text.lines().enumerate() {
         let line_no = n + 1;
         let line = raw.trim();
@@ -236,9 +249,10 @@ fn messages(text: &str) -> Result<Vec<Message>, CatalogueError> {
         };
         let value = unquote(rest).ok_or_else(|| err("a string that does not close"))?;
         match keyword {
-            "msgctxt" => {}
+            "msgctxt" => context = Some(value),
             "msgid" => {
                 out.push(Message {
+                    context: context.take(),
                     id: value,
                     line: line_no,
                     ..Message::default()

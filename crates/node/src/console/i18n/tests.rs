@@ -322,7 +322,9 @@ fn the_url_beats_the_switch_beats_the_user_beats_the_browser() {
 #[test]
 fn a_message_with_values_is_translated_by_its_pattern() {
     let ru = Catalogue::parse(
-        "msgid \"Incident report\"\nmsgstr \"Донесение об инциденте\"\n\n\
+        "msgctxt \"value\"\nmsgid \"Incident report\"\nmsgstr \"Донесение об инциденте\"\n\n\
+         msgid \"None.\"\nmsgstr \"Нет.\"\n\n\
+         msgid \"{1} is reported twice\"\nmsgstr \"{1} заявлено дважды\"\n\n\
          msgid \"acknowledge {1} {2} within {minutes} minutes\"\n\
          msgstr \"подтвердить {1} {2} в течение {minutes} мин\"\n\n\
          msgid \"{party} ANSWERED\"\nmsgstr \"{party} ОТВЕТИЛ\"\n",
@@ -333,6 +335,17 @@ fn a_message_with_values_is_translated_by_its_pattern() {
         "подтвердить Донесение об инциденте usa.x/russia/3 в течение 30 мин"
     );
     assert_eq!(ru.translate("RUSSIA ANSWERED"), "RUSSIA ОТВЕТИЛ");
+    // A value a party chose is never translated, even when it spells one
+    // of the console's words: only the domain's own words are.
+    assert_eq!(
+        ru.translate("None. is reported twice"),
+        "None. заявлено дважды"
+    );
+    assert_eq!(
+        ru.translate("None."),
+        "Нет.",
+        "the console's own word, alone"
+    );
     assert_eq!(ru.translate("no such message"), "no such message");
     let dropped = Catalogue::parse("msgid \"{party} ANSWERED\"\nmsgstr \"ОТВЕТИЛ\"\n");
     assert!(
