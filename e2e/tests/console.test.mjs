@@ -394,6 +394,22 @@ test('the console in Russian: a user who prefers it sees every view in Russian, 
     assert.deepEqual(await english(), [], `${path}: the console's own words in English`);
     await shot(page, `ru-${name}`);
   }
+  // What a party wrote is shown as written, even when it spells the
+  // console's own words: NATO sends a message whose subject and texts are
+  // the English of Russian buttons.
+  const body = join(dir, 'words.json');
+  writeFileSync(body, JSON.stringify({ priority: 'routine', subject: 'Sign out', text: { en: 'Acknowledge', ru: 'Inbox' } }));
+  const sent = JSON.parse(execFileSync(parley, ['send', '--dir', join(dir, 'nato'), '--channel', 'nato.mil', '--kind', 'hotline_message', '--body', body, '--json'], { encoding: 'utf8' }));
+  const id = sent.id || sent.entry || sent.entries?.[0];
+  assert.ok(id, JSON.stringify(sent));
+  for (let i = 0; i < 50 && (await page.goto(`${url.russia}/entry/${id}`)).status() !== 200; i++) await page.waitForTimeout(200);
+  const words = await page.locator('main .texts').innerText();
+  assert.match(words, /Acknowledge/);
+  assert.match(words, /Inbox/);
+  assert.doesNotMatch(words, /Подтвердить|Входящие/, 'a party\'s text is never translated');
+  await page.goto(`${url.russia}/inbox`);
+  assert.match(await page.locator('main table').innerText(), /Sign out/, 'nor its subject');
+
   // A kind the role may not send: refused, in Russian.
   const refused = await page.goto(`${url.russia}/compose?kind=prior_notification&channel=nato.mil`);
   assert.equal(refused.status(), 403);

@@ -86,5 +86,7 @@ pub fn href_in(path_and_query: &str, lang: Lang) -> String {
         }
     }
     q.append_pair("lang", lang.tag());
+    // Only ever a path on this console: "//host/x" would leave it.
+    let path = format!("/{}", path.trim_start_matches('/'));
     format!("{path}?{}", q.finish())
 }

@@ -376,4 +376,9 @@ fn the_switch_keeps_the_page_and_its_query() {
         crate::console::language::href_in("/obligations", Lang::En),
         "/obligations?lang=en"
     );
+    assert_eq!(
+        crate::console::language::href_in("//evil.example/inbox", Lang::Ru),
+        "/evil.example/inbox?lang=ru",
+        "the switch never points off this console"
+    );
 }
