@@ -162,8 +162,11 @@ impl Catalogue {
         let mut out = p.translation.clone();
         for (k, name) in p.names.iter().enumerate() {
             let value = caps.get(k + 1).map_or("", |m| m.as_str());
-            let value = self.values.get(value).map_or(value, String::as_str);
-            out = out.replace(&format!("{{{name}}}"), value);
+            let value = match self.values.get(value) {
+                Some(v) => v.clone(),
+                None => grouped_as_russian(value),
+            };
+            out = out.replace(&format!("{{{name}}}"), &value);
         }
         Cow::Owned(out)
     }
@@ -219,6 +222,25 @@ impl Pattern {
             translation: translation.to_string(),
             literal_len,
         }))
+    }
+}
+
+/// A number the domain grouped the English way (`12,700`) grouped the
+/// Russian way (`12 700`, a no-break space); any other value unchanged.
+fn grouped_as_russian(value: &str) -> String {
+    let mut groups = value.split(',');
+    let first_ok = groups
+        .next()
+        .is_some_and(|g| (1..=3).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_digit()));
+    let rest_ok = value.contains(',')
+        && value
+            .split(',')
+            .skip(1)
+            .all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit()));
+    if first_ok && rest_ok {
+        value.replace(',', "\u{a0}")
+    } else {
+        value.to_string()
     }
 }
 

@@ -139,6 +139,17 @@ fn registry_strings(out: &mut BTreeSet<String>) {
             .iter()
             .map(|p| p.as_str().to_uppercase()),
     );
+    // The thresholds the exercises page states ("9,000 troops").
+    for rs in parley_domain::rules::all() {
+        for t in rs
+            .notification
+            .thresholds
+            .iter()
+            .chain(&rs.observation.thresholds)
+        {
+            out.insert(format!("{{n}} {}", t.label));
+        }
+    }
     // The map's country names.
     let map = include_str!("../assets/europe.txt");
     out.extend(
