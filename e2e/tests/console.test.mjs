@@ -384,7 +384,11 @@ test('the console in Russian: a user who prefers it sees every view in Russian, 
     ['compose', '/compose', async (t) => { assert.match(t, /Что вы хотите отправить\?/); }],
     ['compose-incident', '/compose?kind=incident_report&channel=nato.sea', async (t) => { assert.match(t, /Что произошло/); assert.match(t, /Инцидент в цифрах/); }],
     ['entry', '/entry/nato.nrc/russia/1', async (t) => { assert.match(t, /АУТЕНТИЧНЫЙ/); assert.match(t, /НЕТ ПЕРЕВОДА/); assert.match(t, /Доставка/i); }],
-    ['entry-sea', '/entry/nato.sea/nato/1', async (t) => { assert.match(t, /USS Donald Cook/, 'what a party wrote is never translated'); }],
+    ['entry-sea', '/entry/nato.sea/nato/1', async (t) => {
+      assert.match(t, /USS Donald Cook/, 'what a party wrote is never translated');
+      assert.match(t, /корабль/, 'a fixed value of the protocol (craft: ship) in Russian');
+      assert.equal(await page.locator('main .code-word[title=ship]').count(), 1, 'with the recorded value beside it');
+    }],
   ];
   for (const [name, path, check] of views) {
     const resp = await page.goto(`${url.russia}${path}`);

@@ -21,6 +21,9 @@ pub struct Catalogue {
     /// translated inside a message. Any other value (a unit a party named,
     /// a channel's title) is shown as written, whatever it spells.
     values: HashMap<String, String>,
+    /// The fixed values a body's field may take (`msgctxt "code"`: `ship`,
+    /// `quota_used`), shown translated only in a field whose schema lists them.
+    codes: HashMap<String, String>,
 }
 
 /// A message with `{placeholders}`: the English as a regular expression,
@@ -77,13 +80,22 @@ impl Catalogue {
         let mut plurals = HashMap::new();
         let mut patterns = Vec::new();
         let mut values = HashMap::new();
+        let mut codes = HashMap::new();
         for m in messages(text)? {
             if m.id.is_empty() {
                 continue; // the header
             }
-            if m.context.as_deref() == Some("value") {
-                values.insert(m.id, m.strs.into_iter().next().unwrap_or_default());
-                continue;
+            let first = m.strs.first().cloned().unwrap_or_default();
+            match m.context.as_deref() {
+                Some("value") => {
+                    values.insert(m.id, first);
+                    continue;
+                }
+                Some("code") => {
+                    codes.insert(m.id, first);
+                    continue;
+                }
+                _ => {}
             }
             if m.strs.iter().all(String::is_empty) {
                 return Err(CatalogueError {
@@ -113,6 +125,7 @@ impl Catalogue {
             patterns,
             set,
             values,
+            codes,
         })
     }
 
@@ -125,6 +138,16 @@ impl Catalogue {
             .get(one)
             .and_then(|f| f.get(form))
             .map(String::as_str)
+    }
+
+    /// A body's fixed value (`msgctxt "code"`), translated.
+    pub fn code(&'static self, en: &str) -> Option<&'static str> {
+        self.codes.get(en).map(String::as_str)
+    }
+
+    /// Whether the catalogue translates the fixed value `en`.
+    pub fn has_code(&self, en: &str) -> bool {
+        self.codes.contains_key(en)
     }
 
     /// Whether the catalogue holds `en`, as a string or a plural.

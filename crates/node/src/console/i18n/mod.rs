@@ -148,6 +148,17 @@ pub fn tr(en: &str) -> Cow<'_, str> {
     }
 }
 
+/// A fixed value of the protocol (`ship`, `quota_used`, `tabled`) in the
+/// request's language; as it is in English, where it is the record's word.
+pub fn code(value: &str) -> Cow<'_, str> {
+    match current() {
+        Lang::En => Cow::Borrowed(value),
+        Lang::Ru => Catalogue::russian()
+            .code(value)
+            .map_or(Cow::Borrowed(value), Cow::Borrowed),
+    }
+}
+
 /// `n` and the word for it: "1 entry", "3 entries"; "1 запись", "3 записи",
 /// "5 записей".
 pub fn count(n: u64, one: &'static str, many: &'static str) -> String {

@@ -243,6 +243,21 @@ fn every_string_the_console_shows_has_its_russian() {
 }
 
 #[test]
+fn every_fixed_value_of_a_body_has_its_russian() {
+    let ru = Catalogue::parse(include_str!("ru.po")).expect("parses");
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    for k in parley_domain::kinds::all() {
+        let codes = crate::console::pages::entry::Codes::of_kind(k.name);
+        missing.extend(codes.all().filter(|c| !ru.has_code(c)).map(str::to_string));
+    }
+    let stub: String = missing
+        .iter()
+        .map(|m| format!("msgctxt \"code\"\nmsgid {}\nmsgstr \"\"\n\n", po_quote(m)))
+        .collect();
+    assert!(missing.is_empty(), "fixed values without Russian:\n{stub}");
+}
+
+#[test]
 fn russian_plurals_follow_cldr() {
     let forms: Vec<usize> = [0, 1, 2, 4, 5, 11, 12, 14, 21, 22, 25, 101, 111, 1001]
         .into_iter()

@@ -2,7 +2,7 @@
 //! with each recipient, what it references and what answers it, and the
 //! proof that it is in its author's feed.
 
-use crate::console::i18n::{t, text, tf, tr};
+use crate::console::i18n::{code, t, text, tf, tr};
 use std::sync::Arc;
 
 use axum::Form;
@@ -96,7 +96,7 @@ fn texts_side_by_side(m: &serde_json::Map<String, Value>, c: Option<&ChannelStat
 /// A body value as a reader wants it: nested records as nested facts,
 /// lists as lists, an area as its corners in degrees, counts with thousands
 /// separators (a year without); JSON never. `key` is the field's name.
-fn value(key: &str, v: &Value) -> Markup {
+fn value(key: &str, v: &Value, codes: &Codes) -> Markup {
     use parley_domain::geo::E7;
     if let Ok(area) = serde_json::from_value::<parley_domain::geo::Area>(v.clone()) {
         let mut ring = area.outer_degrees();
@@ -120,15 +120,18 @@ fn value(key: &str, v: &Value) -> Markup {
         Value::String(s) if parley_log::Timestamp::parse(s).is_ok() => {
             html! { time datetime=(s) title=(s) { (crate::console::i18n::date_time_seconds(parley_log::Timestamp::parse(s).map_or(0, |t| t.unix()))) } }
         }
+        Value::String(s) if codes.is_code(key, s) => {
+            html! { span.code-word title=(s) { (code(s)) } }
+        }
         Value::String(s) => html! { span.pre { (crate::console::layout::peer_text(s)) } },
         Value::Null => html! { span.muted { "—" } },
         Value::Array(a) if a.is_empty() => html! { span.muted { (t!("none")) } },
         Value::Array(a) if a.iter().all(|x| x.as_str().is_some_and(|s| s.len() <= 32)) => {
-            html! { (a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")) }
+            html! { (a.iter().filter_map(Value::as_str).map(|s| if codes.is_code(key, s) { code(s) } else { s.into() }).collect::<Vec<_>>().join(", ")) }
         }
-        Value::Array(a) => html! { ol.items { @for x in a { li { (value(key, x)) } } } },
+        Value::Array(a) => html! { ol.items { @for x in a { li { (value(key, x, codes)) } } } },
         Value::Object(o) => html! {
-            dl.facts.nested { @for (k, x) in o { dt { (tr(&k.replace('_', " "))) } dd { (value(k, x)) } } }
+            dl.facts.nested { @for (k, x) in o { dt { (tr(&k.replace('_', " "))) } dd { (value(k, x, codes)) } } }
         },
         Value::Number(n) if !key.contains("year") && n.as_u64().is_some() => {
             html! { (crate::console::layout::thousands(n.as_u64().unwrap_or(0))) }
@@ -137,8 +140,72 @@ fn value(key: &str, v: &Value) -> Markup {
     }
 }
 
+/// The values each field of a kind's body may take from a fixed list
+/// (its schema's enums: `craft` is `ship`, `aircraft` …): these are the
+/// protocol's words and are shown in the reader's language; any other
+/// string is what a party wrote and is shown as written.
+pub struct Codes(std::collections::HashMap<String, Vec<String>>);
+
+impl Codes {
+    pub fn of_kind(kind: &str) -> Codes {
+        let mut out = std::collections::HashMap::new();
+        if let Some(k) = parley_domain::kinds::get(kind) {
+            let schema = k.schema();
+            collect_codes(&schema, &schema, None, &mut out);
+        }
+        Codes(out)
+    }
+
+    fn is_code(&self, key: &str, s: &str) -> bool {
+        self.0.get(key).is_some_and(|vs| vs.iter().any(|v| v == s))
+    }
+
+    /// Every fixed value of every field.
+    pub fn all(&self) -> impl Iterator<Item = &str> {
+        self.0.values().flatten().map(String::as_str)
+    }
+}
+
+/// Walks a schema: each property's enum, through `$ref`s into `$defs` and
+/// the `anyOf` an optional field is.
+fn collect_codes(
+    root: &Value,
+    node: &Value,
+    key: Option<&str>,
+    out: &mut std::collections::HashMap<String, Vec<String>>,
+) {
+    let Some(o) = node.as_object() else { return };
+    if let (Some(key), Some(Value::Array(e))) = (key, o.get("enum")) {
+        out.entry(key.to_string())
+            .or_default()
+            .extend(e.iter().filter_map(Value::as_str).map(str::to_string));
+    }
+    if let (Some(key), Some(Value::String(r))) = (key, o.get("$ref")) {
+        let target = r
+            .strip_prefix("#/$defs/")
+            .and_then(|name| root.get("$defs").and_then(|d| d.get(name)));
+        if let Some(t) = target {
+            collect_codes(root, t, Some(key), out);
+        }
+    }
+    for alt in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(xs)) = o.get(alt) {
+            xs.iter().for_each(|x| collect_codes(root, x, key, out));
+        }
+    }
+    if let Some(items) = o.get("items") {
+        collect_codes(root, items, key, out);
+    }
+    if let Some(Value::Object(props)) = o.get("properties") {
+        for (k, p) in props {
+            collect_codes(root, p, Some(k), out);
+        }
+    }
+}
+
 /// The body as facts, language maps side by side.
-pub fn body_view(body: &Value, channel: Option<&ChannelState>) -> Markup {
+pub fn body_view(body: &Value, kind: &str, channel: Option<&ChannelState>) -> Markup {
+    let codes = Codes::of_kind(kind);
     let langs = language_maps(body);
     let lang_keys: Vec<&str> = langs.iter().map(|(k, _)| *k).collect();
     html! {
@@ -150,7 +217,7 @@ pub fn body_view(body: &Value, channel: Option<&ChannelState>) -> Markup {
             dl.facts {
                 @for (k, v) in obj.iter().filter(|(k, _)| !lang_keys.contains(&k.as_str())) {
                     dt { (tr(&k.replace('_', " "))) }
-                    dd { (value(k, v)) }
+                    dd { (value(k, v, &codes)) }
                 }
             }
         }
@@ -391,7 +458,7 @@ pub async fn page(
             dt { (t!("Hash")) } dd { code { (k.hash.to_hex()) } }
         }
         (actions(&ctx, &k))
-        div.panel { (body_view(&k.entry.body, ctx.ledger.channels.get(&k.entry.channel))) (articles_cited(&ctx, &k)) }
+        div.panel { (body_view(&k.entry.body, &k.entry.kind, ctx.ledger.channels.get(&k.entry.channel))) (articles_cited(&ctx, &k)) }
         h2 { (t!("Delivery")) }
         (delivery_table(&ctx, &k))
         @if !witnessed.is_empty() {

@@ -73,13 +73,13 @@ fn requests(ctx: &Ctx, channel: &str) -> Markup {
     html! {
         @if list.is_empty() { p.muted { (t!("No inspection or evaluation visit requested.")) } } @else {
             table {
-                thead { tr { th { (t!("Asked")) } th { (t!("Request")) } th { (t!("Quota")) } th { (t!("Reply")) } th { (t!("Report")) } } }
+                thead { tr { th { (t!("Asked")) } th { (t!("Request")) } th { (t!("Quota")) } th { (t!("Answer")) } th { (t!("Report")) } } }
                 tbody { @for r in list.iter().rev() {
                     tr class=[(!r.findings.is_empty()).then_some("overdue")] {
                         td.when { (fmt_time(r.source.entry.time.unix())) }
                         td {
                             a href=(entry_href(&r.source.id())) { b { @match r.family { Family::Inspection => (t!("Inspection")), Family::Evaluation => (t!("Evaluation visit")) } } }
-                            (t!(" of ")) b { (r.to) } (t!(" by ")) (r.from)
+                            " · " b { (r.to) } " · " (tf("asked by {party}", &[("party", &r.from)]))
                             @if let Some(u) = &r.unit { div.sub { (u) @if let Some(d) = r.visit_date { (t!(" on ")) (crate::console::i18n::date(d.start().unix())) } } }
                         }
                         td {
