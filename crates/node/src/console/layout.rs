@@ -275,7 +275,7 @@ pub fn frame(ctx: &Ctx, title: &str, here: &str, live: bool, content: Markup) ->
                 header.top {
                     span.node { (ctx.party().to_uppercase()) " " small { (t!("parley node")) } }
                     span.who { (ctx.session.user) " · " (tr(super::auth::Role::title(ctx.session.role))) }
-                    @if story { span.badge.blue title=(t!("parley demo: the three demo nodes share a clock that replays a two-month story, then catches up with real time")) { (t!("STORY CLOCK")) } }
+                    @if story { span.badge.blue title=(t!("parley demo: the demo nodes share a clock that replays a two-month story, then catches up with real time")) { (t!("STORY CLOCK")) } }
                     span #clock .clock { (fmt_time(ctx.now.unix())) }
                     (language_switch())
                     form method="post" action="/logout" { (ctx.csrf()) button type="submit" { (t!("Sign out")) } }
