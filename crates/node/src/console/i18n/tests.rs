@@ -60,7 +60,7 @@ fn console_strings(out: &mut BTreeSet<String>) {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console"),
         &mut files,
     );
-    let lit = r#""((?:[^"\\]|\\.)*)""#;
+    let lit = r#""((?:[^"\\]|\\(?s:.))*)""#;
     let calls = [
         Regex::new(&format!(r"(?:^|[^A-Za-z0-9_])t!\(\s*{lit}\s*\)")).expect("regex"),
         Regex::new(&format!(r"\btf\(\s*{lit}")).expect("regex"),
@@ -168,7 +168,7 @@ fn domain_strings(out: &mut BTreeSet<String>) {
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("../domain/src"),
         &mut files,
     );
-    let lit = Regex::new(r#""((?:[^"\\]|\\.)*)""#).expect("regex");
+    let lit = Regex::new(r#"(?s)"((?:[^"\\]|\\.)*)""#).expect("regex");
     let sentence = Regex::new(r"^[a-z{][^ ]* [A-Za-z{(]").expect("regex");
     let placeholder = Regex::new(r"\{[^}]*\}").expect("regex");
     let word = Regex::new(r"[A-Za-z]{2,}").expect("regex");
@@ -200,9 +200,24 @@ const NOT_SHOWN: &[&str] = &[
     "military experts",
 ];
 
+/// The warnings a node's configuration gives (the Links page shows them).
+fn warning_strings(out: &mut BTreeSet<String>) {
+    let src = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config.rs"))
+        .expect("config.rs");
+    let start = src.find("pub fn warnings(").expect("Config::warnings");
+    let body = &src[start..start + src[start..].find("\n    }\n").expect("its end")];
+    let lit = Regex::new(r#"(?s)"((?:[^"\\]|\\.)*)""#).expect("regex");
+    out.extend(
+        lit.captures_iter(body)
+            .map(|c| as_catalogue_id(&unescape(&c[1])))
+            .filter(|s| s.contains(' ')),
+    );
+}
+
 fn wanted() -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     console_strings(&mut out);
+    warning_strings(&mut out);
     registry_strings(&mut out);
     domain_strings(&mut out);
     out.retain(|s| !s.trim().is_empty());
