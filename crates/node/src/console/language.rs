@@ -54,8 +54,14 @@ pub async fn choose(State(node): State<Arc<Node>>, req: Request, next: Next) -> 
     let h = resp.headers_mut();
     h.append(VARY, HeaderValue::from_static("accept-language, cookie"));
     if url.is_some() && remembered.as_deref().and_then(Lang::parse) != Some(lang) {
+        // Like the session's cookie: Secure whenever the console is https.
+        let secure = if node.dir.config.console_url().starts_with("https://") {
+            "; Secure"
+        } else {
+            ""
+        };
         let set = format!(
-            "{COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
+            "{COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000{secure}",
             lang.tag()
         );
         if let Ok(v) = HeaderValue::from_str(&set) {

@@ -155,14 +155,6 @@ impl Catalogue {
         self.exact.contains_key(en) || self.plurals.contains_key(en)
     }
 
-    /// Every English string the catalogue translates.
-    pub fn ids(&self) -> impl Iterator<Item = &str> {
-        self.exact
-            .keys()
-            .chain(self.plurals.keys())
-            .map(String::as_str)
-    }
-
     /// `en` translated: exactly, else by the most specific pattern (each
     /// value it carries translated where it is one of the domain's own
     /// words), else unchanged.
