@@ -92,39 +92,14 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
         std::fs::write(&cfg, text)?;
         let roles: &[(&str, &str)] = if *p == "osce" { &ROLES[4..] } else { &ROLES };
         for (name, role) in roles {
-            parley(&[
-                "user",
-                "add",
-                "--dir",
-                &d.to_string_lossy(),
-                "--name",
-                name,
-                "--role",
-                role,
-                "--password",
-                DEMO_PASSWORD,
-                // API tokens too: the story's signatures are the signatories'.
-                "--token",
-            ])?;
+            // API tokens too: the story's signatures are the signatories'.
+            add_user(&d, name, role, &["--token"])?;
         }
         // Russia's watch floor reads its console in Russian: a duty officer
         // whose preference is set (the console's switch and `?lang=` still
         // choose another).
         if *p == "russia" {
-            parley(&[
-                "user",
-                "add",
-                "--dir",
-                &d.to_string_lossy(),
-                "--name",
-                RUSSIAN_DUTY,
-                "--role",
-                "duty_officer",
-                "--password",
-                DEMO_PASSWORD,
-                "--language",
-                "ru",
-            ])?;
+            add_user(&d, RUSSIAN_DUTY, "duty_officer", &["--language", "ru"])?;
         }
     }
     for (i, a) in PARTIES.iter().enumerate() {
@@ -144,6 +119,25 @@ fn create(root: &Path, base: u16) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Adds a console user with the demo's password (and `extra` options).
+fn add_user(dir: &Path, name: &str, role: &str, extra: &[&str]) -> anyhow::Result<()> {
+    let dir = dir.to_string_lossy();
+    let mut args = vec![
+        "user",
+        "add",
+        "--dir",
+        &dir,
+        "--name",
+        name,
+        "--role",
+        role,
+        "--password",
+        DEMO_PASSWORD,
+    ];
+    args.extend_from_slice(extra);
+    parley(&args).map(|_| ())
 }
 
 /// The `parley serve` processes; stopped (SIGTERM, then wait) on drop.
