@@ -200,6 +200,8 @@ impl UserDirectory {
 pub struct Session {
     pub user: String,
     pub role: Role,
+    /// The user's console language in the configuration, as it is now.
+    pub language: Option<String>,
     /// Must come back with every form this session posts.
     pub csrf: String,
     expires: Instant,
@@ -221,6 +223,7 @@ impl Sessions {
         let s = Session {
             user: user.into(),
             role,
+            language: None,
             csrf: crate::config::random_token(),
             expires: Instant::now() + IDLE,
         };
@@ -244,12 +247,15 @@ impl Sessions {
     }
 
     /// The session a request carries, if its user is still in the
-    /// configuration; with the role the configuration gives it now.
+    /// configuration; with the role and language the configuration gives it
+    /// now.
     pub fn current(&self, headers: &HeaderMap, users: &UserDirectory) -> Option<Session> {
         let mut s = self.get(headers)?;
-        match users.find(&s.user).and_then(|u| Role::parse(&u.role)) {
+        let user = users.find(&s.user);
+        match user.as_ref().and_then(|u| Role::parse(&u.role)) {
             Some(role) => {
                 s.role = role;
+                s.language = user.and_then(|u| u.language);
                 Some(s)
             }
             None => {

@@ -32,10 +32,7 @@ pub async fn choose(State(node): State<Arc<Node>>, req: Request, next: Next) -> 
         })
         .filter(|v| Lang::parse(v).is_some());
     let remembered = cookie(headers, COOKIE);
-    let user = node
-        .session(headers)
-        .and_then(|s| node.users.find(&s.user))
-        .and_then(|u| u.language);
+    let user = node.session(headers).and_then(|s| s.language);
     let accept = headers
         .get(ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok())
