@@ -437,6 +437,13 @@ test('the console in Russian: a user who prefers it sees every view in Russian, 
   await page.goto(`${url.russia}/exercises?lang=ru`);
   assert.equal(await lang(), 'ru');
   assert.match(await page.locator('main').innerText(), /Обозначения/);
+  // An outsider's link with a language we do not speak (markup, in fact):
+  // ignored, nothing remembered, nothing of it in the page.
+  const crafted = await page.goto(`${url.russia}/inbox?lang=${encodeURIComponent('"><script>alert(1)</script>')}`);
+  assert.equal(crafted.status(), 200);
+  assert.equal(await lang(), 'ru', 'the remembered choice stands');
+  assert.doesNotMatch((await crafted.allHeaders())['set-cookie'] || '', /parley_lang/, 'no cookie from it');
+  assert.equal(await page.locator('script:not([src])').count(), 0, 'no script from it');
   // A browser that asks for Russian gets the sign-in page in Russian.
   const context = await browser.newContext({ locale: 'ru-RU' });
   const login = await context.newPage();
