@@ -207,3 +207,143 @@ fn the_audit_catches_every_kind_of_tampering_and_names_it() {
         println!("{what}: {}", said.trim());
     }
 }
+
+/// The audit verifies signatures on every core, then reports the first
+/// failure in the feed's order, as a one-by-one check would: with two
+/// alterations, the earlier is the one named, whichever thread found it.
+#[test]
+fn with_two_alterations_the_audit_names_the_earlier() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    // One after the other: a checkpoint (and a receipt) per message, enough
+    // for the checks to be spread over threads.
+    for i in 0..40 {
+        net.get("nato")
+            .send_text("nato.mil", &format!("message {i}"));
+    }
+    let nato = net.get("nato");
+    let n = nato.feed_size("nato.mil", "nato");
+    let feed_id = parley_store::FeedId::new("nato.mil", "nato");
+    wait_until(30, "russia's receipt of the last size", || {
+        nato.store()
+            .cosignatures(&feed_id, 1)
+            .unwrap()
+            .iter()
+            .any(|c| c.cosigner == "russia" && c.size == n)
+    });
+    for p in ["nato", "russia", "osce"] {
+        net.p(p).stop();
+    }
+    let nato_dir = net.get("nato").dir.clone();
+    let root = tempfile::tempdir().unwrap();
+    let feed = "channel = 'nato.mil' AND author = 'nato'";
+    let sizes = |db: &rusqlite::Connection, table: &str| -> Vec<i64> {
+        let mut q = db
+            .prepare(&format!(
+                "SELECT size FROM {table} WHERE {feed} ORDER BY size"
+            ))
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let break_checkpoint = |db: &rusqlite::Connection, size: i64| {
+        let note: String = db
+            .query_row(
+                &format!("SELECT note FROM checkpoint WHERE {feed} AND size = ?1"),
+                [size],
+                |r| r.get(0),
+            )
+            .unwrap();
+        db.execute(
+            &format!("UPDATE checkpoint SET note = ?1 WHERE {feed} AND size = ?2"),
+            rusqlite::params![flip_signature(&note), size],
+        )
+        .unwrap();
+    };
+    let break_receipt = |db: &rusqlite::Connection, size: i64| {
+        let line: String = db
+            .query_row(
+                &format!("SELECT line FROM cosignature WHERE {feed} AND cosigner = 'russia' AND size = ?1"),
+                [size],
+                |r| r.get(0),
+            )
+            .unwrap();
+        db.execute(
+            &format!("UPDATE cosignature SET line = ?1 WHERE {feed} AND cosigner = 'russia' AND size = ?2"),
+            rusqlite::params![flip_signature(&line), size],
+        )
+        .unwrap();
+    };
+
+    // A checkpoint early in the feed and one late: the early one is named.
+    let copy = copy_of(&nato_dir, root.path(), "checkpoints");
+    let checkpoints = sizes(&copy.db, "checkpoint");
+    assert!(checkpoints.len() >= 30, "{checkpoints:?}");
+    let (early, late) = (checkpoints[3], checkpoints[checkpoints.len() - 2]);
+    break_checkpoint(&copy.db, late);
+    break_checkpoint(&copy.db, early);
+    drop(copy.db);
+    let (code, said) = audit(&copy.dir);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains(&format!("checkpoint {early}:"))
+            && !said.contains(&format!("checkpoint {late}:")),
+        "the audit should name checkpoint {early}, not {late}: {said}"
+    );
+
+    // An early receipt and a late one: the early one is named.
+    let copy = copy_of(&nato_dir, root.path(), "receipts");
+    let receipts: Vec<i64> = {
+        let mut q = copy
+            .db
+            .prepare(&format!(
+                "SELECT size FROM cosignature WHERE {feed} AND cosigner = 'russia' ORDER BY size"
+            ))
+            .unwrap();
+        q.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(receipts.len() >= 20, "{receipts:?}");
+    let (early, late) = (receipts[2], receipts[receipts.len() - 3]);
+    break_receipt(&copy.db, late);
+    break_receipt(&copy.db, early);
+    drop(copy.db);
+    let (code, said) = audit(&copy.dir);
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains(&format!(
+            "russia's cosignature at size {early} does not verify"
+        )),
+        "the audit should name russia's receipt at size {early}, not {late}: {said}"
+    );
+
+    // A late checkpoint and an entry before it: the entry is named.
+    let copy = copy_of(&nato_dir, root.path(), "entry");
+    break_checkpoint(&copy.db, late);
+    let bytes: Vec<u8> = copy
+        .db
+        .query_row(
+            &format!("SELECT bytes FROM entry WHERE {feed} AND seq = 10"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let at = bytes.windows(7).position(|w| w == b"message").unwrap();
+    let mut b = bytes.clone();
+    b[at] = b'M';
+    copy.db
+        .execute(
+            &format!("UPDATE entry SET bytes = ?1 WHERE {feed} AND seq = 10"),
+            [b],
+        )
+        .unwrap();
+    drop(copy.db);
+    let (code, said) = audit(&copy.dir);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("entry 10"), "{said}");
+}

@@ -48,11 +48,11 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
     );
     // A figure, not a timing assertion: a 0.05 s sample on a loaded
     // machine can be anything, so only its presence is checked here.
-    let f = log["audit_fraction_of_bound"].as_f64().unwrap();
-    assert!(
-        f.is_finite() && f > 0.0,
-        "the audit's fraction of its bound: {f}"
-    );
+    for k in ["audit_fraction_of_bound", "audit_fraction_of_batch_bound"] {
+        let f = log[k].as_f64().unwrap();
+        assert!(f.is_finite() && f > 0.0, "{k}: {f}");
+    }
+    assert!(log["audit_cores"].as_u64().unwrap() >= 1);
     for variant in ["direct", "with_witness"] {
         let loads = r["network"][variant].as_array().unwrap();
         assert_eq!(loads.len(), 2, "one offered load and saturation");

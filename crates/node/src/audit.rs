@@ -17,7 +17,9 @@ use parley_log::identity::{Identity, Role};
 use parley_log::keys::VerifierKey;
 use parley_log::note::{Note, NoteSignature, verify_one};
 use parley_log::tiles::{TileStore, TiledTree};
-use parley_store::{FeedId, Statement, Store, StoreError};
+use parley_store::{Cosignature as StoredCosignature, FeedId, Statement, Store, StoreError};
+
+use crate::parallel;
 
 /// What one feed's audit checked.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -150,32 +152,45 @@ pub fn audit_feed(
         .peekable();
     let mut tiles = StoredTiles::new(store, feed);
     let mut tree = TiledTree::new();
-    let mut texts: HashMap<u64, String> = HashMap::new();
-    let mut checkpoints = 0;
     let mut pending: Vec<Hash> = Vec::new();
-    while tree.size() + (pending.len() as u64) < head.size {
-        let from = tree.size() + pending.len() as u64;
-        let page = store.entries(feed, from, PAGE)?;
-        if page.is_empty() {
-            return Err(broken(
+    // The checkpoints' signatures of one page are verified on every core
+    // while the next page is read and recomputed; results are taken in the
+    // feed's order, so the first failure reported is the one a check one
+    // after the other would report.
+    let mut verified = VerifiedCheckpoints::default();
+    std::thread::scope(|scope| {
+        let mut in_flight = None;
+        while tree.size() + (pending.len() as u64) < head.size {
+            let from = tree.size() + pending.len() as u64;
+            let (signed, stopped) = match recompute_page(
+                store,
                 feed,
-                format!("entries end at {from}, the head says {}", head.size),
-            ));
-        }
-        for e in page {
-            let seq = tree.size() + pending.len() as u64;
-            check_entry(feed, seq, &e.bytes, &e.hash)?;
-            pending.push(e.hash);
-            if checkpoint_sizes.peek() == Some(&(seq + 1)) {
-                checkpoint_sizes.next();
-                tree.append(&pending, &mut tiles)?;
-                pending.clear();
-                let text = check_checkpoint(store, feed, &author_keys, &tree)?;
-                texts.insert(tree.size(), text);
-                checkpoints += 1;
+                from,
+                head.size,
+                &mut checkpoint_sizes,
+                &mut tree,
+                &mut tiles,
+                &mut pending,
+            ) {
+                Ok(page) => page,
+                Err(err) => (Vec::new(), Some(err)),
+            };
+            verified.take(in_flight.take())?;
+            if let Some(err) = stopped {
+                verified.take_now(signed.iter().map(|c| c.verify(feed, &author_keys)))?;
+                return Err(err);
             }
+            let author_keys = &author_keys;
+            in_flight = Some(
+                scope.spawn(move || parallel::map(&signed, |_, c| c.verify(feed, author_keys))),
+            );
         }
-    }
+        verified.take(in_flight.take())
+    })?;
+    let VerifiedCheckpoints {
+        texts,
+        count: checkpoints,
+    } = verified;
     tree.append(&pending, &mut tiles)?;
     if tree.root() != head.root {
         return Err(broken(
@@ -187,68 +202,27 @@ pub fn audit_feed(
             ),
         ));
     }
-    let mut cosignatures = 0;
+    // Each cosignature's signer and key are found in order; the signatures
+    // are then verified on every core, and the first failure in order is
+    // the one reported.
+    let mut jobs: Vec<CosignatureCheck> = Vec::new();
+    let mut stopped = None;
     for c in store.cosignatures(feed, 1)? {
-        let text = texts.get(&c.size).ok_or_else(|| {
-            broken(
-                feed,
-                format!(
-                    "{}'s cosignature at size {} has no checkpoint",
-                    c.cosigner, c.size
-                ),
-            )
-        })?;
-        let sig = NoteSignature::parse_line(&c.line).map_err(|e| {
-            broken(
-                feed,
-                format!("{}'s cosignature at size {}: {e}", c.cosigner, c.size),
-            )
-        })?;
-        let candidates = keys.cosigner_keys(feed, &c.cosigner, c.statement)?;
-        let key = candidates
-            .iter()
-            .find(|k| k.name() == sig.name && k.id() == sig.key_id)
-            .ok_or_else(|| {
-                broken(
-                    feed,
-                    format!(
-                        "{}'s {} at size {} is not signed by its {} key",
-                        c.cosigner,
-                        c.statement.as_str(),
-                        c.size,
-                        c.statement.as_str()
-                    ),
-                )
-            })?;
-        if c.statement == Statement::Receipt && c.cosigner == feed.author {
-            return Err(broken(
-                feed,
-                format!("a receipt by the author {} of its own feed", c.cosigner),
-            ));
-        }
-        match verify_one(key, text, &sig) {
-            // The stored time is what delivery times and deadlines are read
-            // from: it must be the time the cosigner signed.
-            Ok(Some(t)) if i64::try_from(t).ok() != Some(c.time) => {
-                return Err(broken(
-                    feed,
-                    format!(
-                        "{}'s cosignature at size {} is stored with time {}, but it signs time {t}",
-                        c.cosigner, c.size, c.time
-                    ),
-                ));
-            }
-            Ok(Some(_)) => cosignatures += 1,
-            _ => {
-                return Err(broken(
-                    feed,
-                    format!(
-                        "{}'s cosignature at size {} does not verify",
-                        c.cosigner, c.size
-                    ),
-                ));
+        match cosignature_check(feed, keys, &texts, c) {
+            Ok(job) => jobs.push(job),
+            Err(err) => {
+                stopped = Some(err);
+                break;
             }
         }
+    }
+    let mut cosignatures = 0;
+    for result in parallel::map(&jobs, |_, job| job.verify(feed)) {
+        result?;
+        cosignatures += 1;
+    }
+    if let Some(err) = stopped {
+        return Err(err);
     }
     Ok(FeedAudit {
         channel: feed.channel.clone(),
@@ -259,6 +233,92 @@ pub fn audit_feed(
         cosignatures,
         root: tree.root().to_base64(),
     })
+}
+
+/// A stored cosignature with the key it must verify under.
+struct CosignatureCheck<'a> {
+    stored: StoredCosignature,
+    signature: NoteSignature,
+    key: VerifierKey,
+    text: &'a str,
+}
+
+/// Finds the checkpoint a stored cosignature signs and the key it must be
+/// by.
+fn cosignature_check<'a>(
+    feed: &FeedId,
+    keys: &AuditKeys,
+    texts: &'a HashMap<u64, String>,
+    c: StoredCosignature,
+) -> Result<CosignatureCheck<'a>, AuditError> {
+    let text = texts.get(&c.size).ok_or_else(|| {
+        broken(
+            feed,
+            format!(
+                "{}'s cosignature at size {} has no checkpoint",
+                c.cosigner, c.size
+            ),
+        )
+    })?;
+    let sig = NoteSignature::parse_line(&c.line).map_err(|e| {
+        broken(
+            feed,
+            format!("{}'s cosignature at size {}: {e}", c.cosigner, c.size),
+        )
+    })?;
+    let candidates = keys.cosigner_keys(feed, &c.cosigner, c.statement)?;
+    let key = candidates
+        .into_iter()
+        .find(|k| k.name() == sig.name && k.id() == sig.key_id)
+        .ok_or_else(|| {
+            broken(
+                feed,
+                format!(
+                    "{}'s {} at size {} is not signed by its {} key",
+                    c.cosigner,
+                    c.statement.as_str(),
+                    c.size,
+                    c.statement.as_str()
+                ),
+            )
+        })?;
+    if c.statement == Statement::Receipt && c.cosigner == feed.author {
+        return Err(broken(
+            feed,
+            format!("a receipt by the author {} of its own feed", c.cosigner),
+        ));
+    }
+    Ok(CosignatureCheck {
+        stored: c,
+        signature: sig,
+        key,
+        text,
+    })
+}
+
+impl CosignatureCheck<'_> {
+    fn verify(&self, feed: &FeedId) -> Result<(), AuditError> {
+        let c = &self.stored;
+        match verify_one(&self.key, self.text, &self.signature) {
+            // The stored time is what delivery times and deadlines are read
+            // from: it must be the time the cosigner signed.
+            Ok(Some(t)) if i64::try_from(t).ok() != Some(c.time) => Err(broken(
+                feed,
+                format!(
+                    "{}'s cosignature at size {} is stored with time {}, but it signs time {t}",
+                    c.cosigner, c.size, c.time
+                ),
+            )),
+            Ok(Some(_)) => Ok(()),
+            _ => Err(broken(
+                feed,
+                format!(
+                    "{}'s cosignature at size {} does not verify",
+                    c.cosigner, c.size
+                ),
+            )),
+        }
+    }
 }
 
 fn check_entry(feed: &FeedId, seq: u64, bytes: &[u8], stored: &Hash) -> Result<(), AuditError> {
@@ -282,51 +342,148 @@ fn check_entry(feed: &FeedId, seq: u64, bytes: &[u8], stored: &Hash) -> Result<(
     Ok(())
 }
 
-/// Checks the stored checkpoint at the tree's size: signed by the author's
-/// pinned key, for this origin, with the recomputed root. Returns its text.
-fn check_checkpoint(
+/// The verified checkpoints' texts by size, for their cosignatures.
+#[derive(Default)]
+struct VerifiedCheckpoints {
+    texts: HashMap<u64, String>,
+    count: u64,
+}
+
+type CheckpointResults = Vec<Result<(u64, String), AuditError>>;
+
+impl VerifiedCheckpoints {
+    /// Takes a page's results in order; the first failure is returned.
+    fn take(
+        &mut self,
+        page: Option<std::thread::ScopedJoinHandle<'_, CheckpointResults>>,
+    ) -> Result<(), AuditError> {
+        match page {
+            Some(h) => self.take_now(h.join().expect("verification does not panic")),
+            None => Ok(()),
+        }
+    }
+
+    fn take_now(
+        &mut self,
+        results: impl IntoIterator<Item = Result<(u64, String), AuditError>>,
+    ) -> Result<(), AuditError> {
+        for r in results {
+            let (size, text) = r?;
+            self.texts.insert(size, text);
+            self.count += 1;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the page of entries from `from`, checks each (decoded and hashed
+/// on every core), extends the tree and checks the tiles, and reads the
+/// checkpoint at each size one was signed at. Returns those checkpoints,
+/// and the failure that stopped the page early, if one did.
+#[allow(clippy::too_many_arguments)]
+fn recompute_page(
     store: &dyn Store,
     feed: &FeedId,
-    keys: &[VerifierKey],
+    from: u64,
+    head_size: u64,
+    checkpoint_sizes: &mut std::iter::Peekable<std::vec::IntoIter<u64>>,
+    tree: &mut TiledTree,
+    tiles: &mut StoredTiles<'_>,
+    pending: &mut Vec<Hash>,
+) -> Result<(Vec<UnverifiedCheckpoint>, Option<AuditError>), AuditError> {
+    let page = store.entries(feed, from, PAGE)?;
+    if page.is_empty() {
+        return Err(broken(
+            feed,
+            format!("entries end at {from}, the head says {head_size}"),
+        ));
+    }
+    let checked = parallel::map(&page, |i, e| {
+        check_entry(feed, from + i as u64, &e.bytes, &e.hash)
+    });
+    let mut signed = Vec::new();
+    for (i, (e, check)) in page.iter().zip(checked).enumerate() {
+        let seq = from + i as u64;
+        if let Err(err) = check {
+            return Ok((signed, Some(err)));
+        }
+        pending.push(e.hash);
+        if checkpoint_sizes.peek() == Some(&(seq + 1)) {
+            checkpoint_sizes.next();
+            let step = tree
+                .append(pending, tiles)
+                .and_then(|()| read_checkpoint(store, feed, tree));
+            pending.clear();
+            match step {
+                Ok(c) => signed.push(c),
+                Err(err) => return Ok((signed, Some(err))),
+            }
+        }
+    }
+    Ok((signed, None))
+}
+
+/// A stored checkpoint read at the recomputed tree's size, its signature
+/// not yet checked.
+struct UnverifiedCheckpoint {
+    size: u64,
+    root: Hash,
+    note: String,
+}
+
+fn read_checkpoint(
+    store: &dyn Store,
+    feed: &FeedId,
     tree: &TiledTree,
-) -> Result<String, AuditError> {
+) -> Result<UnverifiedCheckpoint, AuditError> {
     let size = tree.size();
     let note = store
         .checkpoint(feed, size)?
         .ok_or_else(|| broken(feed, format!("checkpoint {size} vanished")))?;
-    let note = Note::parse(note.as_bytes())
-        .map_err(|e| broken(feed, format!("checkpoint {size}: {e}")))?;
-    let mut last = None;
-    let signed = keys
-        .iter()
-        .rev()
-        .find_map(|k| {
-            SignedCheckpoint::open_note(note.clone(), k, &[])
-                .map_err(|e| last = Some(e))
-                .ok()
-        })
-        .ok_or_else(|| {
-            broken(
+    Ok(UnverifiedCheckpoint {
+        size,
+        root: tree.root(),
+        note,
+    })
+}
+
+impl UnverifiedCheckpoint {
+    /// Checks it is signed by the author's pinned key, for this origin,
+    /// with the recomputed root. Returns its size and text.
+    fn verify(&self, feed: &FeedId, keys: &[VerifierKey]) -> Result<(u64, String), AuditError> {
+        let size = self.size;
+        let note = Note::parse(self.note.as_bytes())
+            .map_err(|e| broken(feed, format!("checkpoint {size}: {e}")))?;
+        let mut last = None;
+        let signed = keys
+            .iter()
+            .rev()
+            .find_map(|k| {
+                SignedCheckpoint::open_note(note.clone(), k, &[])
+                    .map_err(|e| last = Some(e))
+                    .ok()
+            })
+            .ok_or_else(|| {
+                broken(
+                    feed,
+                    format!(
+                        "checkpoint {size}: {}",
+                        last.map_or("no log key".to_string(), |e| e.to_string())
+                    ),
+                )
+            })?;
+        let cp = signed.checkpoint;
+        if cp.origin != feed.origin() || cp.size != size || cp.root != self.root {
+            return Err(broken(
                 feed,
                 format!(
-                    "checkpoint {size}: {}",
-                    last.map_or("no log key".to_string(), |e| e.to_string())
+                    "checkpoint {size} commits to {} entries with root {}, the entries give {}",
+                    cp.size, cp.root, self.root
                 ),
-            )
-        })?;
-    let cp = signed.checkpoint;
-    if cp.origin != feed.origin() || cp.size != size || cp.root != tree.root() {
-        return Err(broken(
-            feed,
-            format!(
-                "checkpoint {size} commits to {} entries with root {}, the entries give {}",
-                cp.size,
-                cp.root,
-                tree.root()
-            ),
-        ));
+            ));
+        }
+        Ok((size, cp.to_text()))
     }
-    Ok(cp.to_text())
 }
 
 /// Compares each tile the recomputation writes with the stored tile: the

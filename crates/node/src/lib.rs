@@ -32,6 +32,7 @@ pub mod held;
 pub mod keyring;
 pub mod ledger;
 pub mod listener;
+pub mod parallel;
 pub mod policy;
 pub mod rotation;
 pub mod serve_error;
