@@ -514,6 +514,89 @@ fn a_rotated_key_is_taken_by_peers_and_old_records_still_verify() {
     assert_eq!(pinned_keys(nato, "russia", "receipt").len(), 2);
 }
 
+/// A batch of shared cosignatures is verified on every core, and refused
+/// whole when any line is forged, naming the first forged line in the
+/// batch's order (whichever thread found it); the same batch without the
+/// forgeries is taken.
+#[test]
+fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
+    let mut net = Net::new(&["nato", "russia", "osce"]);
+    net.start_all();
+    open_channel(&net);
+    for i in 0..12 {
+        send_and_wait_for_receipt(&net, &format!("message {i}"));
+    }
+    let (nato, russia) = (net.get("nato"), net.get("russia"));
+    let feed = parley_store::FeedId::new("nato.mil", "nato");
+    // Every cosignature nato holds on its feed at a size russia holds too.
+    let held: Vec<u64> = russia
+        .store()
+        .checkpoint_sizes(&feed, 1, u64::MAX >> 1)
+        .unwrap();
+    let lines: Vec<parley_store::Cosignature> = nato
+        .store()
+        .cosignatures(&feed, 1)
+        .unwrap()
+        .into_iter()
+        .filter(|c| held.contains(&c.size))
+        .collect();
+    assert!(lines.len() >= 20, "enough lines for two threads: {lines:?}");
+    let flip = |line: &str| {
+        let mut chars: Vec<char> = line.trim_end().chars().collect();
+        let i = chars.len() - 6;
+        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+        format!("{}\n", chars.into_iter().collect::<String>())
+    };
+    let first = lines.iter().position(|c| c.cosigner == "osce").unwrap() + 1;
+    let first = first.max(lines.len() / 3);
+    let first = first
+        + lines[first..]
+            .iter()
+            .position(|c| c.cosigner == "osce")
+            .expect("a witness cosignature in the batch's second third");
+    let later = lines.len() - 1
+        - lines
+            .iter()
+            .rev()
+            .position(|c| c.cosigner == "russia")
+            .unwrap();
+    assert!(later > first);
+    let batch = |forged: &[usize]| {
+        let cosignatures: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let line = if forged.contains(&i) {
+                    flip(&c.line)
+                } else {
+                    c.line.clone()
+                };
+                j!({"size": c.size, "cosigner": c.cosigner, "statement": c.statement.as_str(), "line": line})
+            })
+            .collect();
+        post_as(
+            nato,
+            &format!("{}/federation/v1/cosignatures", russia.url()),
+            j!({"channel": "nato.mil", "author": "nato", "cosignatures": cosignatures})
+                .to_string()
+                .into_bytes(),
+            "application/json",
+        )
+    };
+    let stored = || russia.store().cosignatures(&feed, 1).unwrap();
+    let before = stored();
+    let (s, body) = batch(&[later, first]);
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body.contains("osce") && !body.contains("russia"),
+        "the witness's line (the first forged) is named: {body}"
+    );
+    println!("refused: {body}");
+    assert_eq!(stored(), before, "nothing of a refused batch is stored");
+    let (s, body) = batch(&[]);
+    assert_eq!(s, 204, "{body}");
+}
+
 /// Cosignatures shared among members, and charters shown to a witness, are
 /// what a peer or an outsider could forge: each is checked on its own.
 #[test]

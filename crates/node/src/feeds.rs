@@ -1417,61 +1417,52 @@ pub async fn accept_shared(
             format!("channel {} is not known here", feed.channel),
         )
     })?;
-    let mut checked = Vec::with_capacity(shared.len());
+    // Each line's signer and key are found in order; the checkpoints they
+    // sign are read in one trip to the store; the signatures are verified
+    // on every core. The first failure in the batch's order is the one
+    // reported, as if each had been checked in turn.
+    let mut resolved = Vec::with_capacity(shared.len());
+    let mut stopped = None;
     for c in shared {
-        let sig = NoteSignature::parse_line(&c.line)
-            .map_err(|e| IngestError::new(Fault::Malformed, format!("cosignature: {e}")))?;
-        let keys: Vec<parley_log::VerifierKey> = match c.statement {
-            Statement::Receipt if channel.is_member(&c.cosigner) && c.cosigner != feed.author => {
-                node.keys
-                    .identity_of(&c.cosigner)
-                    .map(|i| i.all(Role::Receipt).cloned().collect())
-                    .unwrap_or_default()
+        match shared_key(node, &channel, feed, &c) {
+            Ok((sig, key)) => resolved.push((c, sig, key)),
+            Err(e) => {
+                stopped = Some(e);
+                break;
             }
-            Statement::Witness if channel.is_witness(&c.cosigner) => node
-                .peer(&c.cosigner)
-                .map(|p| p.keys(Role::Witness))
-                .unwrap_or_default(),
-            Statement::Witness => channel
-                .charter
-                .external_witnesses
+        }
+    }
+    let (f, sizes) = (
+        feed.clone(),
+        resolved.iter().map(|(c, ..)| c.size).collect::<Vec<_>>(),
+    );
+    let notes = node
+        .db(move |s| {
+            sizes
                 .iter()
-                .filter_map(|w| w.key().ok())
-                .filter(|k| k.name() == c.cosigner)
-                .collect(),
-            Statement::Receipt => vec![],
-        };
-        let key = keys
-            .into_iter()
-            .find(|k| sig.name == k.name() && sig.key_id == k.id())
-            .ok_or_else(|| {
-                IngestError::new(
-                    Fault::BadSignature,
-                    format!(
-                        "{} may not make a {} on {} with this key",
-                        c.cosigner,
-                        c.statement.as_str(),
-                        feed.origin()
-                    ),
-                )
-            })?;
-        let (f, size) = (feed.clone(), c.size);
-        // A checkpoint this node never received (it got a later one in one
-        // batch) cannot carry the cosignature here: skip it.
-        let Some(note) = node
-            .db(move |s| s.checkpoint(&f, size))
-            .await
-            .map_err(store_failed)?
-        else {
+                .map(|&size| s.checkpoint(&f, size))
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(store_failed)?;
+    let skew = node.dir.config.federation.clock_skew();
+    let verified = tokio::task::spawn_blocking(move || {
+        let work: Vec<_> = resolved.into_iter().zip(notes).collect();
+        let times = crate::parallel::map(&work, |_, ((c, sig, key), note)| {
+            // A checkpoint this node never received (it got a later one in
+            // one batch) cannot carry the cosignature here: skipped.
+            note.as_ref()
+                .map(|note| cosignature_time(note, key, sig, &c.cosigner, skew))
+        });
+        (work, times)
+    })
+    .await
+    .expect("verification does not panic");
+    let mut checked = Vec::with_capacity(verified.0.len());
+    for (((c, sig, _), _), time) in verified.0.into_iter().zip(verified.1) {
+        let Some(time) = time.transpose()? else {
             continue;
         };
-        let time = cosignature_time(
-            &note,
-            &key,
-            &sig,
-            &c.cosigner,
-            node.dir.config.federation.clock_skew(),
-        )?;
         checked.push(Cosignature {
             feed: feed.clone(),
             size: c.size,
@@ -1480,6 +1471,9 @@ pub async fn accept_shared(
             time,
             line: sig.to_line(),
         });
+    }
+    if let Some(e) = stopped {
+        return Err(e);
     }
     let n = checked.len();
     let fresh = node
@@ -1501,6 +1495,52 @@ pub async fn accept_shared(
     }
     tracing::debug!(feed = %feed.origin(), n, fresh, "shared cosignatures stored");
     Ok(fresh)
+}
+
+/// Parses a shared cosignature line and finds the key its cosigner must
+/// have made it with, for the statement it claims in this channel.
+fn shared_key(
+    node: &Node,
+    channel: &ChannelState,
+    feed: &FeedId,
+    c: &SharedCosignature,
+) -> Result<(NoteSignature, parley_log::VerifierKey), IngestError> {
+    let sig = NoteSignature::parse_line(&c.line)
+        .map_err(|e| IngestError::new(Fault::Malformed, format!("cosignature: {e}")))?;
+    let keys: Vec<parley_log::VerifierKey> = match c.statement {
+        Statement::Receipt if channel.is_member(&c.cosigner) && c.cosigner != feed.author => node
+            .keys
+            .identity_of(&c.cosigner)
+            .map(|i| i.all(Role::Receipt).cloned().collect())
+            .unwrap_or_default(),
+        Statement::Witness if channel.is_witness(&c.cosigner) => node
+            .peer(&c.cosigner)
+            .map(|p| p.keys(Role::Witness))
+            .unwrap_or_default(),
+        Statement::Witness => channel
+            .charter
+            .external_witnesses
+            .iter()
+            .filter_map(|w| w.key().ok())
+            .filter(|k| k.name() == c.cosigner)
+            .collect(),
+        Statement::Receipt => vec![],
+    };
+    let key = keys
+        .into_iter()
+        .find(|k| sig.name == k.name() && sig.key_id == k.id())
+        .ok_or_else(|| {
+            IngestError::new(
+                Fault::BadSignature,
+                format!(
+                    "{} may not make a {} on {} with this key",
+                    c.cosigner,
+                    c.statement.as_str(),
+                    feed.origin()
+                ),
+            )
+        })?;
+    Ok((sig, key))
 }
 
 /// Re-affirms this node's receipt of each peer feed it holds whose latest
