@@ -554,13 +554,18 @@ fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
             .iter()
             .position(|c| c.cosigner == "osce")
             .expect("a witness cosignature in the batch's second third");
-    let later = lines.len() - 1
+    let later = lines.len()
+        - 1
         - lines
             .iter()
             .rev()
             .position(|c| c.cosigner == "russia")
             .unwrap();
     assert!(later > first);
+    // Every line twice (sharing the same line again is harmless): enough
+    // lines for the check to be spread over threads.
+    let lines: Vec<_> = lines.iter().chain(&lines).cloned().collect();
+    let later = later + lines.len() / 2;
     let batch = |forged: &[usize]| {
         let cosignatures: Vec<Value> = lines
             .iter()

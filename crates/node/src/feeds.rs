@@ -1446,8 +1446,9 @@ pub async fn accept_shared(
         .await
         .map_err(store_failed)?;
     let skew = node.dir.config.federation.clock_skew();
-    let verified = tokio::task::spawn_blocking(move || {
-        let work: Vec<_> = resolved.into_iter().zip(notes).collect();
+    let work_len = notes.len();
+    let work: Vec<_> = resolved.into_iter().zip(notes).collect();
+    let verify = move || {
         let times = crate::parallel::map(&work, |_, ((c, sig, key), note)| {
             // A checkpoint this node never received (it got a later one in
             // one batch) cannot carry the cosignature here: skipped.
@@ -1455,9 +1456,16 @@ pub async fn accept_shared(
                 .map(|note| cosignature_time(note, key, sig, &c.cosigner, skew))
         });
         (work, times)
-    })
-    .await
-    .expect("verification does not panic");
+    };
+    // A few lines are verified here; more, off the async workers and on
+    // every core.
+    let verified = if crate::parallel::worth_spreading(work_len) {
+        tokio::task::spawn_blocking(verify)
+            .await
+            .expect("verification does not panic")
+    } else {
+        verify()
+    };
     let mut checked = Vec::with_capacity(verified.0.len());
     for (((c, sig, _), _), time) in verified.0.into_iter().zip(verified.1) {
         let Some(time) = time.transpose()? else {
