@@ -462,11 +462,10 @@ impl Store for SqliteStore {
         self.write(|conn| {
             let tx = immediate(conn)?;
             let actual: u64 = tx
-                .query_row(
-                    "SELECT size FROM feed WHERE channel = ?1 AND author = ?2",
-                    params![a.feed.channel, a.feed.author],
-                    |r| r.get::<_, i64>(0),
-                )
+                .prepare_cached("SELECT size FROM feed WHERE channel = ?1 AND author = ?2")?
+                .query_row(params![a.feed.channel, a.feed.author], |r| {
+                    r.get::<_, i64>(0)
+                })
                 .optional()?
                 .unwrap_or(0) as u64;
             if actual != a.old_size {
@@ -570,22 +569,20 @@ impl Store for SqliteStore {
 
     fn entry(&self, feed: &FeedId, seq: u64) -> Result<Option<StoredEntry>> {
         self.read(|c| {
-            c.query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE channel = ?1 AND author = ?2 AND seq = ?3"),
-                params![feed.channel, feed.author, seq as i64],
-                entry_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry WHERE channel = ?1 AND author = ?2 AND seq = ?3"
+            ))?
+            .query_row(params![feed.channel, feed.author, seq as i64], entry_row)
             .optional()
         })
     }
 
     fn entry_by_hash(&self, hash: &Hash) -> Result<Option<StoredEntry>> {
         self.read(|c| {
-            c.query_row(
-                &format!("SELECT {ENTRY_COLUMNS} FROM entry WHERE hash = ?1"),
-                [hash.as_bytes()],
-                entry_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLUMNS} FROM entry WHERE hash = ?1"
+            ))?
+            .query_row([hash.as_bytes()], entry_row)
             .optional()
         })
     }
