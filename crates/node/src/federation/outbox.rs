@@ -118,6 +118,8 @@ struct PeerWorker {
     cursors: Cursors,
     /// When this node last shared cosignatures of each feed with the peer.
     shared_at: HashMap<FeedId, std::time::Instant>,
+    /// When this node last submitted each feed to the peer as a witness.
+    witnessed: Pace,
 }
 
 impl Worker for PeerWorker {
@@ -126,7 +128,14 @@ impl Worker for PeerWorker {
     }
 
     async fn pass(&mut self, node: &Arc<Node>) -> Result<Pass, CallError> {
-        deliver(node, &self.peer, &mut self.cursors, &mut self.shared_at).await
+        deliver(
+            node,
+            &self.peer,
+            &mut self.cursors,
+            &mut self.shared_at,
+            &mut self.witnessed,
+        )
+        .await
     }
 
     fn failed(&self, _node: &Node, e: &CallError, retry_in: Duration) {
@@ -140,6 +149,7 @@ pub async fn run_peer(node: Arc<Node>, peer: String, shutdown: watch::Receiver<b
         peer,
         cursors: Cursors::new(),
         shared_at: HashMap::new(),
+        witnessed: Pace::default(),
     };
     run_worker(node, worker, shutdown).await;
 }
@@ -169,6 +179,7 @@ async fn deliver(
     peer: &str,
     cursors: &mut Cursors,
     shared_at: &mut HashMap<FeedId, std::time::Instant>,
+    witnessed: &mut Pace,
 ) -> Result<Pass, CallError> {
     let mut due: Option<Duration> = None;
     let Some(info) = node.peer(peer) else {
@@ -262,10 +273,15 @@ async fn deliver(
     {
         for author in &channel.charter.members {
             let feed = FeedId::new(&channel.id, author);
+            if let Some(wait) = witnessed.wait(&feed) {
+                due = Some(due.map_or(wait, |d| d.min(wait)));
+                continue;
+            }
             let at = cursor(node, cursors, peer, &feed, DeliveryRole::Witness).await?;
             let target = witness_client::WitnessTarget::parley(&info);
             match witness_client::submit(node, &target, &feed, at).await? {
                 Some(next) => {
+                    witnessed.submitted(&feed);
                     cursors.insert((feed, DeliveryRole::Witness), next);
                     progress = true;
                 }
@@ -285,6 +301,7 @@ struct ExternalWorker {
     target: witness_client::WitnessTarget,
     witness: parley_domain::ExternalWitness,
     cursors: Cursors,
+    submitted: Pace,
 }
 
 impl Worker for ExternalWorker {
@@ -293,7 +310,14 @@ impl Worker for ExternalWorker {
     }
 
     async fn pass(&mut self, node: &Arc<Node>) -> Result<Pass, CallError> {
-        witness_pass(node, &self.target, &self.witness, &mut self.cursors).await
+        witness_pass(
+            node,
+            &self.target,
+            &self.witness,
+            &mut self.cursors,
+            &mut self.submitted,
+        )
+        .await
     }
 
     fn failed(&self, node: &Node, e: &CallError, retry_in: Duration) {
@@ -322,6 +346,7 @@ pub async fn run_external_witness(
         target,
         witness,
         cursors: Cursors::new(),
+        submitted: Pace::default(),
     };
     run_worker(node, worker, shutdown).await;
 }
@@ -332,8 +357,10 @@ async fn witness_pass(
     target: &witness_client::WitnessTarget,
     witness: &parley_domain::ExternalWitness,
     cursors: &mut Cursors,
+    submitted: &mut Pace,
 ) -> Result<Pass, CallError> {
     let mut progress = false;
+    let mut due: Option<Duration> = None;
     for channel in node
         .channel_list()
         .into_iter()
@@ -341,14 +368,46 @@ async fn witness_pass(
     {
         for author in &channel.charter.members {
             let feed = FeedId::new(&channel.id, author);
+            if let Some(wait) = submitted.wait(&feed) {
+                due = Some(due.map_or(wait, |d| d.min(wait)));
+                continue;
+            }
             let at = cursor(node, cursors, &target.name, &feed, DeliveryRole::Witness).await?;
             if let Some(next) = witness_client::submit(node, target, &feed, at).await? {
+                submitted.submitted(&feed);
                 cursors.insert((feed, DeliveryRole::Witness), next);
                 progress = true;
             }
         }
     }
-    Ok(if progress { Pass::Progress } else { Pass::Idle })
+    Ok(match (progress, due) {
+        (true, _) => Pass::Progress,
+        (false, Some(d)) => Pass::Due(d),
+        (false, None) => Pass::Idle,
+    })
+}
+
+/// Least time between two submissions of one feed to one witness. Under
+/// load a witness then sees each log at most ten times a second from each
+/// member, whatever the rate of checkpoints: the latest checkpoint is
+/// submitted, and everything before it is covered by its consistency
+/// proof. The first submission after a quiet spell goes at once.
+const WITNESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// When each feed was last submitted to one witness.
+#[derive(Default)]
+struct Pace(HashMap<FeedId, std::time::Instant>);
+
+impl Pace {
+    /// How long to wait before `feed` may be submitted again, if at all.
+    fn wait(&self, feed: &FeedId) -> Option<Duration> {
+        let since = self.0.get(feed)?.elapsed();
+        WITNESS_INTERVAL.checked_sub(since).filter(|w| !w.is_zero())
+    }
+
+    fn submitted(&mut self, feed: &FeedId) {
+        self.0.insert(feed.clone(), std::time::Instant::now());
+    }
 }
 
 /// Most cosignatures in one message.
