@@ -528,6 +528,13 @@ fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
     }
     let (nato, russia) = (net.get("nato"), net.get("russia"));
     let feed = parley_store::FeedId::new("nato.mil", "nato");
+    wait_until(30, "the witness's cosignature of nato's feed", || {
+        nato.store()
+            .cosignatures(&feed, 1)
+            .unwrap()
+            .iter()
+            .any(|c| c.cosigner == "osce")
+    });
     // Every cosignature nato holds on its feed at a size russia holds too.
     let held: Vec<u64> = russia
         .store()
@@ -608,14 +615,19 @@ fn shared_cosignatures_and_charters_shown_to_a_witness_cannot_be_forged() {
     let (nato, russia, osce) = (net.get("nato"), net.get("russia"), net.get("osce"));
     let feed = parley_store::FeedId::new("nato.mil", "nato");
     let n = nato.feed_size("nato.mil", "nato");
-    let witness_line = nato
-        .store()
-        .cosignatures(&feed, 1)
-        .unwrap()
-        .into_iter()
-        .find(|c| c.cosigner == "osce")
-        .expect("the witness cosigned nato's feed")
-        .line;
+    // Witness submissions are paced: the witness's cosignature may come a
+    // moment after russia's receipt.
+    let witness_cosignature = || {
+        nato.store()
+            .cosignatures(&feed, 1)
+            .unwrap()
+            .into_iter()
+            .find(|c| c.cosigner == "osce")
+    };
+    wait_until(30, "the witness's cosignature of nato's feed", || {
+        witness_cosignature().is_some()
+    });
+    let witness_line = witness_cosignature().expect("waited for").line;
     let held = || russia.store().cosignatures(&feed, 1).unwrap().len();
     let before = held();
     let share = |cosigner: &str, statement: &str, line: &str| {
