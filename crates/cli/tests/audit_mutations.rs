@@ -8,7 +8,7 @@ mod net;
 
 use std::path::{Path, PathBuf};
 
-use net::{Net, open_channel, parley, wait_until};
+use net::{Net, flip_signature, open_channel, parley, wait_until};
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -24,23 +24,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &target).unwrap();
         }
     }
-}
-
-/// Flips one bit of a base64 character in the last signature line of a
-/// note (or of a single line), keeping it base64.
-fn flip_signature(text: &str) -> String {
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let last = lines
-        .iter()
-        .rposition(|l| l.starts_with('\u{2014}'))
-        .unwrap();
-    let mut chars: Vec<char> = lines[last].chars().collect();
-    let i = chars.len() - 6;
-    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
-    lines[last] = chars.into_iter().collect();
-    let mut out = lines.join("\n");
-    out.push('\n');
-    out
 }
 
 /// One alteration of a database copy.
@@ -69,6 +52,60 @@ fn audit(dir: &Path) -> (i32, String) {
             String::from_utf8_lossy(&o.stderr)
         ),
     )
+}
+
+/// nato's own feed, as the SQL filter of the tables that hold it.
+const FEED: &str = "channel = 'nato.mil' AND author = 'nato'";
+
+/// The sizes of nato's feed at which `table` holds a row (`also`: more of
+/// the filter), in order.
+fn sizes(db: &rusqlite::Connection, table: &str, also: &str) -> Vec<i64> {
+    let mut q = db
+        .prepare(&format!(
+            "SELECT size FROM {table} WHERE {FEED} {also} ORDER BY size"
+        ))
+        .unwrap();
+    q.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Breaks the signature in `column` of the row of `table` at `size` (`also`:
+/// more of the filter).
+fn break_signature(db: &rusqlite::Connection, table: &str, column: &str, also: &str, size: i64) {
+    let text: String = db
+        .query_row(
+            &format!("SELECT {column} FROM {table} WHERE {FEED} {also} AND size = ?1"),
+            [size],
+            |r| r.get(0),
+        )
+        .unwrap();
+    db.execute(
+        &format!("UPDATE {table} SET {column} = ?1 WHERE {FEED} {also} AND size = ?2"),
+        rusqlite::params![flip_signature(&text), size],
+    )
+    .unwrap();
+}
+
+/// Changes one byte inside the body's text of entry `seq`: still JSON,
+/// another hash.
+fn alter_entry(db: &rusqlite::Connection, seq: i64) {
+    let bytes: Vec<u8> = db
+        .query_row(
+            &format!("SELECT bytes FROM entry WHERE {FEED} AND seq = ?1"),
+            [seq],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let at = bytes.windows(7).position(|w| w == b"message").unwrap();
+    let mut b = bytes;
+    b[at] = b'M';
+    db.execute(
+        &format!("UPDATE entry SET bytes = ?1 WHERE {FEED} AND seq = ?2"),
+        rusqlite::params![b, seq],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -104,7 +141,7 @@ fn the_audit_catches_every_kind_of_tampering_and_names_it() {
     }
     let nato_dir = net.get("nato").dir.clone();
     let root = tempfile::tempdir().unwrap();
-    let feed = "channel = 'nato.mil' AND author = 'nato'";
+    let feed = FEED;
 
     // The unaltered copy passes: the audit can say yes.
     let clean = copy_of(&nato_dir, root.path(), "clean");
@@ -114,24 +151,7 @@ fn the_audit_catches_every_kind_of_tampering_and_names_it() {
     let cases: Vec<(&str, Alteration<'_>, &str)> = vec![
         (
             "one byte of an entry",
-            Box::new(|db| {
-                let bytes: Vec<u8> = db
-                    .query_row(
-                        &format!("SELECT bytes FROM entry WHERE {feed} AND seq = 2"),
-                        [],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
-                // A byte inside the body's text: still JSON, another hash.
-                let at = bytes.windows(7).position(|w| w == b"message").unwrap();
-                let mut b = bytes.clone();
-                b[at] = b'M';
-                db.execute(
-                    &format!("UPDATE entry SET bytes = ?1 WHERE {feed} AND seq = 2"),
-                    [b],
-                )
-                .unwrap();
-            }),
+            Box::new(|db| alter_entry(db, 2)),
             "entry 2",
         ),
         (
@@ -157,14 +177,8 @@ fn the_audit_catches_every_kind_of_tampering_and_names_it() {
         (
             "a checkpoint's signature",
             Box::new(|db| {
-                let (size, note): (i64, String) = db
-                    .query_row(&format!("SELECT size, note FROM checkpoint WHERE {feed} ORDER BY size DESC LIMIT 1"), [], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .unwrap();
-                db.execute(
-                    &format!("UPDATE checkpoint SET note = ?1 WHERE {feed} AND size = ?2"),
-                    rusqlite::params![flip_signature(&note), size],
-                )
-                .unwrap();
+                let last = *sizes(db, "checkpoint", "").last().unwrap();
+                break_signature(db, "checkpoint", "note", "", last);
             }),
             "checkpoint",
         ),
@@ -237,50 +251,17 @@ fn with_two_alterations_the_audit_names_the_earlier() {
     }
     let nato_dir = net.get("nato").dir.clone();
     let root = tempfile::tempdir().unwrap();
-    let feed = "channel = 'nato.mil' AND author = 'nato'";
-    let sizes = |db: &rusqlite::Connection, table: &str| -> Vec<i64> {
-        let mut q = db
-            .prepare(&format!(
-                "SELECT size FROM {table} WHERE {feed} ORDER BY size"
-            ))
-            .unwrap();
-        q.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+    let break_checkpoint = |db: &rusqlite::Connection, size| {
+        break_signature(db, "checkpoint", "note", "", size);
     };
-    let break_checkpoint = |db: &rusqlite::Connection, size: i64| {
-        let note: String = db
-            .query_row(
-                &format!("SELECT note FROM checkpoint WHERE {feed} AND size = ?1"),
-                [size],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute(
-            &format!("UPDATE checkpoint SET note = ?1 WHERE {feed} AND size = ?2"),
-            rusqlite::params![flip_signature(&note), size],
-        )
-        .unwrap();
-    };
-    let break_receipt = |db: &rusqlite::Connection, size: i64| {
-        let line: String = db
-            .query_row(
-                &format!("SELECT line FROM cosignature WHERE {feed} AND cosigner = 'russia' AND size = ?1"),
-                [size],
-                |r| r.get(0),
-            )
-            .unwrap();
-        db.execute(
-            &format!("UPDATE cosignature SET line = ?1 WHERE {feed} AND cosigner = 'russia' AND size = ?2"),
-            rusqlite::params![flip_signature(&line), size],
-        )
-        .unwrap();
+    let russia = "AND cosigner = 'russia'";
+    let break_receipt = |db: &rusqlite::Connection, size| {
+        break_signature(db, "cosignature", "line", russia, size);
     };
 
     // A checkpoint early in the feed and one late: the early one is named.
     let copy = copy_of(&nato_dir, root.path(), "checkpoints");
-    let checkpoints = sizes(&copy.db, "checkpoint");
+    let checkpoints = sizes(&copy.db, "checkpoint", "");
     assert!(checkpoints.len() >= 30, "{checkpoints:?}");
     let (early, late) = (checkpoints[3], checkpoints[checkpoints.len() - 2]);
     break_checkpoint(&copy.db, late);
@@ -296,18 +277,7 @@ fn with_two_alterations_the_audit_names_the_earlier() {
 
     // An early receipt and a late one: the early one is named.
     let copy = copy_of(&nato_dir, root.path(), "receipts");
-    let receipts: Vec<i64> = {
-        let mut q = copy
-            .db
-            .prepare(&format!(
-                "SELECT size FROM cosignature WHERE {feed} AND cosigner = 'russia' ORDER BY size"
-            ))
-            .unwrap();
-        q.query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let receipts = sizes(&copy.db, "cosignature", russia);
     assert!(receipts.len() >= 20, "{receipts:?}");
     let (early, late) = (receipts[2], receipts[receipts.len() - 3]);
     break_receipt(&copy.db, late);
@@ -325,23 +295,7 @@ fn with_two_alterations_the_audit_names_the_earlier() {
     // A late checkpoint and an entry before it: the entry is named.
     let copy = copy_of(&nato_dir, root.path(), "entry");
     break_checkpoint(&copy.db, late);
-    let bytes: Vec<u8> = copy
-        .db
-        .query_row(
-            &format!("SELECT bytes FROM entry WHERE {feed} AND seq = 10"),
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let at = bytes.windows(7).position(|w| w == b"message").unwrap();
-    let mut b = bytes.clone();
-    b[at] = b'M';
-    copy.db
-        .execute(
-            &format!("UPDATE entry SET bytes = ?1 WHERE {feed} AND seq = 10"),
-            [b],
-        )
-        .unwrap();
+    alter_entry(&copy.db, 10);
     drop(copy.db);
     let (code, said) = audit(&copy.dir);
     assert_eq!(code, 1, "{said}");

@@ -6,7 +6,7 @@
 mod net;
 
 use net::forge::{Forge, get, get_as, post, post_as, push};
-use net::{Net, json, ok, open_channel, parley, wait_until};
+use net::{Net, flip_signature, json, ok, open_channel, parley, wait_until};
 use parley_log::witness::{format_add_checkpoint, origin_hash};
 use parley_log::{Role, feed_origin};
 use serde_json::{Value, json as j};
@@ -548,12 +548,6 @@ fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
         .filter(|c| held.contains(&c.size))
         .collect();
     assert!(lines.len() >= 16, "enough lines for two threads: {lines:?}");
-    let flip = |line: &str| {
-        let mut chars: Vec<char> = line.trim_end().chars().collect();
-        let i = chars.len() - 6;
-        chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
-        format!("{}\n", chars.into_iter().collect::<String>())
-    };
     // Every line twice (sharing the same line again is harmless): enough
     // lines for the check to be spread over two threads, one copy each.
     // Forged: a witness's line in the first copy, a receipt in the second.
@@ -573,7 +567,7 @@ fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
             .enumerate()
             .map(|(i, c)| {
                 let line = if forged.contains(&i) {
-                    flip(&c.line)
+                    flip_signature(&c.line)
                 } else {
                     c.line.clone()
                 };

@@ -712,3 +712,21 @@ pub fn http() -> (tokio::runtime::Runtime, reqwest::Client) {
         tls::client(None),
     )
 }
+
+/// Flips one bit of a base64 character in the last signature line of a
+/// note (or of a single line), keeping it base64: a signature that no
+/// longer verifies.
+pub fn flip_signature(text: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let last = lines
+        .iter()
+        .rposition(|l| l.starts_with('\u{2014}'))
+        .unwrap();
+    let mut chars: Vec<char> = lines[last].chars().collect();
+    let i = chars.len() - 6;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    lines[last] = chars.into_iter().collect();
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
