@@ -1432,22 +1432,33 @@ pub async fn accept_shared(
             }
         }
     }
+    // Several lines (a receipt, a witness's) often sign one checkpoint:
+    // each is read once.
     let (f, sizes) = (
         feed.clone(),
-        resolved.iter().map(|(c, ..)| c.size).collect::<Vec<_>>(),
+        resolved
+            .iter()
+            .map(|(c, ..)| c.size)
+            .collect::<std::collections::BTreeSet<_>>(),
     );
-    let notes = node
+    let held = node
         .db(move |s| {
             sizes
-                .iter()
-                .map(|&size| s.checkpoint(&f, size))
-                .collect::<Result<Vec<_>, _>>()
+                .into_iter()
+                .map(|size| Ok((size, s.checkpoint(&f, size)?)))
+                .collect::<Result<std::collections::HashMap<_, _>, StoreError>>()
         })
         .await
         .map_err(store_failed)?;
     let skew = node.dir.config.federation.clock_skew();
-    let work_len = notes.len();
-    let work: Vec<_> = resolved.into_iter().zip(notes).collect();
+    let work_len = resolved.len();
+    let work: Vec<_> = resolved
+        .into_iter()
+        .map(|r| {
+            let note = held.get(&r.0.size).cloned().flatten();
+            (r, note)
+        })
+        .collect();
     let verify = move || {
         let times = crate::parallel::map(&work, |_, ((c, sig, key), note)| {
             // A checkpoint this node never received (it got a later one in
