@@ -547,20 +547,26 @@ fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
         .into_iter()
         .filter(|c| held.contains(&c.size))
         .collect();
-    assert!(lines.len() >= 16, "enough lines for two threads: {lines:?}");
-    // Every line twice (sharing the same line again is harmless): enough
-    // lines for the check to be spread over two threads, one copy each.
-    // Forged: a witness's line in the first copy, a receipt in the second.
+    // The lines again and again (sharing the same line again is harmless)
+    // until there are enough for the check to be spread over two threads
+    // (32): the first copy is in the first thread's half, the last in the
+    // second's. Forged: a witness's line in the first copy, a receipt in
+    // the last. (Witness submissions are paced, so how many sizes the
+    // witness cosigned varies.)
+    let copies = 32usize.div_ceil(lines.len()).max(2);
     let first = lines
         .iter()
         .position(|c| c.cosigner == "osce")
         .expect("a witness cosignature");
-    let later = lines.len()
+    let later = (copies - 1) * lines.len()
         + lines
             .iter()
             .rposition(|c| c.cosigner == "russia")
             .expect("a receipt");
-    let lines: Vec<_> = lines.iter().chain(&lines).cloned().collect();
+    let lines: Vec<_> = std::iter::repeat_n(&lines, copies)
+        .flatten()
+        .cloned()
+        .collect();
     let batch = |forged: &[usize]| {
         let cosignatures: Vec<Value> = lines
             .iter()
