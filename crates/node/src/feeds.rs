@@ -176,7 +176,7 @@ async fn append_own_now(
         channel.to_string()
     };
     let feed = FeedId::new(&channel, &node.party);
-    let (reply, answer) = tokio::sync::oneshot::channel();
+    let (reply, mut answer) = tokio::sync::oneshot::channel();
     let queue = node.append_queue(&feed);
     queue
         .lock()
@@ -189,13 +189,21 @@ async fn append_own_now(
             reply,
         });
     let slot = node.feed_slot(&feed);
-    let mut slot = slot.lock().await;
-    let batch = std::mem::take(&mut *queue.lock().unwrap_or_else(|e| e.into_inner()));
-    // Empty: an earlier holder of the slot committed ours with its own.
-    if !batch.is_empty() {
-        commit_batch(node, &feed, &mut slot, batch).await;
+    // Answered while waiting: a holder of the slot committed ours with its
+    // own, and this append leaves the slot's line at once. Waiting for the
+    // slot only to find the queue empty would put each answered append
+    // behind the next commit (a convoy: one answer per commit).
+    tokio::select! {
+        biased;
+        answered = &mut answer => return answered.expect("every waiting append is answered"),
+        mut slot = slot.lock() => {
+            let batch = std::mem::take(&mut *queue.lock().unwrap_or_else(|e| e.into_inner()));
+            // Empty: the holder before us took ours as we took the slot.
+            if !batch.is_empty() {
+                commit_batch(node, &feed, &mut slot, batch).await;
+            }
+        }
     }
-    drop(slot);
     answer.await.expect("every waiting append is answered")
 }
 
