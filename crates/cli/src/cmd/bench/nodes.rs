@@ -131,7 +131,11 @@ pub(crate) fn serve(n: &BenchNode) -> anyhow::Result<Served> {
     Ok(Served(
         Command::new(exe()?)
             .args(["serve", "--dir", n.dir.to_str().unwrap_or_default()])
-            .env("RUST_LOG", "warn")
+            // Quiet unless whoever profiles the bench asks for more.
+            .env(
+                "RUST_LOG",
+                std::env::var("PARLEY_BENCH_NODE_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
