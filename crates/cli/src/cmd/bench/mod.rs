@@ -368,6 +368,10 @@ impl Report {
                 1000.0 / log.durable_commits_per_s
             ),
             format!(
+                "  the same commit after 10 ms idle     {:>12.2} ms   (median; a lone message waits for three of these)",
+                log.idle_commit_p50_ms
+            ),
+            format!(
                 "  append, one entry per commit        {:>12} entries/s   ({} entries; {:.2} of the commit bound)",
                 group(log.appends_per_s_one_per_commit),
                 group(log.one_per_commit_entries as f64),
@@ -400,8 +404,9 @@ impl Report {
             String::new(),
             "network: nato → russia, send → russia's signed receipt stored at nato".into(),
             format!(
-                "  (each message is three durable commits in a row: nato's append, russia's copy, nato's receipt: {:.1} ms at the commit bound)",
-                3000.0 / log.durable_commits_per_s
+                "  (each message is three durable commits in a row: nato's append, russia's copy, nato's receipt: {:.1} ms at the commit bound, {:.1} ms after idle)",
+                3000.0 / log.durable_commits_per_s,
+                3.0 * log.idle_commit_p50_ms
             ),
         ];
         Report::loads_table(&self.direct, &mut out);
