@@ -48,7 +48,11 @@ fn bench_measures_every_section_and_the_figures_hang_together() {
     );
     // A figure, not a timing assertion: a 0.05 s sample on a loaded
     // machine can be anything, so only its presence is checked here.
-    for k in ["audit_fraction_of_bound", "audit_fraction_of_batch_bound"] {
+    for k in [
+        "audit_fraction_of_bound",
+        "audit_fraction_of_batch_bound",
+        "idle_commit_p50_ms",
+    ] {
         let f = log[k].as_f64().unwrap();
         assert!(f.is_finite() && f > 0.0, "{k}: {f}");
     }
