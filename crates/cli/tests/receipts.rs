@@ -528,13 +528,31 @@ fn a_shared_batch_with_forged_lines_is_refused_whole_naming_the_first() {
     }
     let (nato, russia) = (net.get("nato"), net.get("russia"));
     let feed = parley_store::FeedId::new("nato.mil", "nato");
-    wait_until(30, "the witness's cosignature of nato's feed", || {
-        nato.store()
-            .cosignatures(&feed, 1)
-            .unwrap()
-            .iter()
-            .any(|c| c.cosigner == "osce")
-    });
+    // Quiet first: the witness has cosigned nato's last checkpoint (its
+    // submissions are paced, so that may come a moment later) and nato has
+    // shared each of the witness's cosignatures with russia. Otherwise a
+    // genuine line shared in the meantime would show as "stored" below.
+    let size = nato.feed_size("nato.mil", "nato");
+    wait_until(
+        30,
+        "the witness's cosignature of nato's last checkpoint, shared with russia",
+        || {
+            let theirs = russia.store().cosignatures(&feed, 1).unwrap();
+            let witnessed: Vec<_> = nato
+                .store()
+                .cosignatures(&feed, 1)
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.cosigner == "osce")
+                .collect();
+            witnessed.iter().any(|c| c.size == size)
+                && witnessed.iter().all(|c| {
+                    theirs
+                        .iter()
+                        .any(|t| t.cosigner == "osce" && t.size == c.size)
+                })
+        },
+    );
     // Every cosignature nato holds on its feed at a size russia holds too.
     let held: Vec<u64> = russia
         .store()
