@@ -47,7 +47,7 @@ pub(crate) struct LogFigures {
 
 /// Commits timed one by one, each after a pause.
 const IDLE_COMMITS: u64 = 50;
-const IDLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+pub(crate) const IDLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The median of [`IDLE_COMMITS`] single-row durable commits made
 /// [`IDLE_PAUSE`] apart: what each of a message's three commits costs at

@@ -368,7 +368,8 @@ impl Report {
                 1000.0 / log.durable_commits_per_s
             ),
             format!(
-                "  the same commit after 10 ms idle     {:>12.2} ms   (median; a lone message waits for three of these)",
+                "  the same commit after {:>2} ms idle     {:>12.2} ms   (median; a lone message waits for three of these)",
+                logbench::IDLE_PAUSE.as_millis(),
                 log.idle_commit_p50_ms
             ),
             format!(
