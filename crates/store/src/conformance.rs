@@ -31,6 +31,7 @@ macro_rules! conformance_suite {
         $crate::conformance_suite!(@each $fresh,
             appends_are_atomic_and_guarded_by_size,
             concurrent_writers_never_fork_a_feed,
+            writes_at_once_on_one_handle_each_keep_or_lose_only_their_own,
             a_failed_append_keeps_nothing,
             peers_keep_their_key_and_update_their_address,
             cosignatures_are_kept_once_per_statement,
@@ -210,6 +211,113 @@ pub fn concurrent_writers_never_fork_a_feed(open: Opener<'_>) {
     let head = store.feed_head(&feed).unwrap().unwrap();
     assert_eq!((head.size, head.root), (WRITERS * EACH, mem.root()));
     assert_eq!(stored_tree(store.as_ref(), &feed).root(), mem.root());
+}
+
+/// Eight threads write through one handle at once (a backend may run
+/// writes that arrive together in one transaction and commit them
+/// together): each thread's appends, a stale append that must conflict,
+/// and an append that must fail on a hash another feed holds. Every write
+/// reported stored is there, and every write reported failed left nothing,
+/// whatever else shared its commit.
+pub fn writes_at_once_on_one_handle_each_keep_or_lose_only_their_own(open: Opener<'_>) {
+    const THREADS: u64 = 8;
+    const EACH: u64 = 12;
+    let store = open();
+    let taken = FeedId::new("c", "taken");
+    append(store.as_ref(), &mut TiledTree::new(), &taken, 1, "").unwrap();
+    let taken_bytes = b"c/taken entry 0 ".to_vec();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let store = store.as_ref();
+            let taken_bytes = taken_bytes.clone();
+            s.spawn(move || {
+                let feed = FeedId::new("c", &format!("p{t}"));
+                let mut tree = TiledTree::new();
+                for i in 0..EACH {
+                    append(store, &mut tree, &feed, 1, "kept").unwrap();
+                    match i % 3 {
+                        // Stale: this size is already taken by our own append.
+                        0 => {
+                            let mut stale =
+                                TiledTree::load(&FeedTiles(store, feed.clone()), tree.size() - 1)
+                                    .unwrap();
+                            let err = append(store, &mut stale, &feed, 1, "stale").unwrap_err();
+                            assert!(
+                                matches!(err, StoreError::Conflict { .. }),
+                                "thread {t}: {err}"
+                            );
+                        }
+                        // The same bytes as an entry of another feed.
+                        1 => {
+                            let fresh = format!("p{t} {i} refused").into_bytes();
+                            let err = store.append(&Append {
+                                feed: feed.clone(),
+                                old_size: tree.size(),
+                                // The first entry is new: it is written
+                                // before the second fails, and must go.
+                                entries: vec![
+                                    NewEntry {
+                                        seq: tree.size(),
+                                        hash: leaf_hash(&fresh),
+                                        kind: "k".into(),
+                                        time: 0,
+                                        refs: vec![],
+                                        bytes: fresh.clone(),
+                                    },
+                                    NewEntry {
+                                        seq: tree.size() + 1,
+                                        hash: leaf_hash(&taken_bytes),
+                                        kind: "k".into(),
+                                        time: 0,
+                                        refs: vec![],
+                                        bytes: taken_bytes.clone(),
+                                    },
+                                ],
+                                tiles: vec![],
+                                head: FeedHead {
+                                    size: tree.size() + 2,
+                                    root: Hash([0; 32]),
+                                },
+                                checkpoint: String::new(),
+                                cosignature: None,
+                                received_at: 0,
+                                actions: vec![sample_action()],
+                            });
+                            assert!(err.is_err(), "thread {t}: a taken hash was stored");
+                        }
+                        _ => {
+                            store
+                                .set_delivered(&format!("p{t}"), &feed, DeliveryRole::Push, i)
+                                .unwrap();
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let store = open();
+    for t in 0..THREADS {
+        let feed = FeedId::new("c", &format!("p{t}"));
+        let stored = store.entries(&feed, 0, 1000).unwrap();
+        assert_eq!(stored.len() as u64, EACH, "thread {t}: every kept append, nothing else");
+        for (i, e) in stored.iter().enumerate() {
+            assert_eq!(e.seq, i as u64);
+            assert!(
+                String::from_utf8_lossy(&e.bytes).ends_with(" kept"),
+                "thread {t}: a refused append was stored at {i}"
+            );
+        }
+        let mem = MemoryTree::from_leaf_hashes(stored.iter().map(|e| e.hash));
+        assert_eq!(store.feed_head(&feed).unwrap().unwrap().root, mem.root());
+        assert_eq!(
+            store.delivered(&format!("p{t}"), &feed, DeliveryRole::Push).unwrap(),
+            (0..EACH).filter(|i| i % 3 == 2).max().unwrap()
+        );
+    }
+    assert!(
+        store.actions(0, 1000).unwrap().is_empty(),
+        "the refused appends' actions were not kept"
+    );
 }
 
 pub fn a_failed_append_keeps_nothing(open: Opener<'_>) {

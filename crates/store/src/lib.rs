@@ -13,6 +13,7 @@ pub mod conformance;
 mod memory;
 mod pg_target;
 mod postgres;
+mod shared_commit;
 mod sqlite;
 pub mod throwaway;
 

@@ -1,5 +1,7 @@
 //! The SQLite store: WAL journal, `synchronous=FULL` (a commit is on disk
-//! before it returns), one writer connection and one reader connection.
+//! before it returns), one writer connection whose transaction the writes
+//! that arrive together share (see `shared_commit`), and one reader
+//! connection.
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -7,6 +9,7 @@ use std::sync::Mutex;
 use parley_log::Hash;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::shared_commit::SharedCommit;
 use crate::{
     Append, Cosignature, DeliveryRole, EvidenceRecord, FeedHead, FeedId, KeyRotation, Peer, Result,
     Statement, Store, StoreError, StoredEntry, WitnessLog, WitnessedRecord,
@@ -23,7 +26,7 @@ const MIGRATIONS: &[&str] = &[
 const FORMAT: i64 = 2;
 
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: SharedCommit,
     reader: Mutex<Connection>,
     path: std::path::PathBuf,
 }
@@ -104,6 +107,10 @@ fn open_connection(path: &Path) -> Result<Connection> {
     // the thread of the commit that crossed the mark. Durability is the
     // log's: every commit is synced to it before it returns.
     conn.pragma_update(None, "wal_autocheckpoint", WAL_PAGES_BEFORE_CHECKPOINT)?;
+    // Writes that share a transaction each run in a savepoint, which keeps
+    // a copy of every page it changes until released: in memory, not in a
+    // temporary file written page by page.
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     // Every statement is prepared once per connection and kept.
     conn.set_prepared_statement_cache_capacity(64);
     check_durability(&conn, path)?;
@@ -141,7 +148,7 @@ impl SqliteStore {
         migrate(&mut writer)?;
         let reader = open_connection(path)?;
         Ok(SqliteStore {
-            writer: Mutex::new(writer),
+            writer: SharedCommit::new(writer),
             reader: Mutex::new(reader),
             path: path.to_path_buf(),
         })
@@ -154,9 +161,7 @@ impl SqliteStore {
         let store = SqliteStore::open(path)?;
         store
             .writer
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pragma_update(None, "synchronous", "OFF")?;
+            .with_connection(|c| c.pragma_update(None, "synchronous", "OFF"))?;
         Ok(store)
     }
 
@@ -170,9 +175,16 @@ impl SqliteStore {
         Ok(f(&conn)?)
     }
 
-    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut conn)
+    /// Runs `f` in the writer's shared transaction (its writes are one
+    /// atomic unit, kept or undone whole) and returns once they are durable.
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.writer.write(f)
+    }
+
+    /// Durable commits made by this handle since it was opened: writes
+    /// that arrive together share one.
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 }
 
@@ -365,7 +377,7 @@ impl Store for SqliteStore {
 
     fn add_peer(&self, peer: &Peer) -> Result<()> {
         self.write(|conn| {
-            let tx = immediate(conn)?;
+            let tx = conn;
             let existing: Option<String> = tx
                 .query_row(
                     "SELECT identity FROM peer WHERE party = ?1",
@@ -393,7 +405,6 @@ impl Store for SqliteStore {
                     ])?;
                 }
             }
-            tx.commit()?;
             Ok(())
         })
     }
@@ -460,7 +471,7 @@ impl Store for SqliteStore {
 
     fn append(&self, a: &Append) -> Result<()> {
         self.write(|conn| {
-            let tx = immediate(conn)?;
+            let tx = conn;
             let actual: u64 = tx
                 .prepare_cached("SELECT size FROM feed WHERE channel = ?1 AND author = ?2")?
                 .query_row(params![a.feed.channel, a.feed.author], |r| {
@@ -518,7 +529,6 @@ impl Store for SqliteStore {
             for r in &a.actions {
                 insert_action(&tx, r)?;
             }
-            tx.commit()?;
             Ok(())
         })
     }
@@ -661,20 +671,18 @@ impl Store for SqliteStore {
 
     fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool> {
         self.write(|conn| {
-            let tx = immediate(conn)?;
+            let tx = conn;
             insert_checkpoint(&tx, &c.feed, c.size, note)?;
             let fresh = insert_cosignature(&tx, c)?;
-            tx.commit()?;
             Ok(fresh)
         })
     }
 
     fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool> {
         self.write(|conn| {
-            let tx = immediate(conn)?;
+            let tx = conn;
             let fresh = insert_cosignature(&tx, c)?;
             upsert_delivery(&tx, &c.cosigner, &c.feed, role, c.size)?;
-            tx.commit()?;
             Ok(fresh)
         })
     }
@@ -854,7 +862,7 @@ impl Store for SqliteStore {
         rotation: Option<&KeyRotation>,
     ) -> Result<bool> {
         self.write(|conn| {
-            let tx = immediate(conn)?;
+            let tx = conn;
             let n = tx
                 .prepare_cached("UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2")?
                 .execute(params![party, old, new])?;
@@ -863,7 +871,6 @@ impl Store for SqliteStore {
             {
                 insert_rotation(&tx, r)?;
             }
-            tx.commit()?;
             Ok(n == 1)
         })
     }
