@@ -383,6 +383,18 @@ impl Frontier {
         self.size += 1;
     }
 
+    /// `node(level, index)` when it is one of the frontier's subtrees.
+    pub fn node(&self, level: u8, index: u64) -> Option<Hash> {
+        let mut start = 0u64;
+        for &(l, h) in &self.subtrees {
+            if l == level && start >> l == index {
+                return Some(h);
+            }
+            start += 1u64 << l;
+        }
+        None
+    }
+
     /// `MTH(D[0..size])`.
     pub fn root(&self) -> Hash {
         let mut iter = self.subtrees.iter().rev();
@@ -503,6 +515,23 @@ mod tests {
         for (i, l) in all.iter().enumerate() {
             f.append(*l, &mut |_, _, _| {});
             assert_eq!(f.root(), reference_mth(&all[..=i]), "size {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn a_frontier_gives_exactly_its_subtrees() {
+        let all = leaves(13);
+        let mut t = MemoryTree::from_leaf_hashes(all.clone());
+        let mut f = Frontier::new();
+        for l in &all {
+            f.append(*l, &mut |_, _, _| {});
+        }
+        // 13 = 8 + 4 + 1: [0, 8), [8, 12), [12, 13).
+        for (level, index) in [(3, 0), (2, 2), (0, 12)] {
+            assert_eq!(f.node(level, index), Some(t.node(level, index).unwrap()));
+        }
+        for (level, index) in [(2, 0), (1, 4), (0, 11), (3, 1), (0, 13)] {
+            assert_eq!(f.node(level, index), None, "({level}, {index})");
         }
     }
 

@@ -194,6 +194,11 @@ impl TiledTree {
         self.frontier.root()
     }
 
+    /// The roots of the tree's maximal perfect subtrees.
+    pub fn frontier(&self) -> &Frontier {
+        &self.frontier
+    }
+
     /// Appends leaf hashes and writes each tile they change once: every tile
     /// that fills up, and the partial right-edge tile of each level touched.
     pub fn append<S: TileStore>(&mut self, leaves: &[Hash], store: &mut S) -> Result<(), S::Error> {

@@ -257,10 +257,13 @@ async fn commit_batch(
     let mut next = tree.clone();
     next.append(&hashes, &mut tiles)
         .expect("buffer writes cannot fail");
-    let checkpoint = node.keys.sign_checkpoint(
-        feed,
-        &Checkpoint::new(&feed.origin(), next.size(), next.root()),
-    );
+    let append_checkpoint = node
+        .keys
+        .sign_checkpoint(
+            feed,
+            &Checkpoint::new(&feed.origin(), next.size(), next.root()),
+        )
+        .to_string();
     let append = Append {
         feed: feed.clone(),
         old_size: tree.size(),
@@ -280,7 +283,7 @@ async fn commit_batch(
             size: next.size(),
             root: next.root(),
         },
-        checkpoint: checkpoint.to_string(),
+        checkpoint: append_checkpoint.clone(),
         cosignature: None,
         received_at: ready[0].entry.time.unix(),
         actions: ready
@@ -303,6 +306,10 @@ async fn commit_batch(
         }
         return;
     }
+    let kept: Vec<(Hash, &[u8])> = ready.iter().map(|r| (r.hash, r.bytes.as_slice())).collect();
+    node.recent_appends(feed, |recent| {
+        recent.record(tree.frontier(), &kept, &append_checkpoint)
+    });
     slot.tree = Some(next);
     for r in &ready {
         node.apply_to_channels(&r.entry, r.hash);
@@ -1133,6 +1140,18 @@ pub async fn build_update(
     from: u64,
     max: u64,
 ) -> Result<Option<FeedUpdate>, StoreError> {
+    // Usually what is to be pushed was committed moments ago: built from
+    // memory, without a trip to the store.
+    if let Some(u) = node.recent_appends(feed, |recent| recent.update(from, max)) {
+        return Ok(Some(FeedUpdate {
+            feed: feed.clone(),
+            old_size: from,
+            old_root: u.old_root,
+            entries: u.entries,
+            checkpoint: u.checkpoint,
+            consistency: u.consistency,
+        }));
+    }
     let f = feed.clone();
     node.db(move |s| {
         let Some(head) = s.feed_head(&f)? else {

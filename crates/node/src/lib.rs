@@ -34,6 +34,7 @@ pub mod ledger;
 pub mod listener;
 pub mod parallel;
 pub mod policy;
+pub mod recent;
 pub mod rotation;
 pub mod serve_error;
 pub mod silence;

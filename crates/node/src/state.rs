@@ -116,6 +116,8 @@ pub struct Node {
     feeds: Mutex<HashMap<FeedId, Arc<tokio::sync::Mutex<FeedSlot>>>>,
     /// Entries waiting for their feed's next commit.
     append_queues: Mutex<HashMap<FeedId, AppendQueue>>,
+    /// Each of our feeds' latest committed appends, pushed from memory.
+    recent: Mutex<HashMap<FeedId, crate::recent::RecentAppends>>,
     channels: RwLock<BTreeMap<String, ChannelState>>,
     wake: Mutex<HashMap<String, Arc<Notify>>>,
     links: Mutex<HashMap<String, LinkState>>,
@@ -186,6 +188,7 @@ impl Node {
             sessions: Default::default(),
             feeds: Mutex::default(),
             append_queues: Mutex::default(),
+            recent: Mutex::default(),
             channels: RwLock::default(),
             wake: Mutex::default(),
             links: Mutex::default(),
@@ -408,6 +411,16 @@ impl Node {
             .entry(feed.clone())
             .or_default()
             .clone()
+    }
+
+    /// Runs `f` on what is kept in memory of `feed`'s latest appends.
+    pub fn recent_appends<T>(
+        &self,
+        feed: &FeedId,
+        f: impl FnOnce(&mut crate::recent::RecentAppends) -> T,
+    ) -> T {
+        let mut all = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        f(all.entry(feed.clone()).or_default())
     }
 
     pub fn feed_slot(&self, feed: &FeedId) -> Arc<tokio::sync::Mutex<FeedSlot>> {

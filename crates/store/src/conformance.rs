@@ -299,7 +299,11 @@ pub fn writes_at_once_on_one_handle_each_keep_or_lose_only_their_own(open: Opene
     for t in 0..THREADS {
         let feed = FeedId::new("c", &format!("p{t}"));
         let stored = store.entries(&feed, 0, 1000).unwrap();
-        assert_eq!(stored.len() as u64, EACH, "thread {t}: every kept append, nothing else");
+        assert_eq!(
+            stored.len() as u64,
+            EACH,
+            "thread {t}: every kept append, nothing else"
+        );
         for (i, e) in stored.iter().enumerate() {
             assert_eq!(e.seq, i as u64);
             assert!(
@@ -310,7 +314,9 @@ pub fn writes_at_once_on_one_handle_each_keep_or_lose_only_their_own(open: Opene
         let mem = MemoryTree::from_leaf_hashes(stored.iter().map(|e| e.hash));
         assert_eq!(store.feed_head(&feed).unwrap().unwrap().root, mem.root());
         assert_eq!(
-            store.delivered(&format!("p{t}"), &feed, DeliveryRole::Push).unwrap(),
+            store
+                .delivered(&format!("p{t}"), &feed, DeliveryRole::Push)
+                .unwrap(),
             (0..EACH).filter(|i| i % 3 == 2).max().unwrap()
         );
     }

@@ -75,7 +75,10 @@ impl Failure {
     }
 
     fn error(&self) -> StoreError {
-        let source = format!("the shared commit carrying this write failed: {}", self.message);
+        let source = format!(
+            "the shared commit carrying this write failed: {}",
+            self.message
+        );
         match self.unavailable {
             Some(reason) => StoreError::Unavailable {
                 reason,
@@ -195,7 +198,10 @@ impl SharedCommit {
     }
 
     fn commit(&self, conn: &Connection) -> Result<()> {
-        match conn.prepare_cached("COMMIT").and_then(|mut c| c.execute([])) {
+        match conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut c| c.execute([]))
+        {
             Ok(_) => {
                 self.commits.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -266,7 +272,8 @@ mod tests {
     fn writes_that_wait_together_share_one_commit_and_a_failed_one_spoils_none() {
         let dir = tempfile::tempdir().unwrap();
         let s = table(&dir);
-        s.write(|c| insert(c, 5).and_then(|_| insert(c, 6))).unwrap();
+        s.write(|c| insert(c, 5).and_then(|_| insert(c, 6)))
+            .unwrap();
         assert_eq!(s.commits(), 1);
         const WRITERS: usize = 8;
         let results = std::thread::scope(|scope| {
