@@ -387,8 +387,7 @@ impl Store for SqliteStore {
 
     fn add_peer(&self, peer: &Peer) -> Result<()> {
         self.write(|conn| {
-            let tx = conn;
-            let existing: Option<String> = tx
+            let existing: Option<String> = conn
                 .query_row(
                     "SELECT identity FROM peer WHERE party = ?1",
                     [&peer.party],
@@ -400,11 +399,11 @@ impl Store for SqliteStore {
                     return Err(StoreError::PeerKeyChanged(peer.party.clone()));
                 }
                 Some(_) => {
-                    tx.prepare_cached("UPDATE peer SET url = ?2 WHERE party = ?1")?
+                    conn.prepare_cached("UPDATE peer SET url = ?2 WHERE party = ?1")?
                         .execute(params![peer.party, peer.url])?;
                 }
                 None => {
-                    tx.prepare_cached(
+                    conn.prepare_cached(
                         "INSERT INTO peer (party, url, identity, added_at) VALUES (?1, ?2, ?3, ?4)",
                     )?
                     .execute(params![
@@ -481,8 +480,7 @@ impl Store for SqliteStore {
 
     fn append(&self, a: &Append) -> Result<()> {
         self.write(|conn| {
-            let tx = conn;
-            let actual: u64 = tx
+            let actual: u64 = conn
                 .prepare_cached("SELECT size FROM feed WHERE channel = ?1 AND author = ?2")?
                 .query_row(params![a.feed.channel, a.feed.author], |r| {
                     r.get::<_, i64>(0)
@@ -497,11 +495,11 @@ impl Store for SqliteStore {
                 });
             }
             {
-                let mut ins = tx.prepare_cached(
+                let mut ins = conn.prepare_cached(
                     "INSERT INTO entry (channel, author, seq, hash, kind, time, bytes, received_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )?;
-                let mut ins_ref = tx.prepare_cached(
+                let mut ins_ref = conn.prepare_cached(
                     "INSERT OR IGNORE INTO entry_ref (channel, author, seq, ref_hash) VALUES (?1, ?2, ?3, ?4)",
                 )?;
                 for e in &a.entries {
@@ -519,7 +517,7 @@ impl Store for SqliteStore {
                         ins_ref.execute(params![a.feed.channel, a.feed.author, e.seq as i64, r.as_bytes()])?;
                     }
                 }
-                let mut tile = tx.prepare_cached(
+                let mut tile = conn.prepare_cached(
                     "INSERT INTO tile (channel, author, level, idx, data) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (channel, author, level, idx) DO UPDATE SET data = excluded.data
                      WHERE length(excluded.data) > length(tile.data)",
@@ -528,16 +526,16 @@ impl Store for SqliteStore {
                     tile.execute(params![a.feed.channel, a.feed.author, t.level, t.index as i64, t.data])?;
                 }
             }
-            tx.prepare_cached("INSERT INTO feed (channel, author, size, root) VALUES (?1, ?2, ?3, ?4)
+            conn.prepare_cached("INSERT INTO feed (channel, author, size, root) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (channel, author) DO UPDATE SET size = excluded.size, root = excluded.root")?.execute(
                 params![a.feed.channel, a.feed.author, a.head.size as i64, a.head.root.as_bytes()],
             )?;
-            insert_checkpoint(&tx, &a.feed, a.head.size, &a.checkpoint)?;
+            insert_checkpoint(conn, &a.feed, a.head.size, &a.checkpoint)?;
             if let Some(c) = &a.cosignature {
-                insert_cosignature(&tx, c)?;
+                insert_cosignature(conn, c)?;
             }
             for r in &a.actions {
-                insert_action(&tx, r)?;
+                insert_action(conn, r)?;
             }
             Ok(())
         })
@@ -681,18 +679,16 @@ impl Store for SqliteStore {
 
     fn add_cosigned_checkpoint(&self, note: &str, c: &Cosignature) -> Result<bool> {
         self.write(|conn| {
-            let tx = conn;
-            insert_checkpoint(&tx, &c.feed, c.size, note)?;
-            let fresh = insert_cosignature(&tx, c)?;
+            insert_checkpoint(conn, &c.feed, c.size, note)?;
+            let fresh = insert_cosignature(conn, c)?;
             Ok(fresh)
         })
     }
 
     fn add_receipt(&self, c: &Cosignature, role: DeliveryRole) -> Result<bool> {
         self.write(|conn| {
-            let tx = conn;
-            let fresh = insert_cosignature(&tx, c)?;
-            upsert_delivery(&tx, &c.cosigner, &c.feed, role, c.size)?;
+            let fresh = insert_cosignature(conn, c)?;
+            upsert_delivery(conn, &c.cosigner, &c.feed, role, c.size)?;
             Ok(fresh)
         })
     }
@@ -872,14 +868,13 @@ impl Store for SqliteStore {
         rotation: Option<&KeyRotation>,
     ) -> Result<bool> {
         self.write(|conn| {
-            let tx = conn;
-            let n = tx
+            let n = conn
                 .prepare_cached("UPDATE peer SET identity = ?3 WHERE party = ?1 AND identity = ?2")?
                 .execute(params![party, old, new])?;
             if n == 1
                 && let Some(r) = rotation
             {
-                insert_rotation(&tx, r)?;
+                insert_rotation(conn, r)?;
             }
             Ok(n == 1)
         })
