@@ -140,6 +140,10 @@ impl SharedCommit {
         let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         if w.open.is_none() {
+            if !w.conn.is_autocommit() {
+                // Left open by a batch that failed and could not be undone.
+                w.conn.execute_batch("ROLLBACK")?;
+            }
             w.conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
             w.open = Some(Batch {
                 began: Instant::now(),
@@ -151,30 +155,36 @@ impl SharedCommit {
         // The first write of a transaction needs no savepoint: if it fails,
         // the transaction holds nothing else and is rolled back whole.
         // (A savepoint costs a copy of every page it changes, kept to undo.)
-        let out = if first {
-            let out = f(&w.conn);
-            if out.is_err() && !w.conn.is_autocommit() {
-                w.conn.execute_batch("ROLLBACK")?;
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if first {
+                run_first(&w.conn, f)
+            } else {
+                run_in_savepoint(&w.conn, f)
             }
-            out
-        } else {
-            run_in_savepoint(&w.conn, f)
+        }));
+        let out = match ran {
+            Ok(Ok(out)) if !w.conn.is_autocommit() => out,
+            Ok(ran) => {
+                // Rolled back (the first write failed, or SQLite rolled the
+                // whole transaction back, as some I/O and full-disk errors
+                // do), or a savepoint could not be closed: every write of
+                // the batch is lost.
+                let e = match ran {
+                    Ok(Err(e)) | Err(e) => e,
+                    Ok(Ok(_)) => StoreError::Backend("the transaction was rolled back".into()),
+                };
+                self.abandon(&mut w, &e);
+                return Err(e);
+            }
+            Err(panic) => {
+                self.abandon(
+                    &mut w,
+                    &StoreError::Backend("a write in the same transaction panicked".into()),
+                );
+                drop(w);
+                std::panic::resume_unwind(panic);
+            }
         };
-        if w.conn.is_autocommit() {
-            // Rolled back: the first write failed, or SQLite rolled the
-            // whole transaction back (some I/O and full-disk errors do),
-            // and every write of the batch is lost.
-            let batch = w.open.take().expect("a batch is open");
-            let e = match &out {
-                Err(e) => Failure::of(e),
-                Ok(_) => Failure {
-                    unavailable: None,
-                    message: "the transaction was rolled back".into(),
-                },
-            };
-            batch.outcome.set(Err(e.clone()));
-            return Err(out.err().unwrap_or_else(|| e.error()));
-        }
         let batch = w.open.as_mut().expect("a batch is open");
         batch.writes += 1;
         let others_waiting = self.waiting.load(Ordering::SeqCst) > 0;
@@ -195,6 +205,17 @@ impl SharedCommit {
             .set(committed.as_ref().map(|_| ()).map_err(Failure::of));
         let value = out?;
         committed.map(|()| value)
+    }
+
+    /// Gives up the open batch: undoes its transaction (or leaves it to be
+    /// undone before the next begins) and fails the writes waiting on it.
+    fn abandon(&self, w: &mut Writer, e: &StoreError) {
+        if !w.conn.is_autocommit() {
+            let _ = w.conn.execute_batch("ROLLBACK");
+        }
+        if let Some(batch) = w.open.take() {
+            batch.outcome.set(Err(Failure::of(e)));
+        }
     }
 
     fn commit(&self, conn: &Connection) -> Result<()> {
@@ -218,18 +239,34 @@ impl SharedCommit {
     }
 }
 
-/// Runs `f` in a savepoint: kept if it succeeds, undone if it fails.
-fn run_in_savepoint<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+/// Runs the first write of a transaction; if it fails, the transaction
+/// (which holds nothing else) is rolled back. The outer error says the
+/// transaction could not be undone.
+fn run_first<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<Result<T>> {
+    let out = f(conn);
+    if out.is_err() && !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    Ok(out)
+}
+
+/// Runs `f` in a savepoint: kept if it succeeds, undone if it fails. The
+/// outer error says the savepoint could not be closed, so what the write
+/// left in the transaction is unknown.
+fn run_in_savepoint<T>(
+    conn: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T>,
+) -> Result<Result<T>> {
     conn.prepare_cached("SAVEPOINT write")?.execute([])?;
     let out = f(conn);
     if conn.is_autocommit() {
-        return out;
+        return Ok(out);
     }
     if out.is_err() {
         conn.prepare_cached("ROLLBACK TO write")?.execute([])?;
     }
     conn.prepare_cached("RELEASE write")?.execute([])?;
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -312,6 +349,43 @@ mod tests {
             }
         }
         assert_eq!(keys(&s), (0..WRITERS as i64).collect::<Vec<_>>());
+    }
+
+    /// A write that panics takes its batch down with it: whoever shared
+    /// the batch is told it failed and nothing of it is kept (a write told
+    /// it was stored is there), and the connection takes writes again.
+    #[test]
+    fn a_write_that_panics_loses_its_batch_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = table(&dir);
+        let (kept, panicked) = std::thread::scope(|scope| {
+            let held = s.writer.lock().unwrap();
+            let s = &s;
+            let kept = scope.spawn(move || s.write(|c| insert(c, 1)));
+            let panicked = scope.spawn(move || {
+                s.write(|c| {
+                    insert(c, 2)?;
+                    panic!("a write panics halfway");
+                    #[allow(unreachable_code)]
+                    Ok(())
+                })
+            });
+            while s.waiting.load(Ordering::SeqCst) < 2 {
+                std::thread::yield_now();
+            }
+            drop(held);
+            (kept.join().unwrap(), panicked.join())
+        });
+        assert!(panicked.is_err(), "the panic reaches its caller");
+        let stored = keys(&s);
+        assert!(!stored.contains(&2), "nothing of the panicking write");
+        assert_eq!(
+            kept.is_ok(),
+            stored.contains(&1),
+            "{kept:?}, stored {stored:?}"
+        );
+        s.write(|c| insert(c, 3)).unwrap();
+        assert!(keys(&s).contains(&3));
     }
 
     /// A write alone commits at once.
