@@ -307,9 +307,7 @@ async fn commit_batch(
         return;
     }
     let kept: Vec<(Hash, &[u8])> = ready.iter().map(|r| (r.hash, r.bytes.as_slice())).collect();
-    node.recent_appends(feed, |recent| {
-        recent.record(tree.frontier(), &kept, &append_checkpoint)
-    });
+    node.keep_recent_append(feed, tree.frontier(), &kept, &append_checkpoint);
     slot.tree = Some(next);
     for r in &ready {
         node.apply_to_channels(&r.entry, r.hash);
@@ -1142,7 +1140,7 @@ pub async fn build_update(
 ) -> Result<Option<FeedUpdate>, StoreError> {
     // Usually what is to be pushed was committed moments ago: built from
     // memory, without a trip to the store.
-    if let Some(u) = node.recent_appends(feed, |recent| recent.update(from, max)) {
+    if let Some(u) = node.recent_update(feed, from, max) {
         return Ok(Some(FeedUpdate {
             feed: feed.clone(),
             old_size: from,

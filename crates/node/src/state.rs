@@ -413,14 +413,32 @@ impl Node {
             .clone()
     }
 
-    /// Runs `f` on what is kept in memory of `feed`'s latest appends.
-    pub fn recent_appends<T>(
+    /// Keeps a commit of one of our feeds that has landed, for pushes
+    /// (see [`crate::recent::RecentAppends::record`]).
+    pub fn keep_recent_append(
         &self,
         feed: &FeedId,
-        f: impl FnOnce(&mut crate::recent::RecentAppends) -> T,
-    ) -> T {
+        before: &parley_log::merkle::Frontier,
+        entries: &[(parley_log::Hash, &[u8])],
+        checkpoint: &str,
+    ) {
         let mut all = self.recent.lock().unwrap_or_else(|e| e.into_inner());
-        f(all.entry(feed.clone()).or_default())
+        all.entry(feed.clone())
+            .or_default()
+            .record(before, entries, checkpoint);
+    }
+
+    /// The update of `feed` from `from`, built from its kept appends when
+    /// they hold it (see [`crate::recent::RecentAppends::update`]). A read
+    /// keeps nothing: only our own commits fill what is kept.
+    pub fn recent_update(
+        &self,
+        feed: &FeedId,
+        from: u64,
+        max: u64,
+    ) -> Option<crate::recent::RecentUpdate> {
+        let all = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(feed)?.update(from, max)
     }
 
     pub fn feed_slot(&self, feed: &FeedId) -> Arc<tokio::sync::Mutex<FeedSlot>> {

@@ -33,7 +33,7 @@ pub(crate) struct SharedCommit {
     /// Writes waiting for the connection: a write that finds any leaves
     /// the transaction open for them to commit.
     waiting: AtomicUsize,
-    /// Durable commits made (for tests and the bench).
+    /// Durable commits made (what the tests count).
     commits: AtomicU64,
     max_open: Duration,
 }
@@ -125,7 +125,8 @@ impl SharedCommit {
     }
 
     /// Durable commits made so far.
-    pub(crate) fn commits(&self) -> u64 {
+    #[cfg(test)]
+    fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
     }
 

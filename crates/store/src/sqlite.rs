@@ -190,12 +190,6 @@ impl SqliteStore {
     fn write<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         self.writer.write(f)
     }
-
-    /// Durable commits made by this handle since it was opened: writes
-    /// that arrive together share one.
-    pub fn commits(&self) -> u64 {
-        self.writer.commits()
-    }
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
